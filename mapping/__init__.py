@@ -1,0 +1,22 @@
+"""destkit's mapping language: source paths, constants, sandboxed templates and transforms,
+checked against an action's fields and compiled once into a plain function."""
+
+from destkit.mapping.compiler import CompiledMapping, FieldShape, compile_mapping
+from destkit.mapping.errors import MappingConfigError, MappingIssue, RecordError, TransformError
+from destkit.mapping.templates import Template, TemplateError, render_once
+from destkit.mapping.transforms import TRANSFORMS, build_transform
+
+__all__ = [
+    "TRANSFORMS",
+    "CompiledMapping",
+    "FieldShape",
+    "MappingConfigError",
+    "MappingIssue",
+    "RecordError",
+    "Template",
+    "TemplateError",
+    "TransformError",
+    "build_transform",
+    "compile_mapping",
+    "render_once",
+]

@@ -1,0 +1,51 @@
+"""Errors of the mapping language.
+
+Two kinds, kept apart on purpose: a `MappingIssue` is found once, while checking a user's
+mapping before any record is read; a `RecordError` is raised while mapping one record and
+becomes that record's outcome. Neither carries record values beyond what the message needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class MappingIssue:
+    """A problem with the mapping itself: `key` is the dotted config key, `fix` says what to do."""
+
+    key: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message} Fix: {self.fix}"
+
+
+class MappingConfigError(ValueError):
+    """Raised when a mapping cannot be compiled; holds every issue found, not only the first."""
+
+    def __init__(self, issues: list[MappingIssue]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(str(i) for i in issues))
+
+
+class RecordError(Exception):
+    """One record could not be mapped or validated; `code` is a reason code of the outcome contract."""
+
+    __slots__ = ("code", "field", "message")
+
+    def __init__(self, code: str, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+
+
+class TransformError(Exception):
+    """A transform could not handle a value; the compiler adds which field it was mapping."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,38 @@
+"""destkit's runtime: load a destination spec, check a sync config, stream records to outcomes.
+
+The API a CDP platform embeds::
+
+    from destkit.runtime import build_sync
+    sync = build_sync({"destination": "hello_charles", "action": "send_contacts", ...})
+    result = sync.run(records, on_outcome=print)        # or: await sync.arun(records)
+    result.summary.to_dict()
+"""
+
+from destkit.runtime.config import SyncConfig, SyncOptions
+from destkit.runtime.errors import AuthFailed, ConfigError, Issue, SpecError
+from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
+from destkit.runtime.secrets import Secret
+from destkit.runtime.spec import DestinationSpec
+from destkit.runtime.spec_loader import bundled_spec_names, load_spec
+from destkit.runtime.sync import PreparedRequest, RunResult, Sync, build_sync
+
+__all__ = [
+    "AuthFailed",
+    "ConfigError",
+    "DestinationSpec",
+    "Issue",
+    "Outcome",
+    "PreparedRequest",
+    "Reason",
+    "RunResult",
+    "RunSummary",
+    "Secret",
+    "SpecError",
+    "Status",
+    "Sync",
+    "SyncConfig",
+    "SyncOptions",
+    "build_sync",
+    "bundled_spec_names",
+    "load_spec",
+]

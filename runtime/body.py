@@ -1,0 +1,143 @@
+"""Compile a spec's per-record body template (`record:`) into generated code.
+
+`$name` refers to a validated action field, `$settings.name` to a setting, `$$x` is a literal
+`$x`. A value that is absent is left out, and absence propagates: an object or list whose every
+reference is absent is itself absent, so `phone_numbers: [{type: mobile, value: $phone_number}]`
+disappears for a contact without a phone instead of being sent empty (which could clear data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from destkit.runtime._codegen import CodeGen
+
+
+@dataclass(frozen=True)
+class Ref:
+    kind: str  # "field" | "setting" | "records" | "record"
+    name: str
+
+
+def parse_ref(value: Any) -> Ref | None:
+    """`$external_reference_id` → Ref('field', ...); `$settings.x` → Ref('setting', 'x'); else None."""
+    if not isinstance(value, str) or not value.startswith("$") or value.startswith("$$"):
+        return None
+    name = value[1:]
+    if name == "records":
+        return Ref("records", "")
+    if name == "record":
+        return Ref("record", "")
+    if name.startswith("settings."):
+        return Ref("setting", name[len("settings."):])
+    return Ref("field", name)
+
+
+def literal(value: Any) -> Any:
+    """Undo the `$$` escape in constants."""
+    if isinstance(value, str) and value.startswith("$$"):
+        return value[1:]
+    if isinstance(value, dict):
+        return {k: literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [literal(v) for v in value]
+    return value
+
+
+def refs_in(template: Any) -> list[Ref]:
+    """Every reference in a template, in order (for the spec checker)."""
+    out: list[Ref] = []
+    ref = parse_ref(template)
+    if ref is not None:
+        out.append(ref)
+    elif isinstance(template, dict):
+        for v in template.values():
+            out += refs_in(v)
+    elif isinstance(template, list):
+        for v in template:
+            out += refs_in(v)
+    return out
+
+
+def _opt_dict(d: dict[str, Any]) -> dict[str, Any] | None:
+    out = {k: v for k, v in d.items() if v is not None}
+    return out or None
+
+
+class BodyCompiler:
+    """Emits statements that build the body into a variable, given each field's variable name.
+
+    `present[field]` is a Python condition under which that field's variable is set (None: always).
+    """
+
+    def __init__(self, gen: CodeGen, field_vars: Mapping[str, str], present: Mapping[str, str | None],
+                 settings: Mapping[str, Any]) -> None:
+        self.gen = gen
+        self.field_vars = field_vars
+        self.present = present
+        self.settings = settings
+        gen.ns["_opt_dict"] = _opt_dict
+
+    def expr(self, node: Any) -> tuple[str, str | None]:
+        """(expression, presence): presence None = always present, "" = a constant (no reference),
+        otherwise a Python condition under which the node is present."""
+        ref = parse_ref(node)
+        if ref is not None:
+            if ref.kind == "field":
+                return self.field_vars[ref.name], self.present[ref.name]
+            if ref.kind == "setting":
+                value = self.settings.get(ref.name)
+                return self.gen.const(value, "s"), (None if value is not None else "False")
+            raise ValueError(f"${ref.kind} cannot stand inside a record body")
+        if isinstance(node, dict):
+            keyed = [(self.gen.const(k, "k"), *self.expr(v)) for k, v in node.items()]
+            return self._container([(k, e, c) for k, e, c in keyed], is_dict=True)
+        if isinstance(node, list):
+            return self._container([("", *self.expr(v)) for v in node], is_dict=False)
+        return self.gen.const(literal(node), "c"), ""
+
+    def _container(self, parts: list[tuple[str, str, str | None]], is_dict: bool) -> tuple[str, str | None]:
+        ref_conds = [c for _, _, c in parts if c != ""]
+        conditional = {c for c in ref_conds if c is not None}
+
+        def render(guard: bool) -> str:
+            if is_dict:
+                items = [f"{k}: ({e} if {c} else None)" if guard and c else f"{k}: {e}" for k, e, c in parts]
+                return "{" + ", ".join(items) + "}"
+            items = [f"({e} if {c} else None)" if guard and c else e for _, e, c in parts]
+            return "[" + ", ".join(items) + ("," if len(items) == 1 else "") + "]"
+
+        if not ref_conds:
+            return render(False), ""
+        if None in ref_conds:
+            presence: str | None = None
+        else:
+            presence = " or ".join(f"({c})" for c in sorted(conditional))
+        if not conditional or (len(conditional) == 1 and presence is not None):
+            # every reference shares one condition: under it, the whole literal is present
+            return render(False), presence
+        if is_dict:
+            return f"_opt_dict({render(True)})", presence
+        return f"[x for x in {render(True)} if x is not None]", presence
+
+    def emit_top(self, template: Any, target: str, indent: int = 1) -> None:
+        """Top-level object: one assignment, then one `if` per optional key (fast on the hot path)."""
+        if not isinstance(template, dict):
+            e, c = self.expr(template)
+            self.gen.emit(f"{target} = {e}" if not c else f"{target} = {e} if {c} else None", indent)
+            return
+        always: list[str] = []
+        optional: list[tuple[str, str, str]] = []
+        for k, v in template.items():
+            key = self.gen.const(k, "k")
+            e, c = self.expr(v)
+            if not c:
+                always.append(f"{key}: {e}")
+            else:
+                optional.append((key, e, c))
+        self.gen.emit(f"{target} = {{" + ", ".join(always) + "}", indent)
+        for key, e, c in optional:
+            self.gen.emit(f"if {c}:", indent)
+            self.gen.emit(f"{target}[{key}] = {e}", indent + 1)

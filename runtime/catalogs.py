@@ -1,0 +1,80 @@
+"""Catalogs: the values that must already exist in the destination (tags, property names).
+
+Read once per sync, before any record, from the destination's list endpoints (a JMESPath picks
+the allowed values out of the answer) or taken from the sync config when the user gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import jmespath
+
+from destkit.runtime.checks import Catalog
+from destkit.runtime.errors import AuthFailed, ConfigError, Issue
+from destkit.runtime.spec import CatalogSpec
+
+
+def catalog_from_config(name: str, spec: CatalogSpec | None, given: list[str] | dict[str, str]) -> Catalog:
+    """A list of values, or a mapping of value → display label."""
+    if isinstance(given, dict):
+        labels = {str(label).lower(): str(value) for value, label in given.items()}
+        return Catalog(name, frozenset(map(str, given)), labels, spec, source="config")
+    return Catalog(name, frozenset(map(str, given)), {}, spec, source="config")
+
+
+async def fetch_catalog(client: httpx.AsyncClient, name: str, spec: CatalogSpec, auth_statuses: set[int]) -> Catalog:
+    where = f"{spec.request.method} {spec.request.path}"
+    fix = f"check the base URL and credentials, or list the values under `catalogs: {{{name}: [...]}}` in the sync config."
+    try:
+        response = await client.request(spec.request.method, spec.request.path, params=spec.request.query or None)
+    except httpx.HTTPError as exc:
+        raise ConfigError([Issue(f"catalogs.{name}", f"could not read the {name} catalog ({where}): {type(exc).__name__}.", fix)],
+                          title="cannot check the config against the destination") from None
+    if response.status_code in auth_statuses:
+        raise AuthFailed(response.status_code, f"reading the {name} catalog ({where}) was refused; check the API key.")
+    if response.status_code // 100 != 2:
+        raise ConfigError([Issue(f"catalogs.{name}", f"reading the {name} catalog ({where}) answered HTTP {response.status_code}.", fix)],
+                          title="cannot check the config against the destination")
+    try:
+        data = response.json()
+    except ValueError:
+        raise ConfigError([Issue(f"catalogs.{name}", f"the {name} catalog ({where}) did not answer JSON.", fix)],
+                          title="cannot check the config against the destination") from None
+    values = jmespath.search(spec.items, data)
+    if not isinstance(values, list):
+        raise ConfigError([Issue(f"catalogs.{name}", f"the {name} catalog answer has no list at '{spec.items}'.", fix)],
+                          title="cannot check the config against the destination")
+    labels: dict[str, str] = {}
+    if spec.labels:
+        for pair in jmespath.search(spec.labels, data) or []:
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] and pair[1]:
+                labels[str(pair[0]).lower()] = str(pair[1])
+    return Catalog(name, frozenset(str(v) for v in values if v is not None), labels, spec)
+
+
+def check_constants(catalogs: Mapping[str, Catalog], fields: Mapping[str, Any], constants: Mapping[str, Any],
+                    object_keys: Mapping[str, tuple[str, ...]]) -> list[Issue]:
+    """Constant tags and key-by-key custom-property keys must exist before a record is read."""
+    issues: list[Issue] = []
+    for name, f in fields.items():
+        catalog_name = f.catalog or (f.items.catalog if f.items else None)
+        if catalog_name and name in constants:
+            value = constants[name]
+            items = value if isinstance(value, list) else [value]
+            catalog = catalogs[catalog_name]
+            for item in items:
+                if str(item) not in catalog.values:
+                    issues.append(Issue(f"mapping.{name}.const", catalog.unknown_message(item, name),
+                                        catalog.spec.hint if catalog.spec and catalog.spec.hint else "use a value from the catalog."))
+        if f.keys_catalog and name in object_keys:
+            catalog = catalogs[f.keys_catalog]
+            for key in object_keys[name]:
+                if key not in catalog.values:
+                    suggestion = catalog.suggest(key)
+                    fix = f"rename the key to '{suggestion}'." if suggestion else (
+                        catalog.spec.hint if catalog.spec and catalog.spec.hint else "use a key from the catalog.")
+                    issues.append(Issue(f"mapping.{name}.{key}", f"'{key}' is not a technical name in the destination's {catalog.name} catalog.", fix))
+    return issues

@@ -1,0 +1,354 @@
+"""Per-record validation and catalog enforcement, compiled from an action's field schema.
+
+The field schema is read once and turned into straight-line generated code (no jsonschema call
+and no interpretation per record). Failures raise `RecordError` with a reason code, the field
+and a message that says how to fix it; the message builders run only on the failing path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from destkit.mapping import RecordError
+from destkit.runtime._codegen import CodeGen
+from destkit.runtime.spec import CatalogSpec, FieldSchema
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_LENIENT_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+@dataclass
+class Catalog:
+    """The allowed values of one catalog, with display labels for "did you mean" suggestions."""
+
+    name: str
+    values: frozenset[str]
+    labels: dict[str, str] = field(default_factory=dict)  # display label → value
+    spec: CatalogSpec | None = None
+    source: str = "destination"
+
+    @property
+    def reason(self) -> str:
+        return self.spec.reason if self.spec else "unknown_value"
+
+    @property
+    def noun(self) -> str:
+        return self.spec.noun if self.spec else "value"
+
+    def suggest(self, value: str) -> str | None:
+        """The technical value a user most likely meant by `value` (a display name or near miss)."""
+        if value.lower() in self.labels:
+            return self.labels[value.lower()]
+        norm = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
+        if norm in self.values:
+            return norm
+        close = difflib.get_close_matches(value, sorted(self.values), n=1, cutoff=0.75)
+        return close[0] if close else None
+
+    def unknown_message(self, value: Any, field_name: str) -> str:
+        text = f"{self.noun} '{value}' is not in the destination's {self.name} catalog"
+        hint = self.suggest(str(value))
+        if hint is not None:
+            text += f"; did you mean the technical name '{hint}'?"
+        else:
+            text += "."
+        if self.spec and self.spec.hint:
+            text += f" {self.spec.hint}"
+        return text
+
+
+def _clip(value: Any, n: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# --- failure builders (slow path only) ---------------------------------------------------------
+
+
+def _missing(name: str) -> RecordError:
+    return RecordError("missing_required", name,
+                       f"{name} is required but the mapped source value is empty; map a source field that is always set or add a default.")
+
+
+def _type(name: str, expected: str, value: Any) -> RecordError:
+    return RecordError("type_mismatch", name,
+                       f"{name} must be {expected}, got {type(value).__name__} {_clip(value)!r}; fix the source value or add a transform.")
+
+
+def _too_long(name: str, value: str, limit: int) -> RecordError:
+    return RecordError("too_long", name, f"{name} is {len(value)} characters, over the limit of {limit}; shorten the source value.")
+
+
+def _too_short(name: str, value: str, limit: int) -> RecordError:
+    return RecordError("invalid_value", name, f"{name} must be at least {limit} characters long.")
+
+
+def _bad_phone(name: str, value: str) -> RecordError:
+    return RecordError("invalid_phone", name,
+                       f"{name} '{_clip(value)}' is not in international format: '+', country code, digits only, "
+                       "no spaces, dashes or parentheses (e.g. +15551234567); add the e164 transform to normalise it.")
+
+
+def _bad_email(name: str, value: str) -> RecordError:
+    return RecordError("invalid_email", name, f"{name} '{_clip(value)}' is not an email address; fix the source value.")
+
+
+def _bad_format(name: str, value: str, fmt: str) -> RecordError:
+    return RecordError("invalid_value", name, f"{name} '{_clip(value)}' is not a {fmt} value; add a date transform.")
+
+
+def _bad_pattern(name: str, value: str, pattern: str) -> RecordError:
+    return RecordError("invalid_value", name, f"{name} '{_clip(value)}' does not match the pattern {pattern}.")
+
+
+def _bad_enum(name: str, value: Any, allowed: list[Any]) -> RecordError:
+    return RecordError("invalid_value", name, f"{name} '{_clip(value)}' is not one of {', '.join(map(str, allowed))}.")
+
+
+def _too_many(name: str, value: list[Any], limit: int) -> RecordError:
+    return RecordError("invalid_value", name, f"{name} has {len(value)} items, over the limit of {limit}.")
+
+
+def _unknown(catalog: Catalog, name: str, values: Iterable[Any]) -> RecordError:
+    bad = next((v for v in values if not isinstance(v, str) or v not in catalog.values), None)
+    return RecordError(catalog.reason, name, catalog.unknown_message(bad, name))
+
+
+# --- coercions (slow path: the value is not already of the right Python type) ------------------
+
+
+def _as_str(name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type(name, "a string", value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _type(name, "a string", value)
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _as_number(name: str, value: Any, integer: bool) -> int | float:
+    expected = "an integer" if integer else "a number"
+    if isinstance(value, bool):
+        raise _type(name, expected, value)
+    if isinstance(value, int | float):
+        number: int | float = value
+    elif isinstance(value, str):
+        try:
+            number = int(value) if re.fullmatch(r"\s*-?\d+\s*", value) else float(value)
+        except ValueError:
+            raise _type(name, expected, value) from None
+    else:
+        raise _type(name, expected, value)
+    if isinstance(number, float):
+        if not math.isfinite(number):
+            raise _type(name, expected, value)
+        if integer:
+            if not number.is_integer():
+                raise _type(name, expected, value)
+            number = int(number)
+    return number
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise _type(name, "true or false", value)
+
+
+def _scalar_ok(value: Any, allowed: tuple[type, ...]) -> bool:
+    return type(value) in allowed
+
+
+def _fix_values(name: str, obj: dict[str, Any], allowed: frozenset[type], expected: str) -> dict[str, Any]:
+    """Drop keys whose value is None (absent); any other value of a wrong type fails the record."""
+    out = {}
+    for k, v in obj.items():
+        if v is None:
+            continue
+        if type(v) not in allowed:
+            raise RecordError("type_mismatch", name,
+                              f"{name}.{k} must be {expected}, got {type(v).__name__}; flatten it or map it to another key.")
+        out[k] = v
+    return out
+
+
+def _drop_unknown(catalog: Catalog, name: str, values: list[Any], warnings: list[tuple[str, str, str]]) -> list[Any]:
+    kept = [v for v in values if isinstance(v, str) and v in catalog.values]
+    for v in values:
+        if not (isinstance(v, str) and v in catalog.values):
+            warnings.append((catalog.reason, name, catalog.unknown_message(v, name) + " It was dropped; the record was sent without it."))
+    return kept
+
+
+def _drop_unknown_keys(catalog: Catalog, name: str, obj: dict[str, Any], warnings: list[tuple[str, str, str]]) -> dict[str, Any]:
+    for k in obj:
+        if k not in catalog.values:
+            warnings.append((catalog.reason, name, catalog.unknown_message(k, name) + " It was dropped; the record was sent without it."))
+    return {k: v for k, v in obj.items() if k in catalog.values}
+
+
+_HELPERS = {name: obj for name, obj in globals().items() if name.startswith("_") and callable(obj)}
+
+
+def _expected(types: tuple[str, ...]) -> str:
+    words = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
+             "array": "a list", "object": "an object"}
+    return " or ".join(words[t] for t in types)
+
+
+class CheckCompiler:
+    """Emits the validation statements for each field into a CodeGen."""
+
+    def __init__(self, gen: CodeGen, catalogs: Mapping[str, Catalog], policies: Mapping[str, str]) -> None:
+        self.gen = gen
+        self.catalogs = catalogs
+        self.policies = policies  # catalog name → "reject" | "drop_and_warn"
+        gen.ns.update(_HELPERS)
+        gen.ns["_RecordError"] = RecordError
+        gen.ns["_E164"] = E164.fullmatch
+        gen.ns["_EMAIL"] = _LENIENT_EMAIL.fullmatch
+        gen.ns["_DATE"] = _DATE.fullmatch
+        gen.ns["_DATETIME"] = _DATETIME.fullmatch
+
+    def emit_field(self, name: str, f: FieldSchema, var: str, mapped: bool) -> str | None:
+        """Statements that leave the field's checked value in `var`; returns its presence condition."""
+        g, emit = self.gen, self.gen.emit
+        n = g.const(name, "f")
+        if not mapped:
+            emit(f"{var} = None")
+            return "False"
+        emit(f"{var} = p.get({n})")
+        types = f.types
+        empty = "{var} is None or {var} == ''"
+        if "array" in types and len(types) == 1:
+            empty = "{var} is None or {var} == []"
+        elif "object" in types and len(types) == 1:
+            empty = "{var} is None or {var} == {{}}"
+        emit("if " + empty.format(var=var) + ":")
+        if f.required:
+            emit(f"raise _missing({n})", 2)
+        else:
+            emit(f"{var} = None", 2)
+        emit("else:")
+        if len(types) == 1:
+            self._emit_typed(types[0], name, n, f, var)
+        else:
+            allowed = g.const(tuple(t for ty in types for t in _PY_TYPES[ty]), "t")
+            emit(f"if {var}.__class__ not in {allowed}:", 2)
+            emit(f"raise _type({n}, {g.const(_expected(types))}, {var})", 3)
+        if f.enum is not None:
+            emit(f"if {var} not in {g.const(list(f.enum))}:", 2)
+            emit(f"raise _bad_enum({n}, {var}, {g.const(list(f.enum))})", 3)
+        return None if f.required else f"{var} is not None"
+
+    def _emit_typed(self, ty: str, name: str, n: str, f: FieldSchema, var: str) -> None:
+        g, emit = self.gen, self.gen.emit
+        if ty == "string":
+            emit(f"if {var}.__class__ is not str:", 2)
+            emit(f"{var} = _as_str({n}, {var})", 3)
+            if f.maxLength is not None:
+                emit(f"if len({var}) > {int(f.maxLength)}:", 2)
+                emit(f"raise _too_long({n}, {var}, {int(f.maxLength)})", 3)
+            if f.minLength:
+                emit(f"if len({var}) < {int(f.minLength)}:", 2)
+                emit(f"raise _too_short({n}, {var}, {int(f.minLength)})", 3)
+            if f.format == "e164":
+                emit(f"if _E164({var}) is None:", 2)
+                emit(f"raise _bad_phone({n}, {var})", 3)
+            elif f.format == "email":
+                if f.strictness == "strict":
+                    g.ns["_strict_email"] = _strict_email
+                    emit(f"if not _strict_email({var}):", 2)
+                else:
+                    emit(f"if _EMAIL({var}) is None:", 2)
+                emit(f"raise _bad_email({n}, {var})", 3)
+            elif f.format in ("date", "date-time"):
+                fn = "_DATE" if f.format == "date" else "_DATETIME"
+                emit(f"if {fn}({var}) is None:", 2)
+                emit(f"raise _bad_format({n}, {var}, {g.const(f.format)})", 3)
+            if f.pattern is not None:
+                pat = g.const(re.compile(f.pattern).search, "re")
+                emit(f"if {pat}({var}) is None:", 2)
+                emit(f"raise _bad_pattern({n}, {var}, {g.const(f.pattern)})", 3)
+        elif ty in ("number", "integer"):
+            integer = ty == "integer"
+            cond = f"{var}.__class__ is not int" + ("" if integer else f" and {var}.__class__ is not float")
+            emit(f"if {cond}:", 2)
+            emit(f"{var} = _as_number({n}, {var}, {integer})", 3)
+        elif ty == "boolean":
+            emit(f"if {var}.__class__ is not bool:", 2)
+            emit(f"{var} = _as_bool({n}, {var})", 3)
+        elif ty == "array":
+            emit(f"if {var}.__class__ is not list:", 2)
+            emit(f"raise _type({n}, 'a list', {var})", 3)
+            if f.maxItems is not None:
+                emit(f"if len({var}) > {int(f.maxItems)}:", 2)
+                emit(f"raise _too_many({n}, {var}, {int(f.maxItems)})", 3)
+            catalog_name = f.catalog or (f.items.catalog if f.items else None)
+            if catalog_name is not None:
+                self._emit_catalog(catalog_name, n, var, keys=False)
+            elif f.items is not None:
+                allowed = g.const(frozenset(t for ty2 in f.items.types for t in _PY_TYPES[ty2]), "t")
+                emit(f"for x in {var}:", 2)
+                emit(f"if x.__class__ not in {allowed}:", 3)
+                emit(f"raise _type({n} + ' item', {g.const(_expected(f.items.types))}, x)", 4)
+        elif ty == "object":
+            emit(f"if {var}.__class__ is not dict:", 2)
+            emit(f"raise _type({n}, 'an object', {var})", 3)
+            if f.keys_catalog is not None:
+                self._emit_catalog(f.keys_catalog, n, var, keys=True)
+            if f.values is not None:
+                allowed_set = frozenset(t for ty2 in f.values.types for t in _PY_TYPES[ty2])
+                allowed = g.const(allowed_set, "t")
+                emit(f"if not {allowed}.issuperset(map(type, {var}.values())):", 2)
+                emit(f"{var} = _fix_values({n}, {var}, {allowed}, {g.const(_expected(f.values.types))})", 3)
+                emit(f"if not {var}:", 3)
+                emit(f"{var} = None", 4)
+
+    def _emit_catalog(self, catalog_name: str, n: str, var: str, keys: bool) -> None:
+        g, emit = self.gen, self.gen.emit
+        catalog = self.catalogs[catalog_name]
+        cat = g.const(catalog, "cat")
+        values = g.const(catalog.values, "cv")
+        emit(f"if not {values}.issuperset({var}):", 2)
+        if self.policies.get(catalog_name, "reject") == "drop_and_warn":
+            fn = "_drop_unknown_keys" if keys else "_drop_unknown"
+            emit(f"{var} = {fn}({cat}, {n}, {var}, w)", 3)
+            emit(f"if not {var}:", 3)
+            emit(f"{var} = None", 4)
+        else:
+            emit(f"raise _unknown({cat}, {n}, {var})", 3)
+
+
+def _strict_email(value: str) -> bool:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True

@@ -1,0 +1,112 @@
+"""The sync config a CDP user writes: destination, action, settings, secret references, mapping.
+
+Parsed into `SyncConfig`; the checks against the spec (settings schema, secrets, mapping) live in
+`sync.py`, which reports every problem at once with the file, line and key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from destkit.runtime._yaml import LocatedYaml, yaml_error_line
+from destkit.runtime.errors import ConfigError, Issue
+
+Policy = Literal["reject", "drop_and_warn"]
+
+
+class SyncOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on_unknown_tag: Policy = Field(default="reject", description="a record with a tag the destination lacks: reject it, or drop the tag and warn")
+    on_unknown_custom_property: Policy = "reject"
+    on_unknown: dict[str, Policy] = Field(default_factory=dict, description="per catalog name, overrides the two above")
+    concurrency: int | None = Field(default=None, ge=1, le=256)
+    requests_per_second: float | None = Field(default=None, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    max_retry_seconds: float = Field(default=600.0, gt=0, description="time budget for retrying one batch")
+    max_retry_after: float = Field(default=120.0, ge=0, description="cap on a Retry-After we honour")
+    timeout: float | None = Field(default=None, gt=0, description="read timeout per request, seconds")
+    max_record_bytes: int = Field(default=1_000_000, ge=64, description="a serialized record over this is invalid (too_large)")
+    include_payloads: bool = Field(default=False, description="put record payloads in reports (off: reports hold row, key and reason)")
+
+    def policy_for(self, catalog: str, reason: str) -> Policy:
+        if catalog in self.on_unknown:
+            return self.on_unknown[catalog]
+        if reason == "unknown_tag":
+            return self.on_unknown_tag
+        if reason == "unknown_custom_property":
+            return self.on_unknown_custom_property
+        return "reject"
+
+
+class SyncConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    destination: str = Field(description="a bundled destination id (hello_charles) or a path to a spec file")
+    action: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, Any] = Field(default_factory=dict, description="{env: NAME} or {file: PATH} per secret")
+    mapping: dict[str, Any]
+    options: SyncOptions = Field(default_factory=SyncOptions)
+    catalogs: dict[str, list[str] | dict[str, str]] | None = Field(
+        default=None, description="catalog values given here instead of read from the destination"
+    )
+
+    # where it came from, for error messages (not part of the config)
+    _doc: LocatedYaml | None = PrivateAttr(default=None)
+    _source_file: str | None = PrivateAttr(default=None)
+
+    @property
+    def source_file(self) -> str | None:
+        return self._source_file
+
+    @property
+    def from_file(self) -> bool:
+        """Configs read from a file may hold only secret references, never values."""
+        return self._doc is not None
+
+    def line_of(self, key: str) -> int | None:
+        if self._doc is None:
+            return None
+        return self._doc.line_of([int(p) if p.isdigit() else p for p in key.split(".")])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source_file: str | None = None, doc: LocatedYaml | None = None) -> SyncConfig:
+        if not isinstance(data, dict):
+            raise ConfigError([Issue("(root)", "a sync config must be a mapping with destination, action, settings, secrets and mapping.", "", source_file, 1)])
+        try:
+            config = cls.model_validate(data)
+        except ValidationError as exc:
+            issues = []
+            for err in exc.errors():
+                loc = list(err["loc"])
+                key = ".".join(str(p) for p in loc) or "(root)"
+                msg, fix = err["msg"], ""
+                if err["type"] == "extra_forbidden":
+                    msg, fix = f"'{loc[-1]}' is not a sync config key", "remove it or check its spelling (destination, action, settings, secrets, mapping, options, catalogs)."
+                elif err["type"] == "missing":
+                    fix = f"add `{loc[-1]}:`."
+                issues.append(Issue(key, msg + ".", fix, source_file, doc.line_of(loc) if doc else None))
+            raise ConfigError(issues) from None
+        config._source_file = source_file
+        config._doc = doc
+        return config
+
+    @classmethod
+    def load(cls, path: str | Path) -> SyncConfig:
+        """Read a YAML (or JSON) config file; errors carry the file and line."""
+        p = Path(path)
+        try:
+            doc = LocatedYaml.from_path(p)
+        except FileNotFoundError:
+            raise ConfigError([Issue("(file)", f"config file {p} does not exist.", "check the path.")]) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError([Issue("(yaml)", f"not valid YAML: {getattr(exc, 'problem', exc)}.", "fix the YAML syntax.",
+                                     str(p), yaml_error_line(exc))]) from None
+        except UnicodeDecodeError:
+            raise ConfigError([Issue("(file)", f"{p} is not UTF-8 text.", "save it as UTF-8.")]) from None
+        return cls.from_dict(doc.data, source_file=str(p), doc=doc)

@@ -1,0 +1,149 @@
+"""The outcome contract: exactly one terminal outcome per input record, and counts that add up.
+
+`received = delivered + invalid + rejected + dead_lettered + skipped`, always. Outcomes identify a
+record by its row (1-based position in the input) and its key; they never carry the payload.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    DELIVERED = "delivered"
+    INVALID = "invalid"
+    REJECTED = "rejected"
+    DEAD_LETTERED = "dead_lettered"
+    SKIPPED = "skipped"
+
+
+class Reason(StrEnum):
+    """The closed set of reason codes; every non-delivered outcome and every warning has one."""
+
+    MISSING_REQUIRED = "missing_required"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_EMAIL = "invalid_email"
+    INVALID_VALUE = "invalid_value"
+    UNKNOWN_TAG = "unknown_tag"
+    UNKNOWN_CUSTOM_PROPERTY = "unknown_custom_property"
+    UNKNOWN_VALUE = "unknown_value"
+    TYPE_MISMATCH = "type_mismatch"
+    TOO_LONG = "too_long"
+    TOO_LARGE = "too_large"
+    DUPLICATE_KEY = "duplicate_key"
+    MAPPING_ERROR = "mapping_error"
+    MALFORMED_INPUT = "malformed_input"
+    DESTINATION_REJECTED = "destination_rejected"
+    AUTH_FAILED = "auth_failed"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    UNEXPECTED_RESPONSE = "unexpected_response"
+    REDIRECT = "redirect"
+    RUN_ABORTED = "run_aborted"
+    UNCHANGED = "unchanged"
+
+
+REASONS = frozenset(r.value for r in Reason)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One record's terminal outcome. `destination_*` hold what the destination said, verbatim."""
+
+    row: int
+    status: Status
+    key: str | None = None
+    reason: str | None = None
+    field: str | None = None
+    message: str | None = None
+    destination_status: int | None = None
+    destination_code: str | None = None
+    destination_message: str | None = None
+    destination_id: str | None = None
+    warnings: list[dict[str, str]] | None = None
+    attempts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"row": self.row, "key": self.key, "outcome": self.status.value}
+        for name in ("reason", "field", "message", "destination_status", "destination_code",
+                     "destination_message", "destination_id", "warnings"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.attempts:
+            out["attempts"] = self.attempts
+        return out
+
+
+OutcomeCallback = Callable[[Outcome], None]
+
+
+@dataclass
+class RunSummary:
+    """Counts per outcome and per reason, plus request figures; `reconciles()` is the contract."""
+
+    run_id: str = ""
+    destination: str = ""
+    action: str = ""
+    received: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+    batches: int = 0
+    requests: int = 0
+    retries: int = 0
+    bytes_sent: int = 0
+    started_at: float = field(default_factory=time.time)
+    duration_s: float = 0.0
+    aborted: str | None = None
+    report_path: str | None = None
+    dry_run: bool = False
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.status.value] += 1
+        if outcome.reason:
+            self.reasons[outcome.reason] += 1
+        if outcome.warnings:
+            for w in outcome.warnings:
+                self.warnings[w["reason"]] += 1
+
+    def count(self, status: Status | str) -> int:
+        return self.counts.get(str(status), 0)
+
+    @property
+    def delivered(self) -> int:
+        return self.count(Status.DELIVERED)
+
+    @property
+    def not_delivered(self) -> int:
+        return self.received - self.delivered
+
+    def reconciles(self) -> bool:
+        return self.received == sum(self.count(s) for s in Status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "destination": self.destination,
+            "action": self.action,
+            "dry_run": self.dry_run,
+            "received": self.received,
+            **{s.value: self.count(s) for s in Status},
+            "reasons": dict(sorted(self.reasons.items())),
+            "warnings": dict(sorted(self.warnings.items())),
+            "batches": self.batches,
+            "requests": self.requests,
+            "retries": self.retries,
+            "bytes_sent": self.bytes_sent,
+            "duration_s": round(self.duration_s, 3),
+            "records_per_s": round(self.received / self.duration_s) if self.duration_s else None,
+            "aborted": self.aborted,
+            "report": self.report_path,
+        }

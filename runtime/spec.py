@@ -1,0 +1,243 @@
+"""The destination spec language, as pydantic models.
+
+A spec is data: what a destination accepts (settings, secrets, fields), where and how to send
+it (base URL, auth, request shape, batch limits) and how to read the answer (per-record results,
+error classes). These models are the single source for the loader's checks, for
+`destination-spec.schema.json` (editor completion) and for the runtime's compiled checks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+JsonType = Literal["string", "number", "integer", "boolean", "array", "object"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FieldSchema(_Strict):
+    """One field of an action: a small JSON-Schema subset plus destkit's catalog keywords."""
+
+    type: JsonType | list[JsonType]
+    title: str | None = None
+    description: str | None = None
+    required: bool = False
+    maxLength: int | None = Field(default=None, ge=1)
+    minLength: int | None = Field(default=None, ge=0)
+    pattern: str | None = None
+    format: Literal["e164", "email", "date", "date-time"] | None = None
+    strictness: Literal["strict", "lenient"] = Field(
+        default="strict", description="for format: email, 'lenient' only asks for one @ with text on both sides"
+    )
+    enum: list[Any] | None = None
+    items: FieldSchema | None = None
+    maxItems: int | None = Field(default=None, ge=1)
+    catalog: str | None = Field(default=None, description="array items must be in this catalog (e.g. tags)")
+    keys_catalog: str | None = Field(default=None, description="object keys must be in this catalog")
+    values: FieldSchema | None = Field(default=None, description="schema of an object's values")
+    examples: list[Any] | None = None
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return (self.type,) if isinstance(self.type, str) else tuple(self.type)
+
+
+class SettingSchema(_Strict):
+    """A non-secret setting the user fills in; JSON-Schema keywords, checked once per sync."""
+
+    type: Literal["string", "number", "integer", "boolean"] = "string"
+    title: str | None = None
+    description: str | None = None
+    default: Any = None
+    pattern: str | None = None
+    enum: list[Any] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    required: bool | None = Field(default=None, description="defaults to true when there is no default")
+
+    @property
+    def is_required(self) -> bool:
+        return self.required if self.required is not None else self.default is None
+
+
+class SecretSchema(_Strict):
+    title: str | None = None
+    description: str | None = None
+    required: bool = True
+
+
+class ApiKeyAuth(_Strict):
+    kind: Literal["api_key"]
+    in_: Literal["header", "query"] = Field(default="header", alias="in")
+    name: str
+    value: str = Field(description="template, e.g. '{{ secrets.api_key }}'")
+
+
+class BearerAuth(_Strict):
+    kind: Literal["bearer"]
+    token: str
+
+
+class BasicAuth(_Strict):
+    kind: Literal["basic"]
+    username: str
+    password: str
+
+
+class HookAuth(_Strict):
+    kind: Literal["hook"]
+    hook: str = Field(description="import path 'package.module:function' of an httpx.Auth factory")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class NoAuth(_Strict):
+    kind: Literal["none"]
+
+
+Auth = Annotated[ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth, Field(discriminator="kind")]
+
+
+class RequestRef(_Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    path: str
+    query: dict[str, str] = Field(default_factory=dict)
+
+
+class CatalogSpec(_Strict):
+    """A list the destination keeps (tags, property names) that values must already be in."""
+
+    request: RequestRef
+    items: str = Field(description="JMESPath to the list of allowed values in the response")
+    labels: str | None = Field(
+        default=None, description="JMESPath to [value, display label] pairs, used to suggest the technical name"
+    )
+    reason: Literal["unknown_tag", "unknown_custom_property", "unknown_value"] = Field(
+        default="unknown_value", description="the reason code of a record whose value is not in this catalog"
+    )
+    noun: str = Field(default="value", description="what an entry is called in messages, e.g. 'tag'")
+    hint: str | None = Field(default=None, description="where the user creates a missing entry")
+
+
+class BatchSpec(_Strict):
+    max_records: int = Field(default=1, ge=1, le=100_000)
+    max_bytes: int = Field(default=4_000_000, ge=256)
+    key: str | None = Field(default=None, description="records with the same value of this field never share a batch")
+
+
+class OkRule(_Strict):
+    field: str
+    in_: list[Any] = Field(alias="in")
+
+
+class ErrorRule(_Strict):
+    code: str | None = None
+    message: str | None = None
+
+
+class KeyMatch(_Strict):
+    key: str = Field(description="the action field whose value keys the per-record results")
+
+
+class ResponseSpec(_Strict):
+    """How to read per-record results out of a successful batch response."""
+
+    results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole response is the result")
+    match: Literal["index"] | KeyMatch = "index"
+    ok: OkRule | None = None
+    error: ErrorRule = Field(default_factory=ErrorRule)
+    id: str | None = Field(default=None, description="JMESPath in a result to the destination's id for the record")
+
+
+class RequestSpec(_Strict):
+    method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
+    path: str
+    query: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = Field(default="$records", description="request body; $records stands for the list of record bodies")
+    record: Any = Field(description="one record's body; $field and $settings.name refer to values")
+
+
+def _status_list(values: list[int | str]) -> list[int | str]:
+    for v in values:
+        if isinstance(v, int) and not 100 <= v <= 599:
+            raise ValueError(f"{v} is not an HTTP status")
+        if isinstance(v, str) and not (len(v) == 3 and v[0] in "12345" and v[1:] == "xx"):
+            raise ValueError(f"'{v}' is not a status class; write e.g. '5xx'")
+    return values
+
+
+class ErrorClasses(_Strict):
+    """Which HTTP statuses mean what; 2xx is success, 3xx is never followed."""
+
+    rejected: list[int | str] = Field(default_factory=lambda: [400, 404, 409, 413, 422])
+    auth: list[int | str] = Field(default_factory=lambda: [401, 403])
+    retry: list[int | str] = Field(default_factory=lambda: [408, 423, 425, 429, "5xx"])
+    split: list[int | str] = Field(
+        default_factory=lambda: [400, 413, 422],
+        description="whole-batch refusals that are split in halves to isolate the bad records",
+    )
+
+    _check = field_validator("rejected", "auth", "retry", "split")(_status_list)
+
+
+class RateLimit(_Strict):
+    requests_per_second: float | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=256)
+
+
+class Timeouts(_Strict):
+    connect: float = Field(default=10.0, gt=0)
+    read: float = Field(default=60.0, gt=0)
+
+
+class ActionSpec(_Strict):
+    title: str
+    description: str | None = None
+    fields: dict[str, FieldSchema]
+    batch: BatchSpec = Field(default_factory=BatchSpec)
+    request: RequestSpec
+    response: ResponseSpec = Field(default_factory=ResponseSpec)
+    errors: ErrorClasses | None = None
+    rate_limit: RateLimit | None = None
+
+
+class DestinationSpec(_Strict):
+    spec_version: Literal[1]
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    description: str | None = None
+    docs: str | None = None
+    settings: dict[str, SettingSchema] = Field(default_factory=dict)
+    secrets: dict[str, SecretSchema] = Field(default_factory=dict)
+    base_url: str = Field(description="template over settings, e.g. 'https://{{ settings.subdomain }}.example.com'")
+    auth: Auth
+    catalogs: dict[str, CatalogSpec] = Field(default_factory=dict)
+    actions: dict[str, ActionSpec]
+    errors: ErrorClasses = Field(default_factory=ErrorClasses)
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    emulator: str | None = Field(default=None, description="import path 'package.module:create_app' of an emulator")
+
+    @model_validator(mode="after")
+    def _catalogs_exist(self) -> DestinationSpec:
+        for action_id, action in self.actions.items():
+            for name, f in action.fields.items():
+                for ref in (f.catalog, f.keys_catalog, f.items.catalog if f.items else None):
+                    if ref is not None and ref not in self.catalogs:
+                        raise ValueError(
+                            f"actions.{action_id}.fields.{name} names catalog '{ref}', which is not under catalogs"
+                        )
+        return self
+
+    def action(self, action_id: str) -> ActionSpec:
+        return self.actions[action_id]
+
+    def errors_for(self, action: ActionSpec) -> ErrorClasses:
+        return action.errors or self.errors
+
+    def rate_limit_for(self, action: ActionSpec) -> RateLimit:
+        return action.rate_limit or self.rate_limit

@@ -1,0 +1,527 @@
+"""A sync: one destination action, configured and checked once, run over any stream of records.
+
+`build_sync` does every check that needs no network (spec, settings, secrets, mapping, base URL);
+`Sync.arun` reads the catalogs and checks the mapping's constants against them before the first
+record, then streams records through map → validate → enforce → batch → deliver, emitting exactly
+one outcome per record. Memory is O(batch size × concurrency), never O(audience).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+import uuid
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+
+from destkit.mapping import CompiledMapping, FieldShape, MappingConfigError, RecordError, Template, TemplateError, compile_mapping
+from destkit.runtime._auth import build_auth
+from destkit.runtime.batching import Batch, Batcher
+from destkit.runtime.catalogs import catalog_from_config, check_constants, fetch_catalog
+from destkit.runtime.checks import Catalog
+from destkit.runtime.config import SyncConfig
+from destkit.runtime.deliver import Deliverer, ErrorTable
+from destkit.runtime.errors import AuthFailed, ConfigError, Issue, SpecError
+from destkit.runtime.interpret import ResponseReader
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
+from destkit.runtime.processor import Envelope, Process, build_envelope, compile_processor
+from destkit.runtime.retry import RateGate, RetryPolicy
+from destkit.runtime.secrets import Secret, redact, resolve_secret
+from destkit.runtime.spec import ActionSpec, DestinationSpec, SettingSchema
+from destkit.runtime.spec_loader import load_spec
+from destkit.runtime.sources import Malformed
+
+ProgressCallback = Callable[[RunSummary], None]
+
+
+@dataclass
+class PreparedRequest:
+    """A request a dry run would have sent (headers without credentials)."""
+
+    method: str
+    url: str
+    body: bytes
+    records: int
+
+    def json(self) -> Any:
+        import orjson
+
+        return orjson.loads(self.body)
+
+
+@dataclass
+class RunResult:
+    summary: RunSummary
+    requests: list[PreparedRequest] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.summary.aborted is None and self.summary.not_delivered == 0
+
+
+def settings_schema(spec: DestinationSpec) -> dict[str, Any]:
+    """The JSON Schema of a destination's settings (drives config checks, editors and docs)."""
+    props: dict[str, Any] = {}
+    for name, s in spec.settings.items():
+        prop: dict[str, Any] = {"type": s.type}
+        for kw in ("title", "description", "default", "pattern", "enum", "minimum", "maximum"):
+            value = getattr(s, kw)
+            if value is not None:
+                prop[kw] = value
+        props[name] = prop
+    required = [n for n, s in spec.settings.items() if s.is_required]
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def _check_settings(spec: DestinationSpec, config: SyncConfig) -> tuple[dict[str, Any], list[Issue]]:
+    settings: dict[str, Any] = {n: s.default for n, s in spec.settings.items() if s.default is not None}
+    settings.update(config.settings)
+    issues = []
+    validator = jsonschema.Draft202012Validator(settings_schema(spec))
+    for err in sorted(validator.iter_errors(settings), key=lambda e: list(e.path)):
+        if err.validator == "additionalProperties":
+            extra = sorted(set(settings) - set(spec.settings))
+            for key in extra:
+                issues.append(Issue(f"settings.{key}", f"'{key}' is not a setting of {spec.name}.",
+                                    f"use one of: {', '.join(spec.settings)}.", config.source_file, config.line_of(f"settings.{key}")))
+            continue
+        if err.validator == "required":
+            missing = [n for n in spec.settings if n not in settings and spec.settings[n].is_required]
+            for key in missing:
+                s: SettingSchema = spec.settings[key]
+                issues.append(Issue(f"settings.{key}", f"the setting '{key}' ({s.title or key}) is required.",
+                                    f"add it under settings: {s.description or ''}".strip(), config.source_file, config.line_of("settings")))
+            continue
+        key = "settings." + ".".join(str(p) for p in err.path)
+        name = str(err.path[-1]) if err.path else ""
+        s2 = spec.settings.get(name)
+        fix = s2.description if s2 and s2.description else ""
+        value = err.instance
+        if err.validator == "pattern":
+            message = f"{value!r} is not a valid {s2.title if s2 and s2.title else name}."
+        else:
+            message = f"{err.message}."
+        issues.append(Issue(key, message, fix, config.source_file, config.line_of(key)))
+    return settings, issues
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(url: str, *, override: bool, allow_http: bool) -> str | None:
+    """None if acceptable, else why not: HTTPS only, no credentials, path or query in the base URL."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return f"'{url}' is not a URL"
+    if not parsed.host:
+        return f"'{url}' has no host"
+    if parsed.userinfo:
+        return "the base URL must not contain credentials"
+    if parsed.query or parsed.fragment:
+        return "the base URL must not contain a query or fragment"
+    if not override and parsed.path not in ("", "/"):
+        return f"the rendered base URL {url} has a path; a setting must not inject one"
+    if parsed.scheme == "https":
+        return None
+    if parsed.scheme == "http" and allow_http:
+        return None
+    if parsed.scheme == "http" and override and _is_loopback(parsed.host):
+        return f"{url} is plain HTTP; pass allow_http=True (CLI: --allow-http) to send to a local emulator"
+    return f"{url} is not HTTPS; destkit only sends over HTTPS"
+
+
+class Sync:
+    """A checked, compiled sync. Build once with `build_sync`, run over many record streams."""
+
+    def __init__(self, config: SyncConfig, spec: DestinationSpec, action: ActionSpec, settings: dict[str, Any],
+                 secrets: dict[str, Secret], mapping: CompiledMapping, base_url: str, *,
+                 transport: httpx.AsyncBaseTransport | None = None, retry: RetryPolicy | None = None) -> None:
+        self.config = config
+        self.spec = spec
+        self.action_id = config.action
+        self.action = action
+        self.settings = settings
+        self._secrets = secrets
+        self.mapping = mapping
+        self.base_url = base_url
+        self.transport = transport
+        self.options = config.options
+        self.retry = retry or RetryPolicy(max_attempts=config.options.max_attempts,
+                                          max_seconds=config.options.max_retry_seconds,
+                                          max_retry_after=config.options.max_retry_after)
+        rate = spec.rate_limit_for(action)
+        self.concurrency = config.options.concurrency or rate.concurrency
+        self.requests_per_second = config.options.requests_per_second or rate.requests_per_second
+        self.envelope: Envelope = build_envelope(action.request.body, settings)
+        self.key_field = action.batch.key or next((n for n, f in action.fields.items() if f.required), None)
+        self.path = Template(action.request.path).render({"settings": settings})
+        self.catalogs: dict[str, Catalog] | None = None
+        self._process: Process | None = None
+        self.process_source = ""
+
+    def __repr__(self) -> str:
+        return f"Sync(destination={self.spec.id!r}, action={self.action_id!r}, base_url={self.base_url!r})"
+
+    # --- set-up --------------------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        timeouts = self.spec.timeouts
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=build_auth(self.spec.auth, self._secrets, self.settings),
+            timeout=httpx.Timeout(self.options.timeout or timeouts.read, connect=timeouts.connect),
+            follow_redirects=False,
+            transport=self.transport,
+            limits=httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency * 2),
+            headers={"user-agent": "destkit/0.1"},
+        )
+
+    def _needed_catalogs(self) -> list[str]:
+        names = []
+        for f in self.action.fields.values():
+            for ref in (f.catalog, f.keys_catalog, f.items.catalog if f.items else None):
+                if ref and ref not in names:
+                    names.append(ref)
+        return names
+
+    async def prepare(self, client: httpx.AsyncClient | None) -> None:
+        """Read catalogs, check constants against them and compile the record path. Idempotent."""
+        if self._process is not None:
+            return
+        catalogs: dict[str, Catalog] = {}
+        given = self.config.catalogs or {}
+        auth_statuses = ErrorTable.from_spec(self.spec.errors_for(self.action)).auth
+        for name in self._needed_catalogs():
+            spec = self.spec.catalogs[name]
+            if name in given:
+                catalogs[name] = catalog_from_config(name, spec, given[name])
+            elif client is not None:
+                catalogs[name] = await fetch_catalog(client, name, spec, auth_statuses)
+            else:
+                raise ConfigError([Issue(f"catalogs.{name}", f"the {name} catalog is needed to check records but no network is allowed.",
+                                         f"list the values under `catalogs: {{{name}: [...]}}` in the config.")])
+        issues = check_constants(catalogs, self.action.fields, self.mapping.constants, self.mapping.object_keys)
+        if issues:
+            raise ConfigError([Issue(i.key, i.message, i.fix, self.config.source_file, self.config.line_of(i.key)) for i in issues])
+        policies = {name: self.options.policy_for(name, c.reason) for name, c in catalogs.items()}
+        self.catalogs = catalogs
+        self._process, self.process_source = compile_processor(
+            self.action, self.settings, catalogs, policies, frozenset(self.mapping.fields), self.key_field)
+
+    # --- running -------------------------------------------------------------------------------
+
+    def run(self, records: Iterable[Mapping[str, Any]], **kwargs: Any) -> RunResult:
+        """Blocking form of `arun`."""
+        return asyncio.run(self.arun(records, **kwargs))
+
+    def dry_run(self, records: Iterable[Mapping[str, Any]], *, keep_requests: bool = True, offline: bool = False,
+                on_outcome: OutcomeCallback | None = None) -> RunResult:
+        """Everything but sending: the request bodies that would go out, and every invalid record.
+
+        Catalogs not given in the config are read from the destination (read-only) unless `offline`.
+        """
+        return asyncio.run(self.arun(records, dry_run=True, keep_requests=keep_requests, offline=offline, on_outcome=on_outcome))
+
+    async def arun(
+        self,
+        records: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        *,
+        on_outcome: OutcomeCallback | Iterable[OutcomeCallback] | None = None,
+        progress: ProgressCallback | None = None,
+        dry_run: bool = False,
+        keep_requests: bool = False,
+        offline: bool = False,
+        run_id: str | None = None,
+    ) -> RunResult:
+        callbacks: list[OutcomeCallback] = (
+            [] if on_outcome is None else [on_outcome] if callable(on_outcome) else list(on_outcome))
+        summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id, action=self.action_id, dry_run=dry_run)
+        result = RunResult(summary)
+        t0 = time.perf_counter()
+        async with self._client() as client:
+            try:
+                await self.prepare(None if (offline and dry_run) else client)
+            except AuthFailed as exc:
+                summary.aborted = f"auth_failed: {redact(str(exc), self._secrets.values())}"
+                summary.duration_s = time.perf_counter() - t0
+                return result
+            runner = _Run(self, client, summary, callbacks, progress, dry_run, keep_requests, result)
+            await runner.go(records)
+        summary.duration_s = time.perf_counter() - t0
+        return result
+
+
+class _Run:
+    """The state of one run: producer (sync core) feeding worker tasks (HTTP shell)."""
+
+    def __init__(self, sync: Sync, client: httpx.AsyncClient, summary: RunSummary, callbacks: list[OutcomeCallback],
+                 progress: ProgressCallback | None, dry_run: bool, keep_requests: bool, result: RunResult) -> None:
+        self.sync = sync
+        self.summary = summary
+        self.callbacks = callbacks
+        self.progress = progress
+        self.dry_run = dry_run
+        self.keep_requests = keep_requests
+        self.result = result
+        action = sync.action
+        self.batcher = Batcher(sync.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=action.batch.key is not None)
+        self.max_record_bytes = min(sync.options.max_record_bytes, action.batch.max_bytes - len(sync.envelope.prefix) - len(sync.envelope.suffix))
+        self.deliverer = Deliverer(
+            client, action.request.method, sync.path, sync.envelope, ResponseReader(action.response),
+            ErrorTable.from_spec(sync.spec.errors_for(action)), sync.retry, RateGate(sync.requests_per_second),
+            headers=action.request.headers, params=action.request.query or None, run_id=summary.run_id)
+        self.aborted: str | None = None
+        self.secrets = list(sync._secrets.values())
+        self.warnings: dict[int, list[dict[str, str]]] = {}
+
+    # outcomes
+
+    def emit(self, outcome: Outcome) -> None:
+        if outcome.destination_message:
+            outcome.destination_message = redact(outcome.destination_message, self.secrets)
+        self.summary.add(outcome)
+        for cb in self.callbacks:
+            cb(outcome)
+
+    def emit_batch(self, outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            self.emit(o)
+        self.summary.batches += 1
+        if self.progress:
+            self.progress(self.summary)
+
+    def emit_delivered_dry(self, batch: Batch) -> None:
+        if self.callbacks or self.warnings:
+            outcomes = [Outcome(row, Status.DELIVERED, None if key is None else str(key))
+                        for row, key in zip(batch.rows, batch.keys, strict=True)]
+            self.attach_warnings(outcomes)
+            for o in outcomes:
+                self.emit(o)
+        else:
+            self.summary.counts[Status.DELIVERED.value] += len(batch)
+        self.summary.batches += 1
+        self.summary.requests += 1
+        body_size = self.batcher.size_of(batch)
+        self.summary.bytes_sent += body_size
+        if self.keep_requests:
+            self.result.requests.append(PreparedRequest(self.sync.action.request.method, self.sync.base_url + self.sync.path,
+                                                        self.sync.envelope.join(batch.parts), len(batch)))
+        if self.progress:
+            self.progress(self.summary)
+
+    def abort_batch(self, batch: Batch, reason: Reason, message: str) -> None:
+        for row, key in zip(batch.rows, batch.keys, strict=True):
+            self.emit(Outcome(row, Status.DEAD_LETTERED, None if key is None else str(key), reason, None, message))
+
+    # the pipeline
+
+    async def go(self, records: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]) -> None:
+        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=self.sync.concurrency)
+        workers = [] if self.dry_run else [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
+
+        async def put(batch: Batch) -> None:
+            if self.dry_run:
+                self.emit_delivered_dry(batch)
+            elif self.aborted:
+                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+            else:
+                await queue.put(batch)
+                await asyncio.sleep(0)
+
+        try:
+            if isinstance(records, AsyncIterable):
+                async for record in records:
+                    batch = self.feed(record)
+                    if batch is not None:
+                        await put(batch)
+                    if self.aborted:
+                        break
+            else:
+                for record in records:
+                    batch = self.feed(record)
+                    if batch is not None:
+                        await put(batch)
+                        if self.aborted:
+                            break
+            rest = self.batcher.flush()
+            if rest is not None:
+                await put(rest)
+        finally:
+            for _ in workers:
+                await queue.put(None)
+            if workers:
+                await asyncio.gather(*workers)
+        if self.aborted:
+            self.summary.aborted = self.aborted
+
+    def feed(self, record: Any) -> Batch | None:
+        """The synchronous core for one record: map, validate, enforce, serialize, batch."""
+        summary = self.summary
+        summary.received += 1
+        row = summary.received
+        if record.__class__ is not dict:
+            if isinstance(record, Malformed):
+                self.emit(Outcome(row, Status.INVALID, None, Reason.MALFORMED_INPUT, None, record.message))
+                return None
+            if not isinstance(record, Mapping):
+                self.emit(Outcome(row, Status.INVALID, None, Reason.MALFORMED_INPUT, None,
+                                  f"record {row} is a {type(record).__name__}, not an object of fields; fix the input."))
+                return None
+        warnings: list[tuple[str, str, str]] = []
+        try:
+            key, part = self.sync._process(self.sync.mapping.apply(record), warnings)  # type: ignore[misc]
+        except RecordError as exc:
+            self.emit(Outcome(row, Status.INVALID, self._key_of(record), exc.code, exc.field, exc.message))
+            return None
+        except Exception as exc:  # a value of a shape no check expected: this record only
+            self.emit(Outcome(row, Status.INVALID, self._key_of(record), Reason.TYPE_MISMATCH, None,
+                              f"a value has an unexpected type ({type(exc).__name__}); check the record's fields against the action's schema."))
+            return None
+        if len(part) > self.max_record_bytes:
+            self.emit(Outcome(row, Status.INVALID, None if key is None else str(key), Reason.TOO_LARGE, None,
+                              f"the record's body is {len(part)} bytes, over the limit of {self.max_record_bytes}; trim large fields."))
+            return None
+        if warnings:
+            self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
+        return self.batcher.add(row, key, part)
+
+    def _key_of(self, record: Mapping[str, Any]) -> str | None:
+        if self.sync.key_field is None:
+            return None
+        try:
+            value = self.sync.mapping.apply(record).get(self.sync.key_field)
+        except Exception:
+            return None
+        return None if value is None or value == "" else str(value)
+
+    async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
+        while True:
+            batch = await queue.get()
+            if batch is None:
+                return
+            if self.aborted:
+                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+                continue
+            try:
+                outcomes = await self.deliverer.deliver(batch)
+            except AuthFailed as exc:
+                self.aborted = f"auth_failed: {redact(str(exc), self.secrets)}"
+                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+                continue
+            except Exception as exc:  # never lose a batch to a bug in the shell
+                outcomes = [Outcome(row, Status.DEAD_LETTERED, None if key is None else str(key), Reason.CONNECTION_ERROR, None,
+                                    f"delivery failed unexpectedly ({type(exc).__name__}); the record will be retried by the next run.")
+                            for row, key in zip(batch.rows, batch.keys, strict=True)]
+            stats = self.deliverer.stats
+            self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
+            self.attach_warnings(outcomes)
+            self.emit_batch(outcomes)
+
+    def attach_warnings(self, outcomes: list[Outcome]) -> None:
+        if self.warnings:
+            for o in outcomes:
+                w = self.warnings.pop(o.row, None)
+                if w:
+                    o.warnings = w
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+def _field_shapes(action: ActionSpec) -> dict[str, FieldShape]:
+    return {name: FieldShape(f.types, f.required) for name, f in action.fields.items()}
+
+
+def build_sync(
+    config: SyncConfig | Mapping[str, Any] | str | Path,
+    *,
+    spec: DestinationSpec | None = None,
+    base_url: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    allow_http: bool = False,
+    retry: RetryPolicy | None = None,
+) -> Sync:
+    """Check a sync config (a SyncConfig, a dict, or a YAML file path) and compile it.
+
+    Raises ConfigError listing every problem, each with its key, line (for files) and a fix.
+    """
+    if isinstance(config, str | Path):
+        config = SyncConfig.load(config)
+    elif not isinstance(config, SyncConfig):
+        config = SyncConfig.from_dict(dict(config))
+    file = config.source_file
+    if spec is None:
+        try:
+            destination = config.destination
+            if file and not Path(destination).is_absolute() and (destination.endswith((".yaml", ".yml"))):
+                destination = str(Path(file).parent / destination)
+            spec = load_spec(destination)
+        except SpecError as exc:
+            if exc.issues and exc.issues[0].key == "destination":
+                raise ConfigError([Issue("destination", exc.issues[0].message, exc.issues[0].fix, file, config.line_of("destination"))]) from None
+            raise
+    issues: list[Issue] = []
+    action = spec.actions.get(config.action)
+    if action is None:
+        raise ConfigError([Issue("action", f"'{config.action}' is not an action of {spec.name}.",
+                                 f"use one of: {', '.join(spec.actions)}.", file, config.line_of("action"))])
+    settings, setting_issues = _check_settings(spec, config)
+    issues += setting_issues
+    secrets: dict[str, Secret] = {}
+    base_dir = Path(file).parent if file else None
+    for name, s in spec.secrets.items():
+        if name not in config.secrets:
+            if s.required:
+                issues.append(Issue(f"secrets.{name}", f"the secret '{name}' ({s.title or name}) is not given.",
+                                    f"add `secrets: {{{name}: {{env: {name.upper()}}}}}`.", file, config.line_of("secrets")))
+            continue
+        secret, issue = resolve_secret(name, config.secrets[name], allow_literal=not config.from_file, base_dir=base_dir)
+        if issue is not None:
+            issues.append(Issue(issue.key, issue.message, issue.fix, file, config.line_of(issue.key)))
+        elif secret is not None:
+            secrets[name] = secret
+    for name in config.secrets:
+        if name not in spec.secrets:
+            issues.append(Issue(f"secrets.{name}", f"'{name}' is not a secret of {spec.name}.",
+                                f"use one of: {', '.join(spec.secrets) or '(none)'}.", file, config.line_of(f"secrets.{name}")))
+    for name in config.catalogs or {}:
+        if name not in spec.catalogs:
+            issues.append(Issue(f"catalogs.{name}", f"'{name}' is not a catalog of {spec.name}.",
+                                f"use one of: {', '.join(spec.catalogs) or '(none)'}.", file, config.line_of(f"catalogs.{name}")))
+    mapping: CompiledMapping | None = None
+    try:
+        mapping = compile_mapping(config.mapping, _field_shapes(action))
+    except MappingConfigError as exc:
+        issues += [Issue(i.key, i.message, i.fix, file, config.line_of(i.key)) for i in exc.issues]
+    url = base_url
+    if not setting_issues:
+        if url is None:
+            try:
+                url = Template(spec.base_url).render({"settings": settings})
+            except TemplateError as exc:
+                issues.append(Issue("base_url", f"{exc}.", "check the settings the spec's base_url uses.", file))
+        if url is not None:
+            problem = _check_base_url(url, override=base_url is not None, allow_http=allow_http)
+            if problem:
+                issues.append(Issue("base_url" if base_url else "settings", problem + ".",
+                                    "use the https URL of the destination." if base_url else "fix the settings the base URL is built from.", file))
+    if issues:
+        raise ConfigError(issues)
+    assert mapping is not None and url is not None
+    return Sync(config, spec, action, settings, secrets, mapping, url.rstrip("/"), transport=transport, retry=retry)
+
+
+__all__ = ["PreparedRequest", "RunResult", "Sync", "build_sync", "settings_schema"]
