@@ -14,7 +14,7 @@ from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 from destkit.runtime.secrets import Secret
 from destkit.runtime.spec import DestinationSpec
 from destkit.runtime.spec_loader import bundled_spec_names, load_spec
-from destkit.runtime.sync import PreparedRequest, RunResult, Sync, build_sync
+from destkit.runtime.sync import PreparedRequest, PreviewItem, RunResult, Sync, build_sync
 
 __all__ = [
     "AuthFailed",
@@ -23,6 +23,7 @@ __all__ = [
     "Issue",
     "Outcome",
     "PreparedRequest",
+    "PreviewItem",
     "Reason",
     "RunResult",
     "RunSummary",

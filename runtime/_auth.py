@@ -7,13 +7,13 @@ attached in `auth_flow`, so they never sit in the client's default headers (and 
 from __future__ import annotations
 
 import base64
-import importlib
 from collections.abc import Generator, Mapping
 from typing import Any
 
 import httpx
 
 from destkit.mapping import Template
+from destkit.runtime.hooks import load_hook
 from destkit.runtime.secrets import Secret
 from destkit.runtime.spec import ApiKeyAuth, BasicAuth, BearerAuth, HookAuth, NoAuth
 
@@ -47,15 +47,6 @@ class QueryAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"QueryAuth({self.name!r}, ***)"
-
-
-def load_hook(path: str) -> Any:
-    """Resolve 'package.module:attr'; specs name hooks and emulators this way."""
-    module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"'{path}' is not an import path of the form package.module:name")
-    module = importlib.import_module(module_name)
-    return getattr(module, attr)
 
 
 def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth,

@@ -113,9 +113,8 @@ def check_semantics(spec: DestinationSpec, doc: LocatedYaml | None = None) -> li
                 add([*base, "request", "body"], f"${ref.name}: fields belong in `record:`, the body only takes $records and $settings.")
         if action.batch.key is not None and action.batch.key not in action.fields:
             add([*base, "batch", "key"], f"'{action.batch.key}' is not a field of this action.")
-        if isinstance(action.response.match, object) and not isinstance(action.response.match, str):
-            if action.response.match.key not in action.fields:
-                add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
+        if not isinstance(action.response.match, str) and action.response.match.key not in action.fields:
+            add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
         if not any(f.required for f in action.fields.values()):
             add([*base, "fields"], "no field is required, so an empty record would be sent.", "mark the record's key field required: true.")
     return issues

@@ -3,7 +3,7 @@
 `build_sync` does every check that needs no network (spec, settings, secrets, mapping, base URL);
 `Sync.arun` reads the catalogs and checks the mapping's constants against them before the first
 record, then streams records through map → validate → enforce → batch → deliver, emitting exactly
-one outcome per record. Memory is O(batch size × concurrency), never O(audience).
+one outcome per record. Memory is O(batch size * concurrency), never O(audience).
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from typing import Any
 import httpx
 import jsonschema
 
-from destkit.mapping import CompiledMapping, FieldShape, MappingConfigError, RecordError, Template, TemplateError, compile_mapping
+from destkit.mapping import (
+    CompiledMapping,
+    FieldShape,
+    MappingConfigError,
+    RecordError,
+    Template,
+    TemplateError,
+    compile_mapping,
+)
 from destkit.runtime._auth import build_auth
 from destkit.runtime.batching import Batch, Batcher
 from destkit.runtime.catalogs import catalog_from_config, check_constants, fetch_catalog
@@ -33,9 +41,9 @@ from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummar
 from destkit.runtime.processor import Envelope, Process, build_envelope, compile_processor
 from destkit.runtime.retry import RateGate, RetryPolicy
 from destkit.runtime.secrets import Secret, redact, resolve_secret
+from destkit.runtime.sources import Malformed
 from destkit.runtime.spec import ActionSpec, DestinationSpec, SettingSchema
 from destkit.runtime.spec_loader import load_spec
-from destkit.runtime.sources import Malformed
 
 ProgressCallback = Callable[[RunSummary], None]
 
@@ -53,6 +61,16 @@ class PreparedRequest:
         import orjson
 
         return orjson.loads(self.body)
+
+
+@dataclass
+class PreviewItem:
+    """One previewed record: the body it would be sent as, or the outcome that keeps it back."""
+
+    row: int
+    body: Any | None
+    outcome: Outcome | None
+    warnings: list[dict[str, str]] | None = None
 
 
 @dataclass
@@ -223,6 +241,34 @@ class Sync:
 
     # --- running -------------------------------------------------------------------------------
 
+    async def apreview(self, records: Iterable[Mapping[str, Any]], limit: int = 5, *, offline: bool = False) -> list[PreviewItem]:
+        """The first `limit` records as the destination would receive them, or why they would not be sent."""
+        async with self._client() as client:
+            await self.prepare(None if offline else client)
+        summary = RunSummary(destination=self.spec.id, action=self.action_id, dry_run=True)
+        items: list[PreviewItem] = []
+        collected: list[Outcome] = []
+        run = _Run(self, None, summary, [collected.append], None, True, False, RunResult(summary))
+        for record in records:
+            if len(items) >= limit:
+                break
+            before = len(collected)
+            run.batcher = Batcher(self.envelope, 1, 2**62, dedupe=False)
+            batch = run.feed(record)
+            if batch is None:
+                batch = run.batcher.flush()
+            if len(collected) > before:
+                items.append(PreviewItem(summary.received, None, collected[-1]))
+            elif batch is not None:
+                import orjson
+
+                items.append(PreviewItem(summary.received, orjson.loads(batch.parts[0]), None,
+                                         run.warnings.pop(summary.received, None)))
+        return items
+
+    def preview(self, records: Iterable[Mapping[str, Any]], limit: int = 5, *, offline: bool = False) -> list[PreviewItem]:
+        return asyncio.run(self.apreview(records, limit, offline=offline))
+
     def run(self, records: Iterable[Mapping[str, Any]], **kwargs: Any) -> RunResult:
         """Blocking form of `arun`."""
         return asyncio.run(self.arun(records, **kwargs))
@@ -267,7 +313,7 @@ class Sync:
 class _Run:
     """The state of one run: producer (sync core) feeding worker tasks (HTTP shell)."""
 
-    def __init__(self, sync: Sync, client: httpx.AsyncClient, summary: RunSummary, callbacks: list[OutcomeCallback],
+    def __init__(self, sync: Sync, client: httpx.AsyncClient | None, summary: RunSummary, callbacks: list[OutcomeCallback],
                  progress: ProgressCallback | None, dry_run: bool, keep_requests: bool, result: RunResult) -> None:
         self.sync = sync
         self.summary = summary
@@ -280,7 +326,8 @@ class _Run:
         self.batcher = Batcher(sync.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=action.batch.key is not None)
         self.max_record_bytes = min(sync.options.max_record_bytes, action.batch.max_bytes - len(sync.envelope.prefix) - len(sync.envelope.suffix))
         self.deliverer = Deliverer(
-            client, action.request.method, sync.path, sync.envelope, ResponseReader(action.response),
+            client,  # type: ignore[arg-type]  # None only in dry runs, which never send
+            action.request.method, sync.path, sync.envelope, ResponseReader(action.response),
             ErrorTable.from_spec(sync.spec.errors_for(action)), sync.retry, RateGate(sync.requests_per_second),
             headers=action.request.headers, params=action.request.query or None, run_id=summary.run_id)
         self.aborted: str | None = None
@@ -524,4 +571,4 @@ def build_sync(
     return Sync(config, spec, action, settings, secrets, mapping, url.rstrip("/"), transport=transport, retry=retry)
 
 
-__all__ = ["PreparedRequest", "RunResult", "Sync", "build_sync", "settings_schema"]
+__all__ = ["PreparedRequest", "PreviewItem", "RunResult", "Sync", "build_sync", "settings_schema"]

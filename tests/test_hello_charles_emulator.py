@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import orjson
+from starlette.applications import Starlette
+
 from destkit.destinations.hello_charles.emulator import (
     EmulatorState,
     RecordedRequest,
@@ -21,7 +23,6 @@ from destkit.destinations.hello_charles.emulator import (
     strip_trailing_commas,
 )
 from destkit.runtime._server import running_server
-from starlette.applications import Starlette
 
 BASE_URL = "http://acme.hello-charles.test"
 KEY = {"x-api-key": "test-key"}
