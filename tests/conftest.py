@@ -1,0 +1,61 @@
+"""Shared fixtures: a Hello Charles emulator (in-process or on a port) and sync configs for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
+from destkit.runtime import Sync, build_sync
+from destkit.runtime._server import running_server
+
+API_KEY = "test-key"
+TAGS = ["vip", "newsletter", "summer_sale", "984"]
+PROPERTIES = [("loyalty_tier", "Loyalty Tier"), ("zeotap_audience_name", "Zeotap Audience Name"), ("plan", "Plan")]
+
+
+def hc_config(**overrides: Any) -> dict[str, Any]:
+    """A Send Contacts config with the W1-style mapping used throughout the tests."""
+    config: dict[str, Any] = {
+        "destination": "hello_charles",
+        "action": "send_contacts",
+        "settings": {"subdomain": "acme"},
+        "secrets": {"api_key": API_KEY},
+        "mapping": {
+            "external_reference_id": "user_id",
+            "first_name": "first_name",
+            "last_name": "last_name",
+            "phone_number": "phone",
+            "email_address": "email",
+            "tags": "segments",
+            "custom_properties": "attributes",
+        },
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app() -> Starlette:
+    return create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES, keep_bodies=True)
+
+
+def emulator_state(app: Starlette) -> EmulatorState:
+    state: EmulatorState = app.state.emulator
+    return state
+
+
+def in_process_sync(app: Starlette, config: dict[str, Any] | None = None, **kwargs: Any) -> Sync:
+    return build_sync(config or hc_config(), base_url="http://acme.hello-charles.test",
+                      transport=httpx.ASGITransport(app=app), allow_http=True, **kwargs)
+
+
+@pytest.fixture
+def served(app: Starlette) -> Iterator[str]:
+    """The emulator on a real port on 127.0.0.1; yields its base URL."""
+    with running_server(app) as url:
+        yield url
