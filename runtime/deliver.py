@@ -109,62 +109,68 @@ class Deliverer:
         self.run_id = run_id
 
     async def deliver(self, batch: Batch) -> list[Outcome]:
+        """Send until every record of `batch` has a terminal outcome; only unfinished records are resent."""
         started = self.clock()
+        done: list[Outcome] = []
+        pending = batch
         attempt = 0
         while True:
             attempt += 1
             await self.gate.wait()
-            body = self.envelope.join(batch.parts)
+            body = self.envelope.join(pending.parts)
             self.stats.requests += 1
             self.stats.bytes_sent += len(body)
             t0 = time.perf_counter()
+            retry_after: float | None = None
+            status: int | None = None
             try:
                 response = await self.client.request(self.method, self.path, content=body,
                                                      headers=self.headers, params=self.params)
             except httpx.TimeoutException as exc:
-                retry_reason, message, retry_after = Reason.TIMEOUT, f"the request timed out ({type(exc).__name__})", None
-                status = None
+                retry_reason, message = Reason.TIMEOUT, f"the request timed out ({type(exc).__name__})"
             except httpx.TransportError as exc:
-                retry_reason, message, retry_after = Reason.CONNECTION_ERROR, f"the connection failed ({type(exc).__name__})", None
-                status = None
+                retry_reason, message = Reason.CONNECTION_ERROR, f"the connection failed ({type(exc).__name__})"
             else:
                 status = response.status_code
                 latency = time.perf_counter() - t0
                 self.stats.latencies.append(latency)
                 log.info("request", extra={"run_id": self.run_id, "batch": batch.seq, "attempt": attempt,
-                                           "status": status, "records": len(batch), "latency_ms": round(latency * 1000, 1)})
+                                           "status": status, "records": len(pending), "latency_ms": round(latency * 1000, 1)})
                 if 200 <= status < 300:
-                    return self._interpret(batch, response, attempt)
-                if status in self.errors.auth:
-                    code, dmsg = _destination_error(response)
+                    finished, retry = self._interpret(pending, response, attempt)
+                    done += finished
+                    if retry is None:
+                        return done
+                    pending, retry_reason, message = retry, Reason.SERVER_ERROR, "the destination reported a transient per-record failure"
+                elif status in self.errors.auth:
+                    _, dmsg = _destination_error(response)
                     raise AuthFailed(status, dmsg or "unauthorized")
-                if 300 <= status < 400:
+                elif 300 <= status < 400:
                     where = response.headers.get("location", "elsewhere")
-                    return self._all(batch, Status.REJECTED, Reason.REDIRECT,
-                                     f"the destination answered {status}, redirecting to {where}; redirects are not followed, check the base URL.",
-                                     status, None, None, attempt)
-                if status in self.errors.retry:
+                    return done + self._all(pending, Status.REJECTED, Reason.REDIRECT,
+                                            f"the destination answered {status}, redirecting to {where}; redirects are not followed, check the base URL.",
+                                            status, None, None, attempt)
+                elif status in self.errors.retry:
                     retry_reason = Reason.RATE_LIMITED if status == 429 else Reason.SERVER_ERROR
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
-                    code, dmsg = _destination_error(response)
+                    _, dmsg = _destination_error(response)
                     message = f"the destination answered HTTP {status}" + (f": {dmsg}" if dmsg else "")
                     if status == 429:
                         self.gate.pause(self.policy.delay(attempt, retry_after))
                 else:
                     code, dmsg = _destination_error(response)
-                    if status in self.errors.split and len(batch) > 1:
-                        return await self._split(batch)
-                    return self._all(batch, Status.REJECTED, Reason.DESTINATION_REJECTED,
-                                     f"the destination refused the request (HTTP {status}); see destination_message.",
-                                     status, code, dmsg, attempt)
-            # retryable
+                    if status in self.errors.split and len(pending) > 1:
+                        return done + await self._split(pending)
+                    return done + self._all(pending, Status.REJECTED, Reason.DESTINATION_REJECTED,
+                                            f"the destination refused the request (HTTP {status}); see destination_message.",
+                                            status, code, dmsg, attempt)
             elapsed = self.clock() - started
             delay = self.policy.delay(attempt, retry_after)
             if attempt >= self.policy.max_attempts or elapsed + delay > self.policy.max_seconds:
-                return self._all(batch, Status.DEAD_LETTERED, retry_reason,
-                                 f"{message}; gave up after {attempt} attempt{'s' if attempt > 1 else ''}. "
-                                 "The record is dead-lettered and will be sent again by the next run or `destkit retry`.",
-                                 status, None, None, attempt)
+                return done + self._all(pending, Status.DEAD_LETTERED, retry_reason,
+                                        f"{message}; gave up after {attempt} attempt{'s' if attempt > 1 else ''}. "
+                                        "The record is dead-lettered and will be sent again by the next run or `destkit retry`.",
+                                        status, None, None, attempt)
             self.stats.retries += 1
             await self.sleep(delay)
 
@@ -174,7 +180,8 @@ class Deliverer:
         a, b = await asyncio.gather(self.deliver(left), self.deliver(right))
         return a + b
 
-    def _interpret(self, batch: Batch, response: httpx.Response, attempt: int) -> list[Outcome]:
+    def _interpret(self, batch: Batch, response: httpx.Response, attempt: int) -> tuple[list[Outcome], Batch | None]:
+        """Terminal outcomes for the records the answer settles, and the batch of those to send again."""
         try:
             data = orjson.loads(response.content) if response.content else None
         except orjson.JSONDecodeError:
@@ -184,17 +191,20 @@ class Deliverer:
             return self._all(batch, Status.DEAD_LETTERED, Reason.UNEXPECTED_RESPONSE,
                              f"the destination answered {response.status_code} but {results}; the records may or may not have "
                              "been applied and will be sent again by the next run (upserts are idempotent).",
-                             response.status_code, None, None, attempt)
-        out = []
-        for row, key, r in zip(batch.rows, batch.keys, results, strict=True):
+                             response.status_code, None, None, attempt), None
+        out: list[Outcome] = []
+        again: list[int] = []
+        for i, (row, key, r) in enumerate(zip(batch.rows, batch.keys, results, strict=True)):
             if r.ok:
                 out.append(Outcome(row, Status.DELIVERED, None if key is None else str(key), destination_id=r.destination_id,
                                    attempts=attempt))
+            elif r.retryable:
+                again.append(i)
             else:
                 out.append(Outcome(row, Status.REJECTED, None if key is None else str(key), Reason.DESTINATION_REJECTED, None,
                                    "the destination refused this record; see destination_code and destination_message.",
                                    response.status_code, r.code, r.message, r.destination_id, attempts=attempt))
-        return out
+        return out, (batch.subset(again) if again else None)
 
     @staticmethod
     def _all(batch: Batch, status: Status, reason: Reason, message: str, http_status: int | None,

@@ -16,6 +16,7 @@ class ItemResult:
     destination_id: str | None = None
     code: str | None = None
     message: str | None = None
+    retryable: bool = False
 
 
 class ResponseReader:
@@ -28,6 +29,7 @@ class ResponseReader:
         self._message = jmespath.compile(spec.error.message) if spec.error.message else None
         self._id = jmespath.compile(spec.id) if spec.id else None
         self._ok_values = set(map(str, spec.ok.in_)) if spec.ok else None
+        self._retry_codes = frozenset(spec.retry_codes)
 
     def _item(self, item: Any) -> ItemResult:
         ok = True
@@ -39,8 +41,9 @@ class ResponseReader:
             return ItemResult(True, None if rid is None else str(rid))
         code = self._code.search(item) if self._code else None
         message = self._message.search(item) if self._message else None
-        return ItemResult(False, None if rid is None else str(rid),
-                          None if code is None else str(code), None if message is None else str(message))
+        code_text = None if code is None else str(code)
+        return ItemResult(False, None if rid is None else str(rid), code_text,
+                          None if message is None else str(message), code_text in self._retry_codes)
 
     def read(self, data: Any, keys: list[object]) -> list[ItemResult] | str:
         """One ItemResult per record in batch order, or a string saying why the answer is unreadable."""

@@ -150,6 +150,9 @@ class ResponseSpec(_Strict):
     ok: OkRule | None = None
     error: ErrorRule = Field(default_factory=ErrorRule)
     id: str | None = Field(default=None, description="JMESPath in a result to the destination's id for the record")
+    retry_codes: list[str] = Field(
+        default_factory=list, description="per-record error codes that are transient: only those records are sent again"
+    )
 
 
 class RequestSpec(_Strict):

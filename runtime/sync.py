@@ -44,6 +44,7 @@ from destkit.runtime.secrets import Secret, redact, resolve_secret
 from destkit.runtime.sources import Malformed
 from destkit.runtime.spec import ActionSpec, DestinationSpec, SettingSchema
 from destkit.runtime.spec_loader import load_spec
+from destkit.runtime.state import RunInfo, StateStore, Watermark, config_hash
 
 ProgressCallback = Callable[[RunSummary], None]
 
@@ -291,7 +292,18 @@ class Sync:
         keep_requests: bool = False,
         offline: bool = False,
         run_id: str | None = None,
+        state: StateStore | None = None,
+        input_ref: str = "",
+        resume: RunInfo | None = None,
+        only_keys: set[str] | None = None,
+        kind: str = "sync",
     ) -> RunResult:
+        """Stream `records` to the destination; one outcome per record reaches `on_outcome`.
+
+        With a `state` store the run is recorded (outcomes, checkpoint, dead letters, destination
+        ids) and `resume` continues an unfinished run, skipping every row that already has an
+        outcome. `only_keys` restricts the run to records with those keys (`destkit retry`).
+        """
         callbacks: list[OutcomeCallback] = (
             [] if on_outcome is None else [on_outcome] if callable(on_outcome) else list(on_outcome))
         summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id, action=self.action_id, dry_run=dry_run)
@@ -305,7 +317,25 @@ class Sync:
                 summary.duration_s = time.perf_counter() - t0
                 return result
             runner = _Run(self, client, summary, callbacks, progress, dry_run, keep_requests, result)
-            await runner.go(records)
+            runner.only_keys = only_keys
+            recorder = None
+            if state is not None and not dry_run:
+                recorder = _Recorder(state, self.spec.id, summary)
+                if resume is not None:
+                    recorder.resume(resume)
+                    summary.run_id = resume.run_id
+                    runner.skip = recorder.skip
+                else:
+                    summary.run_id = state.start_run(self.spec.id, self.action_id, config_hash(self.config.model_dump()),
+                                                     input_ref, kind=kind, run_id=run_id)
+                runner.recorder = recorder
+            try:
+                await runner.go(records)
+            finally:
+                if recorder is not None:
+                    recorder.flush()
+            if recorder is not None:
+                recorder.finish()
         summary.duration_s = time.perf_counter() - t0
         return result
 
@@ -333,6 +363,9 @@ class _Run:
         self.aborted: str | None = None
         self.secrets = list(sync._secrets.values())
         self.warnings: dict[int, list[dict[str, str]]] = {}
+        self.recorder: _Recorder | None = None
+        self.skip: Callable[[int], bool] | None = None
+        self.only_keys: set[str] | None = None
 
     # outcomes
 
@@ -340,12 +373,16 @@ class _Run:
         if outcome.destination_message:
             outcome.destination_message = redact(outcome.destination_message, self.secrets)
         self.summary.add(outcome)
+        if self.recorder is not None:
+            self.recorder.add(outcome)
         for cb in self.callbacks:
             cb(outcome)
 
     def emit_batch(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
             self.emit(o)
+        if self.recorder is not None:
+            self.recorder.flush()
         self.summary.batches += 1
         if self.progress:
             self.progress(self.summary)
@@ -419,6 +456,13 @@ class _Run:
         summary = self.summary
         summary.received += 1
         row = summary.received
+        if self.skip is not None and self.skip(row):
+            return None
+        if self.only_keys is not None:
+            if record.__class__ is not dict or self._key_of(record) not in self.only_keys:
+                summary.received -= 1
+                return None
+            row = summary.received
         if record.__class__ is not dict:
             if isinstance(record, Malformed):
                 self.emit(Outcome(row, Status.INVALID, None, Reason.MALFORMED_INPUT, None, record.message))
@@ -483,6 +527,48 @@ class _Run:
                 w = self.warnings.pop(o.row, None)
                 if w:
                     o.warnings = w
+
+
+class _Recorder:
+    """Writes outcomes to the state store a batch at a time, moving the checkpoint with them."""
+
+    FLUSH_EVERY = 1000
+
+    def __init__(self, state: StateStore, destination: str, summary: RunSummary) -> None:
+        self.state = state
+        self.destination = destination
+        self.summary = summary
+        self.buffer: list[Outcome] = []
+        self.watermark = Watermark()
+        self.done_before: set[int] = set()
+        self.checkpoint = 0
+
+    def resume(self, run: RunInfo) -> None:
+        self.checkpoint = run.checkpoint
+        self.done_before = self.state.terminal_rows_above(run.run_id, run.checkpoint)
+        self.watermark = Watermark(run.checkpoint, self.done_before)
+
+    def skip(self, row: int) -> bool:
+        return row <= self.checkpoint or row in self.done_before
+
+    def add(self, outcome: Outcome) -> None:
+        self.buffer.append(outcome)
+        if len(self.buffer) >= self.FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        outcomes, self.buffer = self.buffer, []
+        self.watermark.add(o.row for o in outcomes)
+        self.state.record(self.summary.run_id, self.destination, outcomes, self.watermark.value, self.summary.received)
+
+    def finish(self) -> None:
+        """Close the run and make the summary the store's (it includes rows finished before a resume)."""
+        s = self.summary
+        self.state.finish_run(s.run_id, s.received, s.aborted)
+        by_status, by_reason, warnings = self.state.counts(s.run_id)
+        s.counts, s.reasons, s.warnings = by_status, by_reason, warnings
 
 
 # --- building ----------------------------------------------------------------------------------

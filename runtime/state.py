@@ -1,0 +1,245 @@
+"""The state store: runs, per-record terminal outcomes, checkpoints, dead letters, destination ids.
+
+SQLite, one file (default `.destkit/state.sqlite` under the working directory). Outcomes are
+written a batch at a time, and the checkpoint (the input row below which every record is
+terminal) moves in the same transaction as the outcomes that justify it, so after a crash the
+store never claims a record is done when its outcome is not there. No payloads and no secrets are
+stored: rows, keys, reason codes, messages and destination ids only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from destkit.runtime.outcomes import Outcome, Status
+
+DEFAULT_PATH = Path(".destkit") / "state.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    action TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    input_ref TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'sync',
+    status TEXT NOT NULL,
+    checkpoint INTEGER NOT NULL DEFAULT 0,
+    received INTEGER NOT NULL DEFAULT 0,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    aborted TEXT
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    run_id TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    key TEXT,
+    status TEXT NOT NULL,
+    reason TEXT,
+    field TEXT,
+    message TEXT,
+    destination_status INTEGER,
+    destination_code TEXT,
+    destination_message TEXT,
+    destination_id TEXT,
+    warnings TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, row)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    run_id TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    key TEXT,
+    reason TEXT NOT NULL,
+    message TEXT,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (run_id, row)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS destination_ids (
+    destination TEXT NOT NULL,
+    key TEXT NOT NULL,
+    destination_id TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (destination, key)
+) WITHOUT ROWID;
+"""
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """Identifies "the same sync": destination, action, settings and mapping (not secrets, not options)."""
+    relevant = {k: config.get(k) for k in ("destination", "action", "settings", "mapping")}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def input_ref(path: str | Path) -> str:
+    """A file's identity for resuming: path, size and modification time."""
+    p = Path(path).resolve()
+    st = p.stat()
+    return f"{p}:{st.st_size}:{int(st.st_mtime_ns)}"
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    destination: str
+    action: str
+    config_hash: str
+    input_ref: str
+    kind: str
+    status: str
+    checkpoint: int
+    received: int
+    started_at: float
+    finished_at: float | None
+    aborted: str | None
+
+
+class Watermark:
+    """Tracks the highest row below which every row is terminal, as outcomes arrive out of order."""
+
+    def __init__(self, start: int = 0, done: Iterable[int] = ()) -> None:
+        self.value = start
+        self._above: set[int] = {r for r in done if r > start}
+        self._advance()
+
+    def add(self, rows: Iterable[int]) -> None:
+        self._above.update(rows)
+        self._advance()
+
+    def _advance(self) -> None:
+        while self.value + 1 in self._above:
+            self.value += 1
+            self._above.discard(self.value)
+
+
+class StateStore:
+    def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        self.db.close()
+
+    # runs
+
+    def start_run(self, destination: str, action: str, config_hash: str, input_ref: str, kind: str = "sync",
+                  run_id: str | None = None) -> str:
+        run_id = run_id or uuid.uuid4().hex[:12]
+        self.db.execute(
+            "INSERT INTO runs (run_id, destination, action, config_hash, input_ref, kind, status, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+            (run_id, destination, action, config_hash, input_ref, kind, time.time()))
+        return run_id
+
+    def run(self, run_id: str) -> RunInfo | None:
+        row = self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return RunInfo(*row) if row else None
+
+    def last_run(self, destination: str, action: str, *, unfinished: bool = False, config_hash: str | None = None) -> RunInfo | None:
+        sql = "SELECT * FROM runs WHERE destination = ? AND action = ?"
+        args: list[Any] = [destination, action]
+        if unfinished:
+            sql += " AND status IN ('running', 'aborted')"
+        if config_hash is not None:
+            sql += " AND config_hash = ?"
+            args.append(config_hash)
+        row = self.db.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1", args).fetchone()
+        return RunInfo(*row) if row else None
+
+    def finish_run(self, run_id: str, received: int, aborted: str | None = None) -> None:
+        self.db.execute("UPDATE runs SET status = ?, finished_at = ?, received = ?, aborted = ? WHERE run_id = ?",
+                        ("aborted" if aborted else "finished", time.time(), received, aborted, run_id))
+
+    # outcomes
+
+    def record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int) -> None:
+        """Outcomes, dead letters, destination ids and the checkpoint, in one transaction."""
+        now = time.time()
+        with self._tx():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
+                  o.destination_code, o.destination_message, o.destination_id,
+                  json.dumps(o.warnings) if o.warnings else None, o.attempts) for o in outcomes])
+            dead = [(run_id, o.row, o.key, o.reason or "", o.message, now) for o in outcomes if o.status is Status.DEAD_LETTERED]
+            if dead:
+                self.db.executemany("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", dead)
+            ids = [(destination, o.key, o.destination_id, now) for o in outcomes if o.destination_id and o.key]
+            if ids:
+                self.db.executemany("INSERT OR REPLACE INTO destination_ids VALUES (?, ?, ?, ?)", ids)
+            if checkpoint is not None:
+                self.db.execute("UPDATE runs SET checkpoint = MAX(checkpoint, ?), received = MAX(received, ?) WHERE run_id = ?",
+                                (checkpoint, received, run_id))
+
+    def _tx(self) -> Any:
+        db = self.db
+
+        class _Tx:
+            def __enter__(self) -> None:
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type: Any, *_: Any) -> None:
+                db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    def terminal_rows_above(self, run_id: str, checkpoint: int) -> set[int]:
+        return {r for (r,) in self.db.execute("SELECT row FROM outcomes WHERE run_id = ? AND row > ?", (run_id, checkpoint))}
+
+    def outcomes(self, run_id: str, *, not_delivered_only: bool = False) -> Iterator[Outcome]:
+        sql = "SELECT row, key, status, reason, field, message, destination_status, destination_code, destination_message, " \
+              "destination_id, warnings, attempts FROM outcomes WHERE run_id = ?"
+        if not_delivered_only:
+            sql += " AND (status != 'delivered' OR warnings IS NOT NULL)"
+        for r in self.db.execute(sql + " ORDER BY row", (run_id,)):
+            yield Outcome(r[0], Status(r[2]), r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                          json.loads(r[10]) if r[10] else None, r[11])
+
+    def counts(self, run_id: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+        """(per outcome, per reason, per warning reason) for a run."""
+        by_status: Counter[str] = Counter()
+        by_reason: Counter[str] = Counter()
+        for status, reason, n in self.db.execute(
+                "SELECT status, reason, COUNT(*) FROM outcomes WHERE run_id = ? GROUP BY status, reason", (run_id,)):
+            by_status[status] += n
+            if reason:
+                by_reason[reason] += n
+        warnings: Counter[str] = Counter()
+        for (w,) in self.db.execute("SELECT warnings FROM outcomes WHERE run_id = ? AND warnings IS NOT NULL", (run_id,)):
+            for item in json.loads(w):
+                warnings[item["reason"]] += 1
+        return by_status, by_reason, warnings
+
+    def keys_to_retry(self, run_id: str) -> set[str]:
+        return {k for (k,) in self.db.execute(
+            "SELECT key FROM outcomes WHERE run_id = ? AND status IN ('rejected', 'dead_lettered') AND key IS NOT NULL", (run_id,))}
+
+    def destination_id(self, destination: str, key: str) -> str | None:
+        row = self.db.execute("SELECT destination_id FROM destination_ids WHERE destination = ? AND key = ?",
+                              (destination, key)).fetchone()
+        return row[0] if row else None
+
+    def all_text(self) -> str:
+        """Every stored value as text (for the canary test that proves no secret is stored)."""
+        parts = []
+        for table in ("runs", "outcomes", "dead_letters", "destination_ids"):
+            for row in self.db.execute(f"SELECT * FROM {table}"):
+                parts.append(" ".join(map(str, row)))
+        return "\n".join(parts)
