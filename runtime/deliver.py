@@ -128,8 +128,12 @@ class Deliverer:
                                                      headers=self.headers, params=self.params)
             except httpx.TimeoutException as exc:
                 retry_reason, message = Reason.TIMEOUT, f"the request timed out ({type(exc).__name__})"
+                log.warning("request failed", extra={"run_id": self.run_id, "batch": batch.seq, "attempt": attempt,
+                                                     "records": len(pending), "reason": retry_reason.value})
             except httpx.TransportError as exc:
                 retry_reason, message = Reason.CONNECTION_ERROR, f"the connection failed ({type(exc).__name__})"
+                log.warning("request failed", extra={"run_id": self.run_id, "batch": batch.seq, "attempt": attempt,
+                                                     "records": len(pending), "reason": retry_reason.value})
             else:
                 status = response.status_code
                 latency = time.perf_counter() - t0
