@@ -8,7 +8,6 @@ the run.
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +24,32 @@ class Malformed:
 
 Item = dict[str, Any] | Malformed
 
+MAX_LINE_BYTES = 8_000_000
+MAX_FIELD_CHARS = 1_000_000
 
-def read_jsonl(path: str | Path) -> Iterator[Item]:
+
+def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
+    """Lines of a binary file; None for a line over `limit` bytes (its rest is skipped, not held)."""
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while True:
+                rest = fh.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield raw
+
+
+def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Item]:
     with Path(path).open("rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in enumerate(_lines(fh, max_line_bytes), 1):
+            if raw is None:
+                yield Malformed(lineno, f"line {lineno} is over {max_line_bytes:,} bytes; split or trim the record.")
+                continue
             line = raw.strip()
             if not line:
                 continue
@@ -47,9 +68,9 @@ def _has_surrogates(values: list[str]) -> bool:
     return any(any("\udc80" <= ch <= "\udcff" for ch in v) for v in values if v)
 
 
-def read_csv(path: str | Path, delimiter: str = ",") -> Iterator[Item]:
-    """Header row gives the field names; empty cells are absent values."""
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_FIELD_CHARS) -> Iterator[Item]:
+    """Header row gives the field names; empty cells are absent values; a cell over the limit is malformed."""
+    csv.field_size_limit(max_field_chars)
     with Path(path).open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter, strict=True)
         try:
@@ -69,7 +90,10 @@ def read_csv(path: str | Path, delimiter: str = ",") -> Iterator[Item]:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Malformed(start, f"line {start} is not valid CSV ({exc}); check its quotes.")
+                end = reader.line_num
+                where = f"line {start}" if end <= start else f"lines {start}-{end}"
+                yield Malformed(start, f"{where} could not be read as CSV ({exc}); an unbalanced quote joins the lines "
+                                       "after it into one field: check the quotes.")
                 continue
             if not row or (len(row) == 1 and not row[0]):
                 continue
