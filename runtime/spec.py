@@ -173,14 +173,18 @@ def _status_list(values: list[int | str]) -> list[int | str]:
     return values
 
 
+def _statuses(*values: int | str) -> list[int | str]:
+    return list(values)
+
+
 class ErrorClasses(_Strict):
     """Which HTTP statuses mean what; 2xx is success, 3xx is never followed."""
 
-    rejected: list[int | str] = Field(default_factory=lambda: [400, 404, 409, 413, 422])
-    auth: list[int | str] = Field(default_factory=lambda: [401, 403])
-    retry: list[int | str] = Field(default_factory=lambda: [408, 423, 425, 429, "5xx"])
+    rejected: list[int | str] = Field(default_factory=lambda: _statuses(400, 404, 409, 413, 422))
+    auth: list[int | str] = Field(default_factory=lambda: _statuses(401, 403))
+    retry: list[int | str] = Field(default_factory=lambda: _statuses(408, 423, 425, 429, "5xx"))
     split: list[int | str] = Field(
-        default_factory=lambda: [400, 413, 422],
+        default_factory=lambda: _statuses(400, 413, 422),
         description="whole-batch refusals that are split in halves to isolate the bad records",
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def check_semantics(spec: DestinationSpec, doc: LocatedYaml | None = None) -> li
     file = doc.file if doc else None
     issues: list[Issue] = []
 
-    def add(loc: list[str | int], message: str, fix: str = "") -> None:
-        issues.append(Issue(".".join(map(str, loc)), message, fix, file, doc.line_of(loc) if doc else None))
+    def add(loc: Sequence[str | int], message: str, fix: str = "") -> None:
+        issues.append(Issue(".".join(map(str, loc)), message, fix, file, doc.line_of(list(loc)) if doc else None))
 
     for loc, source in [(["base_url"], spec.base_url)] + [
         (["actions", a, "request", "path"], act.request.path) for a, act in spec.actions.items()

@@ -270,11 +270,11 @@ class Sync:
     def preview(self, records: Iterable[Mapping[str, Any]], limit: int = 5, *, offline: bool = False) -> list[PreviewItem]:
         return asyncio.run(self.apreview(records, limit, offline=offline))
 
-    def run(self, records: Iterable[Mapping[str, Any]], **kwargs: Any) -> RunResult:
+    def run(self, records: Iterable[Any], **kwargs: Any) -> RunResult:
         """Blocking form of `arun`."""
         return asyncio.run(self.arun(records, **kwargs))
 
-    def dry_run(self, records: Iterable[Mapping[str, Any]], *, keep_requests: bool = True, offline: bool = False,
+    def dry_run(self, records: Iterable[Any], *, keep_requests: bool = True, offline: bool = False,
                 on_outcome: OutcomeCallback | None = None) -> RunResult:
         """Everything but sending: the request bodies that would go out, and every invalid record.
 
@@ -284,7 +284,7 @@ class Sync:
 
     async def arun(
         self,
-        records: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        records: Iterable[Any] | AsyncIterable[Any],
         *,
         on_outcome: OutcomeCallback | Iterable[OutcomeCallback] | None = None,
         progress: ProgressCallback | None = None,
@@ -412,7 +412,7 @@ class _Run:
 
     # the pipeline
 
-    async def go(self, records: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]) -> None:
+    async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=self.sync.concurrency)
         workers = [] if self.dry_run else [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
 
