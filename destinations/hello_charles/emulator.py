@@ -15,6 +15,7 @@ connector that survives those will survive the real service.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import uuid
@@ -33,9 +34,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._faults import (
+    DroppedResponse,
+    FaultInjector,
+    FaultPlan,
+    silence_injected_drops,
+    wait_or_disconnect,
+)
+
 __all__ = [
     "DEFAULT_CUSTOM_PROPERTIES",
     "DEFAULT_TAGS",
+    "FAULTABLE_PATHS",
     "PHONE_PATTERN",
     "Contact",
     "EmulatorState",
@@ -67,6 +77,14 @@ PHONE_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}")
 
 _EXCHANGE_KEY = "destkit.hello_charles.exchange"
 _EMULATOR_PREFIX = "/_emulator/"
+
+FAULTABLE_PATHS: tuple[str, ...] = ("/api/v1beta/contacts",)
+"""Default fault scope: the contact upserts, single and batch (``.../contacts/batch``).
+
+A :class:`~destkit.destinations._faults.FaultPlan` with its own ``paths`` can narrow this
+(e.g. to the batch route only), but faults are only ever injected by the upsert handlers:
+catalogs, GDPR deletes and ``/_emulator/*`` are never faulted whatever the plan says.
+"""
 
 JSONObject = dict[str, Any]
 
@@ -109,6 +127,9 @@ class RecordedRequest:
     single upsert, ``len(contacts)`` for a batch) and ``None`` when no contacts were
     parsed (other routes, rejected auth, oversize or invalid JSON). ``body`` is kept only
     when the app was created with ``keep_bodies=True``, to keep long runs cheap.
+    ``fault`` is the request-level fault injected into this request (``"429"``, ``"500"``,
+    ``"503"``, ``"timeout"``, ``"drop"``), ``None`` when none was; a dropped request is
+    recorded with the status its truncated response started with.
     """
 
     method: str
@@ -117,6 +138,7 @@ class RecordedRequest:
     body_bytes: int
     contact_count: int | None = None
     body: bytes | None = None
+    fault: str | None = None
 
 
 def tag_catalog(labels: Iterable[str]) -> list[JSONObject]:
@@ -178,9 +200,16 @@ class EmulatorState:
     ``contacts`` is keyed by external reference id because that is the upsert match key
     (seed 004). The catalogs are plain lists of the dicts the list endpoints serve; tests
     may mutate them (e.g. "create" a tag mid-test) and the next upsert honours the change.
+
+    ``upsert_counts`` counts, per external reference id, how many upserts applied it (it
+    survives GDPR deletes), so a test can prove no record was delivered twice other than by
+    an in-flight replay. ``faults`` is the app's fault injector; its ``counts`` say what was
+    injected (all zero when the app was built without a fault plan).
     """
 
     contacts: dict[str, Contact] = field(default_factory=dict)
+    upsert_counts: dict[str, int] = field(default_factory=dict)
+    faults: FaultInjector = field(default_factory=lambda: FaultInjector(default_paths=FAULTABLE_PATHS))
     requests: list[RecordedRequest] = field(default_factory=list)
     tags: list[JSONObject] = field(default_factory=lambda: tag_catalog(DEFAULT_TAGS))
     custom_properties: list[JSONObject] = field(
@@ -370,6 +399,7 @@ def upsert_contact(state: EmulatorState, body: JSONObject) -> tuple[Contact, boo
     dropped; custom properties overwrite per key and unknown keys are silently dropped.
     """
     ext: str = body["external_reference_id"]
+    state.upsert_counts[ext] = state.upsert_counts.get(ext, 0) + 1
     stamp = _iso_z(_now())
     contact = state.contacts.get(ext)
     created = contact is None
@@ -524,6 +554,7 @@ class _Exchange:
     body_bytes: int = 0
     contact_count: int | None = None
     body: bytes | None = None
+    fault: str | None = None
 
 
 class _RecorderMiddleware:
@@ -563,6 +594,7 @@ class _RecorderMiddleware:
                     body_bytes=exchange.body_bytes,
                     contact_count=exchange.contact_count,
                     body=exchange.body,
+                    fault=exchange.fault,
                 )
             )
 
@@ -636,12 +668,61 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             request, 400, None, errors=[_error("invalid_json", f"Body is not valid JSON: {reason}")]
         )
 
+    async def with_faults(request: Request, process: Callable[[bool], Response]) -> Response:
+        """Answer an upsert under the fault plan; ``process(record_faults)`` does the real work.
+
+        The latency and the fault are drawn before the first ``await`` so that, for one seed,
+        the fault sequence follows the order requests arrive in even when latency jitter
+        makes handlers finish out of order. Then: latency; then the fault, if any. Only
+        ``drop`` applies the upserts (then cuts the response short); 429/500/503 and
+        ``timeout`` answer without touching state.
+        """
+        injector = state.faults
+        if not injector.applies_to(request.url.path):
+            return process(False)
+        delay = injector.latency_s()
+        kind = injector.decide()
+        _exchange(request).fault = kind
+        if delay > 0:
+            await asyncio.sleep(delay)
+        plan = injector.plan
+        if kind is None:
+            return process(True)
+        if kind == "drop":
+            return DroppedResponse(process(True))
+        if kind == "429":
+            return _envelope(
+                request,
+                429,
+                None,
+                msg="Too Many Requests",
+                errors=[_error("rate_limited", "Rate limit exceeded; retry after the Retry-After delay.")],
+                headers={"Retry-After": plan.retry_after_header()},
+            )
+        if kind == "timeout":
+            # The client's read timeout fires first; it has given up, so nothing is applied
+            # and the late answer is a 504, never a success for a write that did not happen.
+            await wait_or_disconnect(request.receive, plan.timeout_s)
+            return _envelope(
+                request,
+                504,
+                None,
+                errors=[_error("timeout", "The request timed out before it was processed.")],
+            )
+        status, code = (500, "internal_error") if kind == "500" else (503, "service_unavailable")
+        return _envelope(
+            request, status, None, errors=[_error(code, f"{HTTPStatus(status).phrase}; please retry.")]
+        )
+
     async def put_contact(request: Request) -> Response:
         raw = await read_body(request)
         if (denied := unauthorized(request)) is not None:
             return denied
         if raw is None:
             return payload_too_large(request)
+        return await with_faults(request, lambda _record_faults: upsert_one(request, raw))
+
+    def upsert_one(request: Request, raw: bytes) -> Response:
         try:
             body = parse_lenient_json(raw)
         except ValueError as exc:
@@ -659,6 +740,9 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             return denied
         if raw is None:
             return payload_too_large(request)
+        return await with_faults(request, lambda record_faults: upsert_batch(request, raw, record_faults))
+
+    def upsert_batch(request: Request, raw: bytes, record_faults: bool) -> Response:
         try:
             body = parse_lenient_json(raw)
         except ValueError as exc:
@@ -692,6 +776,21 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             if errors:
                 results.append(
                     {"status": "failed", "id": None, "external_reference_id": ext_echo, "errors": errors}
+                )
+                continue
+            if record_faults and state.faults.record_fails():
+                results.append(
+                    {
+                        "status": "failed",
+                        "id": None,
+                        "external_reference_id": ext_echo,
+                        "errors": [
+                            _error(
+                                "temporarily_unavailable",
+                                "The contact could not be processed right now; retry it later.",
+                            )
+                        ],
+                    }
                 )
                 continue
             contact, created = upsert_contact(state, item)
@@ -744,6 +843,16 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             {"contacts": [c.to_dict() for c in state.contacts.values()], "requests": len(state.requests)}
         )
 
+    async def emulator_stats(request: Request) -> Response:
+        return _ORJSONResponse(
+            {
+                "contacts": len(state.contacts),
+                "requests": len(state.requests),
+                "faults": state.faults.snapshot(),
+                "upsert_counts_over_1": sum(1 for n in state.upsert_counts.values() if n > 1),
+            }
+        )
+
     routes: list[tuple[str, _Handler, str]] = [
         ("/api/v1beta/contacts", put_contact, "PUT"),
         ("/api/v1beta/contacts/batch", put_contacts_batch, "PUT"),
@@ -751,6 +860,7 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
         ("/api/v0/custom_properties", get_custom_properties, "GET"),
         ("/api/v0/people/cleanup/gdpr/{person_id}", delete_gdpr, "DELETE"),
         (_EMULATOR_PREFIX + "contacts", emulator_contacts, "GET"),
+        (_EMULATOR_PREFIX + "stats", emulator_stats, "GET"),
     ]
     return [Route(path, endpoint, methods=[method]) for path, endpoint, method in routes]
 
@@ -774,6 +884,7 @@ def create_app(
     keep_bodies: bool = False,
     state: EmulatorState | None = None,
     strict_emails: bool = False,
+    faults: FaultPlan | None = None,
 ) -> Starlette:
     """Build the emulator app; its state is ``app.state.emulator``.
 
@@ -783,8 +894,17 @@ def create_app(
     to seed 004's 1,000; ``max_body_bytes`` is [ours], the real limit being unpublished.
     ``strict_emails`` makes an email without ``@`` fail its contact with ``invalid_email``
     (off by default, see :func:`validate_contact`).
+
+    ``faults`` injects seeded failures into the contact upserts only (see
+    :data:`FAULTABLE_PATHS`); ``app.state.emulator.faults`` is the injector and its
+    ``counts``, and ``GET /_emulator/stats`` summarises them. Faults are app configuration,
+    not stored data: a given ``state`` gets a fresh injector for this app's plan (an empty
+    plan when ``faults`` is ``None``) while keeping its contacts and ``upsert_counts``.
     """
     emulator_state = state if state is not None else EmulatorState()
+    emulator_state.faults = FaultInjector(faults, default_paths=FAULTABLE_PATHS)
+    if faults is not None and faults.rate_drop > 0:
+        silence_injected_drops()
     if tags is not None:
         emulator_state.tags = tag_catalog(tags)
     if custom_properties is not None:
