@@ -109,10 +109,10 @@ class RunSummary:
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status.value] += 1
         if outcome.reason:
-            self.reasons[outcome.reason] += 1
+            self.reasons[str(outcome.reason)] += 1  # plain str keys: Reason members would break JSON keys
         if outcome.warnings:
             for w in outcome.warnings:
-                self.warnings[w["reason"]] += 1
+                self.warnings[str(w["reason"])] += 1
 
     def count(self, status: Status | str) -> int:
         return self.counts.get(str(status), 0)

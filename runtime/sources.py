@@ -68,42 +68,73 @@ def _has_surrogates(values: list[str]) -> bool:
     return any(any("\udc80" <= ch <= "\udcff" for ch in v) for v in values if v)
 
 
-def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_FIELD_CHARS) -> Iterator[Item]:
-    """Header row gives the field names; empty cells are absent values; a cell over the limit is malformed."""
+def _parse_line(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader([text], delimiter=delimiter, strict=True))
+
+
+def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_FIELD_CHARS,
+             max_record_lines: int = 1000) -> Iterator[Item]:
+    """Header row gives the field names; empty cells are absent values.
+
+    Quoted cells may span lines (RFC 4180). A record is only accepted if it parses to the header's
+    column count, so an unclosed quote cannot swallow the rest of the file: its line alone becomes
+    `Malformed` and reading resumes on the next line.
+    """
     csv.field_size_limit(max_field_chars)
     with Path(path).open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Malformed(1, f"the header line cannot be read ({exc}).")
-            return
-        if header and header[0].startswith("\ufeff"):
-            header[0] = header[0][1:]
-        width = len(header)
+        pending: list[tuple[int, str]] = []  # lines pushed back after a failed multi-line attempt
+        source: Iterator[tuple[int, str]] = enumerate(fh, 1)
+
+        def next_line() -> tuple[int, str] | None:
+            if pending:
+                return pending.pop()
+            return next(source, None)
+
+        width: int | None = None
+        header: list[str] = []
         while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
+            first = next_line()
+            if first is None:
                 return
+            start, text = first
+            if not text.strip():
+                continue
+            consumed = [first]
+            while text.count('"') % 2 == 1 and len(consumed) < max_record_lines and len(text) <= max_field_chars:
+                more = next_line()
+                if more is None:
+                    break
+                consumed.append(more)
+                text += more[1]
+            try:
+                row = _parse_line(text, delimiter)
+                error = None
             except csv.Error as exc:
-                end = reader.line_num
-                where = f"line {start}" if end <= start else f"lines {start}-{end}"
-                yield Malformed(start, f"{where} could not be read as CSV ({exc}); an unbalanced quote joins the lines "
-                                       "after it into one field: check the quotes.")
+                row, error = [], str(exc)
+            if width is None:
+                if error or not row:
+                    yield Malformed(start, f"the header line {start} cannot be read ({error}).")
+                    return
+                header = row
+                if header[0].startswith("\ufeff"):
+                    header[0] = header[0][1:]
+                width = len(header)
                 continue
-            if not row or (len(row) == 1 and not row[0]):
+            if error is None and len(row) == width:
+                if _has_surrogates(row):
+                    yield Malformed(start, f"line {start} is not valid UTF-8; re-export the file as UTF-8.")
+                else:
+                    yield {k: v for k, v in zip(header, row, strict=True) if v != ""}
                 continue
-            if len(row) != width:
+            if len(consumed) > 1:
+                # an unclosed quote: only its own line is bad; the following lines are read again
+                pending.extend(reversed(consumed[1:]))
+                yield Malformed(start, f"line {start} has an unclosed quote; close it or escape it as \"\".")
+                continue
+            if error is not None:
+                yield Malformed(start, f"line {start} could not be read as CSV ({error}); check its quotes.")
+            else:
                 yield Malformed(start, f"line {start} has {len(row)} columns, the header has {width}; check delimiters and quotes.")
-                continue
-            if _has_surrogates(row):
-                yield Malformed(start, f"line {start} is not valid UTF-8; re-export the file as UTF-8.")
-                continue
-            yield {k: v for k, v in zip(header, row, strict=True) if v != ""}
 
 
 def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:

@@ -884,7 +884,7 @@ def create_app(
     keep_bodies: bool = False,
     state: EmulatorState | None = None,
     strict_emails: bool = False,
-    faults: FaultPlan | None = None,
+    faults: FaultPlan | str | None = None,
 ) -> Starlette:
     """Build the emulator app; its state is ``app.state.emulator``.
 
@@ -902,6 +902,8 @@ def create_app(
     plan when ``faults`` is ``None``) while keeping its contacts and ``upsert_counts``.
     """
     emulator_state = state if state is not None else EmulatorState()
+    if isinstance(faults, str):  # the CLI's `--faults 429=0.1,...` text
+        faults = FaultPlan.parse(faults)
     emulator_state.faults = FaultInjector(faults, default_paths=FAULTABLE_PATHS)
     if faults is not None and faults.rate_drop > 0:
         silence_injected_drops()
