@@ -59,8 +59,17 @@ class Catalog:
         norm = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
         if norm in self.values:
             return norm
-        close = difflib.get_close_matches(value, sorted(self.values), n=1, cutoff=0.75)
+        if len(self.values) > 5000:  # "did you mean" is a courtesy; never let it cost more than the record
+            return None
+        close = difflib.get_close_matches(value, self._sorted, n=1, cutoff=0.75)
         return close[0] if close else None
+
+    @property
+    def _sorted(self) -> list[str]:
+        cached = self.__dict__.get("_sorted_values")
+        if cached is None:
+            cached = self.__dict__["_sorted_values"] = sorted(self.values)
+        return cached
 
     def unknown_message(self, value: Any, field_name: str) -> str:
         text = f"{self.noun} '{value}' is not in the destination's {self.name} catalog"

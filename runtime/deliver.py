@@ -123,6 +123,8 @@ class Deliverer:
             t0 = time.perf_counter()
             retry_after: float | None = None
             status: int | None = None
+            code: str | None = None
+            dmsg: str | None = None
             try:
                 response = await self.client.request(self.method, self.path, content=body,
                                                      headers=self.headers, params=self.params)
@@ -157,8 +159,8 @@ class Deliverer:
                 elif status in self.errors.retry:
                     retry_reason = Reason.RATE_LIMITED if status == 429 else Reason.SERVER_ERROR
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
-                    _, dmsg = _destination_error(response)
-                    message = f"the destination answered HTTP {status}" + (f": {dmsg}" if dmsg else "")
+                    code, dmsg = _destination_error(response)
+                    message = f"the destination answered HTTP {status}"
                     if status == 429:
                         self.gate.pause(self.policy.delay(attempt, retry_after))
                 else:
@@ -174,7 +176,7 @@ class Deliverer:
                 return done + self._all(pending, Status.DEAD_LETTERED, retry_reason,
                                         f"{message}; gave up after {attempt} attempt{'s' if attempt > 1 else ''}. "
                                         "The record is dead-lettered and will be sent again by the next run or `destkit retry`.",
-                                        status, None, None, attempt)
+                                        status, code, dmsg, attempt)
             self.stats.retries += 1
             await self.sleep(delay)
 

@@ -309,7 +309,11 @@ class Sync:
         summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id, action=self.action_id, dry_run=dry_run)
         result = RunResult(summary)
         t0 = time.perf_counter()
-        async with self._client() as client:
+        # a dry run whose catalogs are all given needs no client (and skips its TLS set-up)
+        needs_client = not dry_run or (not offline and self._process is None and any(
+            name not in (self.config.catalogs or {}) for name in self._needed_catalogs()))
+        client = self._client() if needs_client else None
+        try:
             try:
                 await self.prepare(None if (offline and dry_run) else client)
             except AuthFailed as exc:
@@ -336,6 +340,9 @@ class Sync:
                     recorder.flush()
             if recorder is not None:
                 recorder.finish()
+        finally:
+            if client is not None:
+                await client.aclose()
         summary.duration_s = time.perf_counter() - t0
         return result
 
@@ -370,8 +377,12 @@ class _Run:
     # outcomes
 
     def emit(self, outcome: Outcome) -> None:
-        if outcome.destination_message:
-            outcome.destination_message = redact(outcome.destination_message, self.secrets)
+        if self.secrets and outcome.status is not Status.DELIVERED:
+            # a destination may echo what it was sent, credentials included
+            if outcome.destination_message:
+                outcome.destination_message = redact(outcome.destination_message, self.secrets)
+            if outcome.message:
+                outcome.message = redact(outcome.message, self.secrets)
         self.summary.add(outcome)
         if self.recorder is not None:
             self.recorder.add(outcome)
@@ -472,13 +483,15 @@ class _Run:
                                   f"record {row} is a {type(record).__name__}, not an object of fields; fix the input."))
                 return None
         warnings: list[tuple[str, str, str]] = []
+        payload = None
         try:
-            key, part = self.sync._process(self.sync.mapping.apply(record), warnings)  # type: ignore[misc]
+            payload = self.sync.mapping.apply(record)
+            key, part = self.sync._process(payload, warnings)  # type: ignore[misc]
         except RecordError as exc:
-            self.emit(Outcome(row, Status.INVALID, self._key_of(record), exc.code, exc.field, exc.message))
+            self.emit(Outcome(row, Status.INVALID, self._key_in(payload), exc.code, exc.field, exc.message))
             return None
         except Exception as exc:  # a value of a shape no check expected: this record only
-            self.emit(Outcome(row, Status.INVALID, self._key_of(record), Reason.TYPE_MISMATCH, None,
+            self.emit(Outcome(row, Status.INVALID, self._key_in(payload), Reason.TYPE_MISMATCH, None,
                               f"a value has an unexpected type ({type(exc).__name__}); check the record's fields against the action's schema."))
             return None
         if len(part) > self.max_record_bytes:
@@ -488,6 +501,12 @@ class _Run:
         if warnings:
             self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
         return self.batcher.add(row, key, part)
+
+    def _key_in(self, payload: Mapping[str, Any] | None) -> str | None:
+        if payload is None or self.sync.key_field is None:
+            return None
+        value = payload.get(self.sync.key_field)
+        return None if value is None or value == "" else str(value)
 
     def _key_of(self, record: Mapping[str, Any]) -> str | None:
         if self.sync.key_field is None:

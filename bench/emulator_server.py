@@ -1,0 +1,85 @@
+"""Serve the Hello Charles emulator on a local port, in its own process, for the memory benchmark.
+
+    python -m bench.emulator_server --port 0        # run from the repository root
+
+Prints one line, ``listening http://HOST:PORT``, once the socket is bound (``--port 0`` lets
+the OS choose), then serves until interrupted. The emulator keeps every contact it is sent;
+that memory lives in this process, not in the sync process being measured. With
+``--forget-contacts`` it stores none (every upsert is then a "create"), which keeps this
+process small on long runs without changing what the sync process sees on the wire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import socket
+import sys
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import uvicorn
+
+from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_WORKLOAD = REPO.parent / "shared" / "bench" / "workload.py"
+
+
+def load_workload(path: str | Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("destkit_bench_workload", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Forget(MutableMapping[str, Any]):
+    """A contacts store that stores nothing: every lookup misses, every write is dropped."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+    def __delitem__(self, key: str) -> None:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 = any free port (printed on stdout)")
+    parser.add_argument("--api-key", default="bench-key")
+    parser.add_argument("--workload", default=str(DEFAULT_WORKLOAD), help="workload.py, for the tag and property catalogs")
+    parser.add_argument("--forget-contacts", action="store_true", help="do not keep contacts in memory")
+    args = parser.parse_args(argv)
+
+    workload = load_workload(args.workload)
+    state = EmulatorState()
+    if args.forget_contacts:
+        state.contacts = _Forget()  # type: ignore[assignment]
+    app = create_app(api_key=args.api_key, tags=workload.TAGS, custom_properties=workload.CUSTOM_PROPERTIES,
+                     state=state)
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(128)
+    print(f"listening http://{args.host}:{sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
