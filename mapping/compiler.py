@@ -9,6 +9,7 @@ which field failed, so the error still names it.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 from collections.abc import Callable, Mapping
@@ -41,6 +42,17 @@ class CompiledMapping:
     constants: dict[str, Any] = field(default_factory=dict)
     object_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = ""
+    per_field: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
+
+    def field_value(self, record: Mapping[str, Any], name: str) -> Any:
+        """One field's mapped value, or None if it is unmapped or fails (for naming a failed record)."""
+        fn = self.per_field.get(name)
+        if fn is None:
+            return None
+        try:
+            return fn(record)
+        except Exception:
+            return None
 
 
 def _to_list(value: Any) -> Any:
@@ -225,6 +237,9 @@ def compile_mapping(mapping: Any, fields: Mapping[str, FieldShape], *, key_prefi
                 continue
             if isinstance(spec, dict) and "const" in spec and "transform" not in spec:
                 constants[dest] = spec["const"]
+                if "array" in shape.types and "string" not in shape.types:
+                    with contextlib.suppress(TransformError):
+                        constants[dest] = _to_list(spec["const"])  # checked as the records will see it
             if "array" in shape.types and "string" not in shape.types:
                 e = f"_to_list({e})"
             elif is_object and "string" not in shape.types:
@@ -271,4 +286,4 @@ def compile_mapping(mapping: Any, fields: Mapping[str, FieldShape], *, key_prefi
             raise locate(record) from None
 
     return CompiledMapping(apply=apply, fields=tuple(names), constants=constants,
-                           object_keys=object_keys, source=source)
+                           object_keys=object_keys, source=source, per_field=dict(per_field))

@@ -80,11 +80,12 @@ def _e164(args: Any) -> Transform:
                 f"'{text}' is not a phone number ({exc._msg}); give it in international format such as +15551234567"
                 + ("" if region else " or set e164.region for national numbers"),
             ) from None
-        if not phonenumbers.is_possible_number(parsed):
+        formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if not phonenumbers.is_possible_number(parsed) or not _E164.fullmatch(formatted):
             raise TransformError(
                 "invalid_phone", f"'{text}' has the wrong number of digits for its country; check the number"
             )
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return formatted
 
     return apply
 

@@ -67,8 +67,9 @@ def check_constants(catalogs: Mapping[str, Catalog], fields: Mapping[str, Any], 
             catalog = catalogs[catalog_name]
             for item in items:
                 if str(item) not in catalog.values:
-                    issues.append(Issue(f"mapping.{name}.const", catalog.unknown_message(item, name),
-                                        catalog.spec.hint if catalog.spec and catalog.spec.hint else "use a value from the catalog."))
+                    issues.append(Issue(f"mapping.{name}.const", catalog.unknown_message(item, name, with_hint=False),
+                                        (catalog.spec.hint + " Or remove it from the mapping.") if catalog.spec and catalog.spec.hint
+                                        else f"create the {catalog.noun} '{item}' in the destination first, or remove it from the mapping."))
         if f.keys_catalog and name in object_keys:
             catalog = catalogs[f.keys_catalog]
             for key in object_keys[name]:

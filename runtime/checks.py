@@ -71,16 +71,27 @@ class Catalog:
             cached = self.__dict__["_sorted_values"] = sorted(self.values)
         return cached
 
-    def unknown_message(self, value: Any, field_name: str) -> str:
+    def unknown_message(self, value: Any, field_name: str, with_hint: bool = True) -> str:
         text = f"{self.noun} '{value}' is not in the destination's {self.name} catalog"
         hint = self.suggest(str(value))
         if hint is not None:
-            text += f"; did you mean the technical name '{hint}'?"
+            named = "the technical name " if self.reason == "unknown_custom_property" else ""
+            text += f"; did you mean {named}'{hint}'?"
         else:
             text += "."
-        if self.spec and self.spec.hint:
-            text += f" {self.spec.hint}"
+        if with_hint:
+            if self.spec and self.spec.hint:
+                text += f" {self.spec.hint}"
+            text += f" Or set {self.option}: drop_and_warn to send the record without it."
         return text
+
+    @property
+    def option(self) -> str:
+        if self.reason == "unknown_tag":
+            return "options.on_unknown_tag"
+        if self.reason == "unknown_custom_property":
+            return "options.on_unknown_custom_property"
+        return f"options.on_unknown.{self.name}"
 
 
 def _clip(value: Any, n: int = 60) -> str:
@@ -205,19 +216,59 @@ def _fix_values(name: str, obj: dict[str, Any], allowed: frozenset[type], expect
     return out
 
 
-def _drop_unknown(catalog: Catalog, name: str, values: list[Any], warnings: list[tuple[str, str, str]]) -> list[Any]:
-    kept = [v for v in values if isinstance(v, str) and v in catalog.values]
-    for v in values:
+def _as_item(value: Any) -> Any:
+    """Catalog entries are strings; an audience id exported as the number 984 means the tag '984'."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _as_str("", value) if not isinstance(value, float) or math.isfinite(value) else value
+    return value
+
+
+def _check_items(catalog: Catalog, name: str, values: list[Any], warnings: list[tuple[str, str, str]] | None) -> list[Any]:
+    """Slow path of a catalog check: numbers become strings; unknown entries fail the record or are dropped."""
+    items = [_as_item(v) for v in values]
+    known = [v for v in items if isinstance(v, str) and v in catalog.values]
+    if len(known) == len(items):
+        return items
+    if warnings is None:
+        raise _unknown(catalog, name, items)
+    for v in items:
         if not (isinstance(v, str) and v in catalog.values):
-            warnings.append((catalog.reason, name, catalog.unknown_message(v, name) + " It was dropped; the record was sent without it."))
-    return kept
+            warnings.append((catalog.reason, name, catalog.unknown_message(v, name, with_hint=False)
+                             + " It was dropped; the record was sent without it."))
+    return known
 
 
 def _drop_unknown_keys(catalog: Catalog, name: str, obj: dict[str, Any], warnings: list[tuple[str, str, str]]) -> dict[str, Any]:
     for k in obj:
         if k not in catalog.values:
-            warnings.append((catalog.reason, name, catalog.unknown_message(k, name) + " It was dropped; the record was sent without it."))
+            warnings.append((catalog.reason, name, catalog.unknown_message(k, name, with_hint=False)
+                             + " It was dropped; the record was sent without it."))
     return {k: v for k, v in obj.items() if k in catalog.values}
+
+
+def _find_unsendable(value: Any) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value!r} is not a finite number"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if -(2**63) <= value < 2**64 else "the number is too large to send (over 64 bits)"
+    if isinstance(value, dict):
+        for v in value.values():
+            if (why := _find_unsendable(v)) is not None:
+                return why
+    if isinstance(value, list):
+        for v in value:
+            if (why := _find_unsendable(v)) is not None:
+                return why
+    return None
+
+
+def unsendable(payload: Mapping[str, Any]) -> RecordError | None:
+    """The first field holding a value JSON cannot carry faithfully (NaN, infinity, > 64-bit ints)."""
+    for name, value in payload.items():
+        why = _find_unsendable(value)
+        if why is not None:
+            return RecordError("type_mismatch", name, f"{name}: {why}; fix the source value.")
+    return None
 
 
 _HELPERS = {name: obj for name, obj in globals().items() if name.startswith("_") and callable(obj)}
@@ -257,6 +308,8 @@ class CheckCompiler:
             empty = "{var} is None or {var} == []"
         elif "object" in types and len(types) == 1:
             empty = "{var} is None or {var} == {{}}"
+        if f.required and types == ("string",):
+            empty += " or ({var}.__class__ is str and {var}.isspace())"
         emit("if " + empty.format(var=var) + ":")
         if f.required:
             emit(f"raise _missing({n})", 2)
@@ -344,13 +397,17 @@ class CheckCompiler:
         cat = g.const(catalog, "cat")
         values = g.const(catalog.values, "cv")
         emit(f"if not {values}.issuperset({var}):", 2)
-        if self.policies.get(catalog_name, "reject") == "drop_and_warn":
-            fn = "_drop_unknown_keys" if keys else "_drop_unknown"
-            emit(f"{var} = {fn}({cat}, {n}, {var}, w)", 3)
+        drop = self.policies.get(catalog_name, "reject") == "drop_and_warn"
+        if keys:
+            if drop:
+                emit(f"{var} = _drop_unknown_keys({cat}, {n}, {var}, w)", 3)
+            else:
+                emit(f"raise _unknown({cat}, {n}, {var})", 3)
+        else:
+            emit(f"{var} = _check_items({cat}, {n}, {var}, {'w' if drop else 'None'})", 3)
+        if drop:
             emit(f"if not {var}:", 3)
             emit(f"{var} = None", 4)
-        else:
-            emit(f"raise _unknown({cat}, {n}, {var})", 3)
 
 
 def _strict_email(value: str) -> bool:

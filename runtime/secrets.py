@@ -46,6 +46,8 @@ def resolve_secret(key: str, ref: Any, *, allow_literal: bool, base_dir: Path | 
         return ref, None
     if isinstance(ref, str):
         if allow_literal:
+            if not ref.strip():
+                return None, Issue(where, "the secret is empty.", "give its value (or a reference such as {env: NAME}).")
             return Secret(ref), None
         return None, Issue(where, "a secret value is written into the config file.",
                            f"store it in an environment variable and write `{key}: {{env: {key.upper()}}}`.")

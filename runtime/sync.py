@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import time
 import uuid
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
@@ -32,7 +33,7 @@ from destkit.mapping import (
 from destkit.runtime._auth import build_auth
 from destkit.runtime.batching import Batch, Batcher
 from destkit.runtime.catalogs import catalog_from_config, check_constants, fetch_catalog
-from destkit.runtime.checks import Catalog
+from destkit.runtime.checks import Catalog, unsendable
 from destkit.runtime.config import SyncConfig
 from destkit.runtime.deliver import Deliverer, ErrorTable
 from destkit.runtime.errors import AuthFailed, ConfigError, Issue, SpecError
@@ -102,6 +103,14 @@ def _check_settings(spec: DestinationSpec, config: SyncConfig) -> tuple[dict[str
     settings: dict[str, Any] = {n: s.default for n, s in spec.settings.items() if s.default is not None}
     settings.update(config.settings)
     issues = []
+    for name, value in settings.items():
+        s0 = spec.settings.get(name)
+        # JSON Schema patterns search; "$" also matches before a final newline. Settings build URLs
+        # and request bodies, so a pattern must match the whole value.
+        if s0 is not None and s0.pattern and isinstance(value, str) and re.fullmatch(s0.pattern, value) is None \
+                and re.search(s0.pattern, value) is not None:
+            issues.append(Issue(f"settings.{name}", f"{value!r} is not a valid {s0.title or name} (it has extra characters).",
+                                s0.description or "", config.source_file, config.line_of(f"settings.{name}")))
     validator = jsonschema.Draft202012Validator(settings_schema(spec))
     for err in sorted(validator.iter_errors(settings), key=lambda e: list(e.path)):
         if err.validator == "additionalProperties":
@@ -488,11 +497,21 @@ class _Run:
             payload = self.sync.mapping.apply(record)
             key, part = self.sync._process(payload, warnings)  # type: ignore[misc]
         except RecordError as exc:
-            self.emit(Outcome(row, Status.INVALID, self._key_in(payload), exc.code, exc.field, exc.message))
+            key = self._key_in(payload) if payload is not None else self._key_of(record)
+            self.emit(Outcome(row, Status.INVALID, key, exc.code, exc.field, exc.message))
             return None
         except Exception as exc:  # a value of a shape no check expected: this record only
-            self.emit(Outcome(row, Status.INVALID, self._key_in(payload), Reason.TYPE_MISMATCH, None,
-                              f"a value has an unexpected type ({type(exc).__name__}); check the record's fields against the action's schema."))
+            error = unsendable(payload) if payload is not None else None
+            key = self._key_in(payload) if payload is not None else self._key_of(record)
+            if error is not None:
+                self.emit(Outcome(row, Status.INVALID, key, error.code, error.field, error.message))
+            else:
+                self.emit(Outcome(row, Status.INVALID, key, Reason.TYPE_MISMATCH, None,
+                                  f"a value has an unexpected type ({type(exc).__name__}); check the record's fields against the action's schema."))
+            return None
+        if b"null" in part and (error := unsendable(payload)) is not None:
+            # orjson writes NaN and infinity as null, which would clear the value in the destination
+            self.emit(Outcome(row, Status.INVALID, None if key is None else str(key), error.code, error.field, error.message))
             return None
         if len(part) > self.max_record_bytes:
             self.emit(Outcome(row, Status.INVALID, None if key is None else str(key), Reason.TOO_LARGE, None,
@@ -511,10 +530,7 @@ class _Run:
     def _key_of(self, record: Mapping[str, Any]) -> str | None:
         if self.sync.key_field is None:
             return None
-        try:
-            value = self.sync.mapping.apply(record).get(self.sync.key_field)
-        except Exception:
-            return None
+        value = self.sync.mapping.field_value(record, self.sync.key_field)
         return None if value is None or value == "" else str(value)
 
     async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
@@ -671,6 +687,9 @@ def build_sync(
                 issues.append(Issue("base_url" if base_url else "settings", problem + ".",
                                     "use the https URL of the destination." if base_url else "fix the settings the base URL is built from.", file))
     if issues:
+        if secrets:  # a secret pasted into a setting or the mapping must not come back in the error
+            issues = [Issue(i.key, redact(i.message, secrets.values()), redact(i.fix, secrets.values()), i.file, i.line)
+                      for i in issues]
         raise ConfigError(issues)
     assert mapping is not None and url is not None
     return Sync(config, spec, action, settings, secrets, mapping, url.rstrip("/"), transport=transport, retry=retry)

@@ -116,6 +116,7 @@ def test_backoff_is_exponential_with_full_jitter() -> None:
     policy = RetryPolicy(max_attempts=6, base=0.5, cap=30, rng=random.Random(3))
     outcomes = run(deliverer(app, clock, policy), make_batch(2))
     assert [o.status for o in outcomes] == [Status.DELIVERED] * 2
+    assert len(seen) == 5
     assert len(clock.sleeps) == 4
     for attempt, slept in enumerate(clock.sleeps, 1):
         assert 0 <= slept <= 0.5 * 2 ** (attempt - 1)
