@@ -79,6 +79,7 @@ class PreviewItem:
 class RunResult:
     summary: RunSummary
     requests: list[PreparedRequest] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # seconds per answered request, in order
 
     @property
     def ok(self) -> bool:
@@ -345,6 +346,7 @@ class Sync:
             try:
                 await runner.go(records)
             finally:
+                result.latencies = runner.deliverer.stats.latencies
                 if recorder is not None:
                     recorder.flush()
             if recorder is not None:

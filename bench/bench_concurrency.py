@@ -1,0 +1,84 @@
+"""Delivery throughput against the emulator on a port with added latency, at several concurrencies.
+
+    python bench/bench_concurrency.py                       # 100,000 contacts, 20 ms, concurrency 1 4 16
+
+For each concurrency it prints records/s, requests, and the fraction of the ideal
+`concurrency x 1000 / round-trip`, where the round-trip is the median batch latency measured at
+concurrency 1 (the emulator's added latency plus its own processing of 1,000 contacts). The
+emulator runs in its own process (`bench/emulator_server.py`), so its CPU is not ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.emulator_server import DEFAULT_WORKLOAD, load_workload  # noqa: E402
+from destkit.runtime import build_sync  # noqa: E402
+
+
+def start_emulator(latency_ms: float, workload: str, full: bool) -> tuple[str, subprocess.Popen[str]]:
+    cmd = [sys.executable, "-m", "bench.emulator_server", "--port", "0", "--forget-contacts", "--workload", workload]
+    cmd += ["--faults", f"latency={latency_ms}"] if full else ["--lean", str(latency_ms)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening "):
+        proc.kill()
+        raise RuntimeError(f"emulator did not start: {line!r}")
+    return line.split(" ", 1)[1], proc
+
+
+def run_once(url: str, rows: int, concurrency: int, workload: Any) -> dict[str, Any]:
+    config = dict(workload.SYNC_CONFIG)
+    config["options"] = {"concurrency": concurrency}
+    sync = build_sync(config, base_url=url, allow_http=True)
+    t0 = time.perf_counter()
+    result = sync.run(workload.generate(rows), progress=None)
+    elapsed = time.perf_counter() - t0
+    summary = result.summary
+    return {"elapsed": elapsed, "delivered": summary.delivered, "received": summary.received,
+            "requests": summary.requests, "retries": summary.retries, "rps": summary.received / elapsed,
+            "latency_median": statistics.median(result.latencies) if result.latencies else float("nan")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--workload", default=str(DEFAULT_WORKLOAD))
+    parser.add_argument("--full-emulator", action="store_true",
+                        help="use the full validating emulator (its CPU then bounds the result on 2 cores)")
+    args = parser.parse_args(argv)
+    workload = load_workload(args.workload)
+    url, proc = start_emulator(args.latency_ms, args.workload, args.full_emulator)
+    try:
+        kind = "full emulator" if args.full_emulator else "lean sink"
+        print(f"{args.rows:,} contacts (W1) to the {kind} at {url}, +{args.latency_ms:g} ms per request")
+        rtt: float | None = None
+        for c in args.concurrency:
+            r = run_once(url, args.rows, c, workload)
+            if rtt is None:
+                rtt = r["latency_median"]
+                print(f"round-trip (median batch latency at concurrency {c}): {rtt * 1000:.1f} ms")
+            ideal = c * 1000 / rtt
+            print(f"  concurrency {c:>2}: {r['rps']:>9,.0f} records/s  {r['requests']:>4} requests "
+                  f"({r['retries']} retries)  {r['elapsed']:6.2f} s  ideal {ideal:>9,.0f}/s  "
+                  f"fraction {r['rps'] / ideal:.2f}  (delivered {r['delivered']:,} of {r['received']:,})")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
