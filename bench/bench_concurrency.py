@@ -37,12 +37,12 @@ def start_emulator(latency_ms: float, workload: str, full: bool) -> tuple[str, s
     return line.split(" ", 1)[1], proc
 
 
-def run_once(url: str, rows: int, concurrency: int, workload: Any) -> dict[str, Any]:
+def run_once(url: str, records: list[dict[str, Any]], concurrency: int, workload: Any) -> dict[str, Any]:
     config = dict(workload.SYNC_CONFIG)
     config["options"] = {"concurrency": concurrency}
     sync = build_sync(config, base_url=url, allow_http=True)
     t0 = time.perf_counter()
-    result = sync.run(workload.generate(rows), progress=None)
+    result = sync.run(records)
     elapsed = time.perf_counter() - t0
     summary = result.summary
     return {"elapsed": elapsed, "delivered": summary.delivered, "received": summary.received,
@@ -64,16 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kind = "full emulator" if args.full_emulator else "lean sink"
         print(f"{args.rows:,} contacts (W1) to the {kind} at {url}, +{args.latency_ms:g} ms per request")
+        records = list(workload.generate(args.rows))  # generated up front: the audience is not what we time
         rtt: float | None = None
         for c in args.concurrency:
-            r = run_once(url, args.rows, c, workload)
+            r = run_once(url, records, c, workload)
             if rtt is None:
                 rtt = r["latency_median"]
                 print(f"round-trip (median batch latency at concurrency {c}): {rtt * 1000:.1f} ms")
             ideal = c * 1000 / rtt
             print(f"  concurrency {c:>2}: {r['rps']:>9,.0f} records/s  {r['requests']:>4} requests "
                   f"({r['retries']} retries)  {r['elapsed']:6.2f} s  ideal {ideal:>9,.0f}/s  "
-                  f"fraction {r['rps'] / ideal:.2f}  (delivered {r['delivered']:,} of {r['received']:,})")
+                  f"fraction {r['rps'] / ideal:.2f}  median latency {r['latency_median'] * 1000:.1f} ms "
+                  f"(delivered {r['delivered']:,} of {r['received']:,})")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

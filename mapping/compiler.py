@@ -43,6 +43,10 @@ class CompiledMapping:
     object_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = ""
     per_field: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
+    # Each field's value as a Python expression over the record `s`, and the names it uses: lets the
+    # runtime inline the mapping into its own generated checks (one function per record, no dict).
+    expressions: dict[str, str] = field(default_factory=dict)
+    namespace: dict[str, Any] = field(default_factory=dict)
 
     def field_value(self, record: Mapping[str, Any], name: str) -> Any:
         """One field's mapped value, or None if it is unmapped or fails (for naming a failed record)."""
@@ -103,16 +107,16 @@ class _Builder:
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {
-            "_to_list": _to_list,
-            "_to_object": _to_object,
-            "_compact": _compact,
+            "_m_to_list": _to_list,
+            "_m_to_object": _to_object,
+            "_m_compact": _compact,
         }
         self.issues: list[MappingIssue] = []
         self._n = 0
 
     def name(self, value: Any, prefix: str) -> str:
         self._n += 1
-        key = f"_{prefix}{self._n}"
+        key = f"_m{prefix}{self._n}"  # "_m": the runtime may inline these expressions next to its own names
         self.namespace[key] = value
         return key
 
@@ -154,7 +158,7 @@ class _Builder:
             return None
         if "default" in spec:
             d = self.name(spec["default"], "d")
-            expr = f"({d} if (_v := {expr}) is None or _v == '' else _v)"
+            expr = f"({d} if (_mv := {expr}) is None or _mv == '' else _mv)"
         transforms = spec.get("transform")
         if transforms is not None:
             expr = self._transform_expr(expr, transforms, f"{key}.transform")
@@ -230,7 +234,7 @@ def compile_mapping(mapping: Any, fields: Mapping[str, FieldShape], *, key_prefi
                 if e is not None:
                     parts.append(f"{b.name(str(prop), 'k')}: {e}")
             object_keys[dest] = tuple(str(p) for p in spec)
-            expr = "_compact({" + ", ".join(parts) + "})"
+            expr = "_m_compact({" + ", ".join(parts) + "})"
         else:
             e = b.value_expr(spec, key)
             if e is None:
@@ -241,9 +245,9 @@ def compile_mapping(mapping: Any, fields: Mapping[str, FieldShape], *, key_prefi
                     with contextlib.suppress(TransformError):
                         constants[dest] = _to_list(spec["const"])  # checked as the records will see it
             if "array" in shape.types and "string" not in shape.types:
-                e = f"_to_list({e})"
+                e = f"_m_to_list({e})"
             elif is_object and "string" not in shape.types:
-                e = f"_to_object({e})"
+                e = f"_m_to_object({e})"
             expr = e
         exprs[dest] = expr
 
@@ -286,4 +290,5 @@ def compile_mapping(mapping: Any, fields: Mapping[str, FieldShape], *, key_prefi
             raise locate(record) from None
 
     return CompiledMapping(apply=apply, fields=tuple(names), constants=constants,
-                           object_keys=object_keys, source=source, per_field=dict(per_field))
+                           object_keys=object_keys, source=source, per_field=dict(per_field),
+                           expressions=dict(exprs), namespace=ns)

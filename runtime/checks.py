@@ -54,6 +54,15 @@ class Catalog:
 
     def suggest(self, value: str) -> str | None:
         """The technical value a user most likely meant by `value` (a display name or near miss)."""
+        cache: dict[str, str | None] = self.__dict__.setdefault("_suggestions", {})
+        if value in cache:
+            return cache[value]
+        found = self._suggest(value)
+        if len(cache) < 10_000:
+            cache[value] = found
+        return found
+
+    def _suggest(self, value: str) -> str | None:
         if value.lower() in self.labels:
             return self.labels[value.lower()]
         norm = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")
@@ -294,14 +303,17 @@ class CheckCompiler:
         gen.ns["_DATE"] = _DATE.fullmatch
         gen.ns["_DATETIME"] = _DATETIME.fullmatch
 
-    def emit_field(self, name: str, f: FieldSchema, var: str, mapped: bool) -> str | None:
-        """Statements that leave the field's checked value in `var`; returns its presence condition."""
+    def emit_field(self, name: str, f: FieldSchema, var: str, source: str | None) -> str | None:
+        """Statements that leave the field's checked value in `var`; returns its presence condition.
+
+        `source` is the expression that yields the field's raw value (None: the field is not mapped).
+        """
         g, emit = self.gen, self.gen.emit
         n = g.const(name, "f")
-        if not mapped:
+        if source is None:
             emit(f"{var} = None")
             return "False"
-        emit(f"{var} = p.get({n})")
+        emit(f"{var} = {source}")
         types = f.types
         empty = "{var} is None or {var} == ''"
         if "array" in types and len(types) == 1:

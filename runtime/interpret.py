@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,28 +21,58 @@ class ItemResult:
     retryable: bool = False
 
 
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[-?[0-9]+\])*")
+_STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(-?[0-9]+)\]")
+
+
+def compile_path(expression: str) -> Callable[[Any], Any]:
+    """A JMESPath expression as a function; plain paths (`id`, `errors[0].code`) skip the interpreter.
+
+    These run once per record in every answer, where jmespath's visitor costs several microseconds.
+    """
+    if not _SIMPLE.fullmatch(expression):
+        return jmespath.compile(expression).search
+    steps: list[str | int] = [name if name else int(index) for name, index in _STEP.findall(expression)]
+
+    def get(data: Any) -> Any:
+        for step in steps:
+            if isinstance(step, str):
+                if not isinstance(data, dict):
+                    return None
+                data = data.get(step)
+            else:
+                if not isinstance(data, list) or not -len(data) <= step < len(data):
+                    return None
+                data = data[step]
+        return data
+
+    return get
+
+
 class ResponseReader:
     """Compiled once per action: JMESPath expressions and the ok rule."""
 
     def __init__(self, spec: ResponseSpec) -> None:
         self.spec = spec
-        self._results = jmespath.compile(spec.results) if spec.results else None
-        self._code = jmespath.compile(spec.error.code) if spec.error.code else None
-        self._message = jmespath.compile(spec.error.message) if spec.error.message else None
-        self._id = jmespath.compile(spec.id) if spec.id else None
-        self._ok_values = set(map(str, spec.ok.in_)) if spec.ok else None
+        self._results = compile_path(spec.results) if spec.results else None
+        self._code = compile_path(spec.error.code) if spec.error.code else None
+        self._message = compile_path(spec.error.message) if spec.error.message else None
+        self._id = compile_path(spec.id) if spec.id else None
+        self._ok_field = spec.ok.field if spec.ok else None
+        self._ok_raw = frozenset(v for v in spec.ok.in_ if isinstance(v, str | int)) if spec.ok else frozenset()
+        self._ok_strings = frozenset(map(str, spec.ok.in_)) if spec.ok else frozenset()
         self._retry_codes = frozenset(spec.retry_codes)
 
     def _item(self, item: Any) -> ItemResult:
         ok = True
-        if self.spec.ok is not None:
-            value = item.get(self.spec.ok.field) if isinstance(item, dict) else None
-            ok = str(value) in (self._ok_values or set())
-        rid = self._id.search(item) if self._id else None
+        if self._ok_field is not None:
+            value = item.get(self._ok_field) if item.__class__ is dict else None
+            ok = value in self._ok_raw or str(value) in self._ok_strings
+        rid = self._id(item) if self._id else None
         if ok:
-            return ItemResult(True, None if rid is None else str(rid))
-        code = self._code.search(item) if self._code else None
-        message = self._message.search(item) if self._message else None
+            return ItemResult(True, None if rid is None else rid if rid.__class__ is str else str(rid))
+        code = self._code(item) if self._code else None
+        message = self._message(item) if self._message else None
         code_text = None if code is None else str(code)
         return ItemResult(False, None if rid is None else str(rid), code_text,
                           None if message is None else str(message), code_text in self._retry_codes)
@@ -51,7 +83,7 @@ class ResponseReader:
             if len(keys) != 1:
                 return "the spec reads no per-record results, but the batch had several records"
             return [self._item(data)]
-        results = self._results.search(data)
+        results = self._results(data)
         match = self.spec.match
         if isinstance(match, KeyMatch):
             return self._by_key(results, keys, match.key)

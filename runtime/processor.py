@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from destkit.mapping import CompiledMapping
 from destkit.runtime._codegen import CodeGen
 from destkit.runtime.body import BodyCompiler, literal, parse_ref
 from destkit.runtime.checks import Catalog, CheckCompiler
@@ -76,16 +77,30 @@ def compile_processor(
     policies: Mapping[str, str],
     mapped: frozenset[str],
     key_field: str | None,
+    mapping: CompiledMapping | None = None,
 ) -> tuple[Process, str]:
-    """One generated function `(payload, warnings) -> (key, serialized body)`; raises RecordError."""
+    """One generated function `(s, warnings) -> (key, serialized body)`; raises RecordError.
+
+    With `mapping`, `s` is the source record and the mapping's expressions are inlined (no
+    intermediate payload dict); a transform failure then surfaces as TransformError, for the caller
+    to attribute through `mapping.apply`. Without it, `s` is an already mapped payload.
+    """
     gen = CodeGen()
     checks = CheckCompiler(gen, catalogs, policies)
+    if mapping is not None:
+        gen.ns.update({k: v for k, v in mapping.namespace.items() if k.startswith("_m")})
     field_vars: dict[str, str] = {}
     present: dict[str, str | None] = {}
     for name, f in action.fields.items():
         var = gen.var()
         field_vars[name] = var
-        present[name] = checks.emit_field(name, f, var, name in mapped)
+        if name not in mapped:
+            source = None
+        elif mapping is not None:
+            source = mapping.expressions[name]
+        else:
+            source = f"s.get({gen.const(name, 'n')})"
+        present[name] = checks.emit_field(name, f, var, source)
     BodyCompiler(gen, field_vars, present, settings).emit_top(action.request.record, "b")
     gen.ns["_dumps"] = orjson.dumps
     gen.ns["_bytes"] = bytes
@@ -94,5 +109,5 @@ def compile_processor(
     # orjson hands back each result in an oversized buffer; a batch holds up to 1,000 of them, so an
     # exact-size copy is both smaller and (through the allocator) about twice as fast overall.
     gen.emit(f"return {key}, _bytes(_mv(_dumps(b)))")
-    fn, source = gen.build("_process", "p, w", "<destkit record checks>")
-    return fn, source
+    fn, code = gen.build("_process", "s, w", "<destkit record checks>")
+    return fn, code

@@ -248,7 +248,7 @@ class Sync:
         policies = {name: self.options.policy_for(name, c.reason) for name, c in catalogs.items()}
         self.catalogs = catalogs
         self._process, self.process_source = compile_processor(
-            self.action, self.settings, catalogs, policies, frozenset(self.mapping.fields), self.key_field)
+            self.action, self.settings, catalogs, policies, frozenset(self.mapping.fields), self.key_field, self.mapping)
 
     # --- running -------------------------------------------------------------------------------
 
@@ -401,8 +401,18 @@ class _Run:
             cb(outcome)
 
     def emit_batch(self, outcomes: list[Outcome]) -> None:
+        delivered = 0
+        callbacks, recorder = self.callbacks, self.recorder
         for o in outcomes:
-            self.emit(o)
+            if o.status is Status.DELIVERED and o.warnings is None:  # the common case, kept cheap
+                delivered += 1
+                if recorder is not None:
+                    recorder.add(o)
+                for cb in callbacks:
+                    cb(o)
+            else:
+                self.emit(o)
+        self.summary.counts[Status.DELIVERED.value] += delivered
         if self.recorder is not None:
             self.recorder.flush()
         self.summary.batches += 1
@@ -494,24 +504,15 @@ class _Run:
                                   f"record {row} is a {type(record).__name__}, not an object of fields; fix the input."))
                 return None
         warnings: list[tuple[str, str, str]] = []
-        payload = None
         try:
-            payload = self.sync.mapping.apply(record)
-            key, part = self.sync._process(payload, warnings)  # type: ignore[misc]
+            key, part = self.sync._process(record, warnings)  # type: ignore[misc]
         except RecordError as exc:
-            key = self._key_in(payload) if payload is not None else self._key_of(record)
-            self.emit(Outcome(row, Status.INVALID, key, exc.code, exc.field, exc.message))
+            self.emit(Outcome(row, Status.INVALID, self._key_of(record), exc.code, exc.field, exc.message))
             return None
-        except Exception as exc:  # a value of a shape no check expected: this record only
-            error = unsendable(payload) if payload is not None else None
-            key = self._key_in(payload) if payload is not None else self._key_of(record)
-            if error is not None:
-                self.emit(Outcome(row, Status.INVALID, key, error.code, error.field, error.message))
-            else:
-                self.emit(Outcome(row, Status.INVALID, key, Reason.TYPE_MISMATCH, None,
-                                  f"a value has an unexpected type ({type(exc).__name__}); check the record's fields against the action's schema."))
+        except Exception:  # a transform failed (the mapping names the field) or a value no check expected
+            self.emit(self._explain_failure(row, record))
             return None
-        if b"null" in part and (error := unsendable(payload)) is not None:
+        if b"null" in part and (error := unsendable(self.sync.mapping.apply(record))) is not None:
             # orjson writes NaN and infinity as null, which would clear the value in the destination
             self.emit(Outcome(row, Status.INVALID, None if key is None else str(key), error.code, error.field, error.message))
             return None
@@ -523,11 +524,18 @@ class _Run:
             self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
         return self.batcher.add(row, key, part)
 
-    def _key_in(self, payload: Mapping[str, Any] | None) -> str | None:
-        if payload is None or self.sync.key_field is None:
-            return None
-        value = payload.get(self.sync.key_field)
-        return None if value is None or value == "" else str(value)
+    def _explain_failure(self, row: int, record: Mapping[str, Any]) -> Outcome:
+        """The slow path after the fused function raised something other than RecordError."""
+        key = self._key_of(record)
+        try:
+            payload = self.sync.mapping.apply(record)
+        except RecordError as exc:
+            return Outcome(row, Status.INVALID, key, exc.code, exc.field, exc.message)
+        error = unsendable(payload)
+        if error is not None:
+            return Outcome(row, Status.INVALID, key, error.code, error.field, error.message)
+        return Outcome(row, Status.INVALID, key, Reason.TYPE_MISMATCH, None,
+                       "a value has an unexpected type; check the record's fields against the action's schema.")
 
     def _key_of(self, record: Mapping[str, Any]) -> str | None:
         if self.sync.key_field is None:
