@@ -7,6 +7,10 @@ attached in `auth_flow`, so they never sit in the client's default headers (and 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Generator, Mapping
 from typing import Any
 
@@ -15,7 +19,7 @@ import httpx
 from destkit.mapping import Template
 from destkit.runtime.hooks import load_hook
 from destkit.runtime.secrets import Secret
-from destkit.runtime.spec import ApiKeyAuth, BasicAuth, BearerAuth, HookAuth, NoAuth
+from destkit.runtime.spec import ApiKeyAuth, BasicAuth, BearerAuth, HmacAuth, HookAuth, JwtAuth, NoAuth
 
 
 def _render(template: str, secrets: Mapping[str, Secret], settings: Mapping[str, Any]) -> Secret:
@@ -49,7 +53,82 @@ class QueryAuth(httpx.Auth):
         return f"QueryAuth({self.name!r}, ***)"
 
 
-def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth,
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256_jwt(secret: bytes, claims: Mapping[str, Any]) -> str:
+    """A compact HS256 JSON Web Token (RFC 7519); small enough not to need a JWT library."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(dict(claims), separators=(",", ":"), sort_keys=True).encode())
+    signing_input = f"{header}.{payload}".encode()
+    signature = _b64url(hmac.new(secret, signing_input, hashlib.sha256).digest())
+    return f"{header}.{payload}.{signature}"
+
+
+class JwtHeaderAuth(httpx.Auth):
+    """A fresh token per request (iat = now, exp = now + ttl), so retries never carry an expired one."""
+
+    def __init__(self, secret: Secret, claims: Mapping[str, Any], ttl: int, header: str, scheme: str,
+                 clock: Any = time.time) -> None:
+        self._secret = secret
+        self.claims = dict(claims)
+        self.ttl = ttl
+        self.header = header
+        self.scheme = scheme
+        self.clock = clock
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        now = int(self.clock())
+        token = hs256_jwt(self._secret.reveal().encode(), {**self.claims, "iat": now, "exp": now + self.ttl})
+        request.headers[self.header] = f"{self.scheme} {token}" if self.scheme else token
+        yield request
+
+    def __repr__(self) -> str:
+        return f"JwtHeaderAuth({self.header!r}, ***)"
+
+
+def webhook_secret_bytes(secret: str) -> bytes:
+    """Standard Webhooks: a `whsec_` secret is base64 after the prefix; anything else is used as text."""
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret[len("whsec_"):])
+    return secret.encode()
+
+
+def standard_webhook_signature(secret: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+class HmacBodyAuth(httpx.Auth):
+    """Signs the body. The webhook id is derived from the body, so a retry carries the same id (receivers dedupe)."""
+
+    requires_request_body = True
+
+    def __init__(self, secret: Secret, scheme: str, header: str, clock: Any = time.time) -> None:
+        self._secret = secret
+        self.scheme = scheme
+        self.header = header
+        self.clock = clock
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        body = request.content
+        key = webhook_secret_bytes(self._secret.reveal())
+        if self.scheme == "standard_webhooks":
+            msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:32]
+            timestamp = int(self.clock())
+            request.headers["webhook-id"] = msg_id
+            request.headers["webhook-timestamp"] = str(timestamp)
+            request.headers["webhook-signature"] = standard_webhook_signature(key, msg_id, timestamp, body)
+        else:
+            request.headers[self.header] = hmac.new(key, body, hashlib.sha256).hexdigest()
+        yield request
+
+    def __repr__(self) -> str:
+        return f"HmacBodyAuth({self.scheme!r}, ***)"
+
+
+def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth,
                secrets: Mapping[str, Secret], settings: Mapping[str, Any]) -> httpx.Auth | None:
     if isinstance(spec_auth, ApiKeyAuth):
         value = _render(spec_auth.value, secrets, settings)
@@ -62,6 +141,11 @@ def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAut
         password = _render(spec_auth.password, secrets, settings).reveal()
         encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
         return HeaderAuth("Authorization", Secret("Basic " + encoded))
+    if isinstance(spec_auth, JwtAuth):
+        return JwtHeaderAuth(_render(spec_auth.secret, secrets, settings), spec_auth.claims, spec_auth.ttl_seconds,
+                             spec_auth.header, spec_auth.scheme)
+    if isinstance(spec_auth, HmacAuth):
+        return HmacBodyAuth(_render(spec_auth.secret, secrets, settings), spec_auth.scheme, spec_auth.header)
     if isinstance(spec_auth, HookAuth):
         factory = load_hook(spec_auth.hook)
         auth: httpx.Auth = factory(secrets=secrets, settings=settings, **spec_auth.options)

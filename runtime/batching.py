@@ -18,13 +18,14 @@ class Batch:
     parts: list[bytes] = field(default_factory=list)
     parts_bytes: int = 0
     seq: int = 0
+    params: tuple[str, ...] | None = None  # path parameters (one-record requests only)
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def subset(self, indexes: list[int]) -> Batch:
         return Batch([self.rows[i] for i in indexes], [self.keys[i] for i in indexes],
-                     [self.parts[i] for i in indexes], sum(len(self.parts[i]) for i in indexes), self.seq)
+                     [self.parts[i] for i in indexes], sum(len(self.parts[i]) for i in indexes), self.seq, self.params)
 
     def halves(self) -> tuple[Batch, Batch]:
         mid = len(self.rows) // 2
@@ -47,17 +48,20 @@ class Batcher:
     def fits_alone(self, part: bytes) -> bool:
         return self._base + len(part) <= self.max_bytes
 
-    def add(self, row: int, key: object, part: bytes) -> Batch | None:
+    def add(self, row: int, key: object, part: bytes, params: tuple[str, ...] | None = None) -> Batch | None:
         b = self._batch
         out = None
         n = len(b.rows)
         if n and (
-            n >= self.max_records
+            params is not None
+            or n >= self.max_records
             or self._base + b.parts_bytes + n + len(part) > self.max_bytes
             or (self.dedupe and key in self._keys)
         ):
             out = self._take()
             b = self._batch
+        if params is not None:
+            b.params = params
         b.rows.append(row)
         b.keys.append(key)
         b.parts.append(part)

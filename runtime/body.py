@@ -52,6 +52,8 @@ def refs_in(template: Any) -> list[Ref]:
     ref = parse_ref(template)
     if ref is not None:
         out.append(ref)
+    elif isinstance(template, dict) and "$map" in template:
+        out += refs_in(template["$map"])
     elif isinstance(template, dict):
         for v in template.values():
             out += refs_in(v)
@@ -91,6 +93,13 @@ class BodyCompiler:
                 value = self.settings.get(ref.name)
                 return self.gen.const(value, "s"), (None if value is not None else "False")
             raise ValueError(f"${ref.kind} cannot stand inside a record body")
+        if isinstance(node, dict) and "$map" in node:
+            ref = parse_ref(node["$map"])
+            if ref is None or ref.kind not in ("field", "setting") or set(node) != {"$map", "values"}:
+                raise ValueError("a value map is {$map: $field, values: {from: to, ...}}")
+            inner, presence = self.expr(node["$map"])
+            table = self.gen.const(dict(node["values"]), "map")
+            return f"{table}.get({inner}, {inner})", presence
         if isinstance(node, dict):
             keyed = [(self.gen.const(k, "k"), *self.expr(v)) for k, v in node.items()]
             return self._container([(k, e, c) for k, e, c in keyed], is_dict=True)

@@ -92,7 +92,9 @@ class Deliverer:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         run_id: str = "",
+        path_params: tuple[str, ...] = (),
     ) -> None:
+        self.path_params = path_params
         self.client = client
         self.method = method
         self.path = path
@@ -101,7 +103,7 @@ class Deliverer:
         self.errors = errors
         self.policy = policy
         self.gate = gate
-        self.headers = {"content-type": "application/json", **(headers or {})}
+        self.headers = {**({} if envelope.empty else {"content-type": "application/json"}), **(headers or {})}
         self.params = dict(params) if params else None
         self.clock = clock
         self.sleep = sleep
@@ -118,6 +120,10 @@ class Deliverer:
             attempt += 1
             await self.gate.wait()
             body = self.envelope.join(pending.parts)
+            path = self.path
+            if pending.params is not None:
+                for name, value in zip(self.path_params, pending.params, strict=True):
+                    path = path.replace("{" + name + "}", value)
             self.stats.requests += 1
             self.stats.bytes_sent += len(body)
             t0 = time.perf_counter()
@@ -126,7 +132,7 @@ class Deliverer:
             code: str | None = None
             dmsg: str | None = None
             try:
-                response = await self.client.request(self.method, self.path, content=body,
+                response = await self.client.request(self.method, path, content=body or None,
                                                      headers=self.headers, params=self.params)
             except httpx.TimeoutException as exc:
                 retry_reason, message = Reason.TIMEOUT, f"the request timed out ({type(exc).__name__})"
@@ -202,8 +208,8 @@ class Deliverer:
         again: list[int] = []
         for i, (row, key, r) in enumerate(zip(batch.rows, batch.keys, results, strict=True)):
             if r.ok:
-                out.append(Outcome(row, Status.DELIVERED, None if key is None else str(key), destination_id=r.destination_id,
-                                   attempts=attempt))
+                out.append(Outcome(row, Status.DELIVERED, None if key is None else str(key), None, None, r.note,
+                                   destination_id=r.destination_id, attempts=attempt))
             elif r.retryable:
                 again.append(i)
             else:

@@ -19,6 +19,7 @@ class ItemResult:
     code: str | None = None
     message: str | None = None
     retryable: bool = False
+    note: str | None = None
 
 
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[-?[0-9]+\])*")
@@ -58,6 +59,7 @@ class ResponseReader:
         self._code = compile_path(spec.error.code) if spec.error.code else None
         self._message = compile_path(spec.error.message) if spec.error.message else None
         self._id = compile_path(spec.id) if spec.id else None
+        self._note = compile_path(spec.note) if spec.note else None
         self._ok_field = spec.ok.field if spec.ok else None
         self._ok_raw = frozenset(v for v in spec.ok.in_ if isinstance(v, str | int)) if spec.ok else frozenset()
         self._ok_strings = frozenset(map(str, spec.ok.in_)) if spec.ok else frozenset()
@@ -70,7 +72,9 @@ class ResponseReader:
             ok = value in self._ok_raw or str(value) in self._ok_strings
         rid = self._id(item) if self._id else None
         if ok:
-            return ItemResult(True, None if rid is None else rid if rid.__class__ is str else str(rid))
+            note = self._note(item) if self._note else None
+            return ItemResult(True, None if rid is None else rid if rid.__class__ is str else str(rid),
+                              note=None if note is None else str(note))
         code = self._code(item) if self._code else None
         message = self._message(item) if self._message else None
         code_text = None if code is None else str(code)
@@ -82,7 +86,7 @@ class ResponseReader:
         if self._results is None:
             if len(keys) != 1:
                 return "the spec reads no per-record results, but the batch had several records"
-            return [self._item(data)]
+            return [self._item(data if data is not None else {})]
         results = self._results(data)
         match = self.spec.match
         if isinstance(match, KeyMatch):

@@ -37,6 +37,7 @@ class Reason(StrEnum):
     TOO_LARGE = "too_large"
     DUPLICATE_KEY = "duplicate_key"
     MAPPING_ERROR = "mapping_error"
+    UNRESOLVED_ID = "unresolved_id"
     MALFORMED_INPUT = "malformed_input"
     DESTINATION_REJECTED = "destination_rejected"
     AUTH_FAILED = "auth_failed"

@@ -8,6 +8,7 @@ known exactly before it is built.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,14 @@ from destkit.runtime.body import BodyCompiler, literal, parse_ref
 from destkit.runtime.checks import Catalog, CheckCompiler
 from destkit.runtime.spec import ActionSpec
 
-Process = Callable[[Mapping[str, Any], list[tuple[str, str, str]]], tuple[Any, bytes]]
+Process = Callable[[Mapping[str, Any], list[tuple[str, str, str]]], tuple[Any, bytes, tuple[str, ...] | None]]
 
 _SENTINEL = "\x00destkit-records\x00"
+
+
+def _quote(value: Any) -> str:
+    """A record value as one URL path segment: nothing in it can change the path."""
+    return urllib.parse.quote("" if value is None else str(value), safe="")
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,14 @@ class Envelope:
     prefix: bytes
     suffix: bytes
     single: bool  # $record: exactly one record body, not a list
+    empty: bool = False  # body: null — the request carries no body at all
 
     def size(self, parts_bytes: int, count: int) -> int:
         return len(self.prefix) + len(self.suffix) + parts_bytes + max(count - 1, 0)
 
     def join(self, parts: list[bytes]) -> bytes:
+        if self.empty:
+            return b""
         return self.prefix + b",".join(parts) + self.suffix
 
 
@@ -57,6 +66,8 @@ def _substitute(node: Any, settings: Mapping[str, Any], found: list[str]) -> Any
 
 
 def build_envelope(body: Any, settings: Mapping[str, Any]) -> Envelope:
+    if body is None:
+        return Envelope(b"", b"", True, empty=True)
     found: list[str] = []
     rendered = _substitute(body, settings, found)
     if len(found) != 1:
@@ -78,8 +89,10 @@ def compile_processor(
     mapped: frozenset[str],
     key_field: str | None,
     mapping: CompiledMapping | None = None,
+    path_params: tuple[str, ...] = (),
+    resolver: Callable[[str, Any], Any] | None = None,
 ) -> tuple[Process, str]:
-    """One generated function `(s, warnings) -> (key, serialized body)`; raises RecordError.
+    """One generated function `(s, warnings) -> (key, serialized body, path values)`; raises RecordError.
 
     With `mapping`, `s` is the source record and the mapping's expressions are inlined (no
     intermediate payload dict); a transform failure then surfaces as TransformError, for the caller
@@ -100,14 +113,24 @@ def compile_processor(
             source = mapping.expressions[name]
         else:
             source = f"s.get({gen.const(name, 'n')})"
+        if f.resolve is not None and resolver is not None and key_field in field_vars and key_field != name:
+            lookup = f"{gen.const(resolver, 'resolve')}({gen.const(name, 'n')}, {field_vars[key_field]})"
+            source = lookup if source is None else f"(_r if (_r := {source}) is not None and _r != '' else {lookup})"
         present[name] = checks.emit_field(name, f, var, source)
-    BodyCompiler(gen, field_vars, present, settings).emit_top(action.request.record, "b")
+    if action.request.record is not None:
+        BodyCompiler(gen, field_vars, present, settings).emit_top(action.request.record, "b")
+    else:
+        gen.emit("b = None")
     gen.ns["_dumps"] = orjson.dumps
     gen.ns["_bytes"] = bytes
     gen.ns["_mv"] = memoryview
     key = field_vars[key_field] if key_field else "None"
     # orjson hands back each result in an oversized buffer; a batch holds up to 1,000 of them, so an
     # exact-size copy is both smaller and (through the allocator) about twice as fast overall.
-    gen.emit(f"return {key}, _bytes(_mv(_dumps(b)))")
+    params = "None"
+    if path_params:
+        gen.ns["_quote"] = _quote
+        params = "(" + ", ".join(f"_quote({field_vars[p]})" for p in path_params) + ",)"
+    gen.emit(f"return {key}, _bytes(_mv(_dumps(b))), {params}")
     fn, code = gen.build("_process", "s, w", "<destkit record checks>")
     return fn, code

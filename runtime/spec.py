@@ -40,6 +40,10 @@ class FieldSchema(_Strict):
     keys_catalog: str | None = Field(default=None, description="object keys must be in this catalog")
     values: FieldSchema | None = Field(default=None, description="schema of an object's values")
     examples: list[Any] | None = None
+    resolve: Literal["destination_id"] | None = Field(
+        default=None, description="when not mapped, look the value up: the id the destination gave this record's key "
+        "on an earlier delivery (kept in the state store)"
+    )
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -68,6 +72,7 @@ class SecretSchema(_Strict):
     title: str | None = None
     description: str | None = None
     required: bool = True
+    actions: list[str] | None = Field(default=None, description="the actions that use it (default: all)")
 
 
 class ApiKeyAuth(_Strict):
@@ -98,7 +103,27 @@ class NoAuth(_Strict):
     kind: Literal["none"]
 
 
-Auth = Annotated[ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth, Field(discriminator="kind")]
+class JwtAuth(_Strict):
+    """A fresh HS256 JSON Web Token per request."""
+
+    kind: Literal["jwt"]
+    secret: str = Field(description="template, e.g. '{{ secrets.jwt_secret }}'")
+    claims: dict[str, Any] = Field(default_factory=dict, description="static claims; iat and exp are added")
+    ttl_seconds: int = Field(default=300, ge=1, le=86400)
+    header: str = "Authorization"
+    scheme: str = "Bearer"
+
+
+class HmacAuth(_Strict):
+    """Signs each request body; `standard_webhooks` follows standardwebhooks.com (webhook-id/-timestamp/-signature)."""
+
+    kind: Literal["hmac"]
+    secret: str = Field(description="template; a 'whsec_' prefix means the rest is base64")
+    scheme: Literal["standard_webhooks", "hex_body"] = "standard_webhooks"
+    header: str = Field(default="X-Signature", description="for hex_body: the header that carries the hex HMAC-SHA256")
+
+
+Auth = Annotated[ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth, Field(discriminator="kind")]
 
 
 class RequestRef(_Strict):
@@ -153,15 +178,32 @@ class ResponseSpec(_Strict):
     retry_codes: list[str] = Field(
         default_factory=list, description="per-record error codes that are transient: only those records are sent again"
     )
+    note: str | None = Field(
+        default=None, description="JMESPath to a message kept on delivered outcomes (e.g. 'deletion scheduled')"
+    )
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class RequestSpec(_Strict):
-    method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
-    path: str
-    query: dict[str, str] = Field(default_factory=dict)
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: Any = Field(default="$records", description="request body; $records stands for the list of record bodies")
-    record: Any = Field(description="one record's body; $field and $settings.name refer to values")
+    method: str = Field(default="POST", description="POST, PUT, PATCH or DELETE, or a template over settings")
+    path: str = Field(description="template over settings; `{field}` segments take a record's value (one record per request)")
+    query: dict[str, str] = Field(default_factory=dict, description="query parameters; values are templates over settings")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra headers; values are templates over settings")
+    body: Any = Field(default="$records", description="request body; $records stands for the list of record bodies, "
+                      "$record for the one record's body; null sends no body")
+    record: Any = Field(default=None, description="one record's body; $field and $settings.name refer to values, "
+                        "{$map: $field, values: {...}} translates a value")
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if "{{" in value:
+            return value
+        if value.upper() not in _METHODS:
+            raise ValueError(f"'{value}' is not an HTTP method; use one of {', '.join(_METHODS)} or a template")
+        return value.upper()
 
 
 def _status_list(values: list[int | str]) -> list[int | str]:
@@ -201,6 +243,21 @@ class Timeouts(_Strict):
     read: float = Field(default=60.0, gt=0)
 
 
+class When(_Strict):
+    setting: str
+    equals: Any
+
+
+class Variant(_Strict):
+    """Another way to send the same action, chosen by a setting (e.g. a single-record endpoint)."""
+
+    when: When
+    batch: BatchSpec | None = None
+    request: RequestSpec | None = None
+    response: ResponseSpec | None = None
+    auth: Auth | None = None
+
+
 class ActionSpec(_Strict):
     title: str
     description: str | None = None
@@ -210,6 +267,18 @@ class ActionSpec(_Strict):
     response: ResponseSpec = Field(default_factory=ResponseSpec)
     errors: ErrorClasses | None = None
     rate_limit: RateLimit | None = None
+    auth: Auth | None = Field(default=None, description="overrides the destination's auth for this action")
+    variants: list[Variant] = Field(default_factory=list)
+    report_delivered: bool = Field(default=False, description="report a line for delivered records too (e.g. deletions)")
+
+    def resolve(self, settings: dict[str, Any]) -> ActionSpec:
+        """This action with the first variant whose `when` matches the settings applied."""
+        for variant in self.variants:
+            if settings.get(variant.when.setting) == variant.when.equals:
+                update = {k: getattr(variant, k) for k in ("batch", "request", "response", "auth")
+                          if getattr(variant, k) is not None}
+                return self.model_copy(update={**update, "variants": []})
+        return self
 
 
 class DestinationSpec(_Strict):
@@ -228,6 +297,10 @@ class DestinationSpec(_Strict):
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     emulator: str | None = Field(default=None, description="import path 'package.module:create_app' of an emulator")
+    user_url: bool = Field(
+        default=False, description="the base URL is the user's own (a webhook): it may carry a path, and its host "
+        "must not be a private, loopback or link-local address"
+    )
 
     @model_validator(mode="after")
     def _catalogs_exist(self) -> DestinationSpec:

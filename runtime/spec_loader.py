@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from destkit.mapping import Template, TemplateError
 from destkit.runtime._yaml import LocatedYaml, yaml_error_line
 from destkit.runtime.body import refs_in
 from destkit.runtime.errors import Issue, SpecError
-from destkit.runtime.spec import DestinationSpec
+from destkit.runtime.processor import build_envelope
+from destkit.runtime.spec import ActionSpec, DestinationSpec
+
+_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _BUNDLED = "destkit.specs"
 
@@ -94,28 +98,57 @@ def check_semantics(spec: DestinationSpec, doc: LocatedYaml | None = None) -> li
         add(["base_url"], "the base URL must use https.", "write https://...")
     for action_id, action in spec.actions.items():
         base = ["actions", action_id]
-        for ref in refs_in(action.request.record):
-            if ref.kind == "field" and ref.name not in action.fields:
-                add([*base, "request", "record"], f"${ref.name} is not a field of this action.",
-                    f"use one of {', '.join('$' + f for f in action.fields)}.")
-            elif ref.kind == "setting" and ref.name not in spec.settings:
-                add([*base, "request", "record"], f"$settings.{ref.name} is not a setting of this spec.", "declare it under settings.")
-            elif ref.kind in ("records", "record"):
-                add([*base, "request", "record"], f"${ref.kind} belongs in request.body, not in the record body.")
-        body_refs = refs_in(action.request.body)
-        kinds = [r.kind for r in body_refs if r.kind in ("records", "record")]
-        if len(kinds) != 1:
-            add([*base, "request", "body"], "the request body must contain $records (or $record) exactly once.",
-                "write e.g. `body: {contacts: $records}`.")
-        elif kinds[0] == "record" and action.batch.max_records != 1:
-            add([*base, "batch", "max_records"], "a body with $record sends one record per request, so max_records must be 1.")
-        for ref in body_refs:
-            if ref.kind == "field":
-                add([*base, "request", "body"], f"${ref.name}: fields belong in `record:`, the body only takes $records and $settings.")
-        if action.batch.key is not None and action.batch.key not in action.fields:
-            add([*base, "batch", "key"], f"'{action.batch.key}' is not a field of this action.")
-        if not isinstance(action.response.match, str) and action.response.match.key not in action.fields:
-            add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
-        if not any(f.required for f in action.fields.values()):
-            add([*base, "fields"], "no field is required, so an empty record would be sent.", "mark the record's key field required: true.")
+        issues_before = len(issues)
+        _check_action(spec, action, base, add)
+        for i, variant in enumerate(action.variants):
+            if variant.when.setting not in spec.settings:
+                add([*base, "variants", i, "when", "setting"], f"'{variant.when.setting}' is not a setting of this spec.")
+            if len(issues) == issues_before:
+                _check_action(spec, action.model_copy(update={k: getattr(variant, k) for k in ("batch", "request", "response")
+                                                              if getattr(variant, k) is not None}),
+                              [*base, "variants", i], add)
     return issues
+
+
+def _check_action(spec: DestinationSpec, action: ActionSpec, base: list[str | int], add: Callable[..., None]) -> None:
+    for ref in refs_in(action.request.record):
+        if ref.kind == "field" and ref.name not in action.fields:
+            add([*base, "request", "record"], f"${ref.name} is not a field of this action.",
+                f"use one of {', '.join('$' + f for f in action.fields)}.")
+        elif ref.kind == "setting" and ref.name not in spec.settings:
+            add([*base, "request", "record"], f"$settings.{ref.name} is not a setting of this spec.", "declare it under settings.")
+        elif ref.kind in ("records", "record"):
+            add([*base, "request", "record"], f"${ref.kind} belongs in request.body, not in the record body.")
+    body_refs = refs_in(action.request.body)
+    kinds = [r.kind for r in body_refs if r.kind in ("records", "record")]
+    if action.request.body is None:
+        pass
+    elif len(kinds) != 1:
+        add([*base, "request", "body"], "the request body must contain $records (or $record) exactly once.",
+            "write e.g. `body: {contacts: $records}`.")
+    elif kinds[0] == "record" and action.batch.max_records != 1:
+        add([*base, "batch", "max_records"], "a body with $record sends one record per request, so max_records must be 1.")
+    for ref in body_refs:
+        if ref.kind == "field":
+            add([*base, "request", "body"], f"${ref.name}: fields belong in `record:`, the body only takes $records and $settings.")
+    if action.batch.key is not None and action.batch.key not in action.fields:
+        add([*base, "batch", "key"], f"'{action.batch.key}' is not a field of this action.")
+    if not isinstance(action.response.match, str) and action.response.match.key not in action.fields:
+        add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
+    if not any(f.required for f in action.fields.values()):
+        add([*base, "fields"], "no field is required, so an empty record would be sent.", "mark the record's key field required: true.")
+    params = _PATH_PARAM.findall(action.request.path)
+    for name in params:
+        if name not in action.fields:
+            add([*base, "request", "path"], f"{{{name}}} in the path is not a field of this action.")
+    if params and action.batch.max_records != 1:
+        add([*base, "batch", "max_records"], "a path with {field} parameters sends one record per request, so max_records must be 1.")
+    if action.request.body is None and action.batch.max_records != 1:
+        add([*base, "batch", "max_records"], "a request without a body sends one record per request, so max_records must be 1.")
+    for name, f in action.fields.items():
+        if f.resolve is not None and (action.batch.key is None or action.batch.key == name):
+            add([*base, "fields", name, "resolve"], "resolve looks the value up by the record's key: set batch.key to the key field.")
+    try:
+        build_envelope(action.request.body, {})
+    except ValueError as exc:
+        add([*base, "request", "body"], f"{exc}.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
@@ -48,6 +49,7 @@ from destkit.runtime.spec_loader import load_spec
 from destkit.runtime.state import RunInfo, StateStore, Watermark, config_hash
 
 ProgressCallback = Callable[[RunSummary], None]
+_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass
@@ -149,7 +151,27 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_base_url(url: str, *, override: bool, allow_http: bool) -> str | None:
+def _public_host_problem(host: str, allow_loopback: bool) -> str | None:
+    """SSRF guard for user-given URLs: every address the host resolves to must be public."""
+    host = host.strip("[]")
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return f"the host {host} does not resolve"
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
+        if address.is_loopback and allow_loopback:
+            continue
+        if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+                or address.is_reserved or address.is_unspecified):
+            return f"the host {host} is a private, loopback or link-local address ({address}), which a destination URL may not be"
+    return None
+
+
+def _check_base_url(url: str, *, override: bool, allow_http: bool, user_url: bool = False) -> str | None:
     """None if acceptable, else why not: HTTPS only, no credentials, path or query in the base URL."""
     try:
         parsed = httpx.URL(url)
@@ -161,8 +183,10 @@ def _check_base_url(url: str, *, override: bool, allow_http: bool) -> str | None
         return "the base URL must not contain credentials"
     if parsed.query or parsed.fragment:
         return "the base URL must not contain a query or fragment"
-    if not override and parsed.path not in ("", "/"):
+    if not override and not user_url and parsed.path not in ("", "/"):
         return f"the rendered base URL {url} has a path; a setting must not inject one"
+    if user_url and (problem := _public_host_problem(parsed.host, allow_loopback=allow_http)) is not None:
+        return problem
     if parsed.scheme == "https":
         return None
     if parsed.scheme == "http" and allow_http:
@@ -196,7 +220,13 @@ class Sync:
         self.requests_per_second = config.options.requests_per_second or rate.requests_per_second
         self.envelope: Envelope = build_envelope(action.request.body, settings)
         self.key_field = action.batch.key or next((n for n, f in action.fields.items() if f.required), None)
-        self.path = Template(action.request.path).render({"settings": settings})
+        context = {"settings": settings}
+        self.path = Template(action.request.path).render(context)
+        self.path_params = tuple(_PATH_PARAM.findall(self.path))
+        self.method = Template(action.request.method).render(context).upper()
+        self.query = {k: Template(v).render(context) for k, v in action.request.query.items()}
+        self.headers = {k: Template(v).render(context) for k, v in action.request.headers.items()}
+        self._store: StateStore | None = None
         self.catalogs: dict[str, Catalog] | None = None
         self._process: Process | None = None
         self.process_source = ""
@@ -210,7 +240,7 @@ class Sync:
         timeouts = self.spec.timeouts
         return httpx.AsyncClient(
             base_url=self.base_url,
-            auth=build_auth(self.spec.auth, self._secrets, self.settings),
+            auth=build_auth(self.action.auth or self.spec.auth, self._secrets, self.settings),
             timeout=httpx.Timeout(self.options.timeout or timeouts.read, connect=timeouts.connect),
             follow_redirects=False,
             transport=self.transport,
@@ -248,7 +278,20 @@ class Sync:
         policies = {name: self.options.policy_for(name, c.reason) for name, c in catalogs.items()}
         self.catalogs = catalogs
         self._process, self.process_source = compile_processor(
-            self.action, self.settings, catalogs, policies, frozenset(self.mapping.fields), self.key_field, self.mapping)
+            self.action, self.settings, catalogs, policies, frozenset(self.mapping.fields), self.key_field, self.mapping,
+            self.path_params, self._resolve_destination_id)
+
+    def _resolve_destination_id(self, field_name: str, key: Any) -> str:
+        """The id the destination gave `key` on an earlier delivery, from the state store."""
+        found = None
+        if self._store is not None and key is not None:
+            found = self._store.destination_id(self.spec.id, str(key))
+        if found is None:
+            where = "no state store is in use" if self._store is None else "the state store has no id for it"
+            raise RecordError(Reason.UNRESOLVED_ID, field_name,
+                              f"{field_name} is not mapped and cannot be looked up for {self.key_field} {key!r} ({where}): "
+                              f"deliver the record through destkit first, or map {field_name} from your data.")
+        return found
 
     # --- running -------------------------------------------------------------------------------
 
@@ -319,6 +362,7 @@ class Sync:
         summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id, action=self.action_id, dry_run=dry_run)
         result = RunResult(summary)
         t0 = time.perf_counter()
+        self._store = state
         # a dry run whose catalogs are all given needs no client (and skips its TLS set-up)
         needs_client = not dry_run or (not offline and self._process is None and any(
             name not in (self.config.catalogs or {}) for name in self._needed_catalogs()))
@@ -375,9 +419,9 @@ class _Run:
         self.max_record_bytes = min(sync.options.max_record_bytes, action.batch.max_bytes - len(sync.envelope.prefix) - len(sync.envelope.suffix))
         self.deliverer = Deliverer(
             client,  # type: ignore[arg-type]  # None only in dry runs, which never send
-            action.request.method, sync.path, sync.envelope, ResponseReader(action.response),
+            sync.method, sync.path, sync.envelope, ResponseReader(action.response),
             ErrorTable.from_spec(sync.spec.errors_for(action)), sync.retry, RateGate(sync.requests_per_second),
-            headers=action.request.headers, params=action.request.query or None, run_id=summary.run_id)
+            headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params)
         self.aborted: str | None = None
         self.secrets = list(sync._secrets.values())
         self.warnings: dict[int, list[dict[str, str]]] = {}
@@ -433,7 +477,11 @@ class _Run:
         body_size = self.batcher.size_of(batch)
         self.summary.bytes_sent += body_size
         if self.keep_requests:
-            self.result.requests.append(PreparedRequest(self.sync.action.request.method, self.sync.base_url + self.sync.path,
+            path = self.sync.path
+            if batch.params is not None:
+                for name, value in zip(self.sync.path_params, batch.params, strict=True):
+                    path = path.replace("{" + name + "}", value)
+            self.result.requests.append(PreparedRequest(self.sync.method, self.sync.base_url + path,
                                                         self.sync.envelope.join(batch.parts), len(batch)))
         if self.progress:
             self.progress(self.summary)
@@ -505,7 +553,7 @@ class _Run:
                 return None
         warnings: list[tuple[str, str, str]] = []
         try:
-            key, part = self.sync._process(record, warnings)  # type: ignore[misc]
+            key, part, params = self.sync._process(record, warnings)  # type: ignore[misc]
         except RecordError as exc:
             self.emit(Outcome(row, Status.INVALID, self._key_of(record), exc.code, exc.field, exc.message))
             return None
@@ -522,7 +570,7 @@ class _Run:
             return None
         if warnings:
             self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
-        return self.batcher.add(row, key, part)
+        return self.batcher.add(row, key, part, params)
 
     def _explain_failure(self, row: int, record: Mapping[str, Any]) -> Outcome:
         """The slow path after the fused function raised something other than RecordError."""
@@ -657,10 +705,14 @@ def build_sync(
         raise ConfigError([Issue("action", f"'{config.action}' is not an action of {spec.name}.",
                                  f"use one of: {', '.join(spec.actions)}.", file, config.line_of("action"))])
     settings, setting_issues = _check_settings(spec, config)
+    if not setting_issues:
+        action = action.resolve(settings)
     issues += setting_issues
     secrets: dict[str, Secret] = {}
     base_dir = Path(file).parent if file else None
     for name, s in spec.secrets.items():
+        if s.actions is not None and config.action not in s.actions:
+            continue
         if name not in config.secrets:
             if s.required:
                 issues.append(Issue(f"secrets.{name}", f"the secret '{name}' ({s.title or name}) is not given.",
@@ -671,10 +723,11 @@ def build_sync(
             issues.append(Issue(issue.key, issue.message, issue.fix, file, config.line_of(issue.key)))
         elif secret is not None:
             secrets[name] = secret
+    usable = [n for n, sec in spec.secrets.items() if sec.actions is None or config.action in sec.actions]
     for name in config.secrets:
-        if name not in spec.secrets:
-            issues.append(Issue(f"secrets.{name}", f"'{name}' is not a secret of {spec.name}.",
-                                f"use one of: {', '.join(spec.secrets) or '(none)'}.", file, config.line_of(f"secrets.{name}")))
+        if name not in usable:
+            issues.append(Issue(f"secrets.{name}", f"'{name}' is not a secret of {spec.name}'s {config.action} action.",
+                                f"use one of: {', '.join(usable) or '(none)'}.", file, config.line_of(f"secrets.{name}")))
     for name in config.catalogs or {}:
         if name not in spec.catalogs:
             issues.append(Issue(f"catalogs.{name}", f"'{name}' is not a catalog of {spec.name}.",
@@ -692,7 +745,7 @@ def build_sync(
             except TemplateError as exc:
                 issues.append(Issue("base_url", f"{exc}.", "check the settings the spec's base_url uses.", file))
         if url is not None:
-            problem = _check_base_url(url, override=base_url is not None, allow_http=allow_http)
+            problem = _check_base_url(url, override=base_url is not None, allow_http=allow_http, user_url=spec.user_url)
             if problem:
                 issues.append(Issue("base_url" if base_url else "settings", problem + ".",
                                     "use the https URL of the destination." if base_url else "fix the settings the base URL is built from.", file))

@@ -134,7 +134,7 @@ def test_unknown_setting_names_the_settings_there_are() -> None:
     issue = only_issue(config_error(config(settings={"subdomain": "acme", "region": "eu"})))
     assert issue.key == "settings.region"
     assert "'region' is not a setting of Hello Charles" in issue.message
-    assert issue.fix == "use one of: subdomain, source_type."
+    assert issue.fix == "use one of: subdomain, source_type, batch_api, event_source."
 
 
 # --- secrets -----------------------------------------------------------------------------------
