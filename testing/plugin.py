@@ -1,0 +1,1 @@
+"""destkit's pytest plugin (placeholder until the QA kit lands)."""
