@@ -84,9 +84,8 @@ class ResponseReader:
     def read(self, data: Any, keys: list[object]) -> list[ItemResult] | str:
         """One ItemResult per record in batch order, or a string saying why the answer is unreadable."""
         if self._results is None:
-            if len(keys) != 1:
-                return "the spec reads no per-record results, but the batch had several records"
-            return [self._item(data if data is not None else {})]
+            # no per-record results: the answer (its status, and the ok rule if any) applies to every record
+            return [self._item(data if data is not None else {})] * len(keys)
         results = self._results(data)
         match = self.spec.match
         if isinstance(match, KeyMatch):

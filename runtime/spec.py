@@ -170,7 +170,7 @@ class KeyMatch(_Strict):
 class ResponseSpec(_Strict):
     """How to read per-record results out of a successful batch response."""
 
-    results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole response is the result")
+    results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole answer applies to every record")
     match: Literal["index"] | KeyMatch = "index"
     ok: OkRule | None = None
     error: ErrorRule = Field(default_factory=ErrorRule)
