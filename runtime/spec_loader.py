@@ -110,7 +110,7 @@ def check_semantics(spec: DestinationSpec, doc: LocatedYaml | None = None) -> li
     return issues
 
 
-def _check_action(spec: DestinationSpec, action: ActionSpec, base: list[str | int], add: Callable[..., None]) -> None:
+def _check_action(spec: DestinationSpec, action: ActionSpec, base: Sequence[str | int], add: Callable[..., None]) -> None:
     for ref in refs_in(action.request.record):
         if ref.kind == "field" and ref.name not in action.fields:
             add([*base, "request", "record"], f"${ref.name} is not a field of this action.",
