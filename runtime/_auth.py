@@ -7,6 +7,7 @@ attached in `auth_flow`, so they never sit in the client's default headers (and 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -91,7 +92,15 @@ class JwtHeaderAuth(httpx.Auth):
 def webhook_secret_bytes(secret: str) -> bytes:
     """Standard Webhooks: a `whsec_` secret is base64 after the prefix; anything else is used as text."""
     if secret.startswith("whsec_"):
-        return base64.b64decode(secret[len("whsec_"):])
+        try:
+            key = base64.b64decode(secret[len("whsec_"):], validate=True)
+        except binascii.Error:
+            raise ValueError("a secret starting with whsec_ must be base64 after the prefix") from None
+        if not key:
+            raise ValueError("the whsec_ secret is empty")
+        return key
+    if not secret:
+        raise ValueError("the signing secret is empty")
     return secret.encode()
 
 
@@ -107,13 +116,14 @@ class HmacBodyAuth(httpx.Auth):
 
     def __init__(self, secret: Secret, scheme: str, header: str, clock: Any = time.time) -> None:
         self._secret = secret
+        self._key = webhook_secret_bytes(secret.reveal())  # decoded once: a malformed secret fails at build time
         self.scheme = scheme
         self.header = header
         self.clock = clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         body = request.content
-        key = webhook_secret_bytes(self._secret.reveal())
+        key = self._key
         if self.scheme == "standard_webhooks":
             msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:32]
             timestamp = int(self.clock())

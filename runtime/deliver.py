@@ -110,8 +110,22 @@ class Deliverer:
         self.stats = DeliveryStats()
         self.run_id = run_id
 
-    async def deliver(self, batch: Batch) -> list[Outcome]:
-        """Send until every record of `batch` has a terminal outcome; only unfinished records are resent."""
+    def _request_error(self, response: httpx.Response) -> tuple[str | None, str | None]:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        by_spec = self.reader.request_error(data) if data is not None else None
+        return by_spec if by_spec is not None and any(by_spec) else _destination_error(response)
+
+    async def deliver(self, batch: Batch, budget: list[int] | None = None) -> list[Outcome]:
+        """Send until every record of `batch` has a terminal outcome; only unfinished records are resent.
+
+        `budget` caps the extra requests spent splitting a refused batch (shared by its halves), so a
+        refusal that no split can cure costs O(log n) requests, not 2n.
+        """
+        if budget is None:
+            budget = [4 * max(len(batch), 2).bit_length() + 4]
         started = self.clock()
         done: list[Outcome] = []
         pending = batch
@@ -165,14 +179,14 @@ class Deliverer:
                 elif status in self.errors.retry:
                     retry_reason = Reason.RATE_LIMITED if status == 429 else Reason.SERVER_ERROR
                     retry_after = parse_retry_after(response.headers.get("retry-after"))
-                    code, dmsg = _destination_error(response)
+                    code, dmsg = self._request_error(response)
                     message = f"the destination answered HTTP {status}"
                     if status == 429:
                         self.gate.pause(self.policy.delay(attempt, retry_after))
                 else:
-                    code, dmsg = _destination_error(response)
-                    if status in self.errors.split and len(pending) > 1:
-                        return done + await self._split(pending)
+                    code, dmsg = self._request_error(response)
+                    if status in self.errors.split and len(pending) > 1 and budget[0] > 0:
+                        return done + await self._split(pending, budget)
                     return done + self._all(pending, Status.REJECTED, Reason.DESTINATION_REJECTED,
                                             f"the destination refused the request (HTTP {status}); see destination_message.",
                                             status, code, dmsg, attempt)
@@ -186,10 +200,11 @@ class Deliverer:
             self.stats.retries += 1
             await self.sleep(delay)
 
-    async def _split(self, batch: Batch) -> list[Outcome]:
+    async def _split(self, batch: Batch, budget: list[int]) -> list[Outcome]:
         """A whole batch refused without per-record detail: halve it until the bad records stand alone."""
+        budget[0] -= 2
         left, right = batch.halves()
-        a, b = await asyncio.gather(self.deliver(left), self.deliver(right))
+        a, b = await asyncio.gather(self.deliver(left, budget), self.deliver(right, budget))
         return a + b
 
     def _interpret(self, batch: Batch, response: httpx.Response, attempt: int) -> tuple[list[Outcome], Batch | None]:

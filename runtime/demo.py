@@ -10,11 +10,13 @@ against it, then checks that every planted problem came out as the outcome it sh
 from __future__ import annotations
 
 import csv
+import inspect
 import os
 import random
 import secrets
 import shlex
 import socket
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -225,7 +227,19 @@ def load_emulator(destination: str, **options: Any) -> tuple[DestinationSpec, An
         create_app = load_hook(spec.emulator)
     except (ImportError, ValueError) as exc:
         raise ImportError(f"cannot load the emulator {spec.emulator}: {exc}") from None
-    return spec, create_app(**options)
+    # start from the emulator's own test profile, then apply the options this factory accepts
+    module = sys.modules.get(spec.emulator.partition(":")[0])
+    profile = getattr(module, "testing_profile", None)
+    app_options: dict[str, Any] = {}
+    if callable(profile):
+        app_options.update(profile(next(iter(spec.actions))).get("app_options", {}))
+    accepted = inspect.signature(create_app).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    ignored = [k for k in options if k not in accepted and not takes_any]
+    app_options.update({k: v for k, v in options.items() if k in accepted or takes_any})
+    if ignored and ignored != ["api_key"]:
+        raise ValueError(f"the {spec.name} emulator has no option {', '.join(ignored)}")
+    return spec, create_app(**app_options)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

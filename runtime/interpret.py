@@ -60,10 +60,23 @@ class ResponseReader:
         self._message = compile_path(spec.error.message) if spec.error.message else None
         self._id = compile_path(spec.id) if spec.id else None
         self._note = compile_path(spec.note) if spec.note else None
+        self._accept = (compile_path(spec.accept.field), frozenset(map(str, spec.accept.in_))) if spec.accept else None
+        self._request_code = compile_path(spec.request_error.code) if spec.request_error and spec.request_error.code else None
+        self._request_message = (compile_path(spec.request_error.message)
+                                 if spec.request_error and spec.request_error.message else None)
+
         self._ok_field = spec.ok.field if spec.ok else None
         self._ok_raw = frozenset(v for v in spec.ok.in_ if isinstance(v, str | int)) if spec.ok else frozenset()
         self._ok_strings = frozenset(map(str, spec.ok.in_)) if spec.ok else frozenset()
         self._retry_codes = frozenset(spec.retry_codes)
+
+    def request_error(self, data: Any) -> tuple[str | None, str | None] | None:
+        """(code, message) of a whole-request error by the spec's paths, or None to use the defaults."""
+        if self._request_code is None and self._request_message is None:
+            return None
+        code = self._request_code(data) if self._request_code else None
+        message = self._request_message(data) if self._request_message else None
+        return (None if code is None else str(code), None if message is None else str(message))
 
     def _item(self, item: Any) -> ItemResult:
         ok = True
@@ -86,6 +99,10 @@ class ResponseReader:
         if self._results is None:
             # no per-record results: the answer (its status, and the ok rule if any) applies to every record
             return [self._item(data if data is not None else {})] * len(keys)
+        if self._accept is not None:
+            value = self._accept[0](data)
+            if str(value) not in self._accept[1]:
+                return f"the answer's {self.spec.accept.field if self.spec.accept else ''} is {value!r}, not one of the accepted values"
         results = self._results(data)
         match = self.spec.match
         if isinstance(match, KeyMatch):
@@ -101,9 +118,22 @@ class ResponseReader:
 
         A key absent from a mapping of errors is a success; one absent from a list is unreadable.
         """
-        if results is None:
-            results = {}
+        if results is None or results == []:
+            results = {}  # nothing keyed: no record failed
         if isinstance(results, dict):
+            wanted = {str(k) for k in keys}
+            unmatched = [k for k in results if k not in wanted]
+            if unmatched:
+                # the destination may have normalised the key (e.g. lower-cased an email): match case-insensitively,
+                # and never let an error we cannot place pass as a success
+                folded = {str(k).casefold(): str(k) for k in keys}
+                remapped = {}
+                for k, v in results.items():
+                    target = k if k in wanted else folded.get(str(k).casefold())
+                    if target is None:
+                        return f"an error for key {k!r}, which no record in the batch has"
+                    remapped[target] = v
+                results = remapped
             out = []
             for k in keys:
                 err = results.get(str(k))

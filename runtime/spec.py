@@ -181,6 +181,12 @@ class ResponseSpec(_Strict):
     note: str | None = Field(
         default=None, description="JMESPath to a message kept on delivered outcomes (e.g. 'deletion scheduled')"
     )
+    accept: OkRule | None = Field(
+        default=None, description="a 2xx answer must also satisfy this (e.g. replyCode in [0]); else it is unreadable"
+    )
+    request_error: ErrorRule | None = Field(
+        default=None, description="JMESPaths to the code and message of a whole-request error (default: errors[0])"
+    )
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

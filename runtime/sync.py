@@ -9,6 +9,7 @@ one outcome per record. Memory is O(batch size * concurrency), never O(audience)
 from __future__ import annotations
 
 import asyncio
+import collections
 import ipaddress
 import re
 import socket
@@ -151,27 +152,47 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _public_host_problem(host: str, allow_loopback: bool) -> str | None:
-    """SSRF guard for user-given URLs: every address the host resolves to must be public."""
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo), which route like themselves."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    return found
+
+
+def _public_host_problem(host: str, allow_loopback: bool, resolve: bool = True) -> str | None:
+    """SSRF guard for user-given URLs: every address the host resolves to must be globally routable.
+
+    Checked when the sync is built. (A host that re-resolves differently later — DNS rebinding —
+    is not caught here; pinning the address per connection is future work.)
+    """
     host = host.strip("[]")
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            return f"the host {host} does not resolve"
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+            addresses = [ipaddress.ip_address("127.0.0.1")]
+        elif not resolve:
+            return None
+        else:
+            try:
+                infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            except (OSError, UnicodeError):
+                return f"the host {host} does not resolve"
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
         if address.is_loopback and allow_loopback:
             continue
-        if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-                or address.is_reserved or address.is_unspecified):
-            return f"the host {host} is a private, loopback or link-local address ({address}), which a destination URL may not be"
+        for a in [address, *_embedded_ipv4(address)]:
+            if not a.is_global or a.is_multicast:
+                return (f"the host {host} is not a public address ({address}: private, loopback, link-local or "
+                        "otherwise not globally routable), which a destination URL may not be")
     return None
 
 
-def _check_base_url(url: str, *, override: bool, allow_http: bool, user_url: bool = False) -> str | None:
+def _check_base_url(url: str, *, override: bool, allow_http: bool, user_url: bool = False, resolve: bool = True) -> str | None:
     """None if acceptable, else why not: HTTPS only, no credentials, path or query in the base URL."""
     try:
         parsed = httpx.URL(url)
@@ -181,11 +202,11 @@ def _check_base_url(url: str, *, override: bool, allow_http: bool, user_url: boo
         return f"'{url}' has no host"
     if parsed.userinfo:
         return "the base URL must not contain credentials"
-    if parsed.query or parsed.fragment:
+    if parsed.fragment or (parsed.query and not user_url):
         return "the base URL must not contain a query or fragment"
     if not override and not user_url and parsed.path not in ("", "/"):
         return f"the rendered base URL {url} has a path; a setting must not inject one"
-    if user_url and (problem := _public_host_problem(parsed.host, allow_loopback=allow_http)) is not None:
+    if user_url and (problem := _public_host_problem(parsed.host, allow_loopback=allow_http, resolve=resolve)) is not None:
         return problem
     if parsed.scheme == "https":
         return None
@@ -426,6 +447,8 @@ class _Run:
         self.secrets = list(sync._secrets.values())
         self.warnings: dict[int, list[dict[str, str]]] = {}
         self.recorder: _Recorder | None = None
+        self.key_lines: dict[object, collections.deque[int]] = {}
+        self.key_turn = asyncio.Condition()
         self.skip: Callable[[int], bool] | None = None
         self.only_keys: set[str] | None = None
 
@@ -591,28 +614,71 @@ class _Run:
         value = self.sync.mapping.field_value(record, self.sync.key_field)
         return None if value is None or value == "" else str(value)
 
+    async def _wait_turn(self, batch: Batch) -> None:
+        """Batches sharing a key are delivered in input order, even across workers and retries.
+
+        Called right after the batch is taken from the queue (queue order is input order), before
+        any await: each key keeps a line of the batches that hold it; a batch goes when it heads
+        every line it is in, so a retried older value can never land after a newer one.
+        """
+        lines = self.key_lines
+        for key in batch.keys:
+            line = lines.get(key)
+            if line is None:
+                lines[key] = collections.deque((batch.seq,))
+            else:
+                line.append(batch.seq)
+        seq = batch.seq
+        if not all(lines[k][0] == seq for k in batch.keys):
+            async with self.key_turn:
+                await self.key_turn.wait_for(lambda: all(lines[k][0] == seq for k in batch.keys))
+
+    async def _done_turn(self, batch: Batch) -> None:
+        lines = self.key_lines
+        waiting = False
+        for key in batch.keys:
+            line = lines[key]
+            line.popleft()
+            if line:
+                waiting = True
+            else:
+                del lines[key]
+        if waiting:
+            async with self.key_turn:
+                self.key_turn.notify_all()
+
     async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
+        ordered = self.sync.action.batch.key is not None
         while True:
             batch = await queue.get()
             if batch is None:
                 return
-            if self.aborted:
-                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
-                continue
+            if ordered:
+                await self._wait_turn(batch)
             try:
-                outcomes = await self.deliverer.deliver(batch)
-            except AuthFailed as exc:
-                self.aborted = f"auth_failed: {redact(str(exc), self.secrets)}"
-                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
-                continue
-            except Exception as exc:  # never lose a batch to a bug in the shell
-                outcomes = [Outcome(row, Status.DEAD_LETTERED, None if key is None else str(key), Reason.CONNECTION_ERROR, None,
-                                    f"delivery failed unexpectedly ({type(exc).__name__}); the record will be retried by the next run.")
-                            for row, key in zip(batch.rows, batch.keys, strict=True)]
-            stats = self.deliverer.stats
-            self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
-            self.attach_warnings(outcomes)
-            self.emit_batch(outcomes)
+                await self._deliver_batch(batch)
+            finally:
+                if ordered:
+                    await self._done_turn(batch)
+
+    async def _deliver_batch(self, batch: Batch) -> None:
+        if self.aborted:
+            self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+            return
+        try:
+            outcomes = await self.deliverer.deliver(batch)
+        except AuthFailed as exc:
+            self.aborted = f"auth_failed: {redact(str(exc), self.secrets)}"
+            self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+            return
+        except Exception as exc:  # never lose a batch to a bug in the shell
+            outcomes = [Outcome(row, Status.DEAD_LETTERED, None if key is None else str(key), Reason.CONNECTION_ERROR, None,
+                                f"delivery failed unexpectedly ({type(exc).__name__}); the record will be retried by the next run.")
+                        for row, key in zip(batch.rows, batch.keys, strict=True)]
+        stats = self.deliverer.stats
+        self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
+        self.attach_warnings(outcomes)
+        self.emit_batch(outcomes)
 
     def attach_warnings(self, outcomes: list[Outcome]) -> None:
         if self.warnings:
@@ -745,16 +811,34 @@ def build_sync(
             except TemplateError as exc:
                 issues.append(Issue("base_url", f"{exc}.", "check the settings the spec's base_url uses.", file))
         if url is not None:
-            problem = _check_base_url(url, override=base_url is not None, allow_http=allow_http, user_url=spec.user_url)
+            # with a transport given (an in-process emulator) the host is never connected to: no DNS
+            problem = _check_base_url(url, override=base_url is not None, allow_http=allow_http, user_url=spec.user_url,
+                                      resolve=transport is None)
             if problem:
                 issues.append(Issue("base_url" if base_url else "settings", problem + ".",
                                     "use the https URL of the destination." if base_url else "fix the settings the base URL is built from.", file))
+    if not issues:
+        try:  # credentials are rendered and decoded once now, so a malformed one is a config error, not 1,000 failures
+            build_auth(action.auth or spec.auth, secrets, settings)
+        except (ValueError, TemplateError) as exc:
+            used = sorted(set(re.findall(r"secrets\.([A-Za-z_]\w*)", (action.auth or spec.auth).model_dump_json())))
+            key = f"secrets.{used[0]}" if len(used) == 1 else "secrets"
+            issues.append(Issue(key, f"the credentials cannot be used: {redact(str(exc), secrets.values())}.",
+                                "check the secret's value and format.", file, config.line_of(key)))
     if issues:
         if secrets:  # a secret pasted into a setting or the mapping must not come back in the error
             issues = [Issue(i.key, redact(i.message, secrets.values()), redact(i.fix, secrets.values()), i.file, i.line)
                       for i in issues]
         raise ConfigError(issues)
     assert mapping is not None and url is not None
+    if spec.user_url and base_url is None:
+        # the user's URL is used exactly as given (httpx would add a slash to a base URL's path)
+        parsed = httpx.URL(url)
+        origin = str(parsed.copy_with(raw_path=b"/", query=None, fragment=None)).rstrip("/")
+        sync = Sync(config, spec, action, settings, secrets, mapping, origin, transport=transport, retry=retry)
+        sync.path = parsed.raw_path.decode("ascii") + sync.path if sync.path else parsed.raw_path.decode("ascii")
+        sync.path_params = tuple(_PATH_PARAM.findall(sync.path))
+        return sync
     return Sync(config, spec, action, settings, secrets, mapping, url.rstrip("/"), transport=transport, retry=retry)
 
 

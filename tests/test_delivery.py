@@ -228,3 +228,30 @@ def test_an_unreadable_success_dead_letters_rather_than_guessing() -> None:
     app, _ = scripted(lambda c: JSONResponse({"status": 200, "data": []}))
     outcomes = run(deliverer(app, clock), make_batch(2))
     assert {(o.status, o.reason) for o in outcomes} == {(Status.DEAD_LETTERED, "unexpected_response")}
+
+
+def test_a_retried_older_value_never_lands_after_a_newer_one_for_the_same_key() -> None:
+    from destkit.runtime import build_sync
+    from tests.conftest import hc_config
+
+    stored: dict[str, str] = {}
+    calls = {"n": 0}
+
+    async def batch(request: Request) -> Response:
+        contacts = orjson.loads(await request.body())["contacts"]
+        calls["n"] += 1
+        if calls["n"] == 1:  # the first batch (holding a=v1) fails once and is retried
+            return JSONResponse({"errors": [{"code": "busy", "message": "try later"}]}, 503)
+        for c in contacts:
+            stored[c["external_reference_id"]] = c["first_name"]
+        return ok(contacts)
+
+    app = Starlette(routes=[Route("/api/v1beta/contacts/batch", batch, methods=["PUT"])])
+    config = hc_config(catalogs={"tags": ["vip"], "custom_properties": ["plan"]}, options={"concurrency": 4})
+    sync = build_sync(config, base_url="http://hc.test", transport=httpx.ASGITransport(app=app), allow_http=True,
+                      retry=RetryPolicy(base=0.05, cap=0.05, rng=random.Random(0)))
+    records = [{"user_id": "a", "first_name": "v1"}, {"user_id": "b", "first_name": "x"},
+               {"user_id": "a", "first_name": "v2"}]
+    result = sync.run(records)
+    assert result.summary.delivered == 3
+    assert stored == {"a": "v2", "b": "x"}
