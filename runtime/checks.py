@@ -103,6 +103,14 @@ class Catalog:
         return f"options.on_unknown.{self.name}"
 
 
+def anchored(pattern: str) -> str:
+    """A JSON-Schema pattern for Python: a final `$` becomes `\\Z`, since Python's `$` also matches
+    before a trailing newline (and "abandoned_cart\\n" is not a valid event name)."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + "\\Z"
+    return pattern
+
+
 def _clip(value: Any, n: int = 60) -> str:
     text = str(value)
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -365,7 +373,7 @@ class CheckCompiler:
                 emit(f"if {fn}({var}) is None:", 2)
                 emit(f"raise _bad_format({n}, {var}, {g.const(f.format)})", 3)
             if f.pattern is not None:
-                pat = g.const(re.compile(f.pattern).search, "re")
+                pat = g.const(re.compile(anchored(f.pattern)).search, "re")
                 emit(f"if {pat}({var}) is None:", 2)
                 emit(f"raise _bad_pattern({n}, {var}, {g.const(f.pattern)})", 3)
         elif ty in ("number", "integer"):

@@ -153,7 +153,8 @@ async def run_to_report(
     With a state store the report is rewritten from the store when the run ends, so a resumed run's
     report accounts for the rows finished before the crash too, each exactly once.
     """
-    report = JsonlReport(report_path)
+    include_delivered = sync.action.report_delivered  # e.g. deletions: the report says each was scheduled
+    report = JsonlReport(report_path, include_delivered=include_delivered)
     callbacks: list[OutcomeCallback] = [report] if on_outcome is None else [report, on_outcome]
     try:
         result = await sync.arun(records, on_outcome=callbacks, progress=progress, state=state, **run_options)
@@ -161,9 +162,9 @@ async def run_to_report(
         report.close()
     summary = result.summary
     if state is not None and summary.run_id and state.run(summary.run_id) is not None:
-        report = JsonlReport(report_path)
+        report = JsonlReport(report_path, include_delivered=include_delivered)
         try:
-            for outcome in state.outcomes(summary.run_id, not_delivered_only=True):
+            for outcome in state.outcomes(summary.run_id, not_delivered_only=not include_delivered):
                 report(outcome)
         finally:
             report.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from destkit.mapping import CompiledMapping
+from destkit.mapping import CompiledMapping, RecordError
 from destkit.runtime._codegen import CodeGen
 from destkit.runtime.body import BodyCompiler, literal, parse_ref
 from destkit.runtime.checks import Catalog, CheckCompiler
@@ -27,8 +27,16 @@ _SENTINEL = "\x00destkit-records\x00"
 
 
 def _quote(value: Any) -> str:
-    """A record value as one URL path segment: nothing in it can change the path."""
-    return urllib.parse.quote("" if value is None else str(value), safe="")
+    """A record value as one URL path segment: nothing in it can change the path.
+
+    `quote` leaves `.` alone and httpx would then remove `.`/`..` segments, so those are encoded too.
+    """
+    text = urllib.parse.quote("" if value is None else str(value), safe="")
+    if text in ("", ".", ".."):
+        if not text:
+            raise RecordError("invalid_value", None, "a value used in the request path is empty.")
+        return text.replace(".", "%2E")
+    return text
 
 
 @dataclass(frozen=True)

@@ -622,21 +622,24 @@ class _Run:
         every line it is in, so a retried older value can never land after a newer one.
         """
         lines = self.key_lines
-        for key in batch.keys:
+        keys = [k for k in batch.keys if k is not None]  # records without a key have no order to keep
+        for key in keys:
             line = lines.get(key)
             if line is None:
                 lines[key] = collections.deque((batch.seq,))
             else:
                 line.append(batch.seq)
         seq = batch.seq
-        if not all(lines[k][0] == seq for k in batch.keys):
+        if not all(lines[k][0] == seq for k in keys):
             async with self.key_turn:
-                await self.key_turn.wait_for(lambda: all(lines[k][0] == seq for k in batch.keys))
+                await self.key_turn.wait_for(lambda: all(lines[k][0] == seq for k in keys))
 
     async def _done_turn(self, batch: Batch) -> None:
         lines = self.key_lines
         waiting = False
         for key in batch.keys:
+            if key is None:
+                continue
             line = lines[key]
             line.popleft()
             if line:
@@ -675,8 +678,9 @@ class _Run:
             outcomes = [Outcome(row, Status.DEAD_LETTERED, None if key is None else str(key), Reason.CONNECTION_ERROR, None,
                                 f"delivery failed unexpectedly ({type(exc).__name__}); the record will be retried by the next run.")
                         for row, key in zip(batch.rows, batch.keys, strict=True)]
-        stats = self.deliverer.stats
-        self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
+        finally:
+            stats = self.deliverer.stats
+            self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
         self.attach_warnings(outcomes)
         self.emit_batch(outcomes)
 
@@ -734,7 +738,8 @@ class _Recorder:
 
 
 def _field_shapes(action: ActionSpec) -> dict[str, FieldShape]:
-    return {name: FieldShape(f.types, f.required) for name, f in action.fields.items()}
+    # a field the runtime can resolve (e.g. an id from the state store) need not be mapped
+    return {name: FieldShape(f.types, f.required and f.resolve is None) for name, f in action.fields.items()}
 
 
 def build_sync(

@@ -2,9 +2,11 @@
 
 The real API is a closed beta (seed 004), so connector code cannot be tested against it
 routinely. This app reproduces what the public record says the service does -- the
-envelope and upsert semantics of seed 002, the validation and silent-drop rules of
-seed 004 -- and the choices recorded as [ours] in API-FACTS.md (the batch endpoint's path
-and response shape). Tests drive it in process through ``httpx.ASGITransport`` or on a
+envelope, upsert semantics and GDPR delete of seed 002, the validation and silent-drop
+rules of seed 004, the flow-event webhook of seed 001 -- and the choices recorded as
+[ours] in API-FACTS.md (the batch endpoint's path and response shape, the webhook's
+``Authorization: Bearer <HS256 JWT>``). :func:`testing_profile` tells generic tools how
+to drive it for each action of ``specs/hello_charles.yaml``. Tests drive it in process through ``httpx.ASGITransport`` or on a
 real port through :func:`destkit.runtime._server.running_server`, then read back
 ``app.state.emulator`` to assert what the service would have stored.
 
@@ -16,8 +18,13 @@ connector that survives those will survive the real service.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import dataclasses
+import hashlib
+import hmac
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,19 +52,25 @@ from .._faults import (
 __all__ = [
     "DEFAULT_CUSTOM_PROPERTIES",
     "DEFAULT_TAGS",
+    "EVENT_PHONE_PATTERN",
     "FAULTABLE_PATHS",
     "PHONE_PATTERN",
     "Contact",
     "EmulatorState",
     "RecordedRequest",
     "create_app",
+    "create_event_contact",
     "custom_property_catalog",
+    "find_event_contact",
     "parse_lenient_json",
     "render_contact",
     "strip_trailing_commas",
     "tag_catalog",
+    "testing_profile",
     "upsert_contact",
     "validate_contact",
+    "validate_event",
+    "verify_hs256_jwt",
 ]
 
 DEFAULT_TAGS: tuple[str, ...] = ("vip", "newsletter", "summer_sale", "984")
@@ -75,6 +88,9 @@ DEFAULT_CUSTOM_PROPERTIES: tuple[tuple[str, str], ...] = (
 PHONE_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}")
 """Seed 004: '+', country code, digits only. Used with ``fullmatch`` (no ``$`` newline gap)."""
 
+EVENT_PHONE_PATTERN = re.compile(r"\+?[1-9][0-9]{6,14}")
+"""Seed 001: flow-event phones are ``+{country code}...`` or ``{country code}...`` (``fullmatch``)."""
+
 _EXCHANGE_KEY = "destkit.hello_charles.exchange"
 _EMULATOR_PREFIX = "/_emulator/"
 
@@ -83,7 +99,9 @@ FAULTABLE_PATHS: tuple[str, ...] = ("/api/v1beta/contacts",)
 
 A :class:`~destkit.destinations._faults.FaultPlan` with its own ``paths`` can narrow this
 (e.g. to the batch route only), but faults are only ever injected by the upsert handlers:
-catalogs, GDPR deletes and ``/_emulator/*`` are never faulted whatever the plan says.
+catalogs, GDPR deletes, flow events and ``/_emulator/*`` are never faulted whatever the plan says.
+(Flow events are left out on purpose: seed 001 gives them no idempotency key, so a retried
+event would start a flow twice; faulting them would test a duplicate the real service has too.)
 """
 
 JSONObject = dict[str, Any]
@@ -201,6 +219,13 @@ class EmulatorState:
     (seed 004). The catalogs are plain lists of the dicts the list endpoints serve; tests
     may mutate them (e.g. "create" a tag mid-test) and the next upsert honours the change.
 
+    ``events`` holds the flow events accepted by the webhook (seed 001), in arrival order:
+    ``event_id``, ``source`` (the URL's ``<source>`` segment), ``event_name``, ``contact_id``,
+    ``created_contact`` (whether the event created the contact), the identifiers as sent
+    (``external_reference_id``, ``email``, ``phone``, ``None`` when absent), ``event_data``
+    and ``jwt`` (the bearer token that authenticated it, so tests can verify it themselves).
+    ``deleted`` lists the person ids of scheduled GDPR deletions.
+
     ``upsert_counts`` counts, per external reference id, how many upserts applied it (it
     survives GDPR deletes), so a test can prove no record was delivered twice other than by
     an in-flight replay. ``faults`` is the app's fault injector; its ``counts`` say what was
@@ -216,6 +241,7 @@ class EmulatorState:
         default_factory=lambda: custom_property_catalog(DEFAULT_CUSTOM_PROPERTIES)
     )
     deleted: list[str] = field(default_factory=list)
+    events: list[JSONObject] = field(default_factory=list)
 
     def contact(self, external_reference_id: str) -> Contact | None:
         """The stored contact for ``external_reference_id``, or ``None``."""
@@ -434,6 +460,177 @@ def upsert_contact(state: EmulatorState, body: JSONObject) -> tuple[Contact, boo
     return contact, created
 
 
+# --------------------------------------------------------------------------- flow events (seed 001)
+
+
+def _b64url_decode(text: str) -> bytes:
+    """Base64url without padding (RFC 7515); raises ``ValueError`` on anything else."""
+    if not text or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise ValueError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not base64url") from exc
+
+
+def verify_hs256_jwt(
+    token: str, secret: str, *, now: float | None = None
+) -> tuple[JSONObject | None, str | None]:
+    """Check a compact HS256 JWT; return ``(claims, None)`` or ``(None, error code)``.
+
+    The error code is ``invalid_token`` for anything malformed, another algorithm (``none``
+    included: the header's ``alg`` must be ``HS256``), a wrong signature or a non-numeric
+    ``exp``/``nbf``, and ``token_expired`` when ``exp`` is in the past (or ``nbf`` in the
+    future). The signature is checked before any claim, so an expired token signed with
+    the wrong secret is ``invalid_token``. Written with hmac/base64 only: no JWT library.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None, "invalid_token"
+    try:
+        header = orjson.loads(_b64url_decode(parts[0]))
+        payload_raw = _b64url_decode(parts[1])
+        signature = _b64url_decode(parts[2])
+    except (ValueError, orjson.JSONDecodeError):
+        return None, "invalid_token"
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        return None, "invalid_token"
+    expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, signature):
+        return None, "invalid_token"
+    try:
+        claims = orjson.loads(payload_raw)
+    except orjson.JSONDecodeError:
+        return None, "invalid_token"
+    if not isinstance(claims, dict):
+        return None, "invalid_token"
+    moment = time.time() if now is None else now
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return None, "invalid_token"
+    if claims.get("exp") is not None and claims["exp"] <= moment:
+        return None, "token_expired"
+    if claims.get("nbf") is not None and claims["nbf"] > moment:
+        return None, "token_expired"
+    return claims, None
+
+
+def _identifier(body: JSONObject, name: str, errors: list[dict[str, str]]) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(_error("invalid_payload", f"'{name}' must be a string."))
+        return None
+    return value if value.strip() else None
+
+
+def validate_event(body: Any) -> list[dict[str, str]]:
+    """All reasons ``body`` would fail as a custom external event (seed 001); empty when acceptable.
+
+    ``event_name`` is required and has no whitespace anywhere (a trailing newline included);
+    at least one of ``external_reference_id``, ``email``, ``phone`` is given (blank strings
+    do not count); a phone is ``+{country code}...`` or ``{country code}...``, digits only;
+    ``event_data``, when given, is an object.
+    """
+    if not isinstance(body, dict):
+        return [_error("invalid_payload", "An event must be a JSON object.")]
+    errors: list[dict[str, str]] = []
+    name = body.get("event_name")
+    if not isinstance(name, str) or not name or re.search(r"\s", name):
+        errors.append(
+            _error(
+                "invalid_event_name",
+                f"'event_name' is required and must not contain whitespace, got {name!r}; "
+                "e.g. 'abandoned_cart', not 'abandoned cart'.",
+            )
+        )
+    identifier_errors: list[dict[str, str]] = []
+    ext = _identifier(body, "external_reference_id", identifier_errors)
+    email = _identifier(body, "email", identifier_errors)
+    phone = _identifier(body, "phone", identifier_errors)
+    errors += identifier_errors
+    if ext is None and email is None and phone is None and not identifier_errors:
+        errors.append(
+            _error(
+                "missing_contact_identifier",
+                "At least one of 'external_reference_id', 'email' or 'phone' is required to find the contact.",
+            )
+        )
+    if phone is not None and not EVENT_PHONE_PATTERN.fullmatch(phone):
+        errors.append(
+            _error(
+                "invalid_phone_number",
+                f"Invalid phone number {phone!r}: expected '+{{country code}}...' or '{{country code}}...', "
+                "digits only, e.g. +4915112345678 or 4915112345678.",
+            )
+        )
+    event_data = body.get("event_data")
+    if event_data is not None and not isinstance(event_data, dict):
+        errors.append(_error("invalid_payload", "'event_data' must be an object."))
+    return errors
+
+
+def _digits(phone: str) -> str:
+    return phone.lstrip("+")
+
+
+def find_event_contact(
+    state: EmulatorState, external_reference_id: str | None, email: str | None, phone: str | None
+) -> Contact | None:
+    """The contact a flow event is for: by external reference id, then phone, then email.
+
+    Phones compare on their digits (an event may omit the ``+`` an upsert stored), emails
+    case-insensitively.
+    """
+    if external_reference_id is not None and (found := state.contacts.get(external_reference_id)) is not None:
+        return found
+    if phone is not None:
+        digits = _digits(phone)
+        for contact in state.contacts.values():
+            if any(_digits(str(p.get("value", ""))) == digits for p in contact.phone_numbers):
+                return contact
+    if email is not None:
+        folded = email.casefold()
+        for contact in state.contacts.values():
+            if any(str(e.get("value", "")).casefold() == folded for e in contact.email_addresses):
+                return contact
+    return None
+
+
+def create_event_contact(
+    state: EmulatorState, source: str, external_reference_id: str | None, email: str | None, phone: str | None
+) -> tuple[Contact, bool]:
+    """Seed 001: "charles will create a new contact based on the phone and/or the email".
+
+    The caller guarantees a phone or an email. The contact is keyed by the event's external
+    reference id when it has one, else by the phone in ``+`` form, else by the email; its
+    ``source_type`` is the webhook's source. Not counted in ``upsert_counts`` (not an upsert).
+    Returns the contact and whether it is new: a contact already stored under that key (one
+    whose phone list does not hold the number it is keyed by) is reused, never overwritten.
+    """
+    phone_value = None if phone is None else "+" + _digits(phone)
+    key = external_reference_id or phone_value or email
+    assert key is not None
+    if (existing := state.contacts.get(key)) is not None:
+        return existing, False
+    stamp = _iso_z(_now())
+    contact = Contact(
+        id=str(uuid.uuid4()),
+        external_reference_id=key,
+        source_type=source,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    if phone_value is not None:
+        contact.phone_numbers.append({"type": "mobile", "value": phone_value})
+    if email is not None:
+        contact.email_addresses.append({"type": "main", "value": email})
+    state.contacts[key] = contact
+    return contact, True
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -576,16 +773,13 @@ class _RecorderMiddleware:
         exchange = _Exchange()
         scope[_EXCHANGE_KEY] = exchange
         status = HTTPStatus.INTERNAL_SERVER_ERROR.value
+        recorded = False
 
-        async def capture_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture_status)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             self.state.requests.append(
                 RecordedRequest(
                     method=scope["method"],
@@ -597,6 +791,19 @@ class _RecorderMiddleware:
                     fault=exchange.fault,
                 )
             )
+
+        async def capture_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()  # before the client can see the end of the answer, so tests never race it
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture_status)
+        finally:
+            record()
 
 
 def _exchange(request: Request) -> _Exchange:
@@ -611,6 +818,7 @@ class _Config:
     max_body_bytes: int
     keep_bodies: bool
     strict_emails: bool
+    jwt_secret: str = "test-jwt-secret"
 
 
 _Handler = Callable[[Request], Awaitable[Response]]
@@ -838,6 +1046,75 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             msg="GDPR delete contact job scheduled successfully",
         )
 
+    def invalid_jwt(request: Request) -> Response | None:
+        """Seed 001's webhook auth, [ours] as ``Authorization: Bearer <HS256 JWT>``."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        code = "invalid_token"
+        if scheme.lower() == "bearer" and token.strip():
+            _claims, error = verify_hs256_jwt(token.strip(), config.jwt_secret)
+            if error is None:
+                return None
+            code = error
+        message = (
+            "The JWT has expired; sign a fresh one for every request."
+            if code == "token_expired"
+            else "Missing or invalid 'Authorization: Bearer <JWT>' header (HS256, signed with the webhook secret)."
+        )
+        return _envelope(request, 401, None, msg="Unauthorized", errors=[_error(code, message)])
+
+    async def post_event(request: Request) -> Response:
+        raw = await read_body(request)
+        if (denied := invalid_jwt(request)) is not None:
+            return denied
+        if raw is None:
+            return payload_too_large(request)
+        try:
+            body = parse_lenient_json(raw)
+        except ValueError as exc:
+            return invalid_json(request, str(exc))
+        errors = validate_event(body)
+        if errors:
+            return _envelope(request, 422, None, errors=errors)
+        ext = _identifier(body, "external_reference_id", [])
+        email = _identifier(body, "email", [])
+        phone = _identifier(body, "phone", [])
+        source = str(request.path_params["source"])
+        contact = find_event_contact(state, ext, email, phone)
+        created = False
+        if contact is None:
+            if email is None and phone is None:
+                return _envelope(
+                    request,
+                    404,
+                    None,
+                    errors=[
+                        _error(
+                            "contact_not_found",
+                            f"No contact with external_reference_id {ext!r}; send a phone or an email "
+                            "to create the contact with the event.",
+                        )
+                    ],
+                )
+            contact, created = create_event_contact(state, source, ext, email, phone)
+        event_id = str(uuid.uuid4())
+        state.events.append(
+            {
+                "event_id": event_id,
+                "source": source,
+                "event_name": body["event_name"],
+                "contact_id": contact.id,
+                "created_contact": created,
+                "external_reference_id": ext,
+                "email": email,
+                "phone": phone,
+                "event_data": body.get("event_data"),
+                "jwt": request.headers["authorization"].partition(" ")[2].strip(),
+            }
+        )
+        return _envelope(
+            request, 200, {"event_id": event_id, "contact_id": contact.id}, msg="Event received successfully."
+        )
+
     async def emulator_contacts(request: Request) -> Response:
         return _ORJSONResponse(
             {"contacts": [c.to_dict() for c in state.contacts.values()], "requests": len(state.requests)}
@@ -859,6 +1136,7 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
         ("/api/v0/tags", get_tags, "GET"),
         ("/api/v0/custom_properties", get_custom_properties, "GET"),
         ("/api/v0/people/cleanup/gdpr/{person_id}", delete_gdpr, "DELETE"),
+        ("/api/v0/webhooks/incoming/{source}/custom_external_event", post_event, "POST"),
         (_EMULATOR_PREFIX + "contacts", emulator_contacts, "GET"),
         (_EMULATOR_PREFIX + "stats", emulator_stats, "GET"),
     ]
@@ -885,6 +1163,7 @@ def create_app(
     state: EmulatorState | None = None,
     strict_emails: bool = False,
     faults: FaultPlan | str | None = None,
+    jwt_secret: str = "test-jwt-secret",
 ) -> Starlette:
     """Build the emulator app; its state is ``app.state.emulator``.
 
@@ -893,7 +1172,8 @@ def create_app(
     keep contacts across app instances, e.g. to simulate a restart. ``max_batch`` defaults
     to seed 004's 1,000; ``max_body_bytes`` is [ours], the real limit being unpublished.
     ``strict_emails`` makes an email without ``@`` fail its contact with ``invalid_email``
-    (off by default, see :func:`validate_contact`).
+    (off by default, see :func:`validate_contact`). ``jwt_secret`` is the integration's
+    webhook secret that flow events (seed 001) must be signed with (HS256).
 
     ``faults`` injects seeded failures into the contact upserts only (see
     :data:`FAULTABLE_PATHS`); ``app.state.emulator.faults`` is the injector and its
@@ -917,6 +1197,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         keep_bodies=keep_bodies,
         strict_emails=strict_emails,
+        jwt_secret=jwt_secret,
     )
     app = Starlette(
         routes=_build_routes(emulator_state, config),
@@ -925,3 +1206,47 @@ def create_app(
     )
     app.state.emulator = emulator_state
     return app
+
+
+# --------------------------------------------------------------------------- testing profile
+
+_PROFILE_API_KEY = "conformance-api-key"
+_PROFILE_JWT_SECRET = "conformance-jwt-secret"
+_PROFILE_ACTIONS = ("send_contacts", "delete_contacts", "trigger_flow")
+
+
+def testing_profile(action: str) -> dict[str, Any]:
+    """How a generic tool (e.g. a conformance suite) drives this emulator for ``action``.
+
+    The contract every bundled emulator module follows: ``app_options`` are keyword
+    arguments for :func:`create_app`; ``settings`` and ``secrets`` (literal values matching
+    ``app_options``) go into the sync config; a ``catalogs`` key would hold the config's
+    ``catalogs:`` values, and is left out here so the sync reads the tags and custom
+    properties from the emulator, as it does in production. Every call returns new
+    objects, so a caller may mutate what it gets.
+
+    Raises ``ValueError`` for an action the Hello Charles spec does not have.
+    """
+    settings: dict[str, Any] = {"subdomain": "conformance"}
+    if action == "send_contacts":
+        return {
+            "app_options": {"api_key": _PROFILE_API_KEY},
+            "settings": settings,
+            "secrets": {"api_key": _PROFILE_API_KEY},
+        }
+    if action == "delete_contacts":
+        return {
+            "app_options": {"api_key": _PROFILE_API_KEY},
+            "settings": settings,
+            "secrets": {"api_key": _PROFILE_API_KEY},
+        }
+    if action == "trigger_flow":
+        return {
+            "app_options": {"jwt_secret": _PROFILE_JWT_SECRET},
+            "settings": {**settings, "event_source": "conformance"},
+            "secrets": {"jwt_secret": _PROFILE_JWT_SECRET},
+        }
+    raise ValueError(f"hello_charles has no action {action!r}; use one of: {', '.join(_PROFILE_ACTIONS)}")
+
+
+testing_profile.__test__ = False  # type: ignore[attr-defined]  # a test module importing it must not collect it
