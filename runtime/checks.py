@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from destkit.mapping import RecordError
@@ -129,6 +130,11 @@ def _type(name: str, expected: str, value: Any) -> RecordError:
                        f"{name} must be {expected}, got {type(value).__name__} {_clip(value)!r}; fix the source value or add a transform.")
 
 
+def _item_type(name: str, expected: str, value: Any) -> RecordError:
+    return RecordError("type_mismatch", name,
+                       f"{name} items must be {expected}, got {type(value).__name__} {_clip(value)!r}; fix the source value.")
+
+
 def _too_long(name: str, value: str, limit: int) -> RecordError:
     return RecordError("too_long", name, f"{name} is {len(value)} characters, over the limit of {limit}; shorten the source value.")
 
@@ -216,6 +222,26 @@ def _as_bool(name: str, value: Any) -> bool:
     raise _type(name, "true or false", value)
 
 
+def _is_date(value: str) -> bool:
+    if _DATE.fullmatch(value) is None:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_datetime(value: str) -> bool:
+    if _DATETIME.fullmatch(value) is None:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 def _scalar_ok(value: Any, allowed: tuple[type, ...]) -> bool:
     return type(value) in allowed
 
@@ -240,8 +266,19 @@ def _as_item(value: Any) -> Any:
     return value
 
 
+def _superset(allowed: frozenset[str], values: Any) -> bool:
+    try:
+        return allowed.issuperset(values)
+    except TypeError:  # an unhashable item (an object or list inside the list): the slow path names it
+        return False
+
+
 def _check_items(catalog: Catalog, name: str, values: list[Any], warnings: list[tuple[str, str, str]] | None) -> list[Any]:
     """Slow path of a catalog check: numbers become strings; unknown entries fail the record or are dropped."""
+    for v in values:
+        if isinstance(v, dict | list | tuple | set) or v is None or isinstance(v, bool):
+            raise RecordError("type_mismatch", name, f"{name} items must be strings, got {type(v).__name__} "
+                                                     f"{_clip(v)!r}; fix the source value.")
     items = [_as_item(v) for v in values]
     known = [v for v in items if isinstance(v, str) and v in catalog.values]
     if len(known) == len(items):
@@ -342,40 +379,47 @@ class CheckCompiler:
             allowed = g.const(tuple(t for ty in types for t in _PY_TYPES[ty]), "t")
             emit(f"if {var}.__class__ not in {allowed}:", 2)
             emit(f"raise _type({n}, {g.const(_expected(types))}, {var})", 3)
+            if "string" in types and (f.maxLength or f.minLength or f.format or f.pattern):
+                emit(f"if {var}.__class__ is str:", 2)
+                self._emit_string_checks(n, f, var, 3)
         if f.enum is not None:
             emit(f"if {var} not in {g.const(list(f.enum))}:", 2)
             emit(f"raise _bad_enum({n}, {var}, {g.const(list(f.enum))})", 3)
         return None if f.required else f"{var} is not None"
+
+    def _emit_string_checks(self, n: str, f: FieldSchema, var: str, at: int) -> None:
+        g, emit = self.gen, self.gen.emit
+        if f.maxLength is not None:
+            emit(f"if len({var}) > {int(f.maxLength)}:", at)
+            emit(f"raise _too_long({n}, {var}, {int(f.maxLength)})", at + 1)
+        if f.minLength:
+            emit(f"if len({var}) < {int(f.minLength)}:", at)
+            emit(f"raise _too_short({n}, {var}, {int(f.minLength)})", at + 1)
+        if f.format == "e164":
+            emit(f"if _E164({var}) is None:", at)
+            emit(f"raise _bad_phone({n}, {var})", at + 1)
+        elif f.format == "email":
+            if f.strictness == "strict":
+                g.ns["_strict_email"] = _strict_email
+                emit(f"if not _strict_email({var}):", at)
+            else:
+                emit(f"if _EMAIL({var}) is None:", at)
+            emit(f"raise _bad_email({n}, {var})", at + 1)
+        elif f.format in ("date", "date-time"):
+            fn = "_is_date" if f.format == "date" else "_is_datetime"
+            emit(f"if not {fn}({var}):", at)
+            emit(f"raise _bad_format({n}, {var}, {g.const(f.format)})", at + 1)
+        if f.pattern is not None:
+            pat = g.const(re.compile(anchored(f.pattern)).search, "re")
+            emit(f"if {pat}({var}) is None:", at)
+            emit(f"raise _bad_pattern({n}, {var}, {g.const(f.pattern)})", at + 1)
 
     def _emit_typed(self, ty: str, name: str, n: str, f: FieldSchema, var: str) -> None:
         g, emit = self.gen, self.gen.emit
         if ty == "string":
             emit(f"if {var}.__class__ is not str:", 2)
             emit(f"{var} = _as_str({n}, {var})", 3)
-            if f.maxLength is not None:
-                emit(f"if len({var}) > {int(f.maxLength)}:", 2)
-                emit(f"raise _too_long({n}, {var}, {int(f.maxLength)})", 3)
-            if f.minLength:
-                emit(f"if len({var}) < {int(f.minLength)}:", 2)
-                emit(f"raise _too_short({n}, {var}, {int(f.minLength)})", 3)
-            if f.format == "e164":
-                emit(f"if _E164({var}) is None:", 2)
-                emit(f"raise _bad_phone({n}, {var})", 3)
-            elif f.format == "email":
-                if f.strictness == "strict":
-                    g.ns["_strict_email"] = _strict_email
-                    emit(f"if not _strict_email({var}):", 2)
-                else:
-                    emit(f"if _EMAIL({var}) is None:", 2)
-                emit(f"raise _bad_email({n}, {var})", 3)
-            elif f.format in ("date", "date-time"):
-                fn = "_DATE" if f.format == "date" else "_DATETIME"
-                emit(f"if {fn}({var}) is None:", 2)
-                emit(f"raise _bad_format({n}, {var}, {g.const(f.format)})", 3)
-            if f.pattern is not None:
-                pat = g.const(re.compile(anchored(f.pattern)).search, "re")
-                emit(f"if {pat}({var}) is None:", 2)
-                emit(f"raise _bad_pattern({n}, {var}, {g.const(f.pattern)})", 3)
+            self._emit_string_checks(n, f, var, 2)
         elif ty in ("number", "integer"):
             integer = ty == "integer"
             cond = f"{var}.__class__ is not int" + ("" if integer else f" and {var}.__class__ is not float")
@@ -397,7 +441,7 @@ class CheckCompiler:
                 allowed = g.const(frozenset(t for ty2 in f.items.types for t in _PY_TYPES[ty2]), "t")
                 emit(f"for x in {var}:", 2)
                 emit(f"if x.__class__ not in {allowed}:", 3)
-                emit(f"raise _type({n} + ' item', {g.const(_expected(f.items.types))}, x)", 4)
+                emit(f"raise _item_type({n}, {g.const(_expected(f.items.types))}, x)", 4)
         elif ty == "object":
             emit(f"if {var}.__class__ is not dict:", 2)
             emit(f"raise _type({n}, 'an object', {var})", 3)
@@ -416,7 +460,8 @@ class CheckCompiler:
         catalog = self.catalogs[catalog_name]
         cat = g.const(catalog, "cat")
         values = g.const(catalog.values, "cv")
-        emit(f"if not {values}.issuperset({var}):", 2)
+        g.ns["_superset"] = _superset
+        emit(f"if not _superset({values}, {var}):", 2)
         drop = self.policies.get(catalog_name, "reject") == "drop_and_warn"
         if keys:
             if drop:

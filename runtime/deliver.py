@@ -116,7 +116,12 @@ class Deliverer:
         except ValueError:
             data = None
         by_spec = self.reader.request_error(data) if data is not None else None
-        return by_spec if by_spec is not None and any(by_spec) else _destination_error(response)
+        if by_spec is not None and any(by_spec):
+            return by_spec
+        by_item = self.reader.item_error(data) if data is not None else None
+        if by_item is not None and any(by_item):
+            return by_item
+        return _destination_error(response)
 
     async def deliver(self, batch: Batch, budget: list[int] | None = None) -> list[Outcome]:
         """Send until every record of `batch` has a terminal outcome; only unfinished records are resent.

@@ -78,6 +78,14 @@ class ResponseReader:
         message = self._request_message(data) if self._request_message else None
         return (None if code is None else str(code), None if message is None else str(message))
 
+    def item_error(self, data: Any) -> tuple[str | None, str | None] | None:
+        """The action's per-record error paths applied to a whole answer (single-record endpoints)."""
+        if self._code is None and self._message is None:
+            return None
+        code = self._code(data) if self._code else None
+        message = self._message(data) if self._message else None
+        return (None if code is None else str(code), None if message is None else str(message))
+
     def _item(self, item: Any) -> ItemResult:
         ok = True
         if self._ok_field is not None:

@@ -73,6 +73,10 @@ def _substitute(node: Any, settings: Mapping[str, Any], found: list[str]) -> Any
     return literal(node)
 
 
+def _one_of_message(names: list[str]) -> str:
+    return f"at least one of {', '.join(names)} is required, and the record has none; map one of them."
+
+
 def build_envelope(body: Any, settings: Mapping[str, Any]) -> Envelope:
     if body is None:
         return Envelope(b"", b"", True, empty=True)
@@ -112,7 +116,10 @@ def compile_processor(
         gen.ns.update({k: v for k, v in mapping.namespace.items() if k.startswith("_m")})
     field_vars: dict[str, str] = {}
     present: dict[str, str | None] = {}
-    for name, f in action.fields.items():
+    # the key first: fields resolved by it (e.g. an id from the state store) need its value
+    order = sorted(action.fields, key=lambda n: n != key_field)
+    for name in order:
+        f = action.fields[name]
         var = gen.var()
         field_vars[name] = var
         if name not in mapped:
@@ -125,6 +132,10 @@ def compile_processor(
             lookup = f"{gen.const(resolver, 'resolve')}({gen.const(name, 'n')}, {field_vars[key_field]})"
             source = lookup if source is None else f"(_r if (_r := {source}) is not None and _r != '' else {lookup})"
         present[name] = checks.emit_field(name, f, var, source)
+    for rule in action.constraints:
+        names = [n for n in rule.one_of if n in field_vars]
+        gen.emit("if " + " and ".join(f"{field_vars[n]} is None" for n in names) + ":")
+        gen.emit(f"raise _RecordError('missing_required', None, {gen.const(_one_of_message(names))})", 2)
     if action.request.record is not None:
         BodyCompiler(gen, field_vars, present, settings).emit_top(action.request.record, "b")
     else:

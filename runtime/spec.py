@@ -138,7 +138,7 @@ class CatalogSpec(_Strict):
     request: RequestRef
     items: str = Field(description="JMESPath to the list of allowed values in the response")
     labels: str | None = Field(
-        default=None, description="JMESPath to [value, display label] pairs, used to suggest the technical name"
+        default=None, description="JMESPath to [display label, value] pairs, used to suggest the technical name"
     )
     reason: Literal["unknown_tag", "unknown_custom_property", "unknown_value"] = Field(
         default="unknown_value", description="the reason code of a record whose value is not in this catalog"
@@ -249,6 +249,12 @@ class Timeouts(_Strict):
     read: float = Field(default=60.0, gt=0)
 
 
+class OneOf(_Strict):
+    """At least one of these fields must have a value (e.g. some identifier of the contact)."""
+
+    one_of: list[str] = Field(min_length=2)
+
+
 class When(_Strict):
     setting: str
     equals: Any
@@ -276,6 +282,7 @@ class ActionSpec(_Strict):
     auth: Auth | None = Field(default=None, description="overrides the destination's auth for this action")
     variants: list[Variant] = Field(default_factory=list)
     report_delivered: bool = Field(default=False, description="report a line for delivered records too (e.g. deletions)")
+    constraints: list[OneOf] = Field(default_factory=list, description="rules across fields, checked per record")
 
     def resolve(self, settings: dict[str, Any]) -> ActionSpec:
         """This action with the first variant whose `when` matches the settings applied."""

@@ -76,7 +76,7 @@ def parse_spec(text: str, file: str = "<spec>") -> DestinationSpec:
     return spec
 
 
-_UNION_TAGS = {"api_key", "bearer", "basic", "hook", "none", "KeyMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
+_UNION_TAGS = {"api_key", "bearer", "basic", "hook", "none", "jwt", "hmac", "KeyMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
 
 
 def check_semantics(spec: DestinationSpec, doc: LocatedYaml | None = None) -> list[Issue]:
@@ -145,6 +145,10 @@ def _check_action(spec: DestinationSpec, action: ActionSpec, base: Sequence[str 
         add([*base, "batch", "max_records"], "a path with {field} parameters sends one record per request, so max_records must be 1.")
     if action.request.body is None and action.batch.max_records != 1:
         add([*base, "batch", "max_records"], "a request without a body sends one record per request, so max_records must be 1.")
+    for i, rule in enumerate(action.constraints):
+        for name in rule.one_of:
+            if name not in action.fields:
+                add([*base, "constraints", i, "one_of"], f"'{name}' is not a field of this action.")
     for name, f in action.fields.items():
         if f.resolve is not None and (action.batch.key is None or action.batch.key == name):
             add([*base, "fields", name, "resolve"], "resolve looks the value up by the record's key: set batch.key to the key field.")

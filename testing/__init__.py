@@ -1,0 +1,78 @@
+"""destkit's test kit for QA engineers and connector authors (`pip install 'destkit[testing]'`).
+
+    from destkit.testing import valid_records, broken_records, identity_mapping   # hypothesis strategies
+    from destkit.testing import run_conformance                                   # the conformance suite
+    from destkit.testing import Emulator                                          # an emulator to sync against
+
+The pytest plugin (fixtures `emulator`, `emulator_server`; marker `destkit_conformance`) loads by
+itself wherever destkit is installed. Names are imported on first use, so importing this package
+(as the plugin does in every pytest run) does not import hypothesis.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from destkit.testing.conformance import ActionReport, Check, ConformanceReport, run_conformance
+    from destkit.testing.emulators import Emulator, profile_for, sync_config
+    from destkit.testing.strategies import (
+        Breakage,
+        BrokenRecord,
+        breakages,
+        broken_records,
+        field_values,
+        identity_mapping,
+        pattern_matches,
+        valid_records,
+    )
+
+_EXPORTS = {
+    "ActionReport": "conformance",
+    "Check": "conformance",
+    "ConformanceReport": "conformance",
+    "run_conformance": "conformance",
+    "Emulator": "emulators",
+    "sync_config": "emulators",
+    "profile_for": "emulators",
+    "Breakage": "strategies",
+    "BrokenRecord": "strategies",
+    "breakages": "strategies",
+    "broken_records": "strategies",
+    "field_values": "strategies",
+    "identity_mapping": "strategies",
+    "pattern_matches": "strategies",
+    "valid_records": "strategies",
+}
+
+__all__ = [
+    "ActionReport",
+    "Breakage",
+    "BrokenRecord",
+    "Check",
+    "ConformanceReport",
+    "Emulator",
+    "breakages",
+    "broken_records",
+    "field_values",
+    "identity_mapping",
+    "pattern_matches",
+    "profile_for",
+    "run_conformance",
+    "sync_config",
+    "valid_records",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'destkit.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"destkit.testing.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

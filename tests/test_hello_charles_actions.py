@@ -703,7 +703,7 @@ def test_a_second_gdpr_delete_of_the_same_person_is_404() -> None:
 
 def _profile_sync(action: str, mapping: dict[str, Any]) -> tuple[Starlette, Any]:
     profile = testing_profile(action)
-    assert set(profile) <= {"app_options", "settings", "secrets", "catalogs"}
+    assert set(profile) <= {"app_options", "settings", "secrets", "catalogs", "variants", "prepare", "verify", "assume"}
     assert profile["settings"]["subdomain"] == "conformance"
     app = create_app(**profile["app_options"])
     config: dict[str, Any] = {

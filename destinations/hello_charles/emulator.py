@@ -1215,6 +1215,43 @@ _PROFILE_JWT_SECRET = "conformance-jwt-secret"
 _PROFILE_ACTIONS = ("send_contacts", "delete_contacts", "trigger_flow")
 
 
+def _profile_create_people(app: Starlette, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One stored contact per record, whose person id the record then deletes."""
+    state: EmulatorState = app.state.emulator
+    out = []
+    for i, record in enumerate(records):
+        contact, _ = upsert_contact(state, {"external_reference_id": f"prepared-{i}", "source_type": "zeotap"})
+        out.append({**record, "person_id": contact.id})
+    return out
+
+
+def _profile_create_event_contacts(app: Starlette, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flow events may name a contact by external reference id alone: it must exist first."""
+    state: EmulatorState = app.state.emulator
+    for record in records:
+        ext = record.get("external_reference_id")
+        if isinstance(ext, str) and ext.strip():
+            upsert_contact(state, {"external_reference_id": ext, "source_type": "zeotap"})
+    return records
+
+
+def _profile_contacts_stored(app: Starlette, delivered: list[dict[str, Any]]) -> list[str]:
+    stored = app.state.emulator.contacts
+    problems = []
+    for record in delivered:
+        contact = stored.get(record["external_reference_id"])
+        if contact is None:
+            problems.append(f"{record['external_reference_id']!r} was delivered but is not stored")
+        elif not set(record.get("tags") or []) <= set(contact.tags):
+            problems.append(f"{record['external_reference_id']!r} lacks tags {record.get('tags')}")
+    return problems
+
+
+def _profile_people_deleted(app: Starlette, delivered: list[dict[str, Any]]) -> list[str]:
+    deleted = set(app.state.emulator.deleted)
+    return [f"person {r['person_id']} was delivered but not deleted" for r in delivered if r["person_id"] not in deleted]
+
+
 def testing_profile(action: str) -> dict[str, Any]:
     """How a generic tool (e.g. a conformance suite) drives this emulator for ``action``.
 
@@ -1233,18 +1270,23 @@ def testing_profile(action: str) -> dict[str, Any]:
             "app_options": {"api_key": _PROFILE_API_KEY},
             "settings": settings,
             "secrets": {"api_key": _PROFILE_API_KEY},
+            "variants": [{"batch_api": False}],  # the single-contact endpoint too
+            "verify": _profile_contacts_stored,
         }
     if action == "delete_contacts":
         return {
             "app_options": {"api_key": _PROFILE_API_KEY},
             "settings": settings,
             "secrets": {"api_key": _PROFILE_API_KEY},
+            "prepare": _profile_create_people,
+            "verify": _profile_people_deleted,
         }
     if action == "trigger_flow":
         return {
             "app_options": {"jwt_secret": _PROFILE_JWT_SECRET},
             "settings": {**settings, "event_source": "conformance"},
             "secrets": {"jwt_secret": _PROFILE_JWT_SECRET},
+            "prepare": _profile_create_event_contacts,
         }
     raise ValueError(f"hello_charles has no action {action!r}; use one of: {', '.join(_PROFILE_ACTIONS)}")
 
