@@ -400,7 +400,7 @@ class CheckCompiler:
             emit(f"raise _bad_phone({n}, {var})", at + 1)
         elif f.format == "email":
             if f.strictness == "strict":
-                g.ns["_strict_email"] = _strict_email
+                g.ns["_strict_email"] = strict_email
                 emit(f"if not _strict_email({var}):", at)
             else:
                 emit(f"if _EMAIL({var}) is None:", at)
@@ -475,7 +475,8 @@ class CheckCompiler:
             emit(f"{var} = None", 4)
 
 
-def _strict_email(value: str) -> bool:
+def strict_email(value: str) -> bool:
+    """email-validator's syntax check (no DNS): for fields with `strictness: strict`."""
     from email_validator import EmailNotValidError, validate_email
 
     try:

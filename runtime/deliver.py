@@ -19,7 +19,7 @@ from destkit.runtime.batching import Batch
 from destkit.runtime.errors import AuthFailed
 from destkit.runtime.interpret import ResponseReader
 from destkit.runtime.outcomes import Outcome, Reason, Status
-from destkit.runtime.processor import Envelope
+from destkit.runtime.processor import Envelope, fill_path
 from destkit.runtime.retry import Clock, RateGate, RetryPolicy, Sleep, parse_retry_after
 from destkit.runtime.spec import ErrorClasses
 
@@ -139,10 +139,7 @@ class Deliverer:
             attempt += 1
             await self.gate.wait()
             body = self.envelope.join(pending.parts)
-            path = self.path
-            if pending.params is not None:
-                for name, value in zip(self.path_params, pending.params, strict=True):
-                    path = path.replace("{" + name + "}", value)
+            path = fill_path(self.path, self.path_params, pending.params)
             self.stats.requests += 1
             self.stats.bytes_sent += len(body)
             t0 = time.perf_counter()

@@ -73,6 +73,14 @@ def _substitute(node: Any, settings: Mapping[str, Any], found: list[str]) -> Any
     return literal(node)
 
 
+def fill_path(path: str, names: tuple[str, ...], values: tuple[str, ...] | None) -> str:
+    """The request path with a one-record batch's `{field}` parameters (already URL-quoted) filled in."""
+    if values is not None:
+        for name, value in zip(names, values, strict=True):
+            path = path.replace("{" + name + "}", value)
+    return path
+
+
 def _one_of_message(names: list[str]) -> str:
     return f"at least one of {', '.join(names)} is required, and the record has none; map one of them."
 

@@ -549,10 +549,10 @@ class _Checker:
             return used  # check_semantics names them; the processor cannot be built
         catalogs: dict[str, Catalog] = {}
         for f in action.fields.values():
-            for ref in (f.catalog, f.keys_catalog, f.items.catalog if f.items else None):
-                if ref is not None:
-                    self.used_catalogs.add(ref)
-                    catalogs[ref] = Catalog(ref, frozenset(), {}, self.spec.catalogs.get(ref))
+            for catalog_name in (f.catalog, f.keys_catalog, f.items.catalog if f.items else None):
+                if catalog_name is not None:
+                    self.used_catalogs.add(catalog_name)
+                    catalogs[catalog_name] = Catalog(catalog_name, frozenset(), {}, self.spec.catalogs.get(catalog_name))
         key_field = action.batch.key or next((n for n, f in action.fields.items() if f.required), None)
         try:
             process, _ = compile_processor(

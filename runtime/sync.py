@@ -41,7 +41,7 @@ from destkit.runtime.deliver import Deliverer, ErrorTable
 from destkit.runtime.errors import AuthFailed, ConfigError, Issue, SpecError
 from destkit.runtime.interpret import ResponseReader
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
-from destkit.runtime.processor import Envelope, Process, build_envelope, compile_processor
+from destkit.runtime.processor import Envelope, Process, build_envelope, compile_processor, fill_path
 from destkit.runtime.retry import RateGate, RetryPolicy
 from destkit.runtime.secrets import Secret, redact, resolve_secret
 from destkit.runtime.sources import Malformed
@@ -500,10 +500,7 @@ class _Run:
         body_size = self.batcher.size_of(batch)
         self.summary.bytes_sent += body_size
         if self.keep_requests:
-            path = self.sync.path
-            if batch.params is not None:
-                for name, value in zip(self.sync.path_params, batch.params, strict=True):
-                    path = path.replace("{" + name + "}", value)
+            path = fill_path(self.sync.path, self.sync.path_params, batch.params)
             self.result.requests.append(PreparedRequest(self.sync.method, self.sync.base_url + path,
                                                         self.sync.envelope.join(batch.parts), len(batch)))
         if self.progress:

@@ -807,9 +807,9 @@ class _Suite:
         for row in plan.broken_rows:
             expectation = plan.expect[row - 1]
             assert expectation is not None
-            o = by_row.get(row)
-            if o is None or o.status is not Status.INVALID or o.reason != expectation[1].reason:
-                leaked.append(f"row {row} {expectation[0].label}: {_outcome_text(o) if o else 'no outcome'}")
+            found = by_row.get(row)
+            if found is None or found.status is not Status.INVALID or found.reason != expectation[1].reason:
+                leaked.append(f"row {row} {expectation[0].label}: {_outcome_text(found) if found else 'no outcome'}")
         report.add(
             "emulator: broken records are kept back",
             not leaked,

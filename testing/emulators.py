@@ -128,8 +128,7 @@ def _usable_secrets(spec: DestinationSpec, action: str, secrets: Mapping[str, An
         name: value
         for name, value in secrets.items()
         if name not in spec.secrets
-        or spec.secrets[name].actions is None
-        or action in spec.secrets[name].actions
+        or action in (spec.secrets[name].actions or [action])
     }
 
 

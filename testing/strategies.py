@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from destkit.runtime.checks import E164
+from destkit.runtime.checks import E164, strict_email
 from destkit.runtime.spec import ActionSpec, DestinationSpec, FieldSchema
 from destkit.runtime.spec_loader import load_spec
 
@@ -183,22 +183,12 @@ def pattern_matches(pattern: str, value: str) -> bool:
     return re.search(_ecma(pattern), value) is not None
 
 
-def _strict_email(value: str) -> bool:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
-
-
 def _format_ok(f: FieldSchema, value: str) -> bool:
     if f.format == "e164":
         return E164.fullmatch(value) is not None
     if f.format == "email":
         return (
-            _strict_email(value) if f.strictness == "strict" else _LENIENT_EMAIL.fullmatch(value) is not None
+            strict_email(value) if f.strictness == "strict" else _LENIENT_EMAIL.fullmatch(value) is not None
         )
     if f.format == "date":
         if _DATE.fullmatch(value) is None:
@@ -389,7 +379,10 @@ def _valid(action: ActionSpec, catalogs: dict[str, dict[str, str | None]]) -> Se
         names = [n for n in rule.one_of if n in optional or n in required]
         if not names:
             continue
-        records = records.flatmap(lambda r, names=names: _ensure_one_of(r, names, action, catalogs))
+        def ensure(r: dict[str, Any], names: list[str] = names) -> SearchStrategy[dict[str, Any]]:
+            return _ensure_one_of(r, names, action, catalogs)
+
+        records = records.flatmap(ensure)
     return records
 
 

@@ -170,13 +170,14 @@ def test_log_lines_carry_no_payload(caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(api_key="k", tags=TAGS, custom_properties=PROPERTIES)
     sync = build_sync(hc_config(secrets={"api_key": "k"}), base_url="http://hc.test",
                       transport=httpx.ASGITransport(app=app), allow_http=True)
-    configure("INFO")
     logger = logging.getLogger("destkit")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    configure("INFO")
     logger.propagate = True
     try:
         with caplog.at_level(logging.INFO, logger="destkit"):
             sync.run([{"user_id": "u1", "first_name": "Zelda-Payload"}])
     finally:
-        logger.propagate = False
+        logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
     assert "request" in caplog.text
     assert "Zelda-Payload" not in caplog.text

@@ -46,11 +46,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._faults import DroppedResponse, FaultInjector, FaultPlan, silence_injected_drops, wait_or_disconnect
+from .._readback import READBACK_PREFIX, ORJSONResponse, readback_routes
 
 __all__ = [
     "CREATED_WINDOW",
@@ -104,7 +105,7 @@ FAULTABLE_PATHS: tuple[str, ...] = ("/api/v2/contact",)
 """Faults (and scripted statuses) apply to the contact upserts only, never to the field list."""
 
 _EXCHANGE_KEY = "destkit.emarsys.exchange"
-_EMULATOR_PREFIX = "/_emulator/"
+_EMULATOR_PREFIX = READBACK_PREFIX
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _WSSE_PARAM = re.compile(r'\s*([A-Za-z]+)="([^"]*)"\s*')
 _WSSE_KEYS = ("Username", "PasswordDigest", "Nonce", "Created")
@@ -292,9 +293,7 @@ def _apply(state: EmulatorState, email: str, contact: JSONObject) -> Contact:
 # --------------------------------------------------------------------------- responses
 
 
-class _ORJSONResponse(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+_ORJSONResponse = ORJSONResponse
 
 
 def _reply(
@@ -527,30 +526,13 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
         ]
         return _reply(200, 0, "OK", data)
 
-    async def emulator_contacts(request: Request) -> Response:
-        return _ORJSONResponse(
-            {"contacts": [c.to_dict() for c in state.contacts.values()], "requests": len(state.requests)}
-        )
-
-    async def emulator_stats(request: Request) -> Response:
-        return _ORJSONResponse(
-            {
-                "contacts": len(state.contacts),
-                "requests": len(state.requests),
-                "faults": state.faults.snapshot(),
-                "upsert_counts_over_1": sum(1 for n in state.upsert_counts.values() if n > 1),
-            }
-        )
-
     routes: list[tuple[str, _Handler, str]] = [
         ("/api/v2/contact/", put_contacts, "PUT"),
         ("/api/v2/contact", put_contacts, "PUT"),
         ("/api/v2/field", get_fields, "GET"),
         ("/api/v2/field/", get_fields, "GET"),
-        (_EMULATOR_PREFIX + "contacts", emulator_contacts, "GET"),
-        (_EMULATOR_PREFIX + "stats", emulator_stats, "GET"),
     ]
-    return [Route(path, endpoint, methods=[method]) for path, endpoint, method in routes]
+    return [Route(path, endpoint, methods=[method]) for path, endpoint, method in routes] + readback_routes(state)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

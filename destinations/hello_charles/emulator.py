@@ -37,7 +37,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +48,7 @@ from .._faults import (
     silence_injected_drops,
     wait_or_disconnect,
 )
+from .._readback import READBACK_PREFIX, ORJSONResponse, readback_routes
 
 __all__ = [
     "DEFAULT_CUSTOM_PROPERTIES",
@@ -92,7 +93,7 @@ EVENT_PHONE_PATTERN = re.compile(r"\+?[1-9][0-9]{6,14}")
 """Seed 001: flow-event phones are ``+{country code}...`` or ``{country code}...`` (``fullmatch``)."""
 
 _EXCHANGE_KEY = "destkit.hello_charles.exchange"
-_EMULATOR_PREFIX = "/_emulator/"
+_EMULATOR_PREFIX = READBACK_PREFIX
 
 FAULTABLE_PATHS: tuple[str, ...] = ("/api/v1beta/contacts",)
 """Default fault scope: the contact upserts, single and batch (``.../contacts/batch``).
@@ -712,11 +713,7 @@ def render_contact(contact: Contact) -> JSONObject:
     }
 
 
-class _ORJSONResponse(JSONResponse):
-    """JSON via orjson: custom-property values are arbitrary JSON and orjson is fast and strict."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+_ORJSONResponse = ORJSONResponse
 
 
 def _envelope(
@@ -1115,21 +1112,6 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             request, 200, {"event_id": event_id, "contact_id": contact.id}, msg="Event received successfully."
         )
 
-    async def emulator_contacts(request: Request) -> Response:
-        return _ORJSONResponse(
-            {"contacts": [c.to_dict() for c in state.contacts.values()], "requests": len(state.requests)}
-        )
-
-    async def emulator_stats(request: Request) -> Response:
-        return _ORJSONResponse(
-            {
-                "contacts": len(state.contacts),
-                "requests": len(state.requests),
-                "faults": state.faults.snapshot(),
-                "upsert_counts_over_1": sum(1 for n in state.upsert_counts.values() if n > 1),
-            }
-        )
-
     routes: list[tuple[str, _Handler, str]] = [
         ("/api/v1beta/contacts", put_contact, "PUT"),
         ("/api/v1beta/contacts/batch", put_contacts_batch, "PUT"),
@@ -1137,10 +1119,8 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
         ("/api/v0/custom_properties", get_custom_properties, "GET"),
         ("/api/v0/people/cleanup/gdpr/{person_id}", delete_gdpr, "DELETE"),
         ("/api/v0/webhooks/incoming/{source}/custom_external_event", post_event, "POST"),
-        (_EMULATOR_PREFIX + "contacts", emulator_contacts, "GET"),
-        (_EMULATOR_PREFIX + "stats", emulator_stats, "GET"),
     ]
-    return [Route(path, endpoint, methods=[method]) for path, endpoint, method in routes]
+    return [Route(path, endpoint, methods=[method]) for path, endpoint, method in routes] + readback_routes(state)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
