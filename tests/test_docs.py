@@ -306,25 +306,10 @@ def _run_conformance() -> Any:
     return module.run_conformance
 
 
-# The full suite finds a runtime bug (see the xfail below); this breakage is left out until it is fixed.
-KNOWN_RUNTIME_BUG = "wrong_type(lists)"
-
-
 def test_the_tutorial_spec_passes_dry_run_conformance() -> None:
-    """Acme CRM has no emulator, so only the dry-run half of the suite applies; it must pass."""
-    report = _run_conformance()(EXAMPLE, examples=30, seed=0, exclude=[KNOWN_RUNTIME_BUG])
+    """Acme CRM has no emulator, so only the dry-run half of the suite applies; it must pass whole."""
+    report = _run_conformance()(EXAMPLE, examples=30, seed=0)
     assert report.ok, str(report)
     checks = [c for a in report.actions for c in a.checks]
     assert [c.status for c in checks if c.name.startswith("dry run")] == ["passed"] * 5
     assert [c.status for c in checks if c.name.startswith("emulator")] == ["skipped"]
-
-
-@pytest.mark.xfail(
-    reason="runtime/checks.py: an array field with a catalog skips its `items` type check, and the catalog fast "
-    "path (frozenset.issuperset) raises TypeError on an unhashable item such as a dict, so the record is "
-    "reported as type_mismatch with no field by sync._explain_failure instead of type_mismatch on `lists`",
-    strict=False,
-)
-def test_the_tutorial_spec_passes_the_whole_dry_run_conformance() -> None:
-    report = _run_conformance()(EXAMPLE, examples=30, seed=0)
-    assert report.ok, str(report)
