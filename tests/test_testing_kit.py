@@ -127,18 +127,22 @@ def test_main_prints_the_report_and_returns_its_status(
     assert "Result: FAILED" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(
-    "webhook" not in bundled_spec_names(), reason="the webhook destination is not bundled yet"
-)
 def test_a_user_url_spec_takes_its_url_from_the_settings_pointed_at_the_emulator() -> None:
     spec = load_spec("webhook")
     assert spec.user_url
     settings = point_user_url(spec, {"url": "https://hooks.example.com/in/abc"}, "http://127.0.0.1:9999")
     assert settings["url"] == "http://127.0.0.1:9999/in/abc"
-    report = run_conformance("webhook", examples=10, seed=0, exclude=["impossible_datetime"])
+    report = run_conformance("webhook", examples=10, seed=0)
     for a in report.actions:
         names = {c.name: c for c in a.checks}
         assert names["emulator: every valid record is delivered"].status == "passed", str(report)
+
+
+@pytest.mark.parametrize("name", bundled_spec_names())
+def test_every_bundled_spec_passes_the_conformance_suite(name: str) -> None:
+    report = run_conformance(name, examples=20, seed=1)
+    assert report.ok, str(report)
+    assert not [c for a in report.actions for c in a.checks if c.status == "skipped"], str(report)
 
 
 # --- runtime bugs the suite found, fixed since: kept as regression tests ---------------------------
