@@ -45,9 +45,6 @@ class Batcher:
         self._batch = Batch()
         self._keys: set[object] = set()
 
-    def fits_alone(self, part: bytes) -> bool:
-        return self._base + len(part) <= self.max_bytes
-
     def add(self, row: int, key: object, part: bytes, params: tuple[str, ...] | None = None) -> Batch | None:
         b = self._batch
         out = None

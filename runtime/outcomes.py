@@ -70,11 +70,12 @@ class Outcome:
     destination_id: str | None = None
     warnings: list[dict[str, str]] | None = None
     attempts: int = 0
+    payload: Any = None  # only with options.include_payloads: what was (or would have been) sent
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"row": self.row, "key": self.key, "outcome": self.status.value}
         for name in ("reason", "field", "message", "destination_status", "destination_code",
-                     "destination_message", "destination_id", "warnings"):
+                     "destination_message", "destination_id", "warnings", "payload"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+import orjson
 
 from destkit.mapping import (
     CompiledMapping,
@@ -63,8 +64,6 @@ class PreparedRequest:
     records: int
 
     def json(self) -> Any:
-        import orjson
-
         return orjson.loads(self.body)
 
 
@@ -335,8 +334,6 @@ class Sync:
             if len(collected) > before:
                 items.append(PreviewItem(summary.received, None, collected[-1]))
             elif batch is not None:
-                import orjson
-
                 items.append(PreviewItem(summary.received, orjson.loads(batch.parts[0]), None,
                                          run.warnings.pop(summary.received, None)))
         return items
@@ -446,6 +443,7 @@ class _Run:
         self.aborted: str | None = None
         self.secrets = list(sync._secrets.values())
         self.warnings: dict[int, list[dict[str, str]]] = {}
+        self.include_payloads = sync.options.include_payloads
         self.recorder: _Recorder | None = None
         self.key_lines: dict[object, collections.deque[int]] = {}
         self.key_turn = asyncio.Condition()
@@ -575,10 +573,11 @@ class _Run:
         try:
             key, part, params = self.sync._process(record, warnings)  # type: ignore[misc]
         except RecordError as exc:
-            self.emit(Outcome(row, Status.INVALID, self._key_of(record), exc.code, exc.field, exc.message))
+            self.emit(self._with_payload(Outcome(row, Status.INVALID, self._key_of(record), exc.code, exc.field,
+                                                 exc.message), record))
             return None
         except Exception:  # a transform failed (the mapping names the field) or a value no check expected
-            self.emit(self._explain_failure(row, record))
+            self.emit(self._with_payload(self._explain_failure(row, record), record))
             return None
         if b"null" in part and (error := unsendable(self.sync.mapping.apply(record))) is not None:
             # orjson writes NaN and infinity as null, which would clear the value in the destination
@@ -591,6 +590,15 @@ class _Run:
         if warnings:
             self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
         return self.batcher.add(row, key, part, params)
+
+    def _with_payload(self, outcome: Outcome, record: Mapping[str, Any]) -> Outcome:
+        """With options.include_payloads, an invalid record's report line shows what it mapped to."""
+        if self.include_payloads:
+            try:
+                outcome.payload = {k: v for k, v in self.sync.mapping.apply(record).items() if v is not None}
+            except Exception:
+                outcome.payload = {"source": dict(record)}
+        return outcome
 
     def _explain_failure(self, row: int, record: Mapping[str, Any]) -> Outcome:
         """The slow path after the fused function raised something other than RecordError."""
@@ -679,6 +687,11 @@ class _Run:
             stats = self.deliverer.stats
             self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
         self.attach_warnings(outcomes)
+        if self.include_payloads:
+            sent = dict(zip(batch.rows, batch.parts, strict=True))
+            for o in outcomes:
+                if o.status is not Status.DELIVERED and o.row in sent:
+                    o.payload = orjson.loads(sent[o.row])
         self.emit_batch(outcomes)
 
     def attach_warnings(self, outcomes: list[Outcome]) -> None:
