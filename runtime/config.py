@@ -31,6 +31,8 @@ class SyncOptions(BaseModel):
     max_retry_after: float = Field(default=120.0, ge=0, description="cap on a Retry-After we honour")
     timeout: float | None = Field(default=None, gt=0, description="read timeout per request, seconds")
     max_record_bytes: int = Field(default=1_000_000, ge=64, description="a serialized record over this is invalid (too_large)")
+    incremental: bool = Field(default=False, description="with a state store: a record whose body is the same as "
+                              "the last one delivered for its key is skipped (outcome skipped, reason unchanged)")
     include_payloads: bool = Field(default=False, description="put record payloads in reports (off: reports hold row, key and reason)")
 
     def policy_for(self, catalog: str, reason: str) -> Policy:

@@ -25,8 +25,8 @@ class JsonlReport:
         self.lines = 0
 
     def __call__(self, outcome: Outcome) -> None:
-        if outcome.status is Status.DELIVERED and not outcome.warnings and not self.include_delivered:
-            return
+        if outcome.status in (Status.DELIVERED, Status.SKIPPED) and not outcome.warnings and not self.include_delivered:
+            return  # unchanged records can be most of an incremental run: they are counted, not listed
         self._fh.write(orjson.dumps(outcome.to_dict()) + b"\n")
         self.lines += 1
 

@@ -64,6 +64,14 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     created_at REAL NOT NULL,
     PRIMARY KEY (run_id, row)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fingerprints (
+    destination TEXT NOT NULL,
+    action TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (destination, action, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS destination_ids (
     destination TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -169,10 +177,14 @@ class StateStore:
 
     # outcomes
 
-    def record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int) -> None:
-        """Outcomes, dead letters, destination ids and the checkpoint, in one transaction."""
+    def record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int,
+               fingerprints: list[tuple[str, str, bytes]] | None = None) -> None:
+        """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction."""
         now = time.time()
         with self._tx():
+            if fingerprints:
+                self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
+                                    [(destination, action, key, fp, now) for action, key, fp in fingerprints])
             self.db.executemany(
                 "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
@@ -207,7 +219,7 @@ class StateStore:
         sql = "SELECT row, key, status, reason, field, message, destination_status, destination_code, destination_message, " \
               "destination_id, warnings, attempts FROM outcomes WHERE run_id = ?"
         if not_delivered_only:
-            sql += " AND (status != 'delivered' OR warnings IS NOT NULL)"
+            sql += " AND (status NOT IN ('delivered', 'skipped') OR warnings IS NOT NULL)"
         for r in self.db.execute(sql + " ORDER BY row", (run_id,)):
             yield Outcome(r[0], Status(r[2]), r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
                           json.loads(r[10]) if r[10] else None, r[11])
@@ -231,6 +243,18 @@ class StateStore:
         return {k for (k,) in self.db.execute(
             "SELECT key FROM outcomes WHERE run_id = ? AND status IN ('rejected', 'dead_lettered') AND key IS NOT NULL", (run_id,))}
 
+    def fingerprints(self, destination: str, action: str, keys: list[str]) -> dict[str, bytes]:
+        """The fingerprints of the last delivered bodies of these keys (for skipping unchanged records)."""
+        found: dict[str, bytes] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, fp in self.db.execute(
+                    f"SELECT key, fingerprint FROM fingerprints WHERE destination = ? AND action = ? AND key IN ({marks})",
+                    (destination, action, *chunk)):
+                found[key] = fp
+        return found
+
     def destination_id(self, destination: str, key: str) -> str | None:
         row = self.db.execute("SELECT destination_id FROM destination_ids WHERE destination = ? AND key = ?",
                               (destination, key)).fetchone()
@@ -239,7 +263,7 @@ class StateStore:
     def all_text(self) -> str:
         """Every stored value as text (for the canary test that proves no secret is stored)."""
         parts = []
-        for table in ("runs", "outcomes", "dead_letters", "destination_ids"):
+        for table in ("runs", "outcomes", "dead_letters", "destination_ids", "fingerprints"):
             for row in self.db.execute(f"SELECT * FROM {table}"):
                 parts.append(" ".join(map(str, row)))
         return "\n".join(parts)

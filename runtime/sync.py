@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
 import ipaddress
 import re
 import socket
@@ -394,6 +395,8 @@ class Sync:
                 return result
             runner = _Run(self, client, summary, callbacks, progress, dry_run, keep_requests, result)
             runner.only_keys = only_keys
+            if state is not None and self.options.incremental:
+                runner.incremental = state
             recorder = None
             if state is not None and not dry_run:
                 recorder = _Recorder(state, self.spec.id, summary)
@@ -444,6 +447,8 @@ class _Run:
         self.secrets = list(sync._secrets.values())
         self.warnings: dict[int, list[dict[str, str]]] = {}
         self.include_payloads = sync.options.include_payloads
+        self.incremental: StateStore | None = None  # set by arun when options.incremental and a state store
+        self.pending_fingerprints: dict[int, tuple[str, bytes]] = {}
         self.recorder: _Recorder | None = None
         self.key_lines: dict[object, collections.deque[int]] = {}
         self.key_turn = asyncio.Condition()
@@ -468,7 +473,12 @@ class _Run:
     def emit_batch(self, outcomes: list[Outcome]) -> None:
         delivered = 0
         callbacks, recorder = self.callbacks, self.recorder
+        pending = self.pending_fingerprints
         for o in outcomes:
+            if pending:
+                fp = pending.pop(o.row, None)
+                if fp is not None and o.status is Status.DELIVERED and recorder is not None:
+                    recorder.fingerprints.append((self.sync.action_id, fp[0], fp[1]))
             if o.status is Status.DELIVERED and o.warnings is None:  # the common case, kept cheap
                 delivered += 1
                 if recorder is not None:
@@ -514,7 +524,11 @@ class _Run:
         queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=self.sync.concurrency)
         workers = [] if self.dry_run else [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
 
-        async def put(batch: Batch) -> None:
+        async def put(batch: Batch | None) -> None:
+            if batch is not None and self.incremental is not None:
+                batch = self.skip_unchanged(batch)
+            if batch is None:
+                return
             if self.dry_run:
                 self.emit_delivered_dry(batch)
             elif self.aborted:
@@ -694,6 +708,26 @@ class _Run:
                     o.payload = orjson.loads(sent[o.row])
         self.emit_batch(outcomes)
 
+    def skip_unchanged(self, batch: Batch) -> Batch | None:
+        """Incremental sync: records whose body is what was last delivered for their key are `skipped`."""
+        store = self.incremental
+        assert store is not None
+        action_id = self.sync.action_id
+        fps = [hashlib.blake2b(part, digest_size=16).digest() for part in batch.parts]
+        keys = [str(k) for k in batch.keys]
+        known = store.fingerprints(self.sync.spec.id, action_id, [k for k in keys if k != "None"])
+        keep: list[int] = []
+        for i, (row, key, fp) in enumerate(zip(batch.rows, keys, fps, strict=True)):
+            if known.get(key) == fp:
+                self.emit(Outcome(row, Status.SKIPPED, key, Reason.UNCHANGED, None,
+                                  "nothing changed since this record was last delivered; not sent."))
+            else:
+                keep.append(i)
+                self.pending_fingerprints[row] = (key, fp)
+        if not keep:
+            return None
+        return batch if len(keep) == len(batch) else batch.subset(keep)
+
     def attach_warnings(self, outcomes: list[Outcome]) -> None:
         if self.warnings:
             for o in outcomes:
@@ -712,6 +746,7 @@ class _Recorder:
         self.destination = destination
         self.summary = summary
         self.buffer: list[Outcome] = []
+        self.fingerprints: list[tuple[str, str, bytes]] = []
         self.watermark = Watermark()
         self.done_before: set[int] = set()
         self.checkpoint = 0
@@ -733,8 +768,10 @@ class _Recorder:
         if not self.buffer:
             return
         outcomes, self.buffer = self.buffer, []
+        fingerprints, self.fingerprints = self.fingerprints, []
         self.watermark.add(o.row for o in outcomes)
-        self.state.record(self.summary.run_id, self.destination, outcomes, self.watermark.value, self.summary.received)
+        self.state.record(self.summary.run_id, self.destination, outcomes, self.watermark.value, self.summary.received,
+                          fingerprints)
 
     def finish(self) -> None:
         """Close the run and make the summary the store's (it includes rows finished before a resume)."""

@@ -86,3 +86,31 @@ def test_the_store_holds_no_secret(app: Starlette, tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.sqlite")
     in_process_sync(app).run(audience(20), state=store)
     assert "test-key" not in store.all_text()
+
+
+def test_incremental_sync_skips_records_unchanged_since_their_last_delivery(app: Starlette, tmp_path: Path) -> None:
+    from tests.conftest import hc_config
+
+    store = StateStore(tmp_path / "state.sqlite")
+    sync = in_process_sync(app, hc_config(options={"incremental": True}))
+    records = audience(30)
+    first = sync.run(records, state=store)
+    assert (first.summary.delivered, first.summary.count(Status.SKIPPED)) == (29, 0)  # row 7 is invalid
+    records[2]["first_name"] = "Changed"
+    outcomes: list[Outcome] = []
+    second = sync.run(records, state=store, on_outcome=outcomes.append)
+    assert (second.summary.delivered, second.summary.count(Status.SKIPPED), second.summary.count(Status.INVALID)) == (1, 28, 1)
+    assert [o.row for o in outcomes if o.status is Status.DELIVERED] == [3]
+    assert {o.reason for o in outcomes if o.status is Status.SKIPPED} == {"unchanged"}
+    assert second.summary.reconciles()
+    assert emulator_state(app).contacts["u00003"].first_name == "Changed"
+    batches = [r for r in emulator_state(app).requests if r.path.endswith("/batch")]
+    assert [r.contact_count for r in batches] == [29, 1]
+
+
+def test_without_incremental_every_record_is_sent_again(app: Starlette, tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    sync = in_process_sync(app)
+    sync.run(audience(10), state=store)
+    again = sync.run(audience(10), state=store)
+    assert (again.summary.delivered, again.summary.count(Status.SKIPPED)) == (9, 0)
