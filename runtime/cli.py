@@ -68,9 +68,9 @@ def say(text: str) -> None:
     out.print(text, markup=False, highlight=False)
 
 
-def load_sync(config: Path, base_url: str | None, allow_http: bool) -> Sync:
+def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secrets: bool = True) -> Sync:
     try:
-        return build_sync(config, base_url=base_url, allow_http=allow_http)
+        return build_sync(config, base_url=base_url, allow_http=allow_http, needs_secrets=needs_secrets)
     except ConfigError as exc:
         fail(exc.render())
 
@@ -275,7 +275,7 @@ def preview(
 
     Nothing is sent: only the catalogs are read (GET), unless --offline.
     """
-    sync = load_sync(config, base_url, allow_http)
+    sync = load_sync(config, base_url, allow_http, needs_secrets=not offline)
     records = open_input(input_path, fmt)
     try:
         items = sync.preview(records, n, offline=offline)

@@ -318,8 +318,11 @@ class Sync:
 
     async def apreview(self, records: Iterable[Mapping[str, Any]], limit: int = 5, *, offline: bool = False) -> list[PreviewItem]:
         """The first `limit` records as the destination would receive them, or why they would not be sent."""
-        async with self._client() as client:
-            await self.prepare(None if offline else client)
+        if offline:
+            await self.prepare(None)
+        else:
+            async with self._client() as client:
+                await self.prepare(client)
         summary = RunSummary(destination=self.spec.id, action=self.action_id, dry_run=True)
         items: list[PreviewItem] = []
         collected: list[Outcome] = []
@@ -797,10 +800,12 @@ def build_sync(
     transport: httpx.AsyncBaseTransport | None = None,
     allow_http: bool = False,
     retry: RetryPolicy | None = None,
+    needs_secrets: bool = True,
 ) -> Sync:
     """Check a sync config (a SyncConfig, a dict, or a YAML file path) and compile it.
 
     Raises ConfigError listing every problem, each with its key, line (for files) and a fix.
+    `needs_secrets=False` (an offline preview: nothing will be sent) lets secrets be absent.
     """
     if isinstance(config, str | Path):
         config = SyncConfig.load(config)
@@ -832,13 +837,14 @@ def build_sync(
         if s.actions is not None and config.action not in s.actions:
             continue
         if name not in config.secrets:
-            if s.required:
+            if s.required and needs_secrets:
                 issues.append(Issue(f"secrets.{name}", f"the secret '{name}' ({s.title or name}) is not given.",
                                     f"add `secrets: {{{name}: {{env: {name.upper()}}}}}`.", file, config.line_of("secrets")))
             continue
         secret, issue = resolve_secret(name, config.secrets[name], allow_literal=not config.from_file, base_dir=base_dir)
         if issue is not None:
-            issues.append(Issue(issue.key, issue.message, issue.fix, file, config.line_of(issue.key)))
+            if needs_secrets:
+                issues.append(Issue(issue.key, issue.message, issue.fix, file, config.line_of(issue.key)))
         elif secret is not None:
             secrets[name] = secret
     usable = [n for n, sec in spec.secrets.items() if sec.actions is None or config.action in sec.actions]
@@ -869,7 +875,7 @@ def build_sync(
             if problem:
                 issues.append(Issue("base_url" if base_url else "settings", problem + ".",
                                     "use the https URL of the destination." if base_url else "fix the settings the base URL is built from.", file))
-    if not issues:
+    if not issues and needs_secrets:
         try:  # credentials are rendered and decoded once now, so a malformed one is a config error, not 1,000 failures
             build_auth(action.auth or spec.auth, secrets, settings)
         except (ValueError, TemplateError) as exc:

@@ -369,3 +369,18 @@ def test_emulate_serves_the_emulator_with_the_given_api_key() -> None:
     assert status == 200
     assert f"base URL: http://127.0.0.1:{port}" in stdout
     assert "API key:  emu-key" in stdout
+
+
+def test_offline_preview_needs_no_secret(tmp_path: Path) -> None:
+    audience = tmp_path / "a.csv"
+    audience.write_text("external_id,phone\nc1,+491511234567\n", encoding="utf-8")
+    config = write_config(
+        tmp_path,
+        mapping="mapping: {external_reference_id: external_id, phone_number: phone}\n",
+        extra="catalogs: {tags: [vip], custom_properties: [plan]}\n",
+    )
+    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
+    proc = subprocess.run([sys.executable, "-m", "destkit.runtime.cli", "preview", str(config), "--input", str(audience),
+                           "--offline"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "would be sent as" in proc.stdout
