@@ -266,13 +266,6 @@ def _as_item(value: Any) -> Any:
     return value
 
 
-def _superset(allowed: frozenset[str], values: Any) -> bool:
-    try:
-        return allowed.issuperset(values)
-    except TypeError:  # an unhashable item (an object or list inside the list): the slow path names it
-        return False
-
-
 def _check_items(catalog: Catalog, name: str, values: list[Any], warnings: list[tuple[str, str, str]] | None) -> list[Any]:
     """Slow path of a catalog check: numbers become strings; unknown entries fail the record or are dropped."""
     for v in values:
@@ -460,8 +453,12 @@ class CheckCompiler:
         catalog = self.catalogs[catalog_name]
         cat = g.const(catalog, "cat")
         values = g.const(catalog.values, "cv")
-        g.ns["_superset"] = _superset
-        emit(f"if not _superset({values}, {var}):", 2)
+        # issuperset raises TypeError on an unhashable item (an object inside the list): the slow path names it
+        emit("try:", 2)
+        emit(f"_ok = {values}.issuperset({var})", 3)
+        emit("except TypeError:", 2)
+        emit("_ok = False", 3)
+        emit("if not _ok:", 2)
         drop = self.policies.get(catalog_name, "reject") == "drop_and_warn"
         if keys:
             if drop:

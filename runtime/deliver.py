@@ -223,10 +223,11 @@ class Deliverer:
                              response.status_code, None, None, attempt), None
         out: list[Outcome] = []
         again: list[int] = []
+        delivered = Status.DELIVERED
         for i, (row, key, r) in enumerate(zip(batch.rows, batch.keys, results, strict=True)):
             if r.ok:
-                out.append(Outcome(row, Status.DELIVERED, None if key is None else str(key), None, None, r.note,
-                                   destination_id=r.destination_id, attempts=attempt))
+                out.append(Outcome(row, delivered, key if key is None or key.__class__ is str else str(key), None, None,
+                                   r.note, None, None, None, r.destination_id, None, attempt))
             elif r.retryable:
                 again.append(i)
             else:

@@ -92,14 +92,17 @@ class ResponseReader:
             value = item.get(self._ok_field) if item.__class__ is dict else None
             ok = value in self._ok_raw or str(value) in self._ok_strings
         rid = self._id(item) if self._id else None
-        if ok:
-            note = self._note(item) if self._note else None
-            return ItemResult(True, None if rid is None else rid if rid.__class__ is str else str(rid),
-                              note=None if note is None else str(note))
+        if rid is not None and rid.__class__ is not str:
+            rid = str(rid)
+        if ok:  # the common case: positional arguments, no keyword parsing
+            if self._note is None:
+                return ItemResult(True, rid)
+            note = self._note(item)
+            return ItemResult(True, rid, None, None, False, None if note is None else str(note))
         code = self._code(item) if self._code else None
         message = self._message(item) if self._message else None
         code_text = None if code is None else str(code)
-        return ItemResult(False, None if rid is None else str(rid), code_text,
+        return ItemResult(False, rid, code_text,
                           None if message is None else str(message), code_text in self._retry_codes)
 
     def read(self, data: Any, keys: list[object]) -> list[ItemResult] | str:

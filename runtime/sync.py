@@ -9,7 +9,6 @@ one outcome per record. Memory is O(batch size * concurrency), never O(audience)
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
 import ipaddress
 import re
@@ -453,7 +452,8 @@ class _Run:
         self.incremental: StateStore | None = None  # set by arun when options.incremental and a state store
         self.pending_fingerprints: dict[int, tuple[str, bytes]] = {}
         self.recorder: _Recorder | None = None
-        self.key_lines: dict[object, collections.deque[int]] = {}
+        self.key_last: dict[object, int] = {}  # key → the last batch registered with it
+        self.unfinished: set[int] = set()
         self.key_turn = asyncio.Condition()
         self.skip: Callable[[int], bool] | None = None
         self.only_keys: set[str] | None = None
@@ -640,37 +640,28 @@ class _Run:
         """Batches sharing a key are delivered in input order, even across workers and retries.
 
         Called right after the batch is taken from the queue (queue order is input order), before
-        any await: each key keeps a line of the batches that hold it; a batch goes when it heads
-        every line it is in, so a retried older value can never land after a newer one.
+        any await. Each key remembers the last batch registered with it; a batch waits until every
+        such earlier batch has finished, so a retried older value can never land after a newer one.
         """
-        lines = self.key_lines
-        keys = [k for k in batch.keys if k is not None]  # records without a key have no order to keep
-        for key in keys:
-            line = lines.get(key)
-            if line is None:
-                lines[key] = collections.deque((batch.seq,))
-            else:
-                line.append(batch.seq)
+        last = self.key_last
         seq = batch.seq
-        if not all(lines[k][0] == seq for k in keys):
+        keys = [k for k in batch.keys if k is not None]  # records without a key have no order to keep
+        deps = {last[k] for k in keys if k in last}
+        last.update(dict.fromkeys(keys, seq))
+        self.unfinished.add(seq)
+        if deps & self.unfinished:
             async with self.key_turn:
-                await self.key_turn.wait_for(lambda: all(lines[k][0] == seq for k in keys))
+                await self.key_turn.wait_for(lambda: not (deps & self.unfinished))
 
     async def _done_turn(self, batch: Batch) -> None:
-        lines = self.key_lines
-        waiting = False
-        for key in batch.keys:
-            if key is None:
-                continue
-            line = lines[key]
-            line.popleft()
-            if line:
-                waiting = True
-            else:
-                del lines[key]
-        if waiting:
-            async with self.key_turn:
-                self.key_turn.notify_all()
+        last = self.key_last
+        seq = batch.seq
+        self.unfinished.discard(seq)
+        for k in batch.keys:
+            if k is not None and last.get(k) == seq:
+                del last[k]
+        async with self.key_turn:
+            self.key_turn.notify_all()
 
     async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
         ordered = self.sync.action.batch.key is not None
