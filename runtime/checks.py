@@ -222,7 +222,8 @@ def _as_bool(name: str, value: Any) -> bool:
     raise _type(name, "true or false", value)
 
 
-def _is_date(value: str) -> bool:
+def is_date(value: str) -> bool:
+    """format: date — the shape YYYY-MM-DD and a real calendar day."""
     if _DATE.fullmatch(value) is None:
         return False
     try:
@@ -232,11 +233,12 @@ def _is_date(value: str) -> bool:
     return True
 
 
-def _is_datetime(value: str) -> bool:
+def is_datetime(value: str) -> bool:
+    """format: date-time — ISO 8601 with a real day and time."""
     if _DATETIME.fullmatch(value) is None:
         return False
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00").replace(" ", "T", 1))
     except ValueError:
         return False
     return True
@@ -400,6 +402,7 @@ class CheckCompiler:
             emit(f"raise _bad_email({n}, {var})", at + 1)
         elif f.format in ("date", "date-time"):
             fn = "_is_date" if f.format == "date" else "_is_datetime"
+            g.ns["_is_date"], g.ns["_is_datetime"] = is_date, is_datetime
             emit(f"if not {fn}({var}):", at)
             emit(f"raise _bad_format({n}, {var}, {g.const(f.format)})", at + 1)
         if f.pattern is not None:

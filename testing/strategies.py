@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from destkit.runtime.checks import E164, strict_email
+from destkit.runtime.checks import E164, is_date, is_datetime, strict_email
 from destkit.runtime.spec import ActionSpec, DestinationSpec, FieldSchema
 from destkit.runtime.spec_loader import load_spec
 
@@ -191,21 +191,9 @@ def _format_ok(f: FieldSchema, value: str) -> bool:
             strict_email(value) if f.strictness == "strict" else _LENIENT_EMAIL.fullmatch(value) is not None
         )
     if f.format == "date":
-        if _DATE.fullmatch(value) is None:
-            return False
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            return False
-        return True
+        return is_date(value)
     if f.format == "date-time":
-        if _DATETIME.fullmatch(value) is None:
-            return False
-        try:
-            datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T", 1))
-        except ValueError:
-            return False
-        return True
+        return is_datetime(value)
     return True
 
 
