@@ -28,7 +28,7 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -421,3 +421,37 @@ def silence_injected_drops() -> None:
     logger = logging.getLogger("uvicorn.error")
     if _DROP_FILTER not in logger.filters:
         logger.addFilter(_DROP_FILTER)
+
+
+async def answer_with_faults(
+    injector: FaultInjector,
+    path: str,
+    receive: Receive,
+    note_fault: Callable[[str | None], None],
+    process: Callable[[bool], Response],
+    fault_answer: Callable[[str, FaultPlan], Response],
+) -> Response:
+    """The fault flow every emulator shares; only the error bodies differ per destination.
+
+    The latency and the fault are drawn before the first ``await`` so that, for one seed, the fault
+    sequence follows the order requests arrive in even when jitter makes handlers finish out of
+    order. Then: latency; then the fault, if any. Only ``drop`` applies the work (then cuts the
+    answer short); 429/500/503 and ``timeout`` answer without touching state. ``process(faultable)``
+    does the real work; ``fault_answer(kind, plan)`` renders the destination's own error answer.
+    """
+    if not injector.applies_to(path):
+        return process(False)
+    delay = injector.latency_s()
+    kind = injector.decide()
+    note_fault(kind)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    if kind is None:
+        return process(True)
+    if kind == "drop":
+        return DroppedResponse(process(True))
+    if kind == "timeout":
+        # the client's read timeout fires first: it has given up, so nothing is applied, and the late
+        # answer is an error, never a success for a write that did not happen
+        await wait_or_disconnect(receive, injector.plan.timeout_s)
+    return fault_answer(kind, injector.plan)

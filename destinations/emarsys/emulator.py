@@ -30,7 +30,6 @@ work, for statuses a fault plan does not draw (423).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -50,7 +49,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._faults import DroppedResponse, FaultInjector, FaultPlan, silence_injected_drops, wait_or_disconnect
+from .._faults import FaultInjector, FaultPlan, answer_with_faults, silence_injected_drops
 from .._readback import READBACK_PREFIX, ORJSONResponse, readback_routes
 
 __all__ = [
@@ -296,6 +295,25 @@ def _apply(state: EmulatorState, email: str, contact: JSONObject) -> Contact:
 _ORJSONResponse = ORJSONResponse
 
 
+def _fault_answer(kind: str, plan: FaultPlan) -> Response:
+    if kind == "429":  # [doc/sdk] leaky bucket, X-RateLimit-* headers
+        return _reply(
+            429,
+            429,
+            "Too Many Requests",
+            headers={
+                "Retry-After": plan.retry_after_header(),
+                "X-RateLimit-Limit": "1000",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(max(1, round(plan.retry_after))),
+            },
+        )
+    if kind == "timeout":
+        return _reply(504, 504, "Gateway Timeout")
+    status = 500 if kind == "500" else 503
+    return _reply(status, status, HTTPStatus(status).phrase)
+
+
 def _reply(
     status: int, reply_code: int, reply_text: str, data: Any = "", headers: Mapping[str, str] | None = None
 ) -> Response:
@@ -420,36 +438,15 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             _exchange(request).fault = f"scripted {status}"
             headers = {"Retry-After": "0"} if status == 429 else None
             return _reply(status, status, HTTPStatus(status).phrase, headers=headers)
-        injector = state.faults
-        if not injector.applies_to(request.url.path):
-            return process(False)
-        delay = injector.latency_s()
-        kind = injector.decide()
-        _exchange(request).fault = kind
-        if delay > 0:
-            await asyncio.sleep(delay)
-        plan = injector.plan
-        if kind is None:
-            return process(True)
-        if kind == "drop":
-            return DroppedResponse(process(True))
-        if kind == "429":  # [doc/sdk] leaky bucket, X-RateLimit-* headers
-            return _reply(
-                429,
-                429,
-                "Too Many Requests",
-                headers={
-                    "Retry-After": plan.retry_after_header(),
-                    "X-RateLimit-Limit": "1000",
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": str(max(1, round(plan.retry_after))),
-                },
-            )
-        if kind == "timeout":
-            await wait_or_disconnect(request.receive, plan.timeout_s)
-            return _reply(504, 504, "Gateway Timeout")
-        status = 500 if kind == "500" else 503
-        return _reply(status, status, HTTPStatus(status).phrase)
+        exchange = _exchange(request)
+        return await answer_with_faults(
+            state.faults,
+            request.url.path,
+            request.receive,
+            lambda kind: setattr(exchange, "fault", kind),
+            process,
+            _fault_answer,
+        )
 
     async def put_contacts(request: Request) -> Response:
         raw = await read_body(request)

@@ -17,7 +17,6 @@ connector that survives those will survive the real service.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import dataclasses
@@ -42,11 +41,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._faults import (
-    DroppedResponse,
     FaultInjector,
     FaultPlan,
+    answer_with_faults,
     silence_injected_drops,
-    wait_or_disconnect,
 )
 from .._readback import READBACK_PREFIX, ORJSONResponse, readback_routes
 
@@ -873,28 +871,7 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
             request, 400, None, errors=[_error("invalid_json", f"Body is not valid JSON: {reason}")]
         )
 
-    async def with_faults(request: Request, process: Callable[[bool], Response]) -> Response:
-        """Answer an upsert under the fault plan; ``process(record_faults)`` does the real work.
-
-        The latency and the fault are drawn before the first ``await`` so that, for one seed,
-        the fault sequence follows the order requests arrive in even when latency jitter
-        makes handlers finish out of order. Then: latency; then the fault, if any. Only
-        ``drop`` applies the upserts (then cuts the response short); 429/500/503 and
-        ``timeout`` answer without touching state.
-        """
-        injector = state.faults
-        if not injector.applies_to(request.url.path):
-            return process(False)
-        delay = injector.latency_s()
-        kind = injector.decide()
-        _exchange(request).fault = kind
-        if delay > 0:
-            await asyncio.sleep(delay)
-        plan = injector.plan
-        if kind is None:
-            return process(True)
-        if kind == "drop":
-            return DroppedResponse(process(True))
+    def fault_answer(request: Request, kind: str, plan: FaultPlan) -> Response:
         if kind == "429":
             return _envelope(
                 request,
@@ -905,18 +882,24 @@ def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
                 headers={"Retry-After": plan.retry_after_header()},
             )
         if kind == "timeout":
-            # The client's read timeout fires first; it has given up, so nothing is applied
-            # and the late answer is a 504, never a success for a write that did not happen.
-            await wait_or_disconnect(request.receive, plan.timeout_s)
             return _envelope(
-                request,
-                504,
-                None,
-                errors=[_error("timeout", "The request timed out before it was processed.")],
+                request, 504, None, errors=[_error("timeout", "The request timed out before it was processed.")]
             )
         status, code = (500, "internal_error") if kind == "500" else (503, "service_unavailable")
         return _envelope(
             request, status, None, errors=[_error(code, f"{HTTPStatus(status).phrase}; please retry.")]
+        )
+
+    async def with_faults(request: Request, process: Callable[[bool], Response]) -> Response:
+        """Answer an upsert under the fault plan; ``process(record_faults)`` does the real work."""
+        exchange = _exchange(request)
+        return await answer_with_faults(
+            state.faults,
+            request.url.path,
+            request.receive,
+            lambda kind: setattr(exchange, "fault", kind),
+            process,
+            lambda kind, plan: fault_answer(request, kind, plan),
         )
 
     async def put_contact(request: Request) -> Response:
