@@ -47,10 +47,17 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from .._faults import FaultInjector, FaultPlan, answer_with_faults, silence_injected_drops
-from .._readback import READBACK_PREFIX, ORJSONResponse, readback_routes
+from .._readback import (
+    READBACK_PREFIX,
+    Exchange,
+    ORJSONResponse,
+    RecorderMiddleware,
+    exchange_of,
+    readback_routes,
+)
 
 __all__ = [
     "CREATED_WINDOW",
@@ -103,7 +110,6 @@ MAX_TEXT = 255
 FAULTABLE_PATHS: tuple[str, ...] = ("/api/v2/contact",)
 """Faults (and scripted statuses) apply to the contact upserts only, never to the field list."""
 
-_EXCHANGE_KEY = "destkit.emarsys.exchange"
 _EMULATOR_PREFIX = READBACK_PREFIX
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _WSSE_PARAM = re.compile(r'\s*([A-Za-z]+)="([^"]*)"\s*')
@@ -323,59 +329,24 @@ def _reply(
     )
 
 
-@dataclass
-class _Exchange:
-    body_bytes: int = 0
-    contact_count: int | None = None
-    body: bytes | None = None
-    fault: str | None = None
-    auth_error: str | None = None
+def _record(scope: Scope, status: int, exchange: Exchange) -> RecordedRequest:
+    headers = scope["headers"]
+    return RecordedRequest(
+        method=scope["method"],
+        path=scope["path"],
+        query=scope.get("query_string", b"").decode("latin-1"),
+        status=status,
+        body_bytes=exchange.body_bytes,
+        wsse=next((v.decode("latin-1") for k, v in headers if k == b"x-wsse"), None),
+        auth_error=exchange.auth_error,
+        contact_count=exchange.contact_count,
+        body=exchange.body,
+        fault=exchange.fault,
+    )
 
 
-class _RecorderMiddleware:
-    """Record every API request (not the ``/_emulator/`` read-backs) in ``EmulatorState.requests``."""
-
-    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_EMULATOR_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        exchange = _Exchange()
-        scope[_EXCHANGE_KEY] = exchange
-        status = HTTPStatus.INTERNAL_SERVER_ERROR.value
-
-        async def capture_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        wsse = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-wsse"), None)
-        try:
-            await self.app(scope, receive, capture_status)
-        finally:
-            self.state.requests.append(
-                RecordedRequest(
-                    method=scope["method"],
-                    path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    status=status,
-                    body_bytes=exchange.body_bytes,
-                    wsse=wsse,
-                    auth_error=exchange.auth_error,
-                    contact_count=exchange.contact_count,
-                    body=exchange.body,
-                    fault=exchange.fault,
-                )
-            )
-
-
-def _exchange(request: Request) -> _Exchange:
-    found = request.scope.get(_EXCHANGE_KEY)
-    return found if isinstance(found, _Exchange) else _Exchange()
+def _exchange(request: Request) -> Exchange:
+    return exchange_of(request.scope)
 
 
 # --------------------------------------------------------------------------- routes
@@ -585,7 +556,7 @@ def create_app(
     )
     app = Starlette(
         routes=_build_routes(emulator_state, config),
-        middleware=[Middleware(_RecorderMiddleware, state=emulator_state)],
+        middleware=[Middleware(RecorderMiddleware, requests=emulator_state.requests, make_record=_record)],
         exception_handlers={404: _http_error, 405: _http_error},
     )
     app.state.emulator = emulator_state

@@ -38,7 +38,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from .._faults import (
     FaultInjector,
@@ -46,7 +46,14 @@ from .._faults import (
     answer_with_faults,
     silence_injected_drops,
 )
-from .._readback import READBACK_PREFIX, ORJSONResponse, readback_routes
+from .._readback import (
+    READBACK_PREFIX,
+    Exchange,
+    ORJSONResponse,
+    RecorderMiddleware,
+    exchange_of,
+    readback_routes,
+)
 
 __all__ = [
     "DEFAULT_CUSTOM_PROPERTIES",
@@ -90,7 +97,6 @@ PHONE_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}")
 EVENT_PHONE_PATTERN = re.compile(r"\+?[1-9][0-9]{6,14}")
 """Seed 001: flow-event phones are ``+{country code}...`` or ``{country code}...`` (``fullmatch``)."""
 
-_EXCHANGE_KEY = "destkit.hello_charles.exchange"
 _EMULATOR_PREFIX = READBACK_PREFIX
 
 FAULTABLE_PATHS: tuple[str, ...] = ("/api/v1beta/contacts",)
@@ -739,71 +745,20 @@ def _envelope(
 # --------------------------------------------------------------------------- request plumbing
 
 
-@dataclass
-class _Exchange:
-    """What a handler learned about a request, handed to the recorder via the ASGI scope."""
-
-    body_bytes: int = 0
-    contact_count: int | None = None
-    body: bytes | None = None
-    fault: str | None = None
-
-
-class _RecorderMiddleware:
-    """Record every API request (method, path, final status, size) in ``EmulatorState.requests``.
-
-    Done as middleware so 404s, 405s and unexpected 500s are recorded too. The
-    ``/_emulator/`` read-back routes are not recorded: they are test plumbing, and reading
-    the request count must not change it.
-    """
-
-    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_EMULATOR_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        exchange = _Exchange()
-        scope[_EXCHANGE_KEY] = exchange
-        status = HTTPStatus.INTERNAL_SERVER_ERROR.value
-        recorded = False
-
-        def record() -> None:
-            nonlocal recorded
-            if recorded:
-                return
-            recorded = True
-            self.state.requests.append(
-                RecordedRequest(
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    body_bytes=exchange.body_bytes,
-                    contact_count=exchange.contact_count,
-                    body=exchange.body,
-                    fault=exchange.fault,
-                )
-            )
-
-        async def capture_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                record()  # before the client can see the end of the answer, so tests never race it
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture_status)
-        finally:
-            record()
+def _record(scope: Scope, status: int, exchange: Exchange) -> RecordedRequest:
+    return RecordedRequest(
+        method=scope["method"],
+        path=scope["path"],
+        status=status,
+        body_bytes=exchange.body_bytes,
+        contact_count=exchange.contact_count,
+        body=exchange.body,
+        fault=exchange.fault,
+    )
 
 
-def _exchange(request: Request) -> _Exchange:
-    found = request.scope.get(_EXCHANGE_KEY)
-    return found if isinstance(found, _Exchange) else _Exchange()
+def _exchange(request: Request) -> Exchange:
+    return exchange_of(request.scope)
 
 
 @dataclass(frozen=True)
@@ -1164,7 +1119,7 @@ def create_app(
     )
     app = Starlette(
         routes=_build_routes(emulator_state, config),
-        middleware=[Middleware(_RecorderMiddleware, state=emulator_state)],
+        middleware=[Middleware(RecorderMiddleware, requests=emulator_state.requests, make_record=_record)],
         exception_handlers={404: _http_error, 405: _http_error},
     )
     app.state.emulator = emulator_state
