@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from bench.emulator_server import DEFAULT_WORKLOAD, load_workload  # noqa: E402
-from destkit.runtime import build_sync  # noqa: E402
+from bench._workload import DEFAULT_WORKLOAD, REPO, load_workload
+from destkit.runtime import build_sync
 
 
 def start_emulator(latency_ms: float, workload: str, full: bool) -> tuple[str, subprocess.Popen[str]]:

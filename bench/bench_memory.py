@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import resource
@@ -32,24 +31,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORKLOAD = REPO.parent / "shared" / "bench" / "workload.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script or with -m
+from bench._workload import DEFAULT_WORKLOAD, REPO, load_workload
+
 DEFAULT_ROWS = [100_000, 300_000, 1_000_000]
 API_KEY = "bench-key"  # the key in workload.SYNC_CONFIG
 
 
-def load_workload(path: str | Path) -> ModuleType:
-    path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"workload not found at {path}; pass --workload /path/to/workload.py")
-    spec = importlib.util.spec_from_file_location("destkit_bench_workload", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _rss_kb() -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import sys
 import time
 from collections import Counter
@@ -27,25 +26,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script or with -m
+from bench._workload import DEFAULT_WORKLOAD, load_workload
 from destkit.runtime.outcomes import Outcome, Status
 from destkit.runtime.sync import Sync, build_sync
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORKLOAD = REPO.parent / "shared" / "bench" / "workload.py"
 TARGET_RATIO = 0.5
 
 
-def load_workload(path: str | Path) -> ModuleType:
-    """Import workload.py from a file path (it is not a package of this repository)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SystemExit(f"workload not found at {path}; pass --workload /path/to/workload.py")
-    spec = importlib.util.spec_from_file_location("destkit_bench_workload", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def time_destkit(sync: Sync, records: list[dict[str, Any]]) -> tuple[float, int]:

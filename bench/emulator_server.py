@@ -12,28 +12,17 @@ process small on long runs without changing what the sync process sees on the wi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import socket
 import sys
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script or with -m
 import uvicorn
 
+from bench._workload import DEFAULT_WORKLOAD, load_workload
 from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
-
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WORKLOAD = REPO.parent / "shared" / "bench" / "workload.py"
-
-
-def load_workload(path: str | Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("destkit_bench_workload", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Forget(MutableMapping[str, Any]):
