@@ -63,7 +63,7 @@ def _peak_kb() -> int:
 
 def child(rows: int, url: str, workload_path: str, seed: int) -> int:
     """Sync `rows` streamed W1 records to `url`; print one JSON line of figures."""
-    from destkit.runtime.sync import build_sync
+    from destkit.runtime.engine import build_sync
 
     workload = load_workload(workload_path)
     sync = build_sync(workload.SYNC_CONFIG, base_url=url, allow_http=True)

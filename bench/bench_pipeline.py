@@ -28,8 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script or with -m
 from bench._workload import DEFAULT_WORKLOAD, load_workload
+from destkit.runtime.engine import Sync, build_sync
 from destkit.runtime.outcomes import Outcome, Status
-from destkit.runtime.sync import Sync, build_sync
 
 TARGET_RATIO = 0.5
 

@@ -22,7 +22,7 @@ from destkit.mapping.errors import TransformError
 Transform = Callable[[Any], Any]
 Factory = Callable[[Any], Transform]
 
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+E164_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def _no_args(name: str, args: Any) -> None:
@@ -70,7 +70,7 @@ def _e164(args: Any) -> Transform:
         text = str(value).strip()
         if not text:
             return None
-        if _E164.fullmatch(text):
+        if E164_PATTERN.fullmatch(text):
             return text
         try:
             parsed = phonenumbers.parse(text, region)
@@ -81,7 +81,7 @@ def _e164(args: Any) -> Transform:
                 + ("" if region else " or set e164.region for national numbers"),
             ) from None
         formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        if not phonenumbers.is_possible_number(parsed) or not _E164.fullmatch(formatted):
+        if not phonenumbers.is_possible_number(parsed) or not E164_PATTERN.fullmatch(formatted):
             raise TransformError(
                 "invalid_phone", f"'{text}' has the wrong number of digits for its country; check the number"
             )

@@ -8,13 +8,14 @@ The API a CDP platform embeds::
     result.summary.to_dict()
 """
 
-from destkit.runtime.config import SyncConfig, SyncOptions
+from destkit.runtime.config.model import SyncConfig, SyncOptions
+from destkit.runtime.config.secrets import Secret
+from destkit.runtime.engine.build import build_sync
+from destkit.runtime.engine.sync import PreparedRequest, PreviewItem, RunResult, Sync
 from destkit.runtime.errors import AuthFailed, ConfigError, Issue, SpecError
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
-from destkit.runtime.secrets import Secret
-from destkit.runtime.spec import DestinationSpec
-from destkit.runtime.spec_loader import bundled_spec_names, load_spec
-from destkit.runtime.sync import PreparedRequest, PreviewItem, RunResult, Sync, build_sync
+from destkit.runtime.spec.loader import bundled_spec_names, load_spec
+from destkit.runtime.spec.models import DestinationSpec
 
 __all__ = [
     "AuthFailed",

@@ -39,10 +39,10 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from destkit.runtime.engine import RunResult, Sync, build_sync
 from destkit.runtime.errors import ConfigError, SpecError
 from destkit.runtime.outcomes import Outcome, Status
-from destkit.runtime.spec import DestinationSpec
-from destkit.runtime.sync import RunResult, Sync, build_sync
+from destkit.runtime.spec.models import DestinationSpec
 from destkit.testing.emulators import (
     IN_PROCESS_URL,
     default_profile,

@@ -30,10 +30,10 @@ from typing import Any
 
 import httpx
 
-from destkit.runtime.hooks import load_hook
-from destkit.runtime.spec import DestinationSpec
-from destkit.runtime.spec_loader import load_spec
-from destkit.runtime.sync import Sync, build_sync
+from destkit.runtime.engine import Sync, build_sync
+from destkit.runtime.spec.hooks import load_hook
+from destkit.runtime.spec.loader import load_spec
+from destkit.runtime.spec.models import DestinationSpec
 
 __all__ = [
     "IN_PROCESS_URL",
@@ -228,7 +228,7 @@ class Emulator:
     @contextmanager
     def served(cls, spec: str | Path | DestinationSpec, **app_options: Any) -> Iterator[Emulator]:
         """The emulator app served by uvicorn on a free local port for the `with` block."""
-        from destkit.runtime._server import running_server
+        from destkit.runtime.cli.server import running_server
 
         loaded, app, module = cls._make_app(spec, app_options)
         with running_server(app) as url:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from destkit.runtime.spec import DestinationSpec
+    from destkit.runtime.spec.models import DestinationSpec
     from destkit.testing.emulators import Emulator
 
 MARKER = "destkit_conformance"

@@ -5,7 +5,7 @@ valid except for exactly one named breakage, together with the reason code and f
 must report for it. Records are keyed by the action's field names, so they go through
 `identity_mapping(spec, action_id)` (every field mapped from the same-named source field).
 
-The expectations follow destkit's checks (`destkit.runtime.checks`) where those are the contract
+The expectations follow destkit's checks (`destkit.runtime.record.checks`) where those are the contract
 (reason codes, check order, what counts as empty) and JSON Schema where the runtime must agree
 with it: a `pattern` is matched the ECMA-262 way, so ``$`` does not match before a final newline.
 A breakage is only offered when the schema makes it possible (no `too_long` without `maxLength`).
@@ -29,9 +29,10 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from destkit.runtime.checks import E164, is_date, is_datetime, strict_email
-from destkit.runtime.spec import ActionSpec, DestinationSpec, FieldSchema
-from destkit.runtime.spec_loader import load_spec
+from destkit.runtime.record.checks import is_date, is_datetime, strict_email
+from destkit.runtime.spec.loader import load_spec
+from destkit.runtime.spec.models import ActionSpec, DestinationSpec, FieldSchema
+from destkit.runtime.spec.vocabulary import E164
 
 __all__ = [
     "Breakage",
@@ -151,7 +152,7 @@ def _catalog_of(f: FieldSchema) -> str | None:
     return f.catalog or (f.items.catalog if f.items else None)
 
 
-# --- what the runtime says about a string (mirrors destkit.runtime.checks, in its order) -------------
+# --- what the runtime says about a string (mirrors destkit.runtime.record.checks, in its order) -------------
 
 
 def _ecma(pattern: str) -> str:

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
 from destkit.runtime import Sync, build_sync
-from destkit.runtime._server import running_server
+from destkit.runtime.cli.server import running_server
 
 API_KEY = "test-key"
 TAGS = ["vip", "newsletter", "summer_sale", "984"]

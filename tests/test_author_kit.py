@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from destkit.runtime import bundled_spec_names
-from destkit.runtime.scaffold import render_spec, write_skeleton
-from destkit.runtime.spec_check import check_spec, check_spec_text, known_keys
+from destkit.runtime.authoring.check import check_spec, check_spec_text, known_keys
+from destkit.runtime.authoring.scaffold import render_spec, write_skeleton
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "destkit.runtime.cli", *args],
+        [sys.executable, "-m", "destkit.runtime.cli.app", *args],
         capture_output=True,
         text=True,
         env={**os.environ, "COLUMNS": "200"},

@@ -22,7 +22,7 @@ import pytest
 from starlette.applications import Starlette
 
 from destkit.destinations.hello_charles.emulator import create_app
-from destkit.runtime._server import running_server
+from destkit.runtime.cli.server import running_server
 
 KEY_ENV = "DESTKIT_TEST_HC_KEY"
 KEY = "test-key-3f9a"
@@ -68,7 +68,7 @@ def write_audience(folder: Path, text: str = AUDIENCE) -> Path:
 def cli(*args: str, key: str = KEY, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", KEY_ENV: key, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "destkit.runtime.cli", *args],
+        [sys.executable, "-m", "destkit.runtime.cli.app", *args],
         capture_output=True,
         text=True,
         env=full_env,
@@ -338,7 +338,7 @@ def test_emulate_serves_the_emulator_with_the_given_api_key() -> None:
         [
             sys.executable,
             "-m",
-            "destkit.runtime.cli",
+            "destkit.runtime.cli.app",
             "emulate",
             "hello_charles",
             "--port",
@@ -380,7 +380,7 @@ def test_offline_preview_needs_no_secret(tmp_path: Path) -> None:
         extra="catalogs: {tags: [vip], custom_properties: [plan]}\n",
     )
     env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
-    proc = subprocess.run([sys.executable, "-m", "destkit.runtime.cli", "preview", str(config), "--input", str(audience),
+    proc = subprocess.run([sys.executable, "-m", "destkit.runtime.cli.app", "preview", str(config), "--input", str(audience),
                            "--offline"], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "would be sent as" in proc.stdout

@@ -21,7 +21,7 @@ import pytest
 
 from destkit.destinations._faults import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
-from destkit.runtime._server import running_server
+from destkit.runtime.cli.server import running_server
 from tests.conftest import API_KEY, PROPERTIES, TAGS
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ def write_audience(path: Path) -> None:
 
 
 def sync_command(config: Path, audience: Path, url: str, state: Path, resume: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "destkit.runtime.cli", "sync", str(config), "--input", str(audience),
+    cmd = [sys.executable, "-m", "destkit.runtime.cli.app", "sync", str(config), "--input", str(audience),
            "--base-url", url, "--allow-http", "--state", str(state), "--quiet",
            "--report", str(audience.with_suffix(".report.jsonl"))]
     return cmd + (["--resume"] if resume else [])

@@ -21,11 +21,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from destkit.runtime import AuthFailed, Status, load_spec
-from destkit.runtime.batching import Batch
-from destkit.runtime.deliver import Deliverer, ErrorTable
-from destkit.runtime.interpret import ResponseReader
-from destkit.runtime.processor import build_envelope
-from destkit.runtime.retry import RateGate, RetryPolicy, parse_retry_after
+from destkit.runtime.delivery.batching import Batch
+from destkit.runtime.delivery.reading import ResponseReader
+from destkit.runtime.delivery.retry import RateGate, RetryPolicy, parse_retry_after
+from destkit.runtime.delivery.sender import Deliverer, ErrorTable
+from destkit.runtime.spec.body_template import build_envelope
 
 Handler = Callable[[list[dict[str, Any]]], Response]
 

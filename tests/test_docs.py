@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from destkit.runtime import Outcome, build_sync
-from destkit.runtime.spec_check import check_spec_text
-from destkit.runtime.spec_loader import parse_spec
+from destkit.runtime.authoring.check import check_spec_text
+from destkit.runtime.spec.loader import parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "writing-a-spec.md"
@@ -179,7 +179,7 @@ def test_the_spec_loads_and_passes_spec_check_without_warnings() -> None:
 
 def test_the_example_file_passes_the_cli_spec_check() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "destkit.runtime.cli", "spec", "check", "--strict", str(EXAMPLE)],
+        [sys.executable, "-m", "destkit.runtime.cli.app", "spec", "check", "--strict", str(EXAMPLE)],
         capture_output=True,
         text=True,
         env=env_for_doc(),
@@ -235,7 +235,7 @@ def _exit_code(command: str) -> int:
 def _shell(command: str) -> str:
     exe = shlex.quote(sys.executable)
     if command.startswith("destkit "):
-        return f"{exe} -m destkit.runtime.cli {command[len('destkit ') :]}"
+        return f"{exe} -m destkit.runtime.cli.app {command[len('destkit ') :]}"
     if command.startswith("python "):
         return f"{exe} {command[len('python ') :]}"
     return command

@@ -17,10 +17,10 @@ from starlette.applications import Starlette
 from destkit.destinations.emarsys.auth import WsseAuth, wsse
 from destkit.destinations.emarsys.emulator import EmulatorState, create_app, testing_profile
 from destkit.runtime import Outcome, Status, Sync, build_sync, load_spec
-from destkit.runtime._server import running_server
-from destkit.runtime.interpret import ResponseReader
-from destkit.runtime.retry import RetryPolicy
-from destkit.runtime.secrets import Secret
+from destkit.runtime.cli.server import running_server
+from destkit.runtime.config.secrets import Secret
+from destkit.runtime.delivery.reading import ResponseReader
+from destkit.runtime.delivery.retry import RetryPolicy
 
 USER = "test-user"
 SECRET = "test-secret"

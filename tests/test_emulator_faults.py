@@ -26,7 +26,7 @@ from destkit.destinations._faults import (
     InjectedDrop,
 )
 from destkit.destinations.hello_charles.emulator import FAULTABLE_PATHS, EmulatorState, create_app
-from destkit.runtime._server import running_server
+from destkit.runtime.cli.server import running_server
 
 KEY = {"x-api-key": "test-key"}
 SINGLE = "/api/v1beta/contacts"

@@ -11,7 +11,7 @@ import pytest
 
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome, Status, build_sync
-from destkit.runtime.sources import read_records
+from destkit.runtime.engine.sources import read_records
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -8,7 +8,7 @@ import pytest
 from destkit.destinations._faults import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome, Status, build_sync, load_spec
-from destkit.runtime._server import running_server
+from destkit.runtime.cli.server import running_server
 from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config
 from tests.test_send_contacts import audience
 

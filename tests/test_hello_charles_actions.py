@@ -25,8 +25,8 @@ from starlette.applications import Starlette
 from destkit.destinations._faults import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app, testing_profile
 from destkit.runtime import Outcome, Status, build_sync, load_spec
-from destkit.runtime._server import running_server
-from destkit.runtime.state import StateStore
+from destkit.runtime.cli.server import running_server
+from destkit.runtime.engine.state import StateStore
 from tests.conftest import API_KEY, PROPERTIES, TAGS, emulator_state, hc_config, in_process_sync
 from tests.test_send_contacts import BAD_ROWS, audience
 

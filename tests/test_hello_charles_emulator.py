@@ -22,7 +22,7 @@ from destkit.destinations.hello_charles.emulator import (
     parse_lenient_json,
     strip_trailing_commas,
 )
-from destkit.runtime._server import running_server
+from destkit.runtime.cli.server import running_server
 
 BASE_URL = "http://acme.hello-charles.test"
 KEY = {"x-api-key": "test-key"}

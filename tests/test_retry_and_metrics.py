@@ -14,8 +14,8 @@ import orjson
 from destkit.destinations._faults import FaultPlan
 from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
 from destkit.runtime import Status
-from destkit.runtime._server import running_server
-from destkit.runtime.metrics import MetricsServer, prometheus_text
+from destkit.runtime.cli.server import running_server
+from destkit.runtime.ops.metrics import MetricsServer, prometheus_text
 from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
 from tests.test_send_contacts import audience
 
@@ -29,7 +29,7 @@ def write_csv(path: Path, names: dict[int, str]) -> None:
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "destkit.runtime.cli", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "destkit.runtime.cli.app", *args], env=env, capture_output=True,
                           text=True, timeout=60)
 
 

@@ -20,10 +20,10 @@ from starlette.routing import Route
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.mapping import Template, TemplateError
 from destkit.runtime import ConfigError, Outcome, Secret, Status, build_sync
-from destkit.runtime._server import running_server
-from destkit.runtime.logs import configure
-from destkit.runtime.retry import RetryPolicy
-from destkit.runtime.state import StateStore
+from destkit.runtime.cli.server import running_server
+from destkit.runtime.delivery.retry import RetryPolicy
+from destkit.runtime.engine.state import StateStore
+from destkit.runtime.ops.logs import configure
 from tests.conftest import PROPERTIES, TAGS, hc_config
 
 CANARY = "CANARY-7f3e-do-not-leak-91c2"
@@ -96,7 +96,7 @@ def test_cli_runs_that_fail_in_every_way_never_print_or_store_the_secret(tmp_pat
         app = create_app(api_key=app_key, tags=TAGS, custom_properties=PROPERTIES)
         with running_server(app) as url:
             for command in ("sync", "preview"):
-                args = [sys.executable, "-m", "destkit.runtime.cli", command, str(config), "--input", str(audience),
+                args = [sys.executable, "-m", "destkit.runtime.cli.app", command, str(config), "--input", str(audience),
                         "--base-url", url, "--allow-http"]
                 if command == "sync":
                     args += ["--state", str(tmp_path / "state.sqlite"), "--log-level", "debug"]

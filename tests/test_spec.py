@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from destkit.runtime import SpecError, bundled_spec_names, load_spec
-from destkit.runtime.schema import render
-from destkit.runtime.spec_loader import parse_spec
+from destkit.runtime.spec.loader import parse_spec
+from destkit.runtime.spec.schema import render
 
 
 def _bundled(name: str) -> str:
@@ -20,7 +20,7 @@ def _bundled(name: str) -> str:
 
 def test_checked_in_json_schema_is_generated_from_the_models() -> None:
     assert _bundled("destination-spec.schema.json") == render(), (
-        "specs/destination-spec.schema.json is stale: run `python -m destkit.runtime.schema --write`")
+        "specs/destination-spec.schema.json is stale: run `python -m destkit.runtime.spec.schema --write`")
 
 
 @pytest.mark.parametrize("name", bundled_spec_names())

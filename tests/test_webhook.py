@@ -23,8 +23,8 @@ from destkit.destinations._faults import FaultInjector, FaultPlan
 from destkit.destinations.webhook import emulator
 from destkit.destinations.webhook.emulator import URL_PLACEHOLDER, WebhookState, create_app
 from destkit.runtime import ConfigError, Outcome, Status, build_sync, load_spec
-from destkit.runtime._server import running_server
-from destkit.runtime.retry import RetryPolicy
+from destkit.runtime.cli.server import running_server
+from destkit.runtime.delivery.retry import RetryPolicy
 
 SECRET = "whsec_" + base64.b64encode(b"tests-only-webhook-signing-key-32").decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"a-different-key-the-receiver-lacks").decode()

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from destkit.runtime.secrets import Secret
+from destkit.runtime.config.secrets import Secret
 
 __all__ = ["WsseAuth", "format_created", "password_digest", "wsse", "wsse_header"]
 

@@ -7,7 +7,7 @@ rules of seed 004, the flow-event webhook of seed 001 -- and the choices recorde
 [ours] in API-FACTS.md (the batch endpoint's path and response shape, the webhook's
 ``Authorization: Bearer <HS256 JWT>``). :func:`testing_profile` tells generic tools how
 to drive it for each action of ``specs/hello_charles.yaml``. Tests drive it in process through ``httpx.ASGITransport`` or on a
-real port through :func:`destkit.runtime._server.running_server`, then read back
+real port through :func:`destkit.runtime.cli.server.running_server`, then read back
 ``app.state.emulator`` to assert what the service would have stored.
 
 Where the emulator has to pick a behaviour the public record does not pin down, it picks

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
-from destkit.runtime.batching import Batch
+from destkit.runtime.delivery.batching import Batch
+from destkit.runtime.delivery.reading import ResponseReader
+from destkit.runtime.delivery.retry import Clock, RateGate, RetryPolicy, Sleep, parse_retry_after
 from destkit.runtime.errors import AuthFailed
-from destkit.runtime.interpret import ResponseReader
 from destkit.runtime.outcomes import Outcome, Reason, Status
-from destkit.runtime.processor import Envelope, fill_path
-from destkit.runtime.retry import Clock, RateGate, RetryPolicy, Sleep, parse_retry_after
-from destkit.runtime.spec import ErrorClasses
+from destkit.runtime.record.compiler import fill_path
+from destkit.runtime.spec.body_template import Envelope
+from destkit.runtime.spec.models import ErrorClasses
 
 log = logging.getLogger("destkit.deliver")
 

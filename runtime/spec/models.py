@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from destkit.runtime.spec.vocabulary import HTTP_METHODS
+
 JsonType = Literal["string", "number", "integer", "boolean", "array", "object"]
 
 
@@ -189,7 +191,6 @@ class ResponseSpec(_Strict):
     )
 
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class RequestSpec(_Strict):
@@ -207,8 +208,8 @@ class RequestSpec(_Strict):
     def _method(cls, value: str) -> str:
         if "{{" in value:
             return value
-        if value.upper() not in _METHODS:
-            raise ValueError(f"'{value}' is not an HTTP method; use one of {', '.join(_METHODS)} or a template")
+        if value.upper() not in HTTP_METHODS:
+            raise ValueError(f"'{value}' is not an HTTP method; use one of {', '.join(HTTP_METHODS)} or a template")
         return value.upper()
 
 

@@ -26,14 +26,14 @@ from typing import Any
 import httpx
 import orjson
 
-from destkit.runtime.hooks import load_hook
+from destkit.runtime.engine import ProgressCallback, RunResult, Sync, build_sync
+from destkit.runtime.engine.report import JsonlReport
+from destkit.runtime.engine.sources import read_records
+from destkit.runtime.engine.state import StateStore
 from destkit.runtime.outcomes import OutcomeCallback, Status
-from destkit.runtime.report import JsonlReport
-from destkit.runtime.sources import read_records
-from destkit.runtime.spec import DestinationSpec
-from destkit.runtime.spec_loader import load_spec
-from destkit.runtime.state import StateStore
-from destkit.runtime.sync import ProgressCallback, RunResult, Sync, build_sync
+from destkit.runtime.spec.hooks import load_hook
+from destkit.runtime.spec.loader import load_spec
+from destkit.runtime.spec.models import DestinationSpec
 
 DEMO_DIR_ENV = "DESTKIT_DEMO_DIR"
 DEMO_KEY_ENV = "DESTKIT_DEMO_API_KEY"

@@ -10,48 +10,40 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
-import re
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
-import jsonschema
 import orjson
 
 from destkit.mapping import (
     CompiledMapping,
-    FieldShape,
-    MappingConfigError,
     RecordError,
     Template,
-    TemplateError,
-    compile_mapping,
 )
-from destkit.runtime._auth import build_auth
-from destkit.runtime.batching import Batch, Batcher
-from destkit.runtime.catalogs import catalog_from_config, check_constants, fetch_catalog
-from destkit.runtime.checks import Catalog, unsendable
-from destkit.runtime.config import SyncConfig
-from destkit.runtime.deliver import Deliverer, ErrorTable
-from destkit.runtime.errors import AuthFailed, ConfigError, Issue, SpecError
-from destkit.runtime.interpret import ResponseReader
+from destkit.runtime.config.model import SyncConfig
+from destkit.runtime.config.secrets import Secret, redact
+from destkit.runtime.delivery.auth import build_auth
+from destkit.runtime.delivery.batching import Batch, Batcher
+from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
+from destkit.runtime.delivery.reading import ResponseReader
+from destkit.runtime.delivery.retry import RateGate, RetryPolicy
+from destkit.runtime.delivery.sender import Deliverer, ErrorTable
+from destkit.runtime.engine.recorder import Recorder
+from destkit.runtime.engine.sources import Malformed
+from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
+from destkit.runtime.errors import AuthFailed, ConfigError, Issue
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
-from destkit.runtime.processor import Envelope, Process, build_envelope, compile_processor, fill_path
-from destkit.runtime.retry import RateGate, RetryPolicy
-from destkit.runtime.secrets import Secret, redact, resolve_secret
-from destkit.runtime.sources import Malformed
-from destkit.runtime.spec import ActionSpec, DestinationSpec, SettingSchema
-from destkit.runtime.spec_loader import load_spec
-from destkit.runtime.state import RunInfo, StateStore, Watermark, config_hash
+from destkit.runtime.record.checks import Catalog, unsendable
+from destkit.runtime.record.compiler import Process, compile_processor, fill_path
+from destkit.runtime.spec.body_template import Envelope, build_envelope
+from destkit.runtime.spec.models import ActionSpec, DestinationSpec
+from destkit.runtime.spec.vocabulary import key_field, path_parameters
 
 ProgressCallback = Callable[[RunSummary], None]
-_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass
@@ -88,134 +80,6 @@ class RunResult:
         return self.summary.aborted is None and self.summary.not_delivered == 0
 
 
-def settings_schema(spec: DestinationSpec) -> dict[str, Any]:
-    """The JSON Schema of a destination's settings (drives config checks, editors and docs)."""
-    props: dict[str, Any] = {}
-    for name, s in spec.settings.items():
-        prop: dict[str, Any] = {"type": s.type}
-        for kw in ("title", "description", "default", "pattern", "enum", "minimum", "maximum"):
-            value = getattr(s, kw)
-            if value is not None:
-                prop[kw] = value
-        props[name] = prop
-    required = [n for n, s in spec.settings.items() if s.is_required]
-    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
-
-
-def _check_settings(spec: DestinationSpec, config: SyncConfig) -> tuple[dict[str, Any], list[Issue]]:
-    settings: dict[str, Any] = {n: s.default for n, s in spec.settings.items() if s.default is not None}
-    settings.update(config.settings)
-    issues = []
-    for name, value in settings.items():
-        s0 = spec.settings.get(name)
-        # JSON Schema patterns search; "$" also matches before a final newline. Settings build URLs
-        # and request bodies, so a pattern must match the whole value.
-        if s0 is not None and s0.pattern and isinstance(value, str) and re.fullmatch(s0.pattern, value) is None \
-                and re.search(s0.pattern, value) is not None:
-            issues.append(Issue(f"settings.{name}", f"{value!r} is not a valid {s0.title or name} (it has extra characters).",
-                                s0.description or "", config.source_file, config.line_of(f"settings.{name}")))
-    validator = jsonschema.Draft202012Validator(settings_schema(spec))
-    for err in sorted(validator.iter_errors(settings), key=lambda e: list(e.path)):
-        if err.validator == "additionalProperties":
-            extra = sorted(set(settings) - set(spec.settings))
-            for key in extra:
-                issues.append(Issue(f"settings.{key}", f"'{key}' is not a setting of {spec.name}.",
-                                    f"use one of: {', '.join(spec.settings)}.", config.source_file, config.line_of(f"settings.{key}")))
-            continue
-        if err.validator == "required":
-            missing = [n for n in spec.settings if n not in settings and spec.settings[n].is_required]
-            for key in missing:
-                s: SettingSchema = spec.settings[key]
-                issues.append(Issue(f"settings.{key}", f"the setting '{key}' ({s.title or key}) is required.",
-                                    f"add it under settings: {s.description or ''}".strip(), config.source_file, config.line_of("settings")))
-            continue
-        key = "settings." + ".".join(str(p) for p in err.path)
-        name = str(err.path[-1]) if err.path else ""
-        s2 = spec.settings.get(name)
-        fix = s2.description if s2 and s2.description else ""
-        value = err.instance
-        if err.validator == "pattern":
-            message = f"{value!r} is not a valid {s2.title if s2 and s2.title else name}."
-        else:
-            message = f"{err.message}."
-        issues.append(Issue(key, message, fix, config.source_file, config.line_of(key)))
-    return settings, issues
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo), which route like themselves."""
-    if not isinstance(address, ipaddress.IPv6Address):
-        return []
-    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
-    if address.teredo is not None:
-        found += list(address.teredo)
-    return found
-
-
-def _public_host_problem(host: str, allow_loopback: bool, resolve: bool = True) -> str | None:
-    """SSRF guard for user-given URLs: every address the host resolves to must be globally routable.
-
-    Checked when the sync is built. (A host that re-resolves differently later — DNS rebinding —
-    is not caught here; pinning the address per connection is future work.)
-    """
-    host = host.strip("[]")
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-            addresses = [ipaddress.ip_address("127.0.0.1")]
-        elif not resolve:
-            return None
-        else:
-            try:
-                infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-            except (OSError, UnicodeError):
-                return f"the host {host} does not resolve"
-            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    for address in addresses:
-        if address.is_loopback and allow_loopback:
-            continue
-        for a in [address, *_embedded_ipv4(address)]:
-            if not a.is_global or a.is_multicast:
-                return (f"the host {host} is not a public address ({address}: private, loopback, link-local or "
-                        "otherwise not globally routable), which a destination URL may not be")
-    return None
-
-
-def _check_base_url(url: str, *, override: bool, allow_http: bool, user_url: bool = False, resolve: bool = True) -> str | None:
-    """None if acceptable, else why not: HTTPS only, no credentials, path or query in the base URL."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return f"'{url}' is not a URL"
-    if not parsed.host:
-        return f"'{url}' has no host"
-    if parsed.userinfo:
-        return "the base URL must not contain credentials"
-    if parsed.fragment or (parsed.query and not user_url):
-        return "the base URL must not contain a query or fragment"
-    if not override and not user_url and parsed.path not in ("", "/"):
-        return f"the rendered base URL {url} has a path; a setting must not inject one"
-    if user_url and (problem := _public_host_problem(parsed.host, allow_loopback=allow_http, resolve=resolve)) is not None:
-        return problem
-    if parsed.scheme == "https":
-        return None
-    if parsed.scheme == "http" and allow_http:
-        return None
-    if parsed.scheme == "http" and override and _is_loopback(parsed.host):
-        return f"{url} is plain HTTP; pass allow_http=True (CLI: --allow-http) to send to a local emulator"
-    return f"{url} is not HTTPS; destkit only sends over HTTPS"
-
-
 class Sync:
     """A checked, compiled sync. Build once with `build_sync`, run over many record streams."""
 
@@ -239,10 +103,10 @@ class Sync:
         self.concurrency = config.options.concurrency or rate.concurrency
         self.requests_per_second = config.options.requests_per_second or rate.requests_per_second
         self.envelope: Envelope = build_envelope(action.request.body, settings)
-        self.key_field = action.batch.key or next((n for n, f in action.fields.items() if f.required), None)
+        self.key_field = key_field(action)
         context = {"settings": settings}
         self.path = Template(action.request.path).render(context)
-        self.path_params = tuple(_PATH_PARAM.findall(self.path))
+        self.path_params = path_parameters(self.path)
         self.method = Template(action.request.method).render(context).upper()
         self.query = {k: Template(v).render(context) for k, v in action.request.query.items()}
         self.headers = {k: Template(v).render(context) for k, v in action.request.headers.items()}
@@ -401,7 +265,7 @@ class Sync:
                 runner.incremental = state
             recorder = None
             if state is not None and not dry_run:
-                recorder = _Recorder(state, self.spec.id, summary)
+                recorder = Recorder(state, self.spec.id, summary)
                 if resume is not None:
                     recorder.resume(resume)
                     summary.run_id = resume.run_id
@@ -451,7 +315,7 @@ class _Run:
         self.include_payloads = sync.options.include_payloads
         self.incremental: StateStore | None = None  # set by arun when options.incremental and a state store
         self.pending_fingerprints: dict[int, tuple[str, bytes]] = {}
-        self.recorder: _Recorder | None = None
+        self.recorder: Recorder | None = None
         self.key_last: dict[object, int] = {}  # key → the last batch registered with it
         self.unfinished: set[int] = set()
         self.key_turn = asyncio.Condition()
@@ -730,165 +594,4 @@ class _Run:
                     o.warnings = w
 
 
-class _Recorder:
-    """Writes outcomes to the state store a batch at a time, moving the checkpoint with them."""
-
-    FLUSH_EVERY = 1000
-
-    def __init__(self, state: StateStore, destination: str, summary: RunSummary) -> None:
-        self.state = state
-        self.destination = destination
-        self.summary = summary
-        self.buffer: list[Outcome] = []
-        self.fingerprints: list[tuple[str, str, bytes]] = []
-        self.watermark = Watermark()
-        self.done_before: set[int] = set()
-        self.checkpoint = 0
-
-    def resume(self, run: RunInfo) -> None:
-        self.checkpoint = run.checkpoint
-        self.done_before = self.state.terminal_rows_above(run.run_id, run.checkpoint)
-        self.watermark = Watermark(run.checkpoint, self.done_before)
-
-    def skip(self, row: int) -> bool:
-        return row <= self.checkpoint or row in self.done_before
-
-    def add(self, outcome: Outcome) -> None:
-        self.buffer.append(outcome)
-        if len(self.buffer) >= self.FLUSH_EVERY:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        outcomes, self.buffer = self.buffer, []
-        fingerprints, self.fingerprints = self.fingerprints, []
-        self.watermark.add(o.row for o in outcomes)
-        self.state.record(self.summary.run_id, self.destination, outcomes, self.watermark.value, self.summary.received,
-                          fingerprints)
-
-    def finish(self) -> None:
-        """Close the run and make the summary the store's (it includes rows finished before a resume)."""
-        s = self.summary
-        self.state.finish_run(s.run_id, s.received, s.aborted)
-        by_status, by_reason, warnings = self.state.counts(s.run_id)
-        s.counts, s.reasons, s.warnings = by_status, by_reason, warnings
-
-
-# --- building ----------------------------------------------------------------------------------
-
-
-def _field_shapes(action: ActionSpec) -> dict[str, FieldShape]:
-    # a field the runtime can resolve (e.g. an id from the state store) need not be mapped
-    return {name: FieldShape(f.types, f.required and f.resolve is None) for name, f in action.fields.items()}
-
-
-def build_sync(
-    config: SyncConfig | Mapping[str, Any] | str | Path,
-    *,
-    spec: DestinationSpec | None = None,
-    base_url: str | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-    allow_http: bool = False,
-    retry: RetryPolicy | None = None,
-    needs_secrets: bool = True,
-) -> Sync:
-    """Check a sync config (a SyncConfig, a dict, or a YAML file path) and compile it.
-
-    Raises ConfigError listing every problem, each with its key, line (for files) and a fix.
-    `needs_secrets=False` (an offline preview: nothing will be sent) lets secrets be absent.
-    """
-    if isinstance(config, str | Path):
-        config = SyncConfig.load(config)
-    elif not isinstance(config, SyncConfig):
-        config = SyncConfig.from_dict(dict(config))
-    file = config.source_file
-    if spec is None:
-        try:
-            destination = config.destination
-            if file and not Path(destination).is_absolute() and (destination.endswith((".yaml", ".yml"))):
-                destination = str(Path(file).parent / destination)
-            spec = load_spec(destination)
-        except SpecError as exc:
-            if exc.issues and exc.issues[0].key == "destination":
-                raise ConfigError([Issue("destination", exc.issues[0].message, exc.issues[0].fix, file, config.line_of("destination"))]) from None
-            raise
-    issues: list[Issue] = []
-    action = spec.actions.get(config.action)
-    if action is None:
-        raise ConfigError([Issue("action", f"'{config.action}' is not an action of {spec.name}.",
-                                 f"use one of: {', '.join(spec.actions)}.", file, config.line_of("action"))])
-    settings, setting_issues = _check_settings(spec, config)
-    if not setting_issues:
-        action = action.resolve(settings)
-    issues += setting_issues
-    secrets: dict[str, Secret] = {}
-    base_dir = Path(file).parent if file else None
-    for name, s in spec.secrets.items():
-        if s.actions is not None and config.action not in s.actions:
-            continue
-        if name not in config.secrets:
-            if s.required and needs_secrets:
-                issues.append(Issue(f"secrets.{name}", f"the secret '{name}' ({s.title or name}) is not given.",
-                                    f"add `secrets: {{{name}: {{env: {name.upper()}}}}}`.", file, config.line_of("secrets")))
-            continue
-        secret, issue = resolve_secret(name, config.secrets[name], allow_literal=not config.from_file, base_dir=base_dir)
-        if issue is not None:
-            if needs_secrets:
-                issues.append(Issue(issue.key, issue.message, issue.fix, file, config.line_of(issue.key)))
-        elif secret is not None:
-            secrets[name] = secret
-    usable = [n for n, sec in spec.secrets.items() if sec.actions is None or config.action in sec.actions]
-    for name in config.secrets:
-        if name not in usable:
-            issues.append(Issue(f"secrets.{name}", f"'{name}' is not a secret of {spec.name}'s {config.action} action.",
-                                f"use one of: {', '.join(usable) or '(none)'}.", file, config.line_of(f"secrets.{name}")))
-    for name in config.catalogs or {}:
-        if name not in spec.catalogs:
-            issues.append(Issue(f"catalogs.{name}", f"'{name}' is not a catalog of {spec.name}.",
-                                f"use one of: {', '.join(spec.catalogs) or '(none)'}.", file, config.line_of(f"catalogs.{name}")))
-    mapping: CompiledMapping | None = None
-    try:
-        mapping = compile_mapping(config.mapping, _field_shapes(action))
-    except MappingConfigError as exc:
-        issues += [Issue(i.key, i.message, i.fix, file, config.line_of(i.key)) for i in exc.issues]
-    url = base_url
-    if not setting_issues:
-        if url is None:
-            try:
-                url = Template(spec.base_url).render({"settings": settings})
-            except TemplateError as exc:
-                issues.append(Issue("base_url", f"{exc}.", "check the settings the spec's base_url uses.", file))
-        if url is not None:
-            # with a transport given (an in-process emulator) the host is never connected to: no DNS
-            problem = _check_base_url(url, override=base_url is not None, allow_http=allow_http, user_url=spec.user_url,
-                                      resolve=transport is None)
-            if problem:
-                issues.append(Issue("base_url" if base_url else "settings", problem + ".",
-                                    "use the https URL of the destination." if base_url else "fix the settings the base URL is built from.", file))
-    if not issues and needs_secrets:
-        try:  # credentials are rendered and decoded once now, so a malformed one is a config error, not 1,000 failures
-            build_auth(action.auth or spec.auth, secrets, settings)
-        except (ValueError, TemplateError) as exc:
-            used = sorted(set(re.findall(r"secrets\.([A-Za-z_]\w*)", (action.auth or spec.auth).model_dump_json())))
-            key = f"secrets.{used[0]}" if len(used) == 1 else "secrets"
-            issues.append(Issue(key, f"the credentials cannot be used: {redact(str(exc), secrets.values())}.",
-                                "check the secret's value and format.", file, config.line_of(key)))
-    if issues:
-        if secrets:  # a secret pasted into a setting or the mapping must not come back in the error
-            issues = [Issue(i.key, redact(i.message, secrets.values()), redact(i.fix, secrets.values()), i.file, i.line)
-                      for i in issues]
-        raise ConfigError(issues)
-    assert mapping is not None and url is not None
-    if spec.user_url and base_url is None:
-        # the user's URL is used exactly as given (httpx would add a slash to a base URL's path)
-        parsed = httpx.URL(url)
-        origin = str(parsed.copy_with(raw_path=b"/", query=None, fragment=None)).rstrip("/")
-        sync = Sync(config, spec, action, settings, secrets, mapping, origin, transport=transport, retry=retry)
-        sync.path = parsed.raw_path.decode("ascii") + sync.path if sync.path else parsed.raw_path.decode("ascii")
-        sync.path_params = tuple(_PATH_PARAM.findall(sync.path))
-        return sync
-    return Sync(config, spec, action, settings, secrets, mapping, url.rstrip("/"), transport=transport, retry=retry)
-
-
-__all__ = ["PreparedRequest", "PreviewItem", "RunResult", "Sync", "build_sync", "settings_schema"]
+__all__ = ["PreparedRequest", "PreviewItem", "RunResult", "Sync"]

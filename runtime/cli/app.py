@@ -27,14 +27,14 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from destkit.runtime import demo as _demo
-from destkit.runtime import logs as _logs
-from destkit.runtime import metrics as _metrics
-from destkit.runtime import state as _state
+from destkit.runtime.cli import demo as _demo
+from destkit.runtime.engine import RunResult, Sync, build_sync
+from destkit.runtime.engine import state as _state
+from destkit.runtime.engine.sources import read_records
 from destkit.runtime.errors import AuthFailed, ConfigError
+from destkit.runtime.ops import logs as _logs
+from destkit.runtime.ops import metrics as _metrics
 from destkit.runtime.outcomes import Outcome, RunSummary, Status
-from destkit.runtime.sources import read_records
-from destkit.runtime.sync import RunResult, Sync, build_sync
 
 app = typer.Typer(
     name="destkit",
@@ -484,7 +484,7 @@ def emulate(
 @app.command()
 def specs() -> None:
     """List the bundled destinations and their actions."""
-    from destkit.runtime.spec_loader import bundled_spec_names, load_spec
+    from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 
     table = Table(
         title="Bundled destinations",
@@ -552,8 +552,8 @@ def spec_check(
     Prints `file:line: key: message. Fix: ...` per problem and `ok: <id> (<n> actions)` per good
     spec. Exit 0 when every spec passes (warnings allowed), 1 when any has an error.
     """
-    from destkit.runtime.spec_check import check_spec
-    from destkit.runtime.spec_loader import bundled_spec_names
+    from destkit.runtime.authoring.check import check_spec
+    from destkit.runtime.spec.loader import bundled_spec_names
 
     targets = list(specs_ or [])
     if all_bundled:
@@ -601,7 +601,7 @@ def test_command(
 @spec_app.command("schema")
 def spec_schema() -> None:
     """Print the spec language's JSON Schema (the same as specs/destination-spec.schema.json)."""
-    from destkit.runtime.schema import render
+    from destkit.runtime.spec.schema import render
 
     sys.stdout.write(render())
 
@@ -622,7 +622,7 @@ def init(
 
     Never overwrites a file (exit 2 if one exists).
     """
-    from destkit.runtime.scaffold import ScaffoldError, write_skeleton
+    from destkit.runtime.authoring.scaffold import ScaffoldError, write_skeleton
 
     try:
         written = write_skeleton(name, directory)

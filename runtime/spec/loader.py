@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -11,13 +10,11 @@ import yaml
 from pydantic import ValidationError
 
 from destkit.mapping import Template, TemplateError
-from destkit.runtime._yaml import LocatedYaml, yaml_error_line
-from destkit.runtime.body import refs_in
 from destkit.runtime.errors import Issue, SpecError
-from destkit.runtime.processor import build_envelope
-from destkit.runtime.spec import ActionSpec, DestinationSpec
-
-_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from destkit.runtime.spec.body_template import build_envelope, refs_in
+from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
+from destkit.runtime.spec.models import ActionSpec, DestinationSpec
+from destkit.runtime.spec.vocabulary import path_parameters
 
 _BUNDLED = "destkit.specs"
 
@@ -26,7 +23,7 @@ def bundled_spec_names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(_BUNDLED).iterdir() if p.name.endswith(".yaml"))
 
 
-def _locate(name_or_path: str | Path) -> tuple[str, str]:
+def locate(name_or_path: str | Path) -> tuple[str, str]:
     """(text, display name) of a bundled spec id or a file path."""
     text_name = str(name_or_path)
     p = Path(text_name)
@@ -43,7 +40,7 @@ def _locate(name_or_path: str | Path) -> tuple[str, str]:
 
 def load_spec(name_or_path: str | Path) -> DestinationSpec:
     """A bundled spec by id (`hello_charles`) or a spec file by path, validated and checked."""
-    text, display = _locate(name_or_path)
+    text, display = locate(name_or_path)
     return parse_spec(text, display)
 
 
@@ -137,7 +134,7 @@ def _check_action(spec: DestinationSpec, action: ActionSpec, base: Sequence[str 
         add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
     if not any(f.required for f in action.fields.values()):
         add([*base, "fields"], "no field is required, so an empty record would be sent.", "mark the record's key field required: true.")
-    params = _PATH_PARAM.findall(action.request.path)
+    params = path_parameters(action.request.path)
     for name in params:
         if name not in action.fields:
             add([*base, "request", "path"], f"{{{name}}} in the path is not a field of this action.")

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import jmespath
 
-from destkit.runtime.checks import Catalog
 from destkit.runtime.errors import AuthFailed, ConfigError, Issue
-from destkit.runtime.spec import CatalogSpec
+from destkit.runtime.record.checks import Catalog
+from destkit.runtime.spec.models import CatalogSpec
 
 
 def catalog_from_config(name: str, spec: CatalogSpec | None, given: list[str] | dict[str, str]) -> Catalog:

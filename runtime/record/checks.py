@@ -16,10 +16,10 @@ from datetime import date, datetime
 from typing import Any
 
 from destkit.mapping import RecordError
-from destkit.runtime._codegen import CodeGen
-from destkit.runtime.spec import CatalogSpec, FieldSchema
+from destkit.runtime.record.codegen import CodeGen
+from destkit.runtime.spec.models import CatalogSpec, FieldSchema
+from destkit.runtime.spec.vocabulary import E164
 
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _LENIENT_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 
 from destkit.mapping import Template
-from destkit.runtime.hooks import load_hook
-from destkit.runtime.secrets import Secret
-from destkit.runtime.spec import ApiKeyAuth, BasicAuth, BearerAuth, HmacAuth, HookAuth, JwtAuth, NoAuth
+from destkit.runtime.config.secrets import Secret
+from destkit.runtime.spec.hooks import load_hook
+from destkit.runtime.spec.models import ApiKeyAuth, BasicAuth, BearerAuth, HmacAuth, HookAuth, JwtAuth, NoAuth
 
 
 def _render(template: str, secrets: Mapping[str, Secret], settings: Mapping[str, Any]) -> Secret:

@@ -12,8 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from destkit.runtime._yaml import LocatedYaml, yaml_error_line
 from destkit.runtime.errors import ConfigError, Issue
+from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
 
 Policy = Literal["reject", "drop_and_warn"]
 

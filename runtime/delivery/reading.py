@@ -9,7 +9,7 @@ from typing import Any
 
 import jmespath
 
-from destkit.runtime.spec import KeyMatch, ResponseSpec
+from destkit.runtime.spec.models import KeyMatch, ResponseSpec
 
 
 @dataclass(slots=True)

@@ -117,7 +117,7 @@ RECORDS = [
 
 
 def test_the_spec_passes_destkit_spec_check() -> None:
-    done = subprocess.run([sys.executable, "-m", "destkit.runtime.cli", "spec", "check", str(SPEC)],
+    done = subprocess.run([sys.executable, "-m", "destkit.runtime.cli.app", "spec", "check", str(SPEC)],
                           capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok: {name} (" in done.stdout

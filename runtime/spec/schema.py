@@ -1,7 +1,7 @@
 """`specs/destination-spec.schema.json`: the JSON Schema of the spec language, for editors.
 
 Generated from the pydantic models so it can never disagree with what the loader accepts; a test
-fails when the checked-in copy is stale. Regenerate with `python -m destkit.runtime.schema --write`.
+fails when the checked-in copy is stale. Regenerate with `python -m destkit.runtime.spec.schema --write`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from destkit.runtime.spec import DestinationSpec
+from destkit.runtime.spec.models import DestinationSpec
 
 SCHEMA_ID = "https://destkit.dev/schemas/destination-spec.schema.json"
 

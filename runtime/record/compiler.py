@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from destkit.mapping import CompiledMapping, RecordError
-from destkit.runtime._codegen import CodeGen
-from destkit.runtime.body import BodyCompiler, literal, parse_ref
-from destkit.runtime.checks import Catalog, CheckCompiler
-from destkit.runtime.spec import ActionSpec
+from destkit.runtime.record.body import BodyCompiler
+from destkit.runtime.record.checks import Catalog, CheckCompiler
+from destkit.runtime.record.codegen import CodeGen
+from destkit.runtime.spec.models import ActionSpec
 
 Process = Callable[[Mapping[str, Any], list[tuple[str, str, str]]], tuple[Any, bytes, tuple[str, ...] | None]]
 
-_SENTINEL = "\x00destkit-records\x00"
 
 
 def _quote(value: Any) -> str:
@@ -39,40 +37,6 @@ def _quote(value: Any) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """The request body around the records: `prefix + parts joined by ',' + suffix`."""
-
-    prefix: bytes
-    suffix: bytes
-    single: bool  # $record: exactly one record body, not a list
-    empty: bool = False  # body: null — the request carries no body at all
-
-    def size(self, parts_bytes: int, count: int) -> int:
-        return len(self.prefix) + len(self.suffix) + parts_bytes + max(count - 1, 0)
-
-    def join(self, parts: list[bytes]) -> bytes:
-        if self.empty:
-            return b""
-        return self.prefix + b",".join(parts) + self.suffix
-
-
-def _substitute(node: Any, settings: Mapping[str, Any], found: list[str]) -> Any:
-    ref = parse_ref(node)
-    if ref is not None:
-        if ref.kind in ("records", "record"):
-            found.append(ref.kind)
-            return _SENTINEL
-        if ref.kind == "setting":
-            return settings.get(ref.name)
-        raise ValueError(f"${ref.name} cannot stand in the request body; use it in `record:`")
-    if isinstance(node, dict):
-        return {k: _substitute(v, settings, found) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_substitute(v, settings, found) for v in node]
-    return literal(node)
-
-
 def fill_path(path: str, names: tuple[str, ...], values: tuple[str, ...] | None) -> str:
     """The request path with a one-record batch's `{field}` parameters (already URL-quoted) filled in."""
     if values is not None:
@@ -83,22 +47,6 @@ def fill_path(path: str, names: tuple[str, ...], values: tuple[str, ...] | None)
 
 def _one_of_message(names: list[str]) -> str:
     return f"at least one of {', '.join(names)} is required, and the record has none; map one of them."
-
-
-def build_envelope(body: Any, settings: Mapping[str, Any]) -> Envelope:
-    if body is None:
-        return Envelope(b"", b"", True, empty=True)
-    found: list[str] = []
-    rendered = _substitute(body, settings, found)
-    if len(found) != 1:
-        raise ValueError("the request body must contain $records (or $record) exactly once")
-    single = found[0] == "record"
-    text = orjson.dumps(rendered)
-    token = orjson.dumps(_SENTINEL)
-    prefix, _, suffix = text.partition(token)
-    if single:
-        return Envelope(prefix, suffix, True)
-    return Envelope(prefix + b"[", b"]" + suffix, False)
 
 
 def compile_processor(

@@ -28,13 +28,14 @@ from jmespath.exceptions import JMESPathError, ParseError
 from pydantic import BaseModel
 
 from destkit.mapping import Template, TemplateError
-from destkit.runtime._yaml import LocatedYaml
-from destkit.runtime.body import refs_in
-from destkit.runtime.checks import Catalog
 from destkit.runtime.errors import Issue, SpecError
-from destkit.runtime.hooks import load_hook
-from destkit.runtime.processor import build_envelope, compile_processor
-from destkit.runtime.spec import (
+from destkit.runtime.record.checks import Catalog
+from destkit.runtime.record.compiler import compile_processor
+from destkit.runtime.spec.body_template import build_envelope, refs_in
+from destkit.runtime.spec.hooks import load_hook
+from destkit.runtime.spec.loader import locate, parse_spec
+from destkit.runtime.spec.located_yaml import LocatedYaml
+from destkit.runtime.spec.models import (
     ActionSpec,
     ApiKeyAuth,
     BasicAuth,
@@ -47,16 +48,19 @@ from destkit.runtime.spec import (
     ResponseSpec,
     SettingSchema,
 )
-from destkit.runtime.spec_loader import _locate, parse_spec
+from destkit.runtime.spec.vocabulary import (
+    AUTH_KINDS,
+    HTTP_METHODS,
+    path_parameters,
+    secrets_used,
+    settings_used,
+)
+from destkit.runtime.spec.vocabulary import key_field as key_of
 
 Severity = Literal["error", "warning"]
 
 MAX_RECORDS_WARN = 10_000
 MAX_BYTES_WARN = 50_000_000
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SETTING_REF = re.compile(r"settings\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
-_SECRET_REF = re.compile(r"secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 _PLACEHOLDER_STRINGS = ("example", "example-1", "example_1", "1", "a", "A")
 
 
@@ -98,7 +102,7 @@ class SpecCheck:
 def check_spec(name_or_path: str | Path) -> SpecCheck:
     """Check a bundled spec by id or a spec file by path; never raises for a bad spec."""
     try:
-        text, display = _locate(name_or_path)
+        text, display = locate(name_or_path)
     except SpecError as exc:
         return SpecCheck(str(name_or_path), None, [Finding("error", i) for i in exc.issues])
     except UnicodeDecodeError:
@@ -128,7 +132,6 @@ def check_spec_text(text: str, file: str = "<spec>") -> SpecCheck:
     return SpecCheck(file, spec, deep_check(spec, doc))
 
 
-_AUTH_KINDS = frozenset({"api_key", "bearer", "basic", "hook", "none", "jwt", "hmac"})
 _CATALOG_ROOT = re.compile(
     r"^(?:Value error, )?actions\.([^.\s]+)\.fields\.([^.\s]+) names catalog '([^']*)', "
     r"which is not under catalogs\.?$"
@@ -178,7 +181,7 @@ def _relocate(issue: Issue, text: str, file: str) -> Issue:
     if issue.message.endswith("is not a key the spec language knows."):
         parts = issue.key.split(".")
         # the loader leaves some union tags in the location (auth.jwt.ttl): drop them
-        cleaned = [p for i, p in enumerate(parts) if not (i and parts[i - 1] == "auth" and p in _AUTH_KINDS)]
+        cleaned = [p for i, p in enumerate(parts) if not (i and parts[i - 1] == "auth" and p in AUTH_KINDS)]
         key = ".".join(cleaned)
         *parent, wrong = cleaned
         keys = known_keys(parent)
@@ -250,11 +253,11 @@ def sample_settings(spec: DestinationSpec) -> tuple[dict[str, Any], set[str]]:
 
 
 def _setting_refs(source: str) -> set[str]:
-    return {a or b for a, b in _SETTING_REF.findall(source)}
+    return settings_used(source)
 
 
 def _secret_refs(source: str) -> set[str]:
-    return {a or b for a, b in _SECRET_REF.findall(source)}
+    return secrets_used(source)
 
 
 def _jmespath_problem(expr: str) -> str | None:
@@ -359,7 +362,7 @@ class _Checker:
         return out, bool(refs & self.placeholders)
 
     def check_base_url(self) -> None:
-        from destkit.runtime.sync import _check_base_url
+        from destkit.runtime.config.urls import check_base_url
 
         url, placeholder = self.render(["base_url"], self.spec.base_url, self.settings)
         if url is None:
@@ -371,7 +374,7 @@ class _Checker:
                 None if url.startswith("https://") else f"{url} is not HTTPS; destkit only sends over HTTPS"
             )
         else:
-            problem = _check_base_url(url.rstrip("/"), override=False, allow_http=False, user_url=False)
+            problem = check_base_url(url.rstrip("/"), override=False, allow_http=False, user_url=False)
         if problem:
             note = " (rendered with placeholder settings)" if placeholder else ""
             self.add(
@@ -382,7 +385,7 @@ class _Checker:
             )
 
     def check_settings(self) -> None:
-        from destkit.runtime.sync import settings_schema
+        from destkit.runtime.config.settings import settings_schema
 
         schema = settings_schema(self.spec)
         for name, s in self.spec.settings.items():
@@ -509,14 +512,14 @@ class _Checker:
             return used
         rendered_path, _ = self.render([*loc, "request", "path"], req.path, settings)
         method, placeholder = self.render([*loc, "request", "method"], req.method, settings)
-        if method is not None and method.upper() not in _METHODS:
+        if method is not None and method.upper() not in HTTP_METHODS:
             self.add(
                 "warning" if placeholder else "error",
                 [*loc, "request", "method"],
                 f"the method renders to '{method}', which is not an HTTP method"
                 + (" (with placeholder settings)" if placeholder else "")
                 + ".",
-                f"use one of {', '.join(_METHODS)}.",
+                f"use one of {', '.join(HTTP_METHODS)}.",
             )
         for part in ("query", "headers"):
             for key, source in getattr(req, part).items():
@@ -534,7 +537,7 @@ class _Checker:
             )
         params: tuple[str, ...] = ()
         if rendered_path is not None:
-            params = tuple(_PATH_PARAM.findall(rendered_path))
+            params = path_parameters(rendered_path)
             used |= set(params)
         if action.batch.key:
             used.add(action.batch.key)
@@ -553,7 +556,7 @@ class _Checker:
                 if catalog_name is not None:
                     self.used_catalogs.add(catalog_name)
                     catalogs[catalog_name] = Catalog(catalog_name, frozenset(), {}, self.spec.catalogs.get(catalog_name))
-        key_field = action.batch.key or next((n for n, f in action.fields.items() if f.required), None)
+        key_field = key_of(action)
         try:
             process, _ = compile_processor(
                 action, settings, catalogs, {}, frozenset(action.fields), key_field, path_params=params
@@ -678,7 +681,7 @@ class _Checker:
                 )
 
     def _check_when(self, loc: list[str | int], name: str, value: Any) -> None:
-        from destkit.runtime.sync import settings_schema
+        from destkit.runtime.config.settings import settings_schema
 
         schema = settings_schema(self.spec)["properties"][name]
         problems = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(value)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from destkit.runtime.processor import Envelope
+from destkit.runtime.spec.body_template import Envelope
 
 
 @dataclass(slots=True)

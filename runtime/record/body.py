@@ -9,58 +9,10 @@ disappears for a contact without a phone instead of being sent empty (which coul
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from destkit.runtime._codegen import CodeGen
-
-
-@dataclass(frozen=True)
-class Ref:
-    kind: str  # "field" | "setting" | "records" | "record"
-    name: str
-
-
-def parse_ref(value: Any) -> Ref | None:
-    """`$external_reference_id` → Ref('field', ...); `$settings.x` → Ref('setting', 'x'); else None."""
-    if not isinstance(value, str) or not value.startswith("$") or value.startswith("$$"):
-        return None
-    name = value[1:]
-    if name == "records":
-        return Ref("records", "")
-    if name == "record":
-        return Ref("record", "")
-    if name.startswith("settings."):
-        return Ref("setting", name[len("settings."):])
-    return Ref("field", name)
-
-
-def literal(value: Any) -> Any:
-    """Undo the `$$` escape in constants."""
-    if isinstance(value, str) and value.startswith("$$"):
-        return value[1:]
-    if isinstance(value, dict):
-        return {k: literal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [literal(v) for v in value]
-    return value
-
-
-def refs_in(template: Any) -> list[Ref]:
-    """Every reference in a template, in order (for the spec checker)."""
-    out: list[Ref] = []
-    ref = parse_ref(template)
-    if ref is not None:
-        out.append(ref)
-    elif isinstance(template, dict) and "$map" in template:
-        out += refs_in(template["$map"])
-    elif isinstance(template, dict):
-        for v in template.values():
-            out += refs_in(v)
-    elif isinstance(template, list):
-        for v in template:
-            out += refs_in(v)
-    return out
+from destkit.runtime.record.codegen import CodeGen
+from destkit.runtime.spec.body_template import literal, parse_ref
 
 
 def _opt_dict(d: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,210 @@
+"""`build_sync`: a sync config checked as a whole and compiled, in named steps.
+
+Every step adds to one list of issues instead of raising, so a user sees every problem of a
+config at once; only a missing spec or action stops early, since nothing else can be checked
+without them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from destkit.mapping import (
+    CompiledMapping,
+    FieldShape,
+    MappingConfigError,
+    Template,
+    TemplateError,
+    compile_mapping,
+)
+from destkit.runtime.config.model import SyncConfig
+from destkit.runtime.config.secrets import Secret, redact, resolve_secret
+from destkit.runtime.config.settings import check_settings
+from destkit.runtime.config.urls import check_base_url
+from destkit.runtime.delivery.auth import build_auth
+from destkit.runtime.delivery.retry import RetryPolicy
+from destkit.runtime.engine.sync import Sync
+from destkit.runtime.errors import ConfigError, Issue, SpecError
+from destkit.runtime.spec.loader import load_spec
+from destkit.runtime.spec.models import ActionSpec, DestinationSpec
+from destkit.runtime.spec.vocabulary import path_parameters
+
+
+def build_sync(
+    config: SyncConfig | Mapping[str, Any] | str | Path,
+    *,
+    spec: DestinationSpec | None = None,
+    base_url: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    allow_http: bool = False,
+    retry: RetryPolicy | None = None,
+    needs_secrets: bool = True,
+) -> Sync:
+    """Check a sync config (a SyncConfig, a dict, or a YAML file path) and compile it.
+
+    Raises ConfigError listing every problem, each with its key, line (for files) and a fix.
+    `needs_secrets=False` (an offline preview: nothing will be sent) lets secrets be absent.
+    """
+    config = load_config(config)
+    spec = spec or spec_of(config)
+    action = action_of(spec, config)
+    settings, issues = check_settings(spec, config)
+    if not issues:
+        action = action.resolve(settings)
+    settings_ok = not issues
+    secrets = resolve_secrets(spec, config, needs_secrets, issues)
+    check_catalog_names(spec, config, issues)
+    mapping = compile_user_mapping(config, action, issues)
+    url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, transport is not None, issues)
+    if not issues and needs_secrets:
+        check_credentials(spec, action, config, secrets, settings, issues)
+    if issues:
+        raise ConfigError(redact_issues(issues, secrets))
+    assert mapping is not None and url is not None
+    return assemble(config, spec, action, settings, secrets, mapping, url, base_url, transport, retry)
+
+
+def load_config(config: SyncConfig | Mapping[str, Any] | str | Path) -> SyncConfig:
+    """A config from a YAML file path, a dict or an existing SyncConfig."""
+    if isinstance(config, str | Path):
+        return SyncConfig.load(config)
+    if isinstance(config, SyncConfig):
+        return config
+    return SyncConfig.from_dict(dict(config))
+
+
+def spec_of(config: SyncConfig) -> DestinationSpec:
+    """The spec the config names (a bundled id, or a YAML path relative to the config file)."""
+    file = config.source_file
+    destination = config.destination
+    if file and not Path(destination).is_absolute() and destination.endswith((".yaml", ".yml")):
+        destination = str(Path(file).parent / destination)
+    try:
+        return load_spec(destination)
+    except SpecError as exc:
+        if exc.issues and exc.issues[0].key == "destination":
+            first = exc.issues[0]
+            raise ConfigError([Issue("destination", first.message, first.fix, file, config.line_of("destination"))]) from None
+        raise
+
+
+def action_of(spec: DestinationSpec, config: SyncConfig) -> ActionSpec:
+    action = spec.actions.get(config.action)
+    if action is None:
+        raise ConfigError([Issue("action", f"'{config.action}' is not an action of {spec.name}.",
+                                 f"use one of: {', '.join(spec.actions)}.", config.source_file, config.line_of("action"))])
+    return action
+
+
+def resolve_secrets(spec: DestinationSpec, config: SyncConfig, needs_secrets: bool, issues: list[Issue]) -> dict[str, Secret]:
+    """Every secret the action uses, resolved from its reference; unknown or missing ones are issues."""
+    file = config.source_file
+    base_dir = Path(file).parent if file else None
+    usable = [n for n, s in spec.secrets.items() if s.actions is None or config.action in s.actions]
+    secrets: dict[str, Secret] = {}
+    for name in usable:
+        s = spec.secrets[name]
+        if name not in config.secrets:
+            if s.required and needs_secrets:
+                issues.append(Issue(f"secrets.{name}", f"the secret '{name}' ({s.title or name}) is not given.",
+                                    f"add `secrets: {{{name}: {{env: {name.upper()}}}}}`.", file, config.line_of("secrets")))
+            continue
+        secret, issue = resolve_secret(name, config.secrets[name], allow_literal=not config.from_file, base_dir=base_dir)
+        if issue is not None:
+            if needs_secrets:
+                issues.append(Issue(issue.key, issue.message, issue.fix, file, config.line_of(issue.key)))
+        elif secret is not None:
+            secrets[name] = secret
+    for name in config.secrets:
+        if name not in usable:
+            issues.append(Issue(f"secrets.{name}", f"'{name}' is not a secret of {spec.name}'s {config.action} action.",
+                                f"use one of: {', '.join(usable) or '(none)'}.", file, config.line_of(f"secrets.{name}")))
+    return secrets
+
+
+def check_catalog_names(spec: DestinationSpec, config: SyncConfig, issues: list[Issue]) -> None:
+    for name in config.catalogs or {}:
+        if name not in spec.catalogs:
+            issues.append(Issue(f"catalogs.{name}", f"'{name}' is not a catalog of {spec.name}.",
+                                f"use one of: {', '.join(spec.catalogs) or '(none)'}.", config.source_file,
+                                config.line_of(f"catalogs.{name}")))
+
+
+def field_shapes(action: ActionSpec) -> dict[str, FieldShape]:
+    # a field the runtime can resolve (e.g. an id from the state store) need not be mapped
+    return {name: FieldShape(f.types, f.required and f.resolve is None) for name, f in action.fields.items()}
+
+
+def compile_user_mapping(config: SyncConfig, action: ActionSpec, issues: list[Issue]) -> CompiledMapping | None:
+    try:
+        return compile_mapping(config.mapping, field_shapes(action))
+    except MappingConfigError as exc:
+        issues += [Issue(i.key, i.message, i.fix, config.source_file, config.line_of(i.key)) for i in exc.issues]
+        return None
+
+
+def base_url_of(spec: DestinationSpec, config: SyncConfig, settings: Mapping[str, Any], override: str | None,
+                settings_ok: bool, allow_http: bool, in_process: bool, issues: list[Issue]) -> str | None:
+    """The base URL (the override, or the spec's template rendered with settings), passed by the URL guard."""
+    if not settings_ok:
+        return override
+    file = config.source_file
+    url = override
+    if url is None:
+        try:
+            url = Template(spec.base_url).render({"settings": settings})
+        except TemplateError as exc:
+            issues.append(Issue("base_url", f"{exc}.", "check the settings the spec's base_url uses.", file))
+            return None
+    # with a transport given (an in-process emulator) the host is never connected to: no DNS
+    problem = check_base_url(url, override=override is not None, allow_http=allow_http, user_url=spec.user_url,
+                             resolve=not in_process)
+    if problem:
+        issues.append(Issue("base_url" if override else "settings", problem + ".",
+                            "use the https URL of the destination." if override else
+                            "fix the settings the base URL is built from.", file))
+    return url
+
+
+def check_credentials(spec: DestinationSpec, action: ActionSpec, config: SyncConfig, secrets: Mapping[str, Secret],
+                      settings: Mapping[str, Any], issues: list[Issue]) -> None:
+    """Credentials are rendered and decoded once now, so a malformed one is a config error, not 1,000 failures."""
+    auth = action.auth or spec.auth
+    try:
+        build_auth(auth, dict(secrets), dict(settings))
+    except (ValueError, TemplateError) as exc:
+        used = sorted(set(re.findall(r"secrets\.([A-Za-z_]\w*)", auth.model_dump_json())))
+        key = f"secrets.{used[0]}" if len(used) == 1 else "secrets"
+        issues.append(Issue(key, f"the credentials cannot be used: {redact(str(exc), secrets.values())}.",
+                            "check the secret's value and format.", config.source_file, config.line_of(key)))
+
+
+def redact_issues(issues: list[Issue], secrets: Mapping[str, Secret]) -> list[Issue]:
+    """A secret pasted into a setting or the mapping must not come back in the error."""
+    if not secrets:
+        return issues
+    return [Issue(i.key, redact(i.message, secrets.values()), redact(i.fix, secrets.values()), i.file, i.line)
+            for i in issues]
+
+
+def assemble(config: SyncConfig, spec: DestinationSpec, action: ActionSpec, settings: dict[str, Any],
+             secrets: dict[str, Secret], mapping: CompiledMapping, url: str, override: str | None,
+             transport: httpx.AsyncBaseTransport | None, retry: RetryPolicy | None) -> Sync:
+    if not (spec.user_url and override is None):
+        return Sync(config, spec, action, settings, secrets, mapping, url.rstrip("/"), transport=transport, retry=retry)
+    # the user's URL is used exactly as given (httpx would add a slash to a base URL's path)
+    parsed = httpx.URL(url)
+    origin = str(parsed.copy_with(raw_path=b"/", query=None, fragment=None)).rstrip("/")
+    sync = Sync(config, spec, action, settings, secrets, mapping, origin, transport=transport, retry=retry)
+    user_path = parsed.raw_path.decode("ascii")
+    sync.path = user_path + sync.path if sync.path else user_path
+    sync.path_params = path_parameters(sync.path)
+    return sync
+
+
+__all__ = ["build_sync"]

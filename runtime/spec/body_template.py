@@ -1,0 +1,112 @@
+"""The request body template of the spec language: `$field`, `$settings.name`, `$records`/`$record`
+and the `$$` escape, and the envelope (`{contacts: $records}`) rendered once into a prefix and a
+suffix so a batch body is `prefix + b",".join(parts) + suffix`, its size known before it is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+_SENTINEL = "\x00destkit-records\x00"
+
+
+@dataclass(frozen=True)
+class Ref:
+    kind: str  # "field" | "setting" | "records" | "record"
+    name: str
+
+
+def parse_ref(value: Any) -> Ref | None:
+    """`$external_reference_id` → Ref('field', ...); `$settings.x` → Ref('setting', 'x'); else None."""
+    if not isinstance(value, str) or not value.startswith("$") or value.startswith("$$"):
+        return None
+    name = value[1:]
+    if name == "records":
+        return Ref("records", "")
+    if name == "record":
+        return Ref("record", "")
+    if name.startswith("settings."):
+        return Ref("setting", name[len("settings."):])
+    return Ref("field", name)
+
+
+def literal(value: Any) -> Any:
+    """Undo the `$$` escape in constants."""
+    if isinstance(value, str) and value.startswith("$$"):
+        return value[1:]
+    if isinstance(value, dict):
+        return {k: literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [literal(v) for v in value]
+    return value
+
+
+def refs_in(template: Any) -> list[Ref]:
+    """Every reference in a template, in order (for the spec checker)."""
+    out: list[Ref] = []
+    ref = parse_ref(template)
+    if ref is not None:
+        out.append(ref)
+    elif isinstance(template, dict) and "$map" in template:
+        out += refs_in(template["$map"])
+    elif isinstance(template, dict):
+        for v in template.values():
+            out += refs_in(v)
+    elif isinstance(template, list):
+        for v in template:
+            out += refs_in(v)
+    return out
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The request body around the records: `prefix + parts joined by ',' + suffix`."""
+
+    prefix: bytes
+    suffix: bytes
+    single: bool  # $record: exactly one record body, not a list
+    empty: bool = False  # body: null — the request carries no body at all
+
+    def size(self, parts_bytes: int, count: int) -> int:
+        return len(self.prefix) + len(self.suffix) + parts_bytes + max(count - 1, 0)
+
+    def join(self, parts: list[bytes]) -> bytes:
+        if self.empty:
+            return b""
+        return self.prefix + b",".join(parts) + self.suffix
+
+
+def _substitute(node: Any, settings: Mapping[str, Any], found: list[str]) -> Any:
+    ref = parse_ref(node)
+    if ref is not None:
+        if ref.kind in ("records", "record"):
+            found.append(ref.kind)
+            return _SENTINEL
+        if ref.kind == "setting":
+            return settings.get(ref.name)
+        raise ValueError(f"${ref.name} cannot stand in the request body; use it in `record:`")
+    if isinstance(node, dict):
+        return {k: _substitute(v, settings, found) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, settings, found) for v in node]
+    return literal(node)
+
+
+def build_envelope(body: Any, settings: Mapping[str, Any]) -> Envelope:
+    if body is None:
+        return Envelope(b"", b"", True, empty=True)
+    found: list[str] = []
+    rendered = _substitute(body, settings, found)
+    if len(found) != 1:
+        raise ValueError("the request body must contain $records (or $record) exactly once")
+    single = found[0] == "record"
+    text = orjson.dumps(rendered)
+    token = orjson.dumps(_SENTINEL)
+    prefix, _, suffix = text.partition(token)
+    if single:
+        return Envelope(prefix, suffix, True)
+    return Envelope(prefix + b"[", b"]" + suffix, False)
