@@ -37,6 +37,8 @@ from typing import Any, Final
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from destkit.runtime.errors import EmulatorError
+
 __all__ = [
     "FAULT_KINDS",
     "REQUEST_FAULT_KINDS",
@@ -354,7 +356,7 @@ class FaultInjector:
 # --------------------------------------------------------------------------- ASGI helpers
 
 
-class InjectedDrop(Exception):
+class InjectedDrop(EmulatorError):
     """Raised after a deliberately truncated response so the server closes the connection."""
 
 

@@ -10,6 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class DestkitError(Exception):
+    """The root of every exception destkit defines (the tree is drawn in `destkit.runtime.errors`).
+
+    It lives here, in the bottom package, because mapping imports nothing of ours and its
+    errors must derive from it too.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class MappingIssue:
     """A problem with the mapping itself: `key` is the dotted config key, `fix` says what to do."""
@@ -22,7 +30,7 @@ class MappingIssue:
         return f"{self.key}: {self.message} Fix: {self.fix}"
 
 
-class MappingConfigError(ValueError):
+class MappingConfigError(DestkitError, ValueError):
     """Raised when a mapping cannot be compiled; holds every issue found, not only the first."""
 
     def __init__(self, issues: list[MappingIssue]) -> None:
@@ -30,7 +38,7 @@ class MappingConfigError(ValueError):
         super().__init__("; ".join(str(i) for i in issues))
 
 
-class RecordError(Exception):
+class RecordError(DestkitError):
     """One record could not be mapped or validated; `code` is a reason code of the outcome contract."""
 
     __slots__ = ("code", "field", "message")
@@ -42,7 +50,7 @@ class RecordError(Exception):
         self.message = message
 
 
-class TransformError(Exception):
+class TransformError(DestkitError):
     """A transform could not handle a value; the compiler adds which field it was mapping."""
 
     def __init__(self, code: str, message: str) -> None:

@@ -14,10 +14,12 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from destkit.mapping.errors import DestkitError
+
 MAX_OUTPUT_CHARS = 65_536
 
 
-class TemplateError(ValueError):
+class TemplateError(DestkitError, ValueError):
     """A template that does not compile, renders an undefined name, or breaks the sandbox."""
 
 

@@ -12,7 +12,7 @@ from destkit.runtime.config.model import SyncConfig, SyncOptions
 from destkit.runtime.config.secrets import Secret
 from destkit.runtime.engine.build import build_sync
 from destkit.runtime.engine.sync import PreparedRequest, PreviewItem, RunResult, Sync
-from destkit.runtime.errors import AuthFailed, ConfigError, Issue, SpecError
+from destkit.runtime.errors import AuthFailed, ConfigError, DestkitError, InternalError, Issue, SpecError
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 from destkit.runtime.spec.models import DestinationSpec
@@ -21,6 +21,8 @@ __all__ = [
     "AuthFailed",
     "ConfigError",
     "DestinationSpec",
+    "DestkitError",
+    "InternalError",
     "Issue",
     "Outcome",
     "PreparedRequest",

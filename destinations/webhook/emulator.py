@@ -39,6 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from destkit.runtime.errors import EmulatorError
+
 from .._faults import DroppedResponse, FaultInjector, FaultPlan, silence_injected_drops, wait_or_disconnect
 
 __all__ = [
@@ -72,7 +74,7 @@ FAULTABLE_PATHS: tuple[str, ...] = ("/",)
 _EMULATOR_PREFIX = "/_emulator/"
 
 
-class VerificationError(Exception):
+class VerificationError(EmulatorError):
     """Why a request's Standard Webhooks headers do not verify; ``code`` goes in the 401 body."""
 
     def __init__(self, code: str, message: str) -> None:

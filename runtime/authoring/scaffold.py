@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from destkit.runtime.errors import UsageError
+
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(UsageError):
     """The name is not valid, or a file would be overwritten; nothing was written."""
 
 
