@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from destkit.destinations._faults import FaultPlan
+from destkit.destinations._kit import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.cli.server import running_server
 from tests.conftest import API_KEY, PROPERTIES, TAGS

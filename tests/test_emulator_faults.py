@@ -19,7 +19,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from destkit.destinations._faults import (
+from destkit.destinations._kit import (
     FAULT_KINDS,
     FaultInjector,
     FaultPlan,

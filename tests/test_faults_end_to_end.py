@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from destkit.destinations._faults import FaultPlan
+from destkit.destinations._kit import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome, Status, build_sync, load_spec
 from destkit.runtime.cli.server import running_server

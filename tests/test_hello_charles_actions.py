@@ -22,7 +22,7 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
-from destkit.destinations._faults import FaultPlan
+from destkit.destinations._kit import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app, testing_profile
 from destkit.runtime import Outcome, Status, build_sync, load_spec
 from destkit.runtime.cli.server import running_server

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from destkit.destinations._faults import FaultPlan
+from destkit.destinations._kit import FaultPlan
 from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
 from destkit.runtime import Status
 from destkit.runtime.cli.server import running_server

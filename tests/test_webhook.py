@@ -19,7 +19,7 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
-from destkit.destinations._faults import FaultInjector, FaultPlan
+from destkit.destinations._kit import FaultInjector, FaultPlan
 from destkit.destinations.webhook import emulator
 from destkit.destinations.webhook.emulator import URL_PLACEHOLDER, WebhookState, create_app
 from destkit.runtime import ConfigError, Outcome, Status, build_sync, load_spec

@@ -23,41 +23,49 @@ What it reproduces, and from where (the markers of API-FACTS.md):
 
 Contacts are kept in ``app.state.emulator.contacts``, keyed by email exactly as sent [ours:
 no case folding], each with its fields by numeric id. ``faults=`` injects seeded failures
-(:mod:`destkit.destinations._faults`) into the contact upserts only; ``state.scripted`` is a
+(:mod:`destkit.destinations._kit`) into the contact upserts only; ``state.scripted`` is a
 queue of HTTP statuses (e.g. ``[423, 503]``) the next contact requests answer with before any
 work, for statuses a fault plan does not draw (423).
+
+The route handlers are module-level functions reading the store from ``request.app.state.emulator``
+and the account's configuration from ``request.app.state.options``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Scope
 
-from .._faults import FaultInjector, FaultPlan, answer_with_faults, silence_injected_drops
-from .._readback import (
-    READBACK_PREFIX,
+from destkit.destinations._kit import (
+    BodyLimits,
     Exchange,
+    FaultInjector,
+    FaultPlan,
     ORJSONResponse,
     RecorderMiddleware,
-    exchange_of,
+    answer_faulted,
+    http_error_status,
+    injector_for,
+    not_a_test,
+    read_body,
     readback_routes,
+    request_exchange,
 )
+from destkit.runtime.spec.testing_profile import TestingProfile
+
+from .wsse_verify import CREATED_WINDOW, verify_wsse
 
 __all__ = [
     "CREATED_WINDOW",
@@ -65,6 +73,7 @@ __all__ = [
     "ERROR_CODES",
     "FAULTABLE_PATHS",
     "Contact",
+    "EmulatorOptions",
     "EmulatorState",
     "RecordedRequest",
     "create_app",
@@ -73,8 +82,9 @@ __all__ = [
 ]
 
 JSONObject = dict[str, Any]
+FieldTable = dict[int, tuple[str, str]]
 
-DEFAULT_FIELDS: dict[int, tuple[str, str]] = {
+DEFAULT_FIELDS: FieldTable = {
     1: ("First Name", "shorttext"),
     2: ("Last Name", "shorttext"),
     3: ("Email", "email"),
@@ -101,19 +111,16 @@ ERROR_CODES: dict[str, str] = {
 }
 """Every code the emulator answers with; see the module docstring for which are [doc] and [ours]."""
 
-CREATED_WINDOW = timedelta(minutes=5)
-"""How far a WSSE ``Created`` may be from the emulator's clock, either way [ours]."""
-
 MAX_TEXT = 255
 """Longest value a text field takes [ours]."""
 
 FAULTABLE_PATHS: tuple[str, ...] = ("/api/v2/contact",)
 """Faults (and scripted statuses) apply to the contact upserts only, never to the field list."""
 
-_EMULATOR_PREFIX = READBACK_PREFIX
+KEY_FIELD = 3
+"""The field contacts are matched on: email [doc: key_id 3]."""
+
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_WSSE_PARAM = re.compile(r'\s*([A-Za-z]+)="([^"]*)"\s*')
-_WSSE_KEYS = ("Username", "PasswordDigest", "Nonce", "Created")
 
 
 # --------------------------------------------------------------------------- state
@@ -166,86 +173,97 @@ class EmulatorState:
 
     def add_contact(self, email: str, **fields: Any) -> Contact:
         """Store a contact directly (test set-up); ``fields`` by id, e.g. ``add_contact(e, f1="Ann")``."""
-        values: dict[int, Any] = {3: email}
+        values: dict[int, Any] = {KEY_FIELD: email}
         for name, value in fields.items():
             values[int(name.lstrip("f"))] = value
-        contact = Contact(self._new_id(), values)
+        contact = Contact(self.new_id(), values)
         self.contacts[email] = contact
         return contact
 
-    def _new_id(self) -> int:
+    def new_id(self) -> int:
+        """The next internal contact id."""
         self.next_id += 1
         return self.next_id
+
+    def forget_old_nonces(self, now: datetime) -> None:
+        """Drop nonces received so long ago that a replay of them fails the Created check anyway."""
+        for seen, received in list(self.nonces.items()):
+            if now - received > 2 * CREATED_WINDOW:
+                del self.nonces[seen]
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    """How one app checks requests (``app.state.options``): the API user, the account's fields, limits, clock."""
+
+    username: str
+    secret: str
+    fields: FieldTable
+    max_batch: int
+    body: BodyLimits
+    clock: Callable[[], datetime]
+
+
+def _store(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
+
+
+def _options(request: Request) -> EmulatorOptions:
+    options: EmulatorOptions = request.app.state.options
+    return options
 
 
 # --------------------------------------------------------------------------- WSSE
 
 
-def _parse_wsse(header: str) -> dict[str, str] | str:
-    """The four UsernameToken parameters, or why the header is malformed."""
-    scheme, _, rest = header.strip().partition(" ")
-    if scheme != "UsernameToken" or not rest:
-        return "the X-WSSE header is not a UsernameToken"
-    params: dict[str, str] = {}
-    for part in rest.split(","):
-        m = _WSSE_PARAM.fullmatch(part)
-        if m is None:
-            return f"malformed X-WSSE parameter {part.strip()!r}"
-        if m.group(1) in params:
-            return f"X-WSSE parameter {m.group(1)} given twice"
-        params[m.group(1)] = m.group(2)
-    missing = [k for k in _WSSE_KEYS if k not in params]
-    if missing:
-        return f"X-WSSE lacks {', '.join(missing)}"
-    return params
-
-
-def _parse_created(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+def _wsse_refusal(request: Request) -> Response | None:
+    """The 401 for a request whose X-WSSE does not verify (why goes on the record only); ``None`` when it does."""
+    options, state = _options(request), _store(request)
+    now = options.clock()
+    state.forget_old_nonces(now)
+    problem, nonce = verify_wsse(
+        request.headers.get("x-wsse"),
+        username=options.username,
+        secret=options.secret,
+        now=now,
+        seen_nonces=state.nonces,
+    )
+    if problem is None and nonce is not None:
+        state.nonces[nonce] = now  # a replay of this token is refused
         return None
-    return moment if moment.tzinfo is not None else None
-
-
-def verify_wsse(
-    header: str | None, *, username: str, secret: str, now: datetime, seen_nonces: Mapping[str, datetime]
-) -> tuple[str | None, str | None]:
-    """(None, nonce) when ``header`` is a valid, fresh X-WSSE token; else (why not, None).
-
-    The nonce is returned for the caller to remember; this function does not mutate anything.
-    """
-    if not header:
-        return "no X-WSSE header", None
-    params = _parse_wsse(header)
-    if isinstance(params, str):
-        return params, None
-    if not hmac.compare_digest(params["Username"].encode(), username.encode()):
-        return "unknown username", None
-    created = _parse_created(params["Created"])
-    if created is None:
-        return "Created is not an ISO 8601 time with a UTC offset", None
-    if now - created > CREATED_WINDOW:
-        return "Created is more than 5 minutes old", None
-    if created - now > CREATED_WINDOW:
-        return "Created is more than 5 minutes ahead", None
-    nonce = params["Nonce"]
-    if not nonce:
-        return "empty nonce", None
-    hex_digest = hashlib.sha1((nonce + params["Created"] + secret).encode("utf-8")).hexdigest()
-    expected = base64.b64encode(hex_digest.encode("ascii")).decode("ascii")
-    if not hmac.compare_digest(expected.encode(), params["PasswordDigest"].encode()):
-        return "wrong PasswordDigest", None
-    if nonce in seen_nonces:
-        return "nonce already used", None
-    return None, nonce
+    request_exchange(request).auth_error = problem
+    return _reply(401, 1, "Unauthorized")
 
 
 # --------------------------------------------------------------------------- contacts
 
 
+def _value_problem(field_id: int, kind: str, value: Any) -> tuple[str, str] | None:
+    """(code, message) when the field ``field_id`` of type ``kind`` refuses a non-empty ``value``."""
+    if isinstance(value, dict | list):
+        return "2007", f"Invalid data format for field ID: {field_id}. Scalar expected."
+    if kind == "singlechoice":
+        choice = int(value) if isinstance(value, str) and value.isdigit() else value
+        if isinstance(choice, bool) or choice not in OPT_IN_CHOICES:
+            return "2013", f"Invalid choice id for field ID: {field_id}: {value}"
+        return None
+    if isinstance(value, bool):
+        return "2013", f"Invalid value for field ID: {field_id}: {value}"
+    if kind == "email" and not (isinstance(value, str) and _EMAIL.fullmatch(value)):
+        return "2013", f"Invalid email address: {value}"
+    if len(str(value)) > MAX_TEXT:
+        return "2013", f"Value too long for field ID: {field_id} (at most {MAX_TEXT} characters)"
+    return None
+
+
+def _is_empty(value: Any) -> bool:
+    """``""`` or ``null``: accepted for any field, and clears it."""
+    return value is None or value == ""
+
+
 def _contact_errors(contact: JSONObject, fields: Mapping[int, tuple[str, str]]) -> dict[str, str]:
-    """Every reason one contact (key value present) is refused, as {code: message}."""
+    """Every reason one contact (key value present) is refused, as {code: message}; the first message per code."""
     errors: dict[str, str] = {}
     for raw_id, value in contact.items():
         if raw_id == "source_id":  # [doc] an optional per-contact source id
@@ -254,24 +272,9 @@ def _contact_errors(contact: JSONObject, fields: Mapping[int, tuple[str, str]]) 
             errors.setdefault("2006", f"Invalid field id: {raw_id}")
             continue
         field_id = int(raw_id)
-        if value is None or value == "":
-            continue
-        if isinstance(value, dict | list):
-            errors.setdefault("2007", f"Invalid data format for field ID: {field_id}. Scalar expected.")
-            continue
-        kind = fields[field_id][1]
-        if kind == "singlechoice":
-            choice = int(value) if isinstance(value, str) and value.isdigit() else value
-            if isinstance(choice, bool) or choice not in OPT_IN_CHOICES:
-                errors.setdefault("2013", f"Invalid choice id for field ID: {field_id}: {value}")
-        elif isinstance(value, bool):
-            errors.setdefault("2013", f"Invalid value for field ID: {field_id}: {value}")
-        elif kind == "email" and not (isinstance(value, str) and _EMAIL.fullmatch(value)):
-            errors.setdefault("2013", f"Invalid email address: {value}")
-        elif len(str(value)) > MAX_TEXT:
-            errors.setdefault(
-                "2013", f"Value too long for field ID: {field_id} (at most {MAX_TEXT} characters)"
-            )
+        problem = None if _is_empty(value) else _value_problem(field_id, fields[field_id][1], value)
+        if problem is not None:
+            errors.setdefault(*problem)
     return errors
 
 
@@ -280,13 +283,13 @@ def _apply(state: EmulatorState, email: str, contact: JSONObject) -> Contact:
     state.upsert_counts[email] = state.upsert_counts.get(email, 0) + 1
     stored = state.contacts.get(email)
     if stored is None:
-        stored = Contact(state._new_id(), {3: email})
+        stored = Contact(state.new_id(), {KEY_FIELD: email})
         state.contacts[email] = stored
     for raw_id, value in contact.items():
         if raw_id == "source_id":
             continue
         field_id = int(raw_id)
-        if value is None or value == "":
+        if _is_empty(value):
             stored.fields.pop(field_id, None)
         elif field_id == 31:
             stored.fields[field_id] = int(value)
@@ -296,9 +299,6 @@ def _apply(state: EmulatorState, email: str, contact: JSONObject) -> Contact:
 
 
 # --------------------------------------------------------------------------- responses
-
-
-_ORJSONResponse = ORJSONResponse
 
 
 def _fault_answer(kind: str, plan: FaultPlan) -> Response:
@@ -324,7 +324,7 @@ def _reply(
     status: int, reply_code: int, reply_text: str, data: Any = "", headers: Mapping[str, str] | None = None
 ) -> Response:
     """Emarsys' envelope, for every answer."""
-    return _ORJSONResponse(
+    return ORJSONResponse(
         {"replyCode": reply_code, "replyText": reply_text, "data": data}, status_code=status, headers=headers
     )
 
@@ -345,170 +345,138 @@ def _record(scope: Scope, status: int, exchange: Exchange) -> RecordedRequest:
     )
 
 
-def _exchange(request: Request) -> Exchange:
-    return exchange_of(request.scope)
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status, _headers = http_error_status(exc)
+    return _reply(status, 1, f"{request.method} {request.url.path}: {HTTPStatus(status).phrase}.")
 
 
 # --------------------------------------------------------------------------- routes
 
 
-@dataclass(frozen=True)
-class _Config:
-    username: str
-    secret: str
-    fields: dict[int, tuple[str, str]]
-    max_batch: int
-    max_body_bytes: int
-    keep_bodies: bool
-    clock: Callable[[], datetime]
+async def _answer_scripted_or_faulted(request: Request, process: Callable[[bool], Response]) -> Response:
+    """Scripted statuses first, then the seeded fault plan (drawn before any await), then the work."""
+    state = _store(request)
+    if state.scripted:
+        status = state.scripted.pop(0)
+        request_exchange(request).fault = f"scripted {status}"
+        headers = {"Retry-After": "0"} if status == 429 else None
+        return _reply(status, status, HTTPStatus(status).phrase, headers=headers)
+    return await answer_faulted(request, state.faults, process, _fault_answer)
 
 
-_Handler = Callable[[Request], Awaitable[Response]]
+def _contacts_of(raw: bytes) -> list[JSONObject] | Response:
+    """The contacts of a ``PUT /contact`` body, or the whole-request refusal."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _reply(400, 1, f"Invalid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _reply(400, 2003, "Invalid data format. Object expected.")
+    key_id = str(body.get("key_id", str(KEY_FIELD)))
+    if key_id != str(KEY_FIELD):
+        return _reply(400, 2004, f"Invalid key field id: {key_id} (the emulator matches on field 3, email)")
+    contacts = body.get("contacts")
+    if not isinstance(contacts, list) or not contacts or not all(isinstance(c, dict) for c in contacts):
+        return _reply(400, 2003, "Invalid data format. A non-empty array of contact objects expected.")
+    return contacts
 
 
-def _build_routes(state: EmulatorState, config: _Config) -> list[Route]:
-
-    def unauthorized(request: Request) -> Response | None:
-        now = config.clock()
-        for seen, received in list(state.nonces.items()):  # a replay this late fails the Created check anyway
-            if now - received > 2 * CREATED_WINDOW:
-                del state.nonces[seen]
-        problem, nonce = verify_wsse(
-            request.headers.get("x-wsse"),
-            username=config.username,
-            secret=config.secret,
-            now=now,
-            seen_nonces=state.nonces,
-        )
-        if problem is None:
-            assert nonce is not None
-            state.nonces[nonce] = now
-            return None
-        _exchange(request).auth_error = problem
-        return _reply(401, 1, "Unauthorized")
-
-    async def read_body(request: Request) -> bytes | None:
-        """Drain the body; return it, or None when it is over ``max_body_bytes``."""
-        exchange = _exchange(request)
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in request.stream():
-            total += len(chunk)
-            if config.keep_bodies or total <= config.max_body_bytes:
-                chunks.append(chunk)
-        exchange.body_bytes = total
-        body = b"".join(chunks)
-        if config.keep_bodies:
-            exchange.body = body
-        return None if total > config.max_body_bytes else body
-
-    async def with_faults(request: Request, process: Callable[[bool], Response]) -> Response:
-        """Scripted statuses first, then the seeded fault plan (drawn before any await), then the work."""
-        if state.scripted:
-            status = state.scripted.pop(0)
-            _exchange(request).fault = f"scripted {status}"
-            headers = {"Retry-After": "0"} if status == 429 else None
-            return _reply(status, status, HTTPStatus(status).phrase, headers=headers)
-        exchange = _exchange(request)
-        return await answer_with_faults(
-            state.faults,
-            request.url.path,
-            request.receive,
-            lambda kind: setattr(exchange, "fault", kind),
-            process,
-            _fault_answer,
+async def put_contacts(request: Request) -> Response:
+    """``PUT /api/v2/contact/?create_if_not_exists=0|1``: create or update contacts matched on email."""
+    options = _options(request)
+    raw = await read_body(request, options.body)
+    if (denied := _wsse_refusal(request)) is not None:
+        return denied
+    if raw is None:
+        return _reply(413, 1, f"Request body exceeds {options.body.max_body_bytes} bytes.")
+    flag = request.query_params.get("create_if_not_exists", "0")
+    if flag not in ("0", "1"):
+        return _reply(400, 1, f"Invalid value for create_if_not_exists: {flag!r}; use 0 or 1.")
+    contacts = _contacts_of(raw)
+    if isinstance(contacts, Response):
+        return contacts
+    request_exchange(request).contact_count = len(contacts)
+    if len(contacts) > options.max_batch:
+        return _reply(
+            400,
+            2002,
+            f"The list of contacts exceeds the maximum size of {options.max_batch}; got {len(contacts)}.",
         )
 
-    async def put_contacts(request: Request) -> Response:
-        raw = await read_body(request)
-        if (denied := unauthorized(request)) is not None:
-            return denied
-        if raw is None:
-            return _reply(413, 1, f"Request body exceeds {config.max_body_bytes} bytes.")
-        flag = request.query_params.get("create_if_not_exists", "0")
-        if flag not in ("0", "1"):
-            return _reply(400, 1, f"Invalid value for create_if_not_exists: {flag!r}; use 0 or 1.")
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return _reply(400, 1, f"Invalid JSON: {exc}")
-        if not isinstance(body, dict):
-            return _reply(400, 2003, "Invalid data format. Object expected.")
-        key_id = str(body.get("key_id", "3"))
-        if key_id != "3":
-            return _reply(
-                400, 2004, f"Invalid key field id: {key_id} (the emulator matches on field 3, email)"
-            )
-        contacts = body.get("contacts")
-        if not isinstance(contacts, list) or not contacts or not all(isinstance(c, dict) for c in contacts):
-            return _reply(400, 2003, "Invalid data format. A non-empty array of contact objects expected.")
-        _exchange(request).contact_count = len(contacts)
-        if len(contacts) > config.max_batch:
-            return _reply(
-                400,
-                2002,
-                f"The list of contacts exceeds the maximum size of {config.max_batch}; got {len(contacts)}.",
-            )
-        return await with_faults(request, lambda record_faults: upsert(contacts, flag == "1", record_faults))
+    def process(faultable: bool) -> Response:
+        return _upsert(request, contacts, flag == "1", faultable)
 
-    def upsert(contacts: list[JSONObject], create: bool, record_faults: bool) -> Response:
-        keys = [c.get("3") for c in contacts]
-        counts: dict[str, int] = {}
-        for k in keys:
-            if isinstance(k, str):
-                counts[k] = counts.get(k, 0) + 1
-        errors: dict[str, dict[str, str]] = {}
-        ids: list[int] = []
-        for contact, key in zip(contacts, keys, strict=True):
-            if key is None or key == "":
-                errors.setdefault("", {})["2005"] = "No value provided for key field: 3"
-                continue
-            label = str(key)
-            if counts.get(label, 0) > 1:
-                errors[label] = {
-                    "2010": f"More than one contact in the request with the external id: 3 - {label}"
-                }
-                continue
-            problems = _contact_errors(contact, config.fields)
-            if problems:
-                errors[label] = problems
-                continue
-            if not create and label not in state.contacts:
-                errors[label] = {"2008": f"No contact found with the external id: 3 - {label}"}
-                continue
-            if record_faults and state.faults.record_fails():
-                errors[label] = {
-                    "temporarily_unavailable": "The contact could not be processed right now; retry it."
-                }
-                continue
-            ids.append(_apply(state, label, contact).id)
-        return _reply(200, 0, "OK", {"ids": ids, "errors": errors or []})
+    return await _answer_scripted_or_faulted(request, process)
 
-    async def get_fields(request: Request) -> Response:
-        await read_body(request)
-        if (denied := unauthorized(request)) is not None:
-            return denied
-        data = [
-            {"id": fid, "name": name, "application_type": kind, "string_id": name.lower().replace(" ", "_")}
-            for fid, (name, kind) in sorted(config.fields.items())
-        ]
-        return _reply(200, 0, "OK", data)
 
-    routes: list[tuple[str, _Handler, str]] = [
-        ("/api/v2/contact/", put_contacts, "PUT"),
-        ("/api/v2/contact", put_contacts, "PUT"),
-        ("/api/v2/field", get_fields, "GET"),
-        ("/api/v2/field/", get_fields, "GET"),
+def _key_counts(contacts: list[JSONObject]) -> dict[str, int]:
+    """How often each string key value occurs in the request."""
+    counts: dict[str, int] = {}
+    for contact in contacts:
+        key = contact.get(str(KEY_FIELD))
+        if isinstance(key, str):
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _refusal(
+    request: Request, contact: JSONObject, label: str, duplicated: bool, create: bool, faultable: bool
+) -> dict[str, str] | None:
+    """Why one contact with key value ``label`` is not applied, as {code: message}; ``None`` to apply it."""
+    state = _store(request)
+    if duplicated:
+        return {"2010": f"More than one contact in the request with the external id: 3 - {label}"}
+    problems = _contact_errors(contact, _options(request).fields)
+    if problems:
+        return problems
+    if not create and label not in state.contacts:
+        return {"2008": f"No contact found with the external id: 3 - {label}"}
+    if faultable and state.faults.record_fails():  # drawn only for a contact that would be applied
+        return {"temporarily_unavailable": "The contact could not be processed right now; retry it."}
+    return None
+
+
+def _upsert(request: Request, contacts: list[JSONObject], create: bool, faultable: bool) -> Response:
+    counts = _key_counts(contacts)
+    errors: dict[str, dict[str, str]] = {}
+    ids: list[int] = []
+    for contact in contacts:
+        key = contact.get(str(KEY_FIELD))
+        if _is_empty(key):
+            errors.setdefault("", {})["2005"] = "No value provided for key field: 3"
+            continue
+        label = str(key)
+        refusal = _refusal(request, contact, label, counts.get(label, 0) > 1, create, faultable)
+        if refusal is not None:
+            errors[label] = refusal
+        else:
+            ids.append(_apply(_store(request), label, contact).id)
+    return _reply(200, 0, "OK", {"ids": ids, "errors": errors or []})
+
+
+async def get_fields(request: Request) -> Response:
+    """``GET /api/v2/field``: the account's fields."""
+    await read_body(request, _options(request).body)
+    if (denied := _wsse_refusal(request)) is not None:
+        return denied
+    data = [
+        {"id": fid, "name": name, "application_type": kind, "string_id": name.lower().replace(" ", "_")}
+        for fid, (name, kind) in sorted(_options(request).fields.items())
     ]
-    return [Route(path, endpoint, methods=[method]) for path, endpoint, method in routes] + readback_routes(state)
+    return _reply(200, 0, "OK", data)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    return _reply(status, 1, f"{request.method} {request.url.path}: {HTTPStatus(status).phrase}.")
+def _routes() -> list[Route]:
+    api = [
+        Route("/api/v2/contact/", put_contacts, methods=["PUT"]),
+        Route("/api/v2/contact", put_contacts, methods=["PUT"]),
+        Route("/api/v2/field", get_fields, methods=["GET"]),
+        Route("/api/v2/field/", get_fields, methods=["GET"]),
+    ]
+    return api + readback_routes()
 
 
-def _field_table(fields: Mapping[int, str] | Iterable[int] | None) -> dict[int, tuple[str, str]]:
+def _field_table(fields: Mapping[int, str] | Iterable[int] | None) -> FieldTable:
     if fields is None:
         return dict(DEFAULT_FIELDS)
     if isinstance(fields, Mapping):
@@ -531,7 +499,7 @@ def create_app(
     state: EmulatorState | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
-    """Build the emulator; its state is ``app.state.emulator``.
+    """Build the emulator; its state is ``app.state.emulator``, its options ``app.state.options``.
 
     ``username``/``secret`` are the API user the WSSE check accepts. ``fields`` replaces the
     account's field ids (ids, or id → name). ``max_batch`` (10,000) and ``max_body_bytes``
@@ -540,26 +508,21 @@ def create_app(
     this app's fault injector. ``clock`` (an aware datetime) is what ``Created`` is checked against.
     """
     emulator_state = state if state is not None else EmulatorState()
-    if isinstance(faults, str):
-        faults = FaultPlan.parse(faults)
-    emulator_state.faults = FaultInjector(faults, default_paths=FAULTABLE_PATHS)
-    if faults is not None and faults.rate_drop > 0:
-        silence_injected_drops()
-    config = _Config(
-        username=username,
-        secret=secret,
-        fields=_field_table(fields),
-        max_batch=max_batch,
-        max_body_bytes=max_body_bytes,
-        keep_bodies=keep_bodies,
-        clock=clock or (lambda: datetime.now(UTC)),
-    )
+    emulator_state.faults = injector_for(faults, default_paths=FAULTABLE_PATHS)
     app = Starlette(
-        routes=_build_routes(emulator_state, config),
+        routes=_routes(),
         middleware=[Middleware(RecorderMiddleware, requests=emulator_state.requests, make_record=_record)],
         exception_handlers={404: _http_error, 405: _http_error},
     )
     app.state.emulator = emulator_state
+    app.state.options = EmulatorOptions(
+        username=username,
+        secret=secret,
+        fields=_field_table(fields),
+        max_batch=max_batch,
+        body=BodyLimits(max_body_bytes=max_body_bytes, keep_bodies=keep_bodies),
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
     return app
 
 
@@ -567,11 +530,13 @@ _PROFILE_USER = "test-user"
 _PROFILE_SECRET = "test-secret"
 
 
-def testing_profile(action: str) -> dict[str, Any]:
+@not_a_test
+def testing_profile(action: str) -> TestingProfile | None:
     """What a generic test tool needs to drive this emulator for ``action``.
 
     ``app_options`` go to :func:`create_app`; ``settings`` and ``secrets`` (literal values the
-    app accepts) go into the sync config.
+    app accepts) go into the sync config. Raises ``KeyError`` for an action other than
+    ``upsert_contacts``.
     """
     if action != "upsert_contacts":
         raise KeyError(f"the Emarsys emulator serves the action upsert_contacts, not {action!r}")
@@ -580,6 +545,3 @@ def testing_profile(action: str) -> dict[str, Any]:
         "settings": {"create_if_not_exists": True},
         "secrets": {"username": _PROFILE_USER, "secret": _PROFILE_SECRET},
     }
-
-
-testing_profile.__test__ = False  # type: ignore[attr-defined]  # its name starts with "test": not a pytest test

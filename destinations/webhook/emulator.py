@@ -16,16 +16,16 @@ A body ``{"events": [...]}`` is a batch; any other JSON object is one event.
 
 Tests read back ``app.state.emulator`` (:class:`WebhookState`). ``faults=`` injects seeded
 429/500/503/timeout/drop faults and latency, as the Hello Charles emulator does (see
-``destinations/_faults.py``); a fault is drawn when a request arrives, before its signature is
+``destinations/_kit/``); a fault is drawn when a request arrives, before its signature is
 checked, the way a load balancer in front of the receiver would fail. :func:`testing_profile`
 gives generic test tools a config that works against this app.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import time
@@ -35,13 +35,27 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Scope
 
+from destkit.destinations._kit import (
+    READBACK_PREFIX,
+    Exchange,
+    FaultInjector,
+    FaultPlan,
+    ORJSONResponse,
+    RecorderMiddleware,
+    answer_drawn,
+    injector_for,
+    not_a_test,
+    request_exchange,
+)
 from destkit.runtime.errors import EmulatorError
-
-from .._faults import DroppedResponse, FaultInjector, FaultPlan, silence_injected_drops, wait_or_disconnect
+from destkit.runtime.spec.testing_profile import TestingProfile
 
 __all__ = [
     "DEFAULT_SECRET",
@@ -50,6 +64,8 @@ __all__ = [
     "URL_PLACEHOLDER",
     "Delivery",
     "ReceivedRequest",
+    "ReceiverOptions",
+    "VerificationError",
     "WebhookState",
     "create_app",
     "secret_bytes",
@@ -71,7 +87,7 @@ METHODS: tuple[str, ...] = ("POST", "PUT", "PATCH")
 FAULTABLE_PATHS: tuple[str, ...] = ("/",)
 """Every webhook path is faultable by default; the ``/_emulator/`` read-back routes never are."""
 
-_EMULATOR_PREFIX = "/_emulator/"
+_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 class VerificationError(EmulatorError):
@@ -93,30 +109,18 @@ def secret_bytes(secret: str) -> bytes:
     return secret.encode()
 
 
-def verify(
-    key: bytes, headers: Any, body: bytes, *, tolerance_s: float, now: float | None = None
-) -> tuple[str, int]:
-    """Check a request's ``webhook-*`` headers against ``body``; return (webhook-id, timestamp).
-
-    ``headers`` is any case-insensitive mapping (Starlette's, httpx's). Raises
-    :class:`VerificationError` for a missing header, a timestamp that is not an integer or is
-    outside ``tolerance_s`` (past or future), or no ``v1`` signature that matches.
-    """
-    msg_id = headers.get("webhook-id")
-    stamp = headers.get("webhook-timestamp")
-    signatures = headers.get("webhook-signature")
-    missing = [
-        name
-        for name, value in (
-            ("webhook-id", msg_id),
-            ("webhook-timestamp", stamp),
-            ("webhook-signature", signatures),
-        )
-        if not value
-    ]
+def _required_headers(headers: Any) -> tuple[str, str, str]:
+    """(webhook-id, webhook-timestamp, webhook-signature); all three must be there and non-empty."""
+    values = [headers.get(name) for name in _HEADERS]
+    missing = [name for name, value in zip(_HEADERS, values, strict=True) if not value]
     if missing:
         raise VerificationError("missing_headers", f"Missing required header(s): {', '.join(missing)}.")
-    assert msg_id is not None and stamp is not None and signatures is not None
+    msg_id, stamp, signatures = (str(value) for value in values)
+    return msg_id, stamp, signatures
+
+
+def _timestamp_within(stamp: str, tolerance_s: float, now: float | None) -> int:
+    """The timestamp as integer seconds, refused when it is not one or is outside ``tolerance_s`` of now."""
     if not stamp.isascii() or not stamp.isdigit():
         raise VerificationError("invalid_timestamp", f"webhook-timestamp {stamp!r} is not integer seconds.")
     timestamp = int(stamp)
@@ -129,19 +133,44 @@ def verify(
         raise VerificationError(
             "timestamp_too_new", f"webhook-timestamp {timestamp} is more than {tolerance_s:g}s ahead."
         )
-    expected = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    matched = False
+    return timestamp
+
+
+def _v1_signatures(signatures: str) -> list[bytes]:
+    """The decoded ``v1,<base64>`` entries of a space-separated ``webhook-signature`` header."""
+    found = []
     for entry in signatures.split(" "):
         version, sep, value = entry.partition(",")
         if not sep or version != "v1":
             continue  # other schemes (v1a: asymmetric) or junk: not ours to check
         try:
-            candidate = base64.b64decode(value, validate=True)
+            found.append(base64.b64decode(value, validate=True))
         except binascii.Error:
             continue
+    return found
+
+
+def _any_matches(expected: bytes, candidates: list[bytes]) -> bool:
+    matched = False
+    for candidate in candidates:
         # keep comparing after a match, so timing does not tell which entry matched
         matched = hmac.compare_digest(expected, candidate) or matched
-    if not matched:
+    return matched
+
+
+def verify(
+    key: bytes, headers: Any, body: bytes, *, tolerance_s: float, now: float | None = None
+) -> tuple[str, int]:
+    """Check a request's ``webhook-*`` headers against ``body``; return (webhook-id, timestamp).
+
+    ``headers`` is any case-insensitive mapping (Starlette's, httpx's). Raises
+    :class:`VerificationError` for a missing header, a timestamp that is not an integer or is
+    outside ``tolerance_s`` (past or future), or no ``v1`` signature that matches.
+    """
+    msg_id, stamp, signatures = _required_headers(headers)
+    timestamp = _timestamp_within(stamp, tolerance_s, now)
+    expected = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    if not _any_matches(expected, _v1_signatures(signatures)):
         raise VerificationError("invalid_signature", "No v1 signature in webhook-signature matches the body.")
     return msg_id, timestamp
 
@@ -162,10 +191,11 @@ class Delivery:
 
 @dataclass
 class ReceivedRequest:
-    """Every request to a webhook path, as received, accepted or not.
+    """Every request to the receiver but the ``/_emulator/`` read-backs, as received, accepted or not.
 
-    ``outcome`` is ``stored``, ``duplicate``, ``unauthorized``, ``invalid_json`` or the
-    injected fault (``429``, ``500``, ``503``, ``timeout``, ``drop``). ``signature`` and
+    ``outcome`` is ``stored``, ``duplicate``, ``unauthorized``, ``invalid_json``, the injected
+    fault (``429``, ``500``, ``503``, ``timeout``; a ``drop`` keeps the outcome of the work it
+    cut short), ``method_not_allowed``, or ``error`` for an unexpected failure. ``signature`` and
     ``body`` (the raw bytes) are kept only with ``keep_bodies=True``.
     """
 
@@ -195,15 +225,30 @@ class WebhookState:
         return self.seen.get(webhook_id)
 
 
+@dataclass(frozen=True)
+class ReceiverOptions:
+    """How one app checks requests (``app.state.options``): the signing key and the timestamp tolerance."""
+
+    key: bytes
+    tolerance_s: float
+    keep_bodies: bool
+
+
+def _store(request: Request) -> WebhookState:
+    state: WebhookState = request.app.state.emulator
+    return state
+
+
+def _options(request: Request) -> ReceiverOptions:
+    options: ReceiverOptions = request.app.state.options
+    return options
+
+
 # --------------------------------------------------------------------------- app
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
-
-
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return _json(status, {"code": code, "message": message}, headers)
+    return ORJSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
 
 
 def _events_of(body: Any) -> list[Any] | None:
@@ -216,6 +261,105 @@ def _events_of(body: Any) -> list[Any] | None:
     return None
 
 
+def _record(scope: Scope, status: int, exchange: Exchange, *, keep_bodies: bool) -> ReceivedRequest:
+    headers = Headers(scope=scope)
+    return ReceivedRequest(
+        method=scope["method"],
+        path=scope["path"],
+        status=status,
+        outcome=exchange.outcome or exchange.fault or "error",
+        webhook_id=headers.get("webhook-id"),
+        timestamp=headers.get("webhook-timestamp"),
+        signature=headers.get("webhook-signature") if keep_bodies else None,
+        body=exchange.body,
+        fault=exchange.fault,
+    )
+
+
+def _fault_answer(kind: str, plan: FaultPlan) -> Response:
+    """An injected 429/500/503, or the 504 of a timeout, as a load balancer would answer."""
+    if kind == "timeout":
+        return _error(504, "timeout", "The request timed out before it was processed.")
+    status = int(kind)
+    headers = {"Retry-After": plan.retry_after_header()} if status == 429 else None
+    return _error(status, "injected_fault", f"{HTTPStatus(status).phrase}; please retry.", headers)
+
+
+def _apply(request: Request, raw: bytes) -> tuple[Response, str]:
+    """Verify, dedupe and store one message; the answer and the outcome to record."""
+    state, options = _store(request), _options(request)
+    try:
+        msg_id, timestamp = verify(options.key, request.headers, raw, tolerance_s=options.tolerance_s)
+    except VerificationError as exc:
+        return _error(401, exc.code, exc.message), "unauthorized"
+    seen = state.seen.get(msg_id)
+    if seen is not None:
+        state.duplicates += 1
+        return ORJSONResponse({"status": "duplicate", "webhook_id": msg_id, "events": seen.count}), "duplicate"
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _error(400, "invalid_json", f"The body is not JSON: {exc}."), "invalid_json"
+    events = _events_of(body)
+    if events is None:
+        return _error(400, "invalid_payload", "The body must be a JSON object."), "invalid_json"
+    delivery = Delivery(msg_id, timestamp, len(events), request.method, request.url.path)
+    state.seen[msg_id] = delivery
+    state.deliveries.append(delivery)
+    state.events.extend(events)
+    return ORJSONResponse({"status": "accepted", "webhook_id": msg_id, "events": len(events)}), "stored"
+
+
+async def receive(request: Request) -> Response:
+    """Any path, POST/PUT/PATCH: verify the message, store its events once per webhook-id."""
+    state, exchange = _store(request), request_exchange(request)
+    # drawn before the first await, so the fault sequence follows arrival order (see _kit.faults)
+    draw = state.faults.draw(request.url.path)
+    raw = await request.body()
+    exchange.body_bytes = len(raw)
+    if _options(request).keep_bodies:
+        exchange.body = raw
+
+    def process(_faultable: bool) -> Response:
+        response, exchange.outcome = _apply(request, raw)
+        return response
+
+    if draw is None:
+        return process(False)
+    exchange.fault = draw.kind
+    return await answer_drawn(draw, state.faults.plan, request.receive, process, _fault_answer)
+
+
+async def stats(request: Request) -> Response:
+    """``GET /_emulator/stats``: counts of what the receiver stored and injected."""
+    state = _store(request)
+    return ORJSONResponse(
+        {
+            "events": len(state.events),
+            "deliveries": len(state.deliveries),
+            "duplicates": state.duplicates,
+            "requests": len(state.requests),
+            "faults": state.faults.snapshot(),
+        }
+    )
+
+
+async def events(request: Request) -> Response:
+    """``GET /_emulator/events``: the stored events and deliveries."""
+    state = _store(request)
+    return ORJSONResponse({"events": state.events, "deliveries": [vars(d) for d in state.deliveries]})
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    request_exchange(request).outcome = "method_not_allowed"
+    return _error(
+        405,
+        "method_not_allowed",
+        f"{request.method} is not accepted; use POST, PUT or PATCH.",
+        {"Allow": ", ".join(METHODS)},
+    )
+
+
 def create_app(
     *,
     secret: str = DEFAULT_SECRET,
@@ -224,7 +368,7 @@ def create_app(
     keep_bodies: bool = False,
     state: WebhookState | None = None,
 ) -> Starlette:
-    """Build the receiver; its state is ``app.state.emulator``.
+    """Build the receiver; its state is ``app.state.emulator``, its options ``app.state.options``.
 
     ``secret`` is the Standard Webhooks secret requests must be signed with. ``tolerance_s``
     is how far ``webhook-timestamp`` may be from the receiver's clock. Pass an existing
@@ -233,116 +377,26 @@ def create_app(
     applies to every webhook path unless the plan names ``paths``; a given ``state`` gets a
     fresh injector for this app's plan.
     """
-    key = secret_bytes(secret)
+    options = ReceiverOptions(key=secret_bytes(secret), tolerance_s=tolerance_s, keep_bodies=keep_bodies)
     st = state if state is not None else WebhookState()
-    if isinstance(faults, str):
-        faults = FaultPlan.parse(faults)
-    st.faults = FaultInjector(faults, default_paths=FAULTABLE_PATHS)
-    if faults is not None and faults.rate_drop > 0:
-        silence_injected_drops()
-
-    def record(
-        request: Request, status: int, outcome: str, raw: bytes | None, fault: str | None = None
-    ) -> None:
-        st.requests.append(
-            ReceivedRequest(
-                method=request.method,
-                path=request.url.path,
-                status=status,
-                outcome=outcome,
-                webhook_id=request.headers.get("webhook-id"),
-                timestamp=request.headers.get("webhook-timestamp"),
-                signature=request.headers.get("webhook-signature") if keep_bodies else None,
-                body=raw if keep_bodies else None,
-                fault=fault,
-            )
-        )
-
-    def process(request: Request, raw: bytes) -> tuple[Response, str]:
-        try:
-            msg_id, timestamp = verify(key, request.headers, raw, tolerance_s=tolerance_s)
-        except VerificationError as exc:
-            return _error(401, exc.code, exc.message), "unauthorized"
-        seen = st.seen.get(msg_id)
-        if seen is not None:
-            st.duplicates += 1
-            return _json(
-                200, {"status": "duplicate", "webhook_id": msg_id, "events": seen.count}
-            ), "duplicate"
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return _error(400, "invalid_json", f"The body is not JSON: {exc}."), "invalid_json"
-        events = _events_of(body)
-        if events is None:
-            return _error(400, "invalid_payload", "The body must be a JSON object."), "invalid_json"
-        delivery = Delivery(msg_id, timestamp, len(events), request.method, request.url.path)
-        st.seen[msg_id] = delivery
-        st.deliveries.append(delivery)
-        st.events.extend(events)
-        return _json(200, {"status": "accepted", "webhook_id": msg_id, "events": len(events)}), "stored"
-
-    async def receive(request: Request) -> Response:
-        injector = st.faults
-        faultable = injector.applies_to(request.url.path)
-        # drawn before the first await, so the fault sequence follows arrival order (see _faults)
-        delay = injector.latency_s() if faultable else 0.0
-        kind = injector.decide() if faultable else None
-        raw = await request.body()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        plan = injector.plan
-        if kind is not None and kind in ("429", "500", "503"):
-            status = int(kind)
-            headers = {"Retry-After": plan.retry_after_header()} if status == 429 else None
-            record(request, status, kind, raw, kind)
-            return _error(status, "injected_fault", f"{HTTPStatus(status).phrase}; please retry.", headers)
-        if kind == "timeout":
-            await wait_or_disconnect(request.receive, plan.timeout_s)
-            record(request, 504, kind, raw, kind)
-            return _error(504, "timeout", "The request timed out before it was processed.")
-        response, outcome = process(request, raw)
-        if kind == "drop":  # applied, then the connection dies before the answer is complete
-            record(request, response.status_code, outcome, raw, kind)
-            return DroppedResponse(response)
-        record(request, response.status_code, outcome, raw)
-        return response
-
-    async def stats(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "events": len(st.events),
-                "deliveries": len(st.deliveries),
-                "duplicates": st.duplicates,
-                "requests": len(st.requests),
-                "faults": st.faults.snapshot(),
-            }
-        )
-
-    async def events(request: Request) -> Response:
-        return _json(200, {"events": st.events, "deliveries": [vars(d) for d in st.deliveries]})
-
-    async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _error(
-            405,
-            "method_not_allowed",
-            f"{request.method} is not accepted; use POST, PUT or PATCH.",
-            {"Allow": ", ".join(METHODS)},
-        )
-
+    st.faults = injector_for(faults, default_paths=FAULTABLE_PATHS)
+    record = functools.partial(_record, keep_bodies=keep_bodies)
     app = Starlette(
         routes=[
-            Route(_EMULATOR_PREFIX + "stats", stats, methods=["GET"]),
-            Route(_EMULATOR_PREFIX + "events", events, methods=["GET"]),
+            Route(READBACK_PREFIX + "stats", stats, methods=["GET"]),
+            Route(READBACK_PREFIX + "events", events, methods=["GET"]),
             Route("/{path:path}", receive, methods=list(METHODS)),
         ],
-        exception_handlers={405: not_allowed},
+        middleware=[Middleware(RecorderMiddleware, requests=st.requests, make_record=record)],
+        exception_handlers={405: _not_allowed},
     )
     app.state.emulator = st
+    app.state.options = options
     return app
 
 
-def testing_profile(action: str) -> dict[str, Any]:
+@not_a_test
+def testing_profile(action: str) -> TestingProfile | None:
     """A config that works against ``create_app(**profile["app_options"])``, for generic test tools.
 
     ``settings.url`` starts with :data:`URL_PLACEHOLDER`: replace that origin with the served
@@ -358,7 +412,3 @@ def testing_profile(action: str) -> dict[str, Any]:
         "settings": {"url": URL_PLACEHOLDER + "/hooks/destkit", "method": "POST", "mode": "batch"},
         "secrets": {"signing_secret": DEFAULT_SECRET},
     }
-
-
-# The contract's name starts with "test": keep pytest from collecting it where a test module imports it.
-testing_profile.__test__ = False  # type: ignore[attr-defined]

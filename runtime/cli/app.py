@@ -192,21 +192,35 @@ def _root(
 
 
 @app.command()
-def demo() -> None:
-    """Write a sample audience and config, and sync them to the Hello Charles emulator, in-process.
+def demo(
+    destination: Annotated[
+        str | None,
+        typer.Option(
+            "--destination",
+            help="A bundled destination whose emulator has a demo profile (default: the first one).",
+        ),
+    ] = None,
+) -> None:
+    """Write a sample audience and config, and sync them to a destination's emulator, in-process.
 
     The folder is $DESTKIT_DEMO_DIR, or ./destkit-demo.
     """
     folder = _demo.demo_dir()
     display = RunDisplay()
+    try:
+        target = _demo.demo_target(destination)
+    except ConfigError as exc:
+        fail(exc.render())
+    except (LookupError, ImportError) as exc:
+        fail(str(exc))
     out.print(
         Text("destkit demo", style="bold")
-        + Text(f": a sample audience → the Hello Charles emulator (in-process), in {folder}")
+        + Text(f": a sample audience → the {target.title} emulator (in-process), in {folder}")
     )
     try:
         run = run_with_display(
             lambda: _demo.run_demo(
-                folder, on_outcome=display.outcome, progress=display.progress, on_record=display.tick
+                folder, target=target, on_outcome=display.outcome, progress=display.progress, on_record=display.tick
             ),
             display,
         )
@@ -442,7 +456,7 @@ def _run_file(config: Path, input_path: Path, report: Path | None, base_url: str
 @app.command()
 def emulate(
     destination: Annotated[
-        str, typer.Argument(help="A bundled destination id (e.g. hello_charles) or a spec path.")
+        str, typer.Argument(help="A bundled destination id (see `destkit specs`) or a spec path.")
     ],
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8080,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",

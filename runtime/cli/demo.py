@@ -1,18 +1,17 @@
 """What the CLI does besides parsing arguments and printing: run a file to a report, and the demo.
 
-`run_file` streams records into a sync with a JSONL report as the outcome sink and writes the run
-summary beside it; `destkit sync` and `destkit demo` both use it. The demo writes a sample audience
-with a few planted problems and a sync config, serves the destination's emulator in-process (found
-through the spec's `emulator` import path, so nothing here imports a destination) and runs the sync
+`run_to_report` streams records into a sync with a JSONL report as the outcome sink and writes the
+run summary beside it; `destkit sync` and `destkit demo` both use it. The demo takes a bundled
+destination whose emulator module offers a `demo_profile()` (found through the spec's `emulator`
+import path, so nothing here names or imports a destination), writes the profile's sample audience
+with its planted problems and its sync config, serves the emulator in-process and runs the sync
 against it, then checks that every planted problem came out as the outcome it should.
 """
 
 from __future__ import annotations
 
-import csv
 import inspect
 import os
-import random
 import secrets
 import shlex
 import socket
@@ -30,99 +29,16 @@ from destkit.runtime.engine import ProgressCallback, RunResult, Sync, build_sync
 from destkit.runtime.engine.report import JsonlReport
 from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import StateStore
+from destkit.runtime.errors import UsageError
 from destkit.runtime.outcomes import OutcomeCallback, Status
 from destkit.runtime.spec.hooks import load_hook
-from destkit.runtime.spec.loader import load_spec
+from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 from destkit.runtime.spec.models import DestinationSpec
+from destkit.runtime.spec.testing_profile import DemoProfile, Planted
 
 DEMO_DIR_ENV = "DESTKIT_DEMO_DIR"
-DEMO_KEY_ENV = "DESTKIT_DEMO_API_KEY"
-DEMO_DESTINATION = "hello_charles"
-DEMO_BASE_URL = "http://demo.hello-charles.test"
 DEMO_ROWS = 2500
-DEMO_TAGS = ("vip", "newsletter", "summer_sale", "984")
-"""Tags the demo workspace has; the same as the emulator's defaults, so `destkit emulate` serves them too."""
-DEMO_CUSTOM_PROPERTIES = (
-    ("loyalty_tier", "Loyalty Tier"),
-    ("plan", "Plan"),
-    ("ltv", "LTV"),
-    ("score", "Score"),
-)
-"""(technical name, display label) of the demo workspace's custom properties."""
 DEFAULT_EMULATOR_KEY = "emulator-key"
-
-AUDIENCE_COLUMNS = ("customer_id", "first_name", "last_name", "phone", "email", "segments", "properties")
-
-DEMO_CONFIG = f"""\
-# A destkit sync config, written by `destkit demo`.
-destination: {DEMO_DESTINATION}
-action: send_contacts
-settings:
-  subdomain: demo                   # <subdomain>.hello-charles.com
-secrets:
-  api_key: {{env: {DEMO_KEY_ENV}}}   # a reference: the key itself never goes into a file
-mapping:
-  external_reference_id: customer_id
-  first_name: first_name
-  last_name: last_name
-  phone_number: phone               # must already be E.164; add transform: [{{e164: {{region: DE}}}}] to normalise
-  email_address: email
-  tags: segments                    # comma-separated in the CSV cell
-  custom_properties: properties     # a JSON object in the CSV cell
-options:
-  on_unknown_tag: reject
-"""
-
-_FIRST = (
-    "Anna",
-    "Ben",
-    "Clara",
-    "David",
-    "Emma",
-    "Felix",
-    "Greta",
-    "Hannes",
-    "Ida",
-    "Jonas",
-    "Lena",
-    "Max",
-    "Nora",
-    "Oskar",
-    "Paula",
-    "Quentin",
-    "Rosa",
-    "Simon",
-    "Tara",
-    "Umut",
-    "Vera",
-    "Wim",
-    "Yara",
-    "Zoe",
-)
-_LAST = (
-    "Schmidt",
-    "Müller",
-    "Weber",
-    "Fischer",
-    "Wagner",
-    "Becker",
-    "Hoffmann",
-    "Koch",
-    "Richter",
-    "Klein",
-    "Wolf",
-    "Neumann",
-    "Schwarz",
-    "Braun",
-    "Zimmermann",
-    "Krüger",
-    "Hartmann",
-    "Lange",
-    "Yilmaz",
-    "Nowak",
-)
-_TIERS = ("bronze", "silver", "gold", "platinum")
-_PLANS = ("free", "plus", "pro")
 
 
 # --- running a record stream into a report ------------------------------------------------------
@@ -194,17 +110,21 @@ def read_report_lines(path: Path, limit: int) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class Planted:
-    """A problem planted in the demo audience and the outcome it must come out as."""
+class DemoTarget:
+    """The destination the demo syncs to: its spec, the emulator factory, and the module's demo profile."""
 
-    row: int
-    what: str
-    outcome: str
-    reason: str | None = None
+    spec: DestinationSpec
+    create_app: Callable[..., Any]
+    profile: DemoProfile
+
+    @property
+    def title(self) -> str:
+        return self.profile["title"]
 
 
 @dataclass
 class DemoRun:
+    target: DemoTarget
     folder: Path
     audience: Path
     config: Path
@@ -219,21 +139,30 @@ class DemoRun:
         return not self.problems
 
 
-def load_emulator(destination: str, **options: Any) -> tuple[DestinationSpec, Any]:
-    """The spec and an emulator app built by the factory its `emulator:` import path names."""
-    spec = load_spec(destination)
+def _emulator_factory(spec: DestinationSpec) -> tuple[Callable[..., Any], Any]:
+    """(create_app, its module) from the spec's `emulator:` import path."""
     if not spec.emulator:
         raise LookupError(f"the {spec.name} spec names no emulator (`emulator:` in the spec).")
     try:
         create_app = load_hook(spec.emulator)
     except (ImportError, ValueError) as exc:
         raise ImportError(f"cannot load the emulator {spec.emulator}: {exc}") from None
+    return create_app, sys.modules.get(spec.emulator.partition(":")[0])
+
+
+def _profile_app_options(module: Any, action: str) -> dict[str, Any]:
+    """The `app_options` of the emulator module's testing profile for `action` (none without one)."""
+    testing_profile = getattr(module, "testing_profile", None)
+    profile = testing_profile(action) if callable(testing_profile) else None
+    return dict(profile.get("app_options", {})) if profile else {}
+
+
+def load_emulator(destination: str, **options: Any) -> tuple[DestinationSpec, Any]:
+    """The spec and an emulator app built by the factory its `emulator:` import path names."""
+    spec = load_spec(destination)
+    create_app, module = _emulator_factory(spec)
     # start from the emulator's own test profile, then apply the options this factory accepts
-    module = sys.modules.get(spec.emulator.partition(":")[0])
-    profile = getattr(module, "testing_profile", None)
-    app_options: dict[str, Any] = {}
-    if callable(profile):
-        app_options.update(profile(next(iter(spec.actions))).get("app_options", {}))
+    app_options = _profile_app_options(module, next(iter(spec.actions)))
     accepted = inspect.signature(create_app).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     ignored = [k for k in options if k not in accepted and not takes_any]
@@ -241,6 +170,43 @@ def load_emulator(destination: str, **options: Any) -> tuple[DestinationSpec, An
     if ignored and ignored != ["api_key"]:
         raise ValueError(f"the {spec.name} emulator has no option {', '.join(ignored)}")
     return spec, create_app(**app_options)
+
+
+def _demo_target(name: str) -> DemoTarget | None:
+    """The demo target of destination `name`, or None when its emulator module offers no demo profile."""
+    spec = load_spec(name)
+    if not spec.emulator:
+        return None
+    create_app, module = _emulator_factory(spec)
+    demo_profile = getattr(module, "demo_profile", None)
+    if not callable(demo_profile):
+        return None
+    return DemoTarget(spec, create_app, demo_profile())
+
+
+def demo_target(destination: str | None = None) -> DemoTarget:
+    """What `destkit demo` syncs to: `destination`, or the first bundled one whose emulator has a demo profile.
+
+    Raises UsageError when `destination` (or every bundled destination) offers no demo profile.
+    """
+    if destination is not None:
+        target = _demo_target(destination)
+        if target is None:
+            raise UsageError(
+                f"the {destination} emulator offers no demo profile (a `demo_profile()` in its emulator module).",
+                key="--destination",
+                fix=f"use one of: {', '.join(demo_destinations()) or 'none is bundled'}.",
+            )
+        return target
+    for name in bundled_spec_names():
+        if (target := _demo_target(name)) is not None:
+            return target
+    raise UsageError("no bundled destination's emulator offers a demo profile.")
+
+
+def demo_destinations() -> list[str]:
+    """The bundled destinations `destkit demo` can show."""
+    return [name for name in bundled_spec_names() if _demo_target(name) is not None]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -265,94 +231,6 @@ def demo_dir() -> Path:
     return Path(os.environ.get(DEMO_DIR_ENV) or "destkit-demo")
 
 
-def _contact(rng: random.Random, row: int) -> dict[str, str]:
-    first, last = rng.choice(_FIRST), rng.choice(_LAST)
-    segments = rng.sample(DEMO_TAGS[:3], rng.randint(0, 2))
-    props: dict[str, Any] = {"loyalty_tier": rng.choice(_TIERS)}
-    if rng.random() < 0.5:
-        props["plan"] = rng.choice(_PLANS)
-    if rng.random() < 0.3:
-        props["ltv"] = round(rng.uniform(10, 5000), 2)
-    return {
-        "customer_id": f"C{row:05d}",
-        "first_name": first,
-        "last_name": last,
-        "phone": f"+49151{10_000_000 + row:08d}",
-        "email": f"{first.lower()}.{row}@example.com",
-        "segments": ",".join(segments),
-        "properties": orjson.dumps(props).decode(),
-    }
-
-
-def write_audience(path: Path, rows: int = DEMO_ROWS, seed: int = 7) -> list[Planted]:
-    """A CSV of `rows` contacts (deterministic), with the planted problems it returns."""
-    if rows < 100:
-        raise ValueError("the demo audience needs at least 100 rows")
-    rng = random.Random(seed)
-    at = {
-        name: max(2, rows * num // 100)
-        for name, num in (
-            ("phone", 1),
-            ("tag", 16),
-            ("label", 40),
-            ("key", 55),
-            ("existing", 71),
-            ("quote", 89),
-        )
-    }
-    planted = [
-        Planted(
-            at["phone"],
-            "a national phone number '0151 1234 567' where E.164 is required",
-            "invalid",
-            "invalid_phone",
-        ),
-        Planted(
-            at["tag"], "the tag 'platinum_club', which the workspace does not have", "invalid", "unknown_tag"
-        ),
-        Planted(
-            at["label"],
-            "the custom-property key 'Loyalty Tier' (the display name of loyalty_tier)",
-            "invalid",
-            "unknown_custom_property",
-        ),
-        Planted(at["key"], "no customer_id, so no external reference id", "invalid", "missing_required"),
-        Planted(
-            at["existing"],
-            "the tag '984', which exists only in the workspace (read from its catalog)",
-            "delivered",
-        ),
-        Planted(
-            at["quote"],
-            'a broken CSV line: an unbalanced quote in "Mia "The Boss"',
-            "invalid",
-            "malformed_input",
-        ),
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=AUDIENCE_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in range(1, rows + 1):
-            contact = _contact(rng, row)
-            if row == at["phone"]:
-                contact["phone"] = "0151 1234 567"
-            elif row == at["tag"]:
-                contact["segments"] = "vip,platinum_club"
-            elif row == at["label"]:
-                contact["properties"] = orjson.dumps({"Loyalty Tier": "gold"}).decode()
-            elif row == at["key"]:
-                contact["customer_id"] = ""
-            elif row == at["existing"]:
-                contact["segments"] = "newsletter,984"
-            elif row == at["quote"]:
-                # written by hand: a CSV writer would escape the quotes
-                fh.write(f'C{row:05d},"Mia "The Boss",Schulz,+4915199999999,mia@example.com,vip,{{}}\n')
-                continue
-            writer.writerow(contact)
-    return planted
-
-
 def _check(run: DemoRun, rows: int) -> list[str]:
     """Where the run differs from what the planted audience must give."""
     summary = run.result.summary
@@ -375,28 +253,34 @@ def _check(run: DemoRun, rows: int) -> list[str]:
 async def run_demo(
     folder: Path,
     *,
+    target: DemoTarget | None = None,
     rows: int = DEMO_ROWS,
     on_outcome: OutcomeCallback | None = None,
     progress: ProgressCallback | None = None,
     on_record: Callable[[], None] | None = None,
 ) -> DemoRun:
-    """Write the audience and config into `folder`, run them against the in-process emulator."""
+    """Write the audience and config into `folder`, run them against the in-process emulator.
+
+    `target` defaults to :func:`demo_target`'s choice.
+    """
+    target = target if target is not None else demo_target()
+    profile = target.profile
     folder.mkdir(parents=True, exist_ok=True)
     audience, config = folder / "audience.csv", folder / "sync.yaml"
-    planted = write_audience(audience, rows)
-    config.write_text(DEMO_CONFIG, encoding="utf-8")
-    api_key = "demo-" + secrets.token_urlsafe(12)
-    os.environ[DEMO_KEY_ENV] = api_key
-    _spec, app = load_emulator(
-        DEMO_DESTINATION, api_key=api_key, tags=DEMO_TAGS, custom_properties=DEMO_CUSTOM_PROPERTIES
+    planted = profile["write_audience"](audience, rows)
+    config.write_text(profile["config"], encoding="utf-8")
+    secret = "demo-" + secrets.token_urlsafe(12)
+    os.environ[profile["secret_env"]] = secret
+    app = target.create_app(**{**profile["app_options"], profile["secret"]: secret})
+    sync = build_sync(
+        config, base_url=profile["base_url"], transport=httpx.ASGITransport(app=app), allow_http=True
     )
-    sync = build_sync(config, base_url=DEMO_BASE_URL, transport=httpx.ASGITransport(app=app), allow_http=True)
     report = default_report_path(audience)
     records = read_records(audience) if on_record is None else counting(read_records(audience), on_record)
     result, summary_file = await run_to_report(
         sync, records, report, on_outcome=on_outcome, progress=progress
     )
-    run = DemoRun(folder, audience, config, report, summary_file, result, planted)
+    run = DemoRun(target, folder, audience, config, report, summary_file, result, planted)
     run.problems = _check(run, rows)
     return run
 
@@ -433,26 +317,30 @@ def explain(line: Mapping[str, Any], planted: Mapping[int, Planted] | None = Non
 def next_steps(run: DemoRun) -> list[str]:
     """Commands that repeat the demo over HTTP with the emulator on a port."""
     config, audience = shlex.quote(str(run.config)), shlex.quote(str(run.audience))
-    target = "--base-url http://127.0.0.1:8080 --allow-http"
+    where = "--base-url http://127.0.0.1:8080 --allow-http"
+    secret_env, destination = run.target.profile["secret_env"], run.target.spec.id
     return [
-        f"export {DEMO_KEY_ENV}=any-key-you-like      # the config reads the API key from this variable",
-        f'destkit emulate {DEMO_DESTINATION} --api-key "${DEMO_KEY_ENV}"   # serves the emulator on port 8080',
+        f"export {secret_env}=any-key-you-like      # the config reads the API key from this variable",
+        f'destkit emulate {destination} --api-key "${secret_env}"   # serves the emulator on port 8080',
         "# then, in another shell with the same variable set:",
-        f"destkit preview {config} --input {audience} -n 3 {target}",
-        f"destkit sync {config} --input {audience} {target}",
+        f"destkit preview {config} --input {audience} -n 3 {where}",
+        f"destkit sync {config} --input {audience} {where}",
     ]
 
 
 __all__ = [
     "DEFAULT_EMULATOR_KEY",
     "DEMO_DIR_ENV",
-    "DEMO_KEY_ENV",
+    "DEMO_ROWS",
     "DemoRun",
+    "DemoTarget",
     "Planted",
     "bind_socket",
     "counting",
     "default_report_path",
+    "demo_destinations",
     "demo_dir",
+    "demo_target",
     "explain",
     "http_url",
     "load_emulator",
@@ -461,5 +349,4 @@ __all__ = [
     "run_demo",
     "run_to_report",
     "summary_path_for",
-    "write_audience",
 ]

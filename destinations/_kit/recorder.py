@@ -1,7 +1,8 @@
-"""What every emulator shares: an orjson response class, the request recorder and the read-back routes.
+"""The request recorder every emulator shares: one record per API request, built from what its handler noted.
 
-Read-back routes (`/_emulator/contacts`, `/_emulator/stats`) let a test or a benchmark that runs the
-emulator on a port see what it stored; they are unauthenticated and never recorded.
+A handler notes what it learned about a request (body size, how many contacts, the fault it got, why
+auth failed, what it made of it) on the request's :class:`Exchange`; :class:`RecorderMiddleware` turns
+the exchange and the answer's status into the emulator's own record type and appends it to a list.
 """
 
 from __future__ import annotations
@@ -11,59 +12,46 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-READBACK_PREFIX = "/_emulator/"
+from .readback import READBACK_PREFIX
 
-
-class ORJSONResponse(JSONResponse):
-    """JSON via orjson: record values are arbitrary JSON, and orjson is fast and strict."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def readback_routes(state: Any) -> list[Route]:
-    """`state` has contacts (values with to_dict), requests, faults (with snapshot) and upsert_counts."""
-    async def contacts(request: Request) -> Response:
-        return ORJSONResponse({"contacts": [c.to_dict() for c in state.contacts.values()], "requests": len(state.requests)})
-
-    async def stats(request: Request) -> Response:
-        return ORJSONResponse({
-            "contacts": len(state.contacts),
-            "requests": len(state.requests),
-            "faults": state.faults.snapshot(),
-            "upsert_counts_over_1": sum(1 for n in state.upsert_counts.values() if n > 1),
-        })
-
-    return [Route(READBACK_PREFIX + "contacts", contacts, methods=["GET"]),
-            Route(READBACK_PREFIX + "stats", stats, methods=["GET"])]
+__all__ = ["EXCHANGE_KEY", "Exchange", "MakeRecord", "RecorderMiddleware", "exchange_of", "request_exchange"]
 
 
 @dataclass
 class Exchange:
-    """What a handler learned about a request, handed to the recorder through the ASGI scope."""
+    """What a handler learned about a request, handed to the recorder through the ASGI scope.
+
+    ``outcome`` is the emulator's own word for what it did with the request (e.g. ``stored``), for
+    emulators whose records carry one.
+    """
 
     body_bytes: int = 0
     contact_count: int | None = None
     body: bytes | None = None
     fault: str | None = None
     auth_error: str | None = None
+    outcome: str | None = None
 
 
 EXCHANGE_KEY = "destkit.emulator.exchange"
 
 
 def exchange_of(scope: Scope) -> Exchange:
+    """The exchange the recorder put in ``scope``; a throw-away one when no recorder runs."""
     found = scope.get(EXCHANGE_KEY)
     return found if isinstance(found, Exchange) else Exchange()
 
 
+def request_exchange(request: Request) -> Exchange:
+    """The exchange of ``request`` (see :func:`exchange_of`)."""
+    return exchange_of(request.scope)
+
+
 MakeRecord = Callable[[Scope, int, Exchange], Any]
+"""``make_record(scope, status, exchange)``: the emulator's record of one request."""
 
 
 class RecorderMiddleware:

@@ -6,14 +6,13 @@ service applied a write, and single records failing inside a successful batch. T
 decides *which* request gets *which* fault, from a seed, so a failing run can be replayed
 exactly; each emulator decides *how* a fault looks on its own wire (envelope, error codes).
 
-Nothing here knows about a particular destination. The pieces are:
+Nothing here knows about a particular destination, nor about ASGI (that is :mod:`.fault_flow`).
+The pieces are:
 
 * :class:`FaultPlan` -- what to inject and how often; built directly or parsed from a compact
   ``"429=0.1,503=0.05,drop=0.02,seed=7"`` string (a CLI flag, an environment variable).
 * :class:`FaultInjector` -- the seeded decision maker plus counters of what it injected.
-* :class:`DroppedResponse` / :class:`InjectedDrop` -- send a response's head and part of its
-  body, then abort so the server closes the connection mid-response.
-* :func:`wait_or_disconnect` -- the "timeout" fault's wait, cut short when the client hangs up.
+* :class:`FaultDraw` -- the latency and fault drawn for one request, by :meth:`FaultInjector.draw`.
 
 Determinism: request-level decisions, latency jitter and per-record failures each draw from
 their own ``random.Random`` (all derived from ``seed``), so turning on jitter or per-record
@@ -24,30 +23,20 @@ call it when a request arrives (before any ``await``), so the sequence follows a
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import math
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Final
 
-from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
-
-from destkit.runtime.errors import EmulatorError
-
 __all__ = [
     "FAULT_KINDS",
     "REQUEST_FAULT_KINDS",
-    "DroppedResponse",
+    "FaultDraw",
     "FaultInjector",
     "FaultPlan",
-    "InjectedDrop",
-    "silence_injected_drops",
-    "wait_or_disconnect",
 ]
 
 REQUEST_FAULT_KINDS: Final[tuple[str, ...]] = ("429", "500", "503", "timeout", "drop")
@@ -78,6 +67,12 @@ _VALID_KEYS: Final[tuple[str, ...]] = (
     "seed",
     "path",
 )
+_FIELD_OF_KEY: Final[dict[str, str]] = {
+    **_RATE_KEYS,
+    **_NUMBER_KEYS,
+    "retry_after_date": "retry_after_http_date",
+    "seed": "seed",
+}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -178,40 +173,9 @@ class FaultPlan:
             return cls()
         kwargs: dict[str, Any] = {}
         paths: list[str] = []
-        seen: set[str] = set()
-        for raw_item in stripped.split(","):
-            item = raw_item.strip()
-            if not item:
-                continue
-            key, sep, value = (part.strip() for part in item.partition("="))
-            if not sep or not key or not value:
-                raise ValueError(f"fault item {item!r} is not key=value; {_valid_keys_hint()}")
-            key = key.lower()
-            if key not in _VALID_KEYS:
-                raise ValueError(f"fault item {item!r}: unknown key {key!r}; {_valid_keys_hint()}")
-            if key != "path":
-                if key in seen:
-                    raise ValueError(f"fault item {item!r}: key {key!r} given more than once")
-                seen.add(key)
-            try:
-                if key == "path":
-                    if not value.startswith("/"):
-                        raise ValueError("a path prefix must start with '/'")
-                    paths.append(value)
-                elif key == "seed":
-                    kwargs["seed"] = int(value)
-                elif key == "retry_after_date":
-                    kwargs["retry_after_http_date"] = _parse_bool(value)
-                elif key in _RATE_KEYS:
-                    number = _parse_number(value)
-                    _check_rate(key, number)
-                    kwargs[_RATE_KEYS[key]] = number
-                else:
-                    number = _parse_number(value)
-                    _check_non_negative(key, number)
-                    kwargs[_NUMBER_KEYS[key]] = number
-            except ValueError as exc:
-                raise ValueError(f"fault item {item!r}: {exc}") from None
+        for item in (raw.strip() for raw in stripped.split(",")):
+            if item:
+                _read_item(item, kwargs, paths)
         if paths:
             kwargs["paths"] = tuple(paths)
         try:
@@ -256,6 +220,55 @@ def _valid_keys_hint() -> str:
     return "valid keys: " + ", ".join(_VALID_KEYS)
 
 
+def _split_item(item: str) -> tuple[str, str]:
+    """``"429 = 0.1"`` -> ``("429", "0.1")``; the key lower-cased and checked against the known keys."""
+    key, sep, value = (part.strip() for part in item.partition("="))
+    if not sep or not key or not value:
+        raise ValueError(f"fault item {item!r} is not key=value; {_valid_keys_hint()}")
+    key = key.lower()
+    if key not in _VALID_KEYS:
+        raise ValueError(f"fault item {item!r}: unknown key {key!r}; {_valid_keys_hint()}")
+    return key, value
+
+
+def _read_item(item: str, kwargs: dict[str, Any], paths: list[str]) -> None:
+    """Add one ``key=value`` item to the plan's keyword arguments (``path`` items to ``paths``)."""
+    key, value = _split_item(item)
+    if key == "path":
+        try:
+            paths.append(_path_prefix(value))
+        except ValueError as exc:
+            raise ValueError(f"fault item {item!r}: {exc}") from None
+        return
+    field_name = _FIELD_OF_KEY[key]
+    if field_name in kwargs:  # every key but path is given at most once
+        raise ValueError(f"fault item {item!r}: key {key!r} given more than once")
+    try:
+        kwargs[field_name] = _item_value(key, value)
+    except ValueError as exc:
+        raise ValueError(f"fault item {item!r}: {exc}") from None
+
+
+def _path_prefix(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError("a path prefix must start with '/'")
+    return value
+
+
+def _item_value(key: str, value: str) -> int | float | bool:
+    """The typed value of a non-path item, checked for its key's range."""
+    if key == "seed":
+        return int(value)
+    if key == "retry_after_date":
+        return _parse_bool(value)
+    number = _parse_number(value)
+    if key in _RATE_KEYS:
+        _check_rate(key, number)
+    else:
+        _check_non_negative(key, number)
+    return number
+
+
 def _parse_number(value: str) -> float:
     try:
         number = float(value)
@@ -273,6 +286,14 @@ def _parse_bool(value: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ValueError(f"{value!r} is not a boolean (use true/false)")
+
+
+@dataclass(frozen=True)
+class FaultDraw:
+    """What one faultable request gets: ``delay_s`` seconds of latency, then the fault ``kind`` (or none)."""
+
+    delay_s: float
+    kind: str | None
 
 
 class FaultInjector:
@@ -330,6 +351,16 @@ class FaultInjector:
                 return kind
         return None
 
+    def draw(self, path: str) -> FaultDraw | None:
+        """The latency and fault for the next request to ``path``; ``None`` when ``path`` is not faultable.
+
+        Call it when the request arrives, before any ``await`` (see the module docstring).
+        """
+        if not self.applies_to(path):
+            return None
+        delay_s = self.latency_s()
+        return FaultDraw(delay_s=delay_s, kind=self.decide())
+
     def record_fails(self) -> bool:
         """Whether the next record of a batch should fail as temporarily unavailable."""
         rate = self.plan.rate_record_failure
@@ -351,109 +382,3 @@ class FaultInjector:
     def snapshot(self) -> dict[str, int]:
         """A copy of ``counts``, for JSON stats routes."""
         return dict(self.counts)
-
-
-# --------------------------------------------------------------------------- ASGI helpers
-
-
-class InjectedDrop(EmulatorError):
-    """Raised after a deliberately truncated response so the server closes the connection."""
-
-
-class DroppedResponse(Response):
-    """Send ``inner``'s status, headers (its full ``Content-Length``) and half its body, then abort.
-
-    Raising :class:`InjectedDrop` after the response has started makes uvicorn close the
-    socket, so an HTTP client sees an incomplete body (``httpx.RemoteProtocolError``)
-    although the server did all its work -- the "applied but never acknowledged" case.
-    In process (``httpx.ASGITransport``) the exception reaches the caller instead.
-    """
-
-    def __init__(self, inner: Response) -> None:
-        self.inner = inner
-        self.status_code = inner.status_code
-        self.body = inner.body
-        self.background = None
-        self.raw_headers = list(inner.raw_headers)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = bytes(self.inner.body)
-        cut = len(body) // 2
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": body[:cut], "more_body": True})
-        raise InjectedDrop(f"injected drop after {cut} of {len(body)} body bytes")
-
-
-async def wait_or_disconnect(receive: Receive, seconds: float) -> bool:
-    """Wait ``seconds``, ending early when the client disconnects; return whether it did.
-
-    Call only after the request body has been read: from then on an ASGI server's
-    ``receive`` blocks until the client goes away.
-    """
-
-    async def until_disconnect() -> None:
-        while True:
-            message: Message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-
-    try:
-        await asyncio.wait_for(until_disconnect(), timeout=seconds)
-    except TimeoutError:
-        return False
-    return True
-
-
-class _DropFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, InjectedDrop)
-
-
-_DROP_FILTER = _DropFilter()
-
-
-def silence_injected_drops() -> None:
-    """Keep uvicorn from logging a traceback for every deliberate drop (idempotent).
-
-    uvicorn logs "Exception in ASGI application" on ``uvicorn.error`` whenever an app
-    raises; for :class:`InjectedDrop` that is the intended behaviour, not an error. Only
-    records carrying an ``InjectedDrop`` are filtered.
-    """
-    logger = logging.getLogger("uvicorn.error")
-    if _DROP_FILTER not in logger.filters:
-        logger.addFilter(_DROP_FILTER)
-
-
-async def answer_with_faults(
-    injector: FaultInjector,
-    path: str,
-    receive: Receive,
-    note_fault: Callable[[str | None], None],
-    process: Callable[[bool], Response],
-    fault_answer: Callable[[str, FaultPlan], Response],
-) -> Response:
-    """The fault flow every emulator shares; only the error bodies differ per destination.
-
-    The latency and the fault are drawn before the first ``await`` so that, for one seed, the fault
-    sequence follows the order requests arrive in even when jitter makes handlers finish out of
-    order. Then: latency; then the fault, if any. Only ``drop`` applies the work (then cuts the
-    answer short); 429/500/503 and ``timeout`` answer without touching state. ``process(faultable)``
-    does the real work; ``fault_answer(kind, plan)`` renders the destination's own error answer.
-    """
-    if not injector.applies_to(path):
-        return process(False)
-    delay = injector.latency_s()
-    kind = injector.decide()
-    note_fault(kind)
-    if delay > 0:
-        await asyncio.sleep(delay)
-    if kind is None:
-        return process(True)
-    if kind == "drop":
-        return DroppedResponse(process(True))
-    if kind == "timeout":
-        # the client's read timeout fires first: it has given up, so nothing is applied, and the late
-        # answer is an error, never a success for a write that did not happen
-        await wait_or_disconnect(receive, injector.plan.timeout_s)
-    return fault_answer(kind, injector.plan)
