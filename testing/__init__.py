@@ -7,6 +7,10 @@
 The pytest plugin (fixtures `emulator`, `emulator_server`; marker `destkit_conformance`) loads by
 itself wherever destkit is installed. Names are imported on first use, so importing this package
 (as the plugin does in every pytest run) does not import hypothesis.
+
+Modules, lower ones never importing higher ones: expectations ← values ← breakage_builders ←
+strategies, drawing; report ← suite_checks ← suite ← suite_dry, suite_emulator ← conformance;
+emulators (no hypothesis) is used by suite; plugin imports only pytest at load time.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from destkit.testing.conformance import ActionReport, Check, ConformanceReport, run_conformance
+    from destkit.testing.breakage_builders import Breakage, BrokenRecord
+    from destkit.testing.conformance import run_conformance
     from destkit.testing.emulators import Emulator, profile_for, sync_config
+    from destkit.testing.report import ActionReport, Check, ConformanceReport
     from destkit.testing.strategies import (
-        Breakage,
-        BrokenRecord,
         breakages,
         broken_records,
         field_values,
@@ -29,15 +33,15 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
-    "ActionReport": "conformance",
-    "Check": "conformance",
-    "ConformanceReport": "conformance",
+    "ActionReport": "report",
+    "Check": "report",
+    "ConformanceReport": "report",
     "run_conformance": "conformance",
     "Emulator": "emulators",
     "sync_config": "emulators",
     "profile_for": "emulators",
-    "Breakage": "strategies",
-    "BrokenRecord": "strategies",
+    "Breakage": "breakage_builders",
+    "BrokenRecord": "breakage_builders",
     "breakages": "strategies",
     "broken_records": "strategies",
     "field_values": "strategies",

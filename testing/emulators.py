@@ -1,22 +1,10 @@
 """A destination's emulator, ready to sync against: in process or on a real port.
 
 A spec names its emulator by import path (`emulator: package.module:create_app`); the module may
-also expose `testing_profile(action) -> dict` saying how to test each action against it:
-
-    app_options   keyword arguments for create_app (credentials, catalogs, limits)
-    settings      sync settings            secrets   literal secret values
-    catalogs      catalog values the records may use (a list, or value → display label)
-    options       sync options             mapping   fields mapped otherwise than by name
-    variants      settings overrides, each run as one more conformance pass (e.g. [{"batch_api": False}])
-    skip          why the action is not conformance-tested at all
-    skip_emulator why the action is only dry-run (its emulator phase is skipped)
-    prepare       prepare(app, valid_records) -> records: create the state the records depend on
-                  (e.g. the contacts a GDPR delete refers to); returns them, possibly rewritten
-    verify        verify(app, delivered_records) -> list of problems with what the emulator holds
-    fetch_catalogs  False: give the catalogs in the config instead of reading them from the emulator
-
-Only `app_options`, `settings` and `secrets` are needed; everything else is optional. Nothing
-here imports hypothesis.
+also expose `testing_profile(action) -> TestingProfile` saying how to test each action against it
+(the contract: `destkit.runtime.spec.testing_profile`; only `app_options`, `settings` and
+`secrets` are needed). Without one, `default_profile` makes one from the spec. Nothing here
+imports hypothesis.
 """
 
 from __future__ import annotations
@@ -26,17 +14,20 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from destkit.runtime.engine import Sync, build_sync
 from destkit.runtime.spec.hooks import load_hook
 from destkit.runtime.spec.loader import load_spec
-from destkit.runtime.spec.models import DestinationSpec
+from destkit.runtime.spec.models import DestinationSpec, SettingSchema
+from destkit.runtime.spec.testing_profile import TestingProfile
+from destkit.runtime.spec.vocabulary import settings_used
 
 __all__ = [
     "IN_PROCESS_URL",
+    "LOOPBACK_URL",
     "Emulator",
     "default_profile",
     "load_emulator",
@@ -46,8 +37,8 @@ __all__ = [
 ]
 
 IN_PROCESS_URL = "http://emulator.test"
-_LOOPBACK = "http://127.0.0.1"  # a user URL must be public or loopback; an IP needs no DNS
-_SETTING_REF = re.compile(r"settings\.([A-Za-z_][A-Za-z0-9_]*)")
+LOOPBACK_URL = "http://127.0.0.1"  # a user URL must be public or loopback; an IP needs no DNS
+_TEXT_CANDIDATES = ("acme", "example", "destkit", "a", "1", "a1", "A")
 
 
 def _spec(spec: str | Path | DestinationSpec) -> DestinationSpec:
@@ -65,53 +56,64 @@ def load_emulator(spec: DestinationSpec) -> tuple[Callable[..., Any], Any]:
     return create_app, module
 
 
-def default_profile(spec: DestinationSpec, action: str) -> dict[str, Any]:
-    """A profile for a destination whose emulator has no `testing_profile`: settings from the spec."""
+def _url_settings(spec: DestinationSpec) -> set[str]:
+    """The settings a user-URL spec's base URL is made of (none for a fixed base URL)."""
+    return settings_used(spec.base_url) if spec.user_url else set()
+
+
+def _text_default(s: SettingSchema) -> str:
+    """The first of a few plain words that the setting's pattern allows."""
+    return next((c for c in _TEXT_CANDIDATES if not s.pattern or re.fullmatch(s.pattern, c)), "acme")
+
+
+def _default_value(s: SettingSchema) -> Any:
+    """A value a required setting accepts: its first enum value, else one of its type."""
+    if s.enum:
+        return s.enum[0]
+    if s.type == "boolean":
+        return False
+    if s.type in ("number", "integer"):
+        return s.minimum if s.minimum is not None else 1
+    return _text_default(s)
+
+
+def _default_settings(spec: DestinationSpec) -> dict[str, Any]:
+    """Every required setting filled in, and the URL settings aimed at the loopback address."""
+    url_settings = _url_settings(spec)
     settings: dict[str, Any] = {}
-    url_settings = set(_SETTING_REF.findall(spec.base_url)) if spec.user_url else set()
     for name, s in spec.settings.items():
         if name in url_settings:
-            settings[name] = _LOOPBACK + "/destkit-conformance"
-        elif not s.is_required:
-            continue
-        elif s.enum:
-            settings[name] = s.enum[0]
-        elif s.type == "boolean":
-            settings[name] = False
-        elif s.type in ("number", "integer"):
-            settings[name] = s.minimum if s.minimum is not None else 1
-        else:
-            candidates = ["acme", "example", "destkit", "a", "1", "a1", "A"]
-            settings[name] = next(
-                (c for c in candidates if not s.pattern or re.fullmatch(s.pattern, c)), "acme"
-            )
+            settings[name] = LOOPBACK_URL + "/destkit-conformance"
+        elif s.is_required:
+            settings[name] = _default_value(s)
+    return settings
+
+
+def default_profile(spec: DestinationSpec, action: str) -> TestingProfile:
+    """A profile for a destination whose emulator has no `testing_profile`: settings from the spec."""
     secrets = {
         name: "destkit-conformance-secret"
         for name, s in spec.secrets.items()
         if s.actions is None or action in s.actions
     }
-    return {"app_options": {}, "settings": settings, "secrets": secrets}
+    return {"app_options": {}, "settings": _default_settings(spec), "secrets": secrets}
 
 
-def profile_for(spec: DestinationSpec, action: str, module: Any = None) -> tuple[dict[str, Any], bool]:
+def profile_for(spec: DestinationSpec, action: str, module: Any = None) -> tuple[TestingProfile, bool]:
     """(the action's testing profile, whether the emulator module gave it)."""
     if module is None and spec.emulator:
         _, module = load_emulator(spec)
     hook = getattr(module, "testing_profile", None) if module is not None else None
-    if hook is None:
-        return default_profile(spec, action), False
-    profile = hook(action)
+    profile = hook(action) if hook is not None else None
     if profile is None:
         return default_profile(spec, action), False
-    return dict(profile), True
+    return cast(TestingProfile, dict(profile)), True
 
 
 def point_user_url(spec: DestinationSpec, settings: Mapping[str, Any], origin: str) -> dict[str, Any]:
     """For a spec whose base URL is the user's own: the URL setting aimed at `origin`, path kept."""
     out = dict(settings)
-    if not spec.user_url:
-        return out
-    for name in dict.fromkeys(_SETTING_REF.findall(spec.base_url)):
+    for name in sorted(_url_settings(spec)):
         value = out.get(name)
         if value is None:
             default = spec.settings[name].default if name in spec.settings else None
@@ -132,28 +134,9 @@ def _usable_secrets(spec: DestinationSpec, action: str, secrets: Mapping[str, An
     }
 
 
-def sync_config(
-    spec: DestinationSpec,
-    action: str,
-    profile: Mapping[str, Any],
-    *,
-    mapping: Mapping[str, Any] | None = None,
-    destination: str | None = None,
-    **overrides: Any,
-) -> dict[str, Any]:
-    """A sync config dict for `action` from a testing profile; `settings`, `secrets` and `options`
-    overrides merge into the profile's, other keys replace."""
-    config: dict[str, Any] = {
-        "destination": destination or spec.id,
-        "action": action,
-        "settings": dict(profile.get("settings") or {}),
-        "secrets": _usable_secrets(spec, action, profile.get("secrets") or {}),
-        "mapping": dict(mapping)
-        if mapping is not None
-        else {**{name: name for name in spec.actions[action].fields}, **(profile.get("mapping") or {})},
-    }
-    if profile.get("options"):
-        config["options"] = dict(profile["options"])
+def _merge_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings`, `secrets` and `options` mappings merge into the config's; None removes a key;
+    anything else replaces."""
     for key, value in overrides.items():
         if key in ("settings", "secrets", "options") and isinstance(value, Mapping):
             config[key] = {**config.get(key, {}), **value}
@@ -162,6 +145,32 @@ def sync_config(
         else:
             config[key] = value
     return config
+
+
+def sync_config(
+    spec: DestinationSpec,
+    action: str,
+    profile: TestingProfile,
+    *,
+    mapping: Mapping[str, Any] | None = None,
+    destination: str | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A sync config dict for `action` from a testing profile; `settings`, `secrets` and `options`
+    overrides merge into the profile's, other keys replace."""
+    if mapping is None:
+        mapping = {**{name: name for name in spec.actions[action].fields}, **(profile.get("mapping") or {})}
+    config: dict[str, Any] = {
+        "destination": destination or spec.id,
+        "action": action,
+        "settings": dict(profile.get("settings") or {}),
+        "secrets": _usable_secrets(spec, action, profile.get("secrets") or {}),
+        "mapping": dict(mapping),
+    }
+    options = profile.get("options")
+    if options:
+        config["options"] = dict(options)
+    return _merge_overrides(config, overrides)
 
 
 class Emulator:
@@ -203,8 +212,9 @@ class Emulator:
         if hook is None:
             return merged
         for action in spec.actions:
-            profile = hook(action) or {}
-            for key, value in (profile.get("app_options") or {}).items():
+            profile: TestingProfile | None = hook(action)
+            options = profile.get("app_options") if profile else None
+            for key, value in (options or {}).items():
                 merged.setdefault(key, value)
         return merged
 
@@ -221,7 +231,7 @@ class Emulator:
     def in_process(cls, spec: str | Path | DestinationSpec, **app_options: Any) -> Emulator:
         """The emulator app, reached in process through httpx.ASGITransport."""
         loaded, app, module = cls._make_app(spec, app_options)
-        base = _LOOPBACK if loaded.user_url else IN_PROCESS_URL
+        base = LOOPBACK_URL if loaded.user_url else IN_PROCESS_URL
         return cls(loaded, app, module, base_url=base, transport=httpx.ASGITransport(app=app))
 
     @classmethod
@@ -241,7 +251,7 @@ class Emulator:
         app_state = getattr(self.app, "state", None)
         return getattr(app_state, "emulator", app_state)
 
-    def profile(self, action: str) -> dict[str, Any]:
+    def profile(self, action: str) -> TestingProfile:
         """The emulator module's `testing_profile(action)` (a default one when it has none)."""
         self._check_action(action)
         return profile_for(self.spec, action, self.module)[0]

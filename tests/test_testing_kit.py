@@ -70,13 +70,13 @@ def test_conformance_of_hello_charles_passes_every_check_with_the_bundled_profil
 
 
 def test_the_same_seed_draws_the_same_records_and_another_seed_others() -> None:
-    from destkit.testing.conformance import _draw
+    from destkit.testing.drawing import draw_records
 
     valid = valid_records("hello_charles", "send_contacts", CATALOGS)
     found = breakages("hello_charles", "send_contacts", CATALOGS)
 
     def drawn(seed: int) -> tuple[list[Any], list[Any]]:
-        result = _draw(valid, found, 12, seed)
+        result = draw_records(valid, found, 12, seed)
         return result.valid, [(b.label, rec) for b, rec in result.broken]
 
     first = drawn(1)
