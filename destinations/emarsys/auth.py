@@ -1,4 +1,4 @@
-"""Emarsys WSSE request signing, the `kind: hook` auth of specs/emarsys.yaml.
+"""Emarsys WSSE request signing, the `kind: hook` auth of specs/emarsys.yaml (`wsse_hook`, an `AuthFactory`).
 
 Every request carries
 
@@ -26,8 +26,9 @@ from typing import Any
 import httpx
 
 from destkit.runtime.config.secrets import Secret
+from destkit.runtime.delivery.extensions import AuthHookOptions
 
-__all__ = ["WsseAuth", "format_created", "password_digest", "wsse", "wsse_header"]
+__all__ = ["WsseAuth", "format_created", "password_digest", "wsse", "wsse_header", "wsse_hook"]
 
 Clock = Callable[[], datetime]
 NonceSource = Callable[[], str]
@@ -117,7 +118,7 @@ def wsse(
     nonce: NonceSource | None = None,
     **options: Any,
 ) -> httpx.Auth:
-    """The `kind: hook` factory: WSSE auth from the secrets ``username`` and ``secret``.
+    """WSSE auth from the secrets ``username`` and ``secret`` (keyword form, for code and tests).
 
     ``clock`` (returning an aware datetime) and ``nonce`` (returning a string) are injectable for
     tests; ``settings`` are not used. Unknown options are an error, so a typo in the spec's
@@ -132,3 +133,11 @@ def wsse(
         raise ValueError(f"the Emarsys WSSE auth needs the secret(s): {', '.join(missing)}")
     assert username is not None and secret is not None
     return WsseAuth(username, secret, clock=clock or _utc_now, nonce=nonce or _random_nonce)
+
+
+def wsse_hook(options: AuthHookOptions) -> httpx.Auth:
+    """The `kind: hook` factory of specs/emarsys.yaml (an `AuthFactory`): `wsse` over the sync's secrets.
+
+    The spec's ``auth.options`` are passed on, so an unknown one is an error there too.
+    """
+    return wsse(secrets=options.secrets, settings=options.settings, **options.options)

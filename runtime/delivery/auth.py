@@ -16,11 +16,21 @@ from collections.abc import Generator, Mapping
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 
 from destkit.mapping import Template
 from destkit.runtime.config.secrets import Secret
-from destkit.runtime.spec.hooks import load_hook
-from destkit.runtime.spec.models import ApiKeyAuth, BasicAuth, BearerAuth, HmacAuth, HookAuth, JwtAuth, NoAuth
+from destkit.runtime.delivery.extensions import AuthHookOptions, load_auth_factory
+from destkit.runtime.spec.models import (
+    ApiKeyAuth,
+    Auth,
+    BasicAuth,
+    BearerAuth,
+    HmacAuth,
+    HookAuth,
+    JwtAuth,
+    NoAuth,
+)
 
 
 def _render(template: str, secrets: Mapping[str, Secret], settings: Mapping[str, Any]) -> Secret:
@@ -157,7 +167,18 @@ def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAut
     if isinstance(spec_auth, HmacAuth):
         return HmacBodyAuth(_render(spec_auth.secret, secrets, settings), spec_auth.scheme, spec_auth.header)
     if isinstance(spec_auth, HookAuth):
-        factory = load_hook(spec_auth.hook)
-        auth: httpx.Auth = factory(secrets=secrets, settings=settings, **spec_auth.options)
-        return auth
+        factory = load_auth_factory(spec_auth.hook)
+        return factory(AuthHookOptions(secrets=secrets, settings=settings, options=spec_auth.options))
     return None
+
+
+_AUTH_BLOCK: TypeAdapter[ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth] = TypeAdapter(Auth)
+
+
+def declared_auth(options: AuthHookOptions) -> httpx.Auth:
+    """The default `AuthFactory`: `options.options` is an auth block of a declared kind, built as the spec would.
+
+    A hook that only adds to a declared kind can start from it (e.g. bearer plus a tenant header).
+    """
+    built = build_auth(_AUTH_BLOCK.validate_python(dict(options.options)), options.secrets, options.settings)
+    return built if built is not None else httpx.Auth()  # kind none: the base class sends requests as they are

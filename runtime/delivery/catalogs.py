@@ -6,7 +6,7 @@ the allowed values out of the answer) or taken from the sync config when the use
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ def catalog_from_config(name: str, spec: CatalogSpec | None, given: list[str] | 
     return Catalog(name, frozenset(map(str, given)), {}, spec, source="config")
 
 
-async def fetch_catalog(client: httpx.AsyncClient, name: str, spec: CatalogSpec, auth_statuses: set[int]) -> Catalog:
+async def fetch_catalog(client: httpx.AsyncClient, name: str, spec: CatalogSpec, auth_statuses: Collection[int]) -> Catalog:
     where = f"{spec.request.method} {spec.request.path}"
     fix = f"check the base URL and credentials, or list the values under `catalogs: {{{name}: [...]}}` in the sync config."
     try:

@@ -50,41 +50,26 @@ def compile_path(expression: str) -> Callable[[Any], Any]:
     return get
 
 
+def _path_or_none(expression: str | None) -> Callable[[Any], Any] | None:
+    return compile_path(expression) if expression else None
+
+
 class ResponseReader:
-    """Compiled once per action: JMESPath expressions and the ok rule."""
+    """The default `ResultReader`: compiled once per action from the spec's `response:` (paths and the ok rule)."""
 
     def __init__(self, spec: ResponseSpec) -> None:
         self.spec = spec
-        self._results = compile_path(spec.results) if spec.results else None
-        self._code = compile_path(spec.error.code) if spec.error.code else None
-        self._message = compile_path(spec.error.message) if spec.error.message else None
-        self._id = compile_path(spec.id) if spec.id else None
-        self._note = compile_path(spec.note) if spec.note else None
+        self._results = _path_or_none(spec.results)
+        self._code = _path_or_none(spec.error.code)
+        self._message = _path_or_none(spec.error.message)
+        self._id = _path_or_none(spec.id)
+        self._note = _path_or_none(spec.note)
         self._accept = (compile_path(spec.accept.field), frozenset(map(str, spec.accept.in_))) if spec.accept else None
-        self._request_code = compile_path(spec.request_error.code) if spec.request_error and spec.request_error.code else None
-        self._request_message = (compile_path(spec.request_error.message)
-                                 if spec.request_error and spec.request_error.message else None)
-
+        ok_values = spec.ok.in_ if spec.ok else []
         self._ok_field = spec.ok.field if spec.ok else None
-        self._ok_raw = frozenset(v for v in spec.ok.in_ if isinstance(v, str | int)) if spec.ok else frozenset()
-        self._ok_strings = frozenset(map(str, spec.ok.in_)) if spec.ok else frozenset()
+        self._ok_raw = frozenset(v for v in ok_values if isinstance(v, str | int))
+        self._ok_strings = frozenset(map(str, ok_values))
         self._retry_codes = frozenset(spec.retry_codes)
-
-    def request_error(self, data: Any) -> tuple[str | None, str | None] | None:
-        """(code, message) of a whole-request error by the spec's paths, or None to use the defaults."""
-        if self._request_code is None and self._request_message is None:
-            return None
-        code = self._request_code(data) if self._request_code else None
-        message = self._request_message(data) if self._request_message else None
-        return (None if code is None else str(code), None if message is None else str(message))
-
-    def item_error(self, data: Any) -> tuple[str | None, str | None] | None:
-        """The action's per-record error paths applied to a whole answer (single-record endpoints)."""
-        if self._code is None and self._message is None:
-            return None
-        code = self._code(data) if self._code else None
-        message = self._message(data) if self._message else None
-        return (None if code is None else str(code), None if message is None else str(message))
 
     def _item(self, item: Any) -> ItemResult:
         ok = True
@@ -125,45 +110,59 @@ class ResponseReader:
         return [self._item(item) for item in results]
 
     def _by_key(self, results: Any, keys: list[object], key_field: str) -> list[ItemResult] | str:
-        """Results keyed by the record's key value: a mapping key → error, or a list of items with the key.
-
-        A key absent from a mapping of errors is a success; one absent from a list is unreadable.
-        """
+        """Results keyed by the record's key value: a mapping key → error, or a list of items with the key."""
         if results is None or results == []:
             results = {}  # nothing keyed: no record failed
         if isinstance(results, dict):
-            wanted = {str(k) for k in keys}
-            unmatched = [k for k in results if k not in wanted]
-            if unmatched:
-                # the destination may have normalised the key (e.g. lower-cased an email): match case-insensitively,
-                # and never let an error we cannot place pass as a success
-                folded = {str(k).casefold(): str(k) for k in keys}
-                remapped = {}
-                for k, v in results.items():
-                    target = k if k in wanted else folded.get(str(k).casefold())
-                    if target is None:
-                        return f"an error for key {k!r}, which no record in the batch has"
-                    remapped[target] = v
-                results = remapped
-            out = []
-            for k in keys:
-                err = results.get(str(k))
-                if err is None:
-                    out.append(ItemResult(True))
-                elif isinstance(err, dict) and err and not self._code:
-                    code, message = next(iter(err.items()))
-                    out.append(ItemResult(False, None, str(code), str(message)))
-                else:
-                    r = self._item(err)
-                    out.append(r if not r.ok else ItemResult(False, None, None, str(err)))
-            return out
+            return self._from_error_mapping(results, keys)
         if isinstance(results, list):
-            by_key = {str(item.get(key_field)): item for item in results if isinstance(item, dict)}
-            out = []
-            for k in keys:
-                item = by_key.get(str(k))
-                if item is None:
-                    return f"no result for key {k!r}"
-                out.append(self._item(item))
-            return out
+            return self._from_keyed_items(results, keys, key_field)
         return f"the results at '{self.spec.results}' are neither a list nor a mapping"
+
+    def _from_error_mapping(self, errors: dict[str, Any], keys: list[object]) -> list[ItemResult] | str:
+        """A mapping key → error: a key absent from it is a success."""
+        placed = place_errors(errors, keys)
+        if isinstance(placed, str):
+            return placed
+        return [self._keyed_error(placed.get(str(k))) for k in keys]
+
+    def _keyed_error(self, error: Any) -> ItemResult:
+        """One record's entry in a mapping of errors: none, {code: message}, or an item the error paths read."""
+        if error is None:
+            return ItemResult(True)
+        if isinstance(error, dict) and error and not self._code:
+            code, message = next(iter(error.items()))
+            return ItemResult(False, None, str(code), str(message))
+        result = self._item(error)
+        # an entry in the errors mapping is a failure even when the ok rule would pass it
+        return result if not result.ok else ItemResult(False, None, None, str(error))
+
+    def _from_keyed_items(self, items: list[Any], keys: list[object], key_field: str) -> list[ItemResult] | str:
+        """A list of result items carrying the key: a record without its item is unreadable."""
+        by_key = {str(item.get(key_field)): item for item in items if isinstance(item, dict)}
+        out = []
+        for k in keys:
+            item = by_key.get(str(k))
+            if item is None:
+                return f"no result for key {k!r}"
+            out.append(self._item(item))
+        return out
+
+
+def place_errors(errors: dict[str, Any], keys: list[object]) -> dict[str, Any] | str:
+    """The errors re-keyed by the batch's own key values, or why one of them belongs to no record.
+
+    The destination may have normalised a key (e.g. lower-cased an email): unmatched keys are matched
+    case-insensitively, and an error we cannot place never passes as a success.
+    """
+    wanted = {str(k) for k in keys}
+    if all(k in wanted for k in errors):
+        return errors
+    folded = {str(k).casefold(): str(k) for k in keys}
+    remapped: dict[str, Any] = {}
+    for k, v in errors.items():
+        target = k if k in wanted else folded.get(str(k).casefold())
+        if target is None:
+            return f"an error for key {k!r}, which no record in the batch has"
+        remapped[target] = v
+    return remapped

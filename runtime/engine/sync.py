@@ -29,7 +29,7 @@ from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.batching import Batch, Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
-from destkit.runtime.delivery.reading import ResponseReader
+from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate, RetryPolicy
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable
 from destkit.runtime.engine.recorder import Recorder
@@ -304,11 +304,13 @@ class _Run:
         action = sync.action
         self.batcher = Batcher(sync.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=action.batch.key is not None)
         self.max_record_bytes = min(sync.options.max_record_bytes, action.batch.max_bytes - len(sync.envelope.prefix) - len(sync.envelope.suffix))
+        errors = sync.spec.errors_for(action)
         self.deliverer = Deliverer(
             client,  # type: ignore[arg-type]  # None only in dry runs, which never send
-            sync.method, sync.path, sync.envelope, ResponseReader(action.response),
-            ErrorTable.from_spec(sync.spec.errors_for(action)), sync.retry, RateGate(sync.requests_per_second),
-            headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params)
+            sync.method, sync.path, sync.envelope, reader_for(action.response),
+            ErrorTable.from_spec(errors, action.response), sync.retry, RateGate(sync.requests_per_second),
+            headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
+            classifier=classifier_for(errors))
         self.aborted: str | None = None
         self.secrets = list(sync._secrets.values())
         self.warnings: dict[int, list[dict[str, str]]] = {}

@@ -97,7 +97,8 @@ class BasicAuth(_Strict):
 
 class HookAuth(_Strict):
     kind: Literal["hook"]
-    hook: str = Field(description="import path 'package.module:function' of an httpx.Auth factory")
+    hook: str = Field(description="import path 'package.module:function' of an auth factory "
+                      "(AuthHookOptions) -> httpx.Auth (docs/extending.md)")
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -189,6 +190,10 @@ class ResponseSpec(_Strict):
     request_error: ErrorRule | None = Field(
         default=None, description="JMESPaths to the code and message of a whole-request error (default: errors[0])"
     )
+    hook: str | None = Field(
+        default=None, description="import path 'package.module:name' of a ResultReader factory, called with this "
+        "response spec, that reads the per-record results instead (docs/extending.md)"
+    )
 
 
 
@@ -235,6 +240,10 @@ class ErrorClasses(_Strict):
     split: list[int | str] = Field(
         default_factory=lambda: _statuses(400, 413, 422),
         description="whole-batch refusals that are split in halves to isolate the bad records",
+    )
+    hook: str | None = Field(
+        default=None, description="import path 'package.module:name' of a classifier (status, headers, body, "
+        "spec) -> Resolution that decides how answers are handled instead (docs/extending.md)"
     )
 
     _check = field_validator("rejected", "auth", "retry", "split")(_status_list)
