@@ -27,7 +27,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    target = Path(__file__).resolve().parent.parent / "specs" / "destination-spec.schema.json"
+    target = Path(__file__).resolve().parents[2] / "specs" / "destination-spec.schema.json"
     if "--write" in argv:
         target.write_text(render(), encoding="utf-8")
         print(f"wrote {target}")
