@@ -1,7 +1,7 @@
 """The sync config a CDP user writes: destination, action, settings, secret references, mapping.
 
-Parsed into `SyncConfig`; the checks against the spec (settings schema, secrets, mapping) live in
-`sync.py`, which reports every problem at once with the file, line and key.
+Parsed into `SyncConfig`; the checks against the spec live in `settings.py`, `secrets.py` and
+`engine/build.py` (`build_sync`), which reports every problem at once with the file, line and key.
 """
 
 from __future__ import annotations

@@ -27,40 +27,70 @@ def settings_schema(spec: DestinationSpec) -> dict[str, Any]:
 
 
 def check_settings(spec: DestinationSpec, config: SyncConfig) -> tuple[dict[str, Any], list[Issue]]:
+    """The settings a sync uses (the spec's defaults, then the config's) and every problem with them."""
     settings: dict[str, Any] = {n: s.default for n, s in spec.settings.items() if s.default is not None}
     settings.update(config.settings)
-    issues = []
-    for name, value in settings.items():
-        s0 = spec.settings.get(name)
-        # JSON Schema patterns search; "$" also matches before a final newline. Settings build URLs
-        # and request bodies, so a pattern must match the whole value.
-        if s0 is not None and s0.pattern and isinstance(value, str) and re.fullmatch(s0.pattern, value) is None \
-                and re.search(s0.pattern, value) is not None:
-            issues.append(Issue(f"settings.{name}", f"{value!r} is not a valid {s0.title or name} (it has extra characters).",
-                                s0.description or "", config.source_file, config.line_of(f"settings.{name}")))
+    issues = partial_pattern_matches(spec, config, settings)
     validator = jsonschema.Draft202012Validator(settings_schema(spec))
     for err in sorted(validator.iter_errors(settings), key=lambda e: list(e.path)):
-        if err.validator == "additionalProperties":
-            extra = sorted(set(settings) - set(spec.settings))
-            for key in extra:
-                issues.append(Issue(f"settings.{key}", f"'{key}' is not a setting of {spec.name}.",
-                                    f"use one of: {', '.join(spec.settings)}.", config.source_file, config.line_of(f"settings.{key}")))
-            continue
-        if err.validator == "required":
-            missing = [n for n in spec.settings if n not in settings and spec.settings[n].is_required]
-            for key in missing:
-                s: SettingSchema = spec.settings[key]
-                issues.append(Issue(f"settings.{key}", f"the setting '{key}' ({s.title or key}) is required.",
-                                    f"add it under settings: {s.description or ''}".strip(), config.source_file, config.line_of("settings")))
-            continue
-        key = "settings." + ".".join(str(p) for p in err.path)
-        name = str(err.path[-1]) if err.path else ""
-        s2 = spec.settings.get(name)
-        fix = s2.description if s2 and s2.description else ""
-        value = err.instance
-        if err.validator == "pattern":
-            message = f"{value!r} is not a valid {s2.title if s2 and s2.title else name}."
-        else:
-            message = f"{err.message}."
-        issues.append(Issue(key, message, fix, config.source_file, config.line_of(key)))
+        issues += schema_error_issues(spec, config, settings, err)
     return settings, issues
+
+
+def partial_pattern_matches(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
+    """Values a setting's pattern finds inside but does not match in full.
+
+    JSON Schema patterns search, and "$" also matches before a final newline. Settings build URLs
+    and request bodies, so a pattern must match the whole value (a subdomain `evil.com/x` is refused).
+    """
+    issues = []
+    for name, value in settings.items():
+        setting = spec.settings.get(name)
+        if setting is None or not setting.pattern or not isinstance(value, str):
+            continue
+        if re.fullmatch(setting.pattern, value) is None and re.search(setting.pattern, value) is not None:
+            issues.append(Issue(f"settings.{name}", f"{value!r} is not a valid {setting.title or name} (it has extra characters).",
+                                setting.description or "", config.source_file, config.line_of(f"settings.{name}")))
+    return issues
+
+
+def schema_error_issues(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any],
+                        err: jsonschema.ValidationError) -> list[Issue]:
+    """The issues one schema error stands for: each unknown setting, each missing one, or the bad value."""
+    if err.validator == "additionalProperties":
+        return unknown_settings(spec, config, settings)
+    if err.validator == "required":
+        return missing_settings(spec, config, settings)
+    return [invalid_value(spec, config, err)]
+
+
+def unknown_settings(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
+    return [Issue(f"settings.{key}", f"'{key}' is not a setting of {spec.name}.", f"use one of: {', '.join(spec.settings)}.",
+                  config.source_file, config.line_of(f"settings.{key}"))
+            for key in sorted(set(settings) - set(spec.settings))]
+
+
+def missing_settings(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
+    issues = []
+    for key, setting in spec.settings.items():
+        if key not in settings and setting.is_required:
+            issues.append(Issue(f"settings.{key}", f"the setting '{key}' ({setting.title or key}) is required.",
+                                f"add it under settings: {setting.description or ''}".strip(), config.source_file,
+                                config.line_of("settings")))
+    return issues
+
+
+def invalid_value(spec: DestinationSpec, config: SyncConfig, err: jsonschema.ValidationError) -> Issue:
+    """A value of the wrong type or outside its enum, range or pattern; the fix is the setting's description."""
+    key = "settings." + ".".join(str(p) for p in err.path)
+    name = str(err.path[-1]) if err.path else ""
+    setting: SettingSchema | None = spec.settings.get(name)
+    fix = setting.description if setting and setting.description else ""
+    if err.validator == "pattern":
+        message = f"{err.instance!r} is not a valid {setting.title if setting and setting.title else name}."
+    else:
+        message = f"{err.message}."
+    return Issue(key, message, fix, config.source_file, config.line_of(key))
+
+
+__all__ = ["check_settings", "settings_schema"]

@@ -1,4 +1,8 @@
-"""The URL guard: base URLs are HTTPS with no credentials, and user-given URLs point at public addresses (SSRF)."""
+"""The URL guard: base URLs are HTTPS with no credentials, and user-given URLs point at public addresses (SSRF).
+
+`check_base_url` is what a sync and `destkit spec check` apply to a base URL; `public_host_problem`
+is the SSRF check alone, for any URL a user gives.
+"""
 
 from __future__ import annotations
 
@@ -58,11 +62,23 @@ def public_host_problem(host: str, allow_loopback: bool, resolve: bool = True) -
 
 
 def check_base_url(url: str, *, override: bool, allow_http: bool, user_url: bool = False, resolve: bool = True) -> str | None:
-    """None if acceptable, else why not: HTTPS only, no credentials, path or query in the base URL."""
+    """None if acceptable, else why not: HTTPS only, no credentials, path or query in the base URL.
+
+    `override`: the URL replaces the spec's (`--base-url`); `user_url`: it comes from the user's
+    settings (a webhook), so it may have a path and query but must point at a public address.
+    """
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         return f"'{url}' is not a URL"
+    problem = shape_problem(parsed, url, override=override, user_url=user_url)
+    if problem is None and user_url:
+        problem = public_host_problem(parsed.host, allow_loopback=allow_http, resolve=resolve)
+    return problem or scheme_problem(parsed, url, override=override, allow_http=allow_http)
+
+
+def shape_problem(parsed: httpx.URL, url: str, *, override: bool, user_url: bool) -> str | None:
+    """A host, and nothing a base URL must not carry: credentials, a fragment, a query or a path."""
     if not parsed.host:
         return f"'{url}' has no host"
     if parsed.userinfo:
@@ -71,12 +87,16 @@ def check_base_url(url: str, *, override: bool, allow_http: bool, user_url: bool
         return "the base URL must not contain a query or fragment"
     if not override and not user_url and parsed.path not in ("", "/"):
         return f"the rendered base URL {url} has a path; a setting must not inject one"
-    if user_url and (problem := public_host_problem(parsed.host, allow_loopback=allow_http, resolve=resolve)) is not None:
-        return problem
-    if parsed.scheme == "https":
-        return None
-    if parsed.scheme == "http" and allow_http:
+    return None
+
+
+def scheme_problem(parsed: httpx.URL, url: str, *, override: bool, allow_http: bool) -> str | None:
+    """HTTPS, or plain HTTP when allowed (emulators); a local HTTP URL gets the hint to allow it."""
+    if parsed.scheme == "https" or (parsed.scheme == "http" and allow_http):
         return None
     if parsed.scheme == "http" and override and is_loopback(parsed.host):
         return f"{url} is plain HTTP; pass allow_http=True (CLI: --allow-http) to send to a local emulator"
     return f"{url} is not HTTPS; destkit only sends over HTTPS"
+
+
+__all__ = ["check_base_url", "public_host_problem"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from destkit.runtime.outcomes import Outcome, Status
+from destkit.runtime.outcomes import Outcome, Reason, Status
 
 DEFAULT_PATH = Path(".destkit") / "state.sqlite"
 
@@ -221,8 +221,9 @@ class StateStore:
         if not_delivered_only:
             sql += " AND (status NOT IN ('delivered', 'skipped') OR warnings IS NOT NULL)"
         for r in self.db.execute(sql + " ORDER BY row", (run_id,)):
-            yield Outcome(r[0], Status(r[2]), r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-                          json.loads(r[10]) if r[10] else None, r[11])
+            yield Outcome(row=r[0], status=Status(r[2]), key=r[1], reason=Reason(r[3]) if r[3] else None, field=r[4],
+                          message=r[5], destination_status=r[6], destination_code=r[7], destination_message=r[8],
+                          destination_id=r[9], warnings=json.loads(r[10]) if r[10] else None, attempts=r[11])
 
     def counts(self, run_id: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
         """(per outcome, per reason, per warning reason) for a run."""

@@ -9,75 +9,34 @@ one outcome per record. Memory is O(batch size * concurrency), never O(audience)
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
 import httpx
 import orjson
 
-from destkit.mapping import (
-    CompiledMapping,
-    RecordError,
-    Template,
-)
+from destkit.mapping import CompiledMapping, RecordError, Template
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.delivery.auth import build_auth
-from destkit.runtime.delivery.batching import Batch, Batcher
+from destkit.runtime.delivery.batching import Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
-from destkit.runtime.delivery.extensions import classifier_for, reader_for
-from destkit.runtime.delivery.retry import RateGate, RetryPolicy
-from destkit.runtime.delivery.sender import Deliverer, ErrorTable
+from destkit.runtime.delivery.retry import RetryPolicy
+from destkit.runtime.delivery.sender import ErrorTable
+from destkit.runtime.engine.pipeline import Pipeline
+from destkit.runtime.engine.policy import RunMode, RunPlan, plan_of_keywords, plan_run
 from destkit.runtime.engine.recorder import Recorder
-from destkit.runtime.engine.sources import Malformed
+from destkit.runtime.engine.results import PreparedRequest, PreviewItem, ProgressCallback, RunResult
 from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
-from destkit.runtime.errors import AuthFailed, ConfigError, Issue
-from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
-from destkit.runtime.record.checks import Catalog, unsendable
-from destkit.runtime.record.compiler import Process, compile_processor, fill_path
+from destkit.runtime.errors import AuthFailed, ConfigError, InternalError, Issue
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary
+from destkit.runtime.record.checks import Catalog
+from destkit.runtime.record.compiler import Process, compile_processor
 from destkit.runtime.spec.body_template import Envelope, build_envelope
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 from destkit.runtime.spec.vocabulary import key_field, path_parameters
-
-ProgressCallback = Callable[[RunSummary], None]
-
-
-@dataclass
-class PreparedRequest:
-    """A request a dry run would have sent (headers without credentials)."""
-
-    method: str
-    url: str
-    body: bytes
-    records: int
-
-    def json(self) -> Any:
-        return orjson.loads(self.body)
-
-
-@dataclass
-class PreviewItem:
-    """One previewed record: the body it would be sent as, or the outcome that keeps it back."""
-
-    row: int
-    body: Any | None
-    outcome: Outcome | None
-    warnings: list[dict[str, str]] | None = None
-
-
-@dataclass
-class RunResult:
-    summary: RunSummary
-    requests: list[PreparedRequest] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)  # seconds per answered request, in order
-
-    @property
-    def ok(self) -> bool:
-        return self.summary.aborted is None and self.summary.not_delivered == 0
 
 
 class Sync:
@@ -114,6 +73,17 @@ class Sync:
         self.catalogs: dict[str, Catalog] | None = None
         self._process: Process | None = None
         self.process_source = ""
+
+    @property
+    def processor(self) -> Process:
+        """The compiled record path (map, check, serialize); `prepare` makes it."""
+        if self._process is None:
+            raise InternalError("the sync is not prepared: call `prepare` before building a pipeline")
+        return self._process
+
+    def secret_values(self) -> list[Secret]:
+        """The resolved secrets, for scrubbing messages (each still prints as ***)."""
+        return list(self._secrets.values())
 
     def __repr__(self) -> str:
         return f"Sync(destination={self.spec.id!r}, action={self.action_id!r}, base_url={self.base_url!r})"
@@ -189,7 +159,7 @@ class Sync:
         summary = RunSummary(destination=self.spec.id, action=self.action_id, dry_run=True)
         items: list[PreviewItem] = []
         collected: list[Outcome] = []
-        run = _Run(self, None, summary, [collected.append], None, True, False, RunResult(summary))
+        run = Pipeline(self, None, summary, [collected.append], None, True, False, RunResult(summary))
         for record in records:
             if len(items) >= limit:
                 break
@@ -232,368 +202,79 @@ class Sync:
         run_id: str | None = None,
         state: StateStore | None = None,
         input_ref: str = "",
+        mode: RunMode | str = RunMode.SYNC,
+        plan: RunPlan | None = None,
         resume: RunInfo | None = None,
-        only_keys: set[str] | None = None,
-        kind: str = "sync",
+        only_keys: Iterable[str] | None = None,
+        kind: str | None = None,
     ) -> RunResult:
         """Stream `records` to the destination; one outcome per record reaches `on_outcome`.
 
         With a `state` store the run is recorded (outcomes, checkpoint, dead letters, destination
-        ids) and `resume` continues an unfinished run, skipping every row that already has an
-        outcome. `only_keys` restricts the run to records with those keys (`destkit retry`).
+        ids) under `input_ref` (the input's version, e.g. `engine.input_ref(path)` for a file), and
+        `mode` applies the run policy of `destkit.runtime.engine.policy`, as the CLI does:
+        ``"resume"`` continues the last unfinished run of this config and input, skipping every row
+        that already has an outcome (`InputChanged` if that run read another input); ``"retry"``
+        sends only the records the last run rejected or dead-lettered, and reads nothing when there
+        are none. `plan` is a plan made beforehand with `plan_run`; `result.plan` says what was done.
+        Lower level, kept for earlier callers: `resume` (continue this run), `only_keys` (only
+        records with these keys) and `kind` (what the store records the run as).
         """
-        callbacks: list[OutcomeCallback] = (
-            [] if on_outcome is None else [on_outcome] if callable(on_outcome) else list(on_outcome))
-        summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id, action=self.action_id, dry_run=dry_run)
-        result = RunResult(summary)
+        if plan is None:
+            plan = plan_of_keywords(input_ref, resume, only_keys, kind) or plan_run(self, state, mode=mode,
+                                                                                    input_ref=input_ref)
+        summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id, action=self.action_id,
+                             dry_run=dry_run)
+        result = RunResult(summary, plan=plan)
+        if plan.nothing_to_do:  # a retry with nothing to send again reads no record and records no run
+            return result
         t0 = time.perf_counter()
         self._store = state
-        # a dry run whose catalogs are all given needs no client (and skips its TLS set-up)
-        needs_client = not dry_run or (not offline and self._process is None and any(
-            name not in (self.config.catalogs or {}) for name in self._needed_catalogs()))
-        client = self._client() if needs_client else None
+        client = self._client() if self._needs_client(dry_run, offline) else None
         try:
-            try:
-                await self.prepare(None if (offline and dry_run) else client)
-            except AuthFailed as exc:
-                summary.aborted = f"auth_failed: {redact(str(exc), self._secrets.values())}"
-                summary.duration_s = time.perf_counter() - t0
-                return result
-            runner = _Run(self, client, summary, callbacks, progress, dry_run, keep_requests, result)
-            runner.only_keys = only_keys
-            if state is not None and self.options.incremental:
-                runner.incremental = state
-            recorder = None
-            if state is not None and not dry_run:
-                recorder = Recorder(state, self.spec.id, summary)
-                if resume is not None:
-                    recorder.resume(resume)
-                    summary.run_id = resume.run_id
-                    runner.skip = recorder.skip
-                else:
-                    summary.run_id = state.start_run(self.spec.id, self.action_id, config_hash(self.config.model_dump()),
-                                                     input_ref, kind=kind, run_id=run_id)
-                runner.recorder = recorder
-            try:
-                await runner.go(records)
-            finally:
-                result.latencies = runner.deliverer.stats.latencies
-                if recorder is not None:
-                    recorder.flush()
-            if recorder is not None:
-                recorder.finish()
+            if await self._prepared(None if (offline and dry_run) else client, summary):
+                recorder = None if state is None or dry_run else self._recorder(state, plan, summary)
+                runner = Pipeline(self, client, summary, _callback_list(on_outcome), progress, dry_run, keep_requests, result)
+                runner.arm(plan, recorder, state if self.options.incremental else None)
+                await runner.run(records)
         finally:
             if client is not None:
                 await client.aclose()
         summary.duration_s = time.perf_counter() - t0
         return result
 
+    def _needs_client(self, dry_run: bool, offline: bool) -> bool:
+        """A dry run whose catalogs are all given needs no client (and skips its TLS set-up)."""
+        if not dry_run:
+            return True
+        given = self.config.catalogs or {}
+        return not offline and self._process is None and any(name not in given for name in self._needed_catalogs())
 
-class _Run:
-    """The state of one run: producer (sync core) feeding worker tasks (HTTP shell)."""
-
-    def __init__(self, sync: Sync, client: httpx.AsyncClient | None, summary: RunSummary, callbacks: list[OutcomeCallback],
-                 progress: ProgressCallback | None, dry_run: bool, keep_requests: bool, result: RunResult) -> None:
-        self.sync = sync
-        self.summary = summary
-        self.callbacks = callbacks
-        self.progress = progress
-        self.dry_run = dry_run
-        self.keep_requests = keep_requests
-        self.result = result
-        action = sync.action
-        self.batcher = Batcher(sync.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=action.batch.key is not None)
-        self.max_record_bytes = min(sync.options.max_record_bytes, action.batch.max_bytes - len(sync.envelope.prefix) - len(sync.envelope.suffix))
-        errors = sync.spec.errors_for(action)
-        self.deliverer = Deliverer(
-            client,  # type: ignore[arg-type]  # None only in dry runs, which never send
-            sync.method, sync.path, sync.envelope, reader_for(action.response),
-            ErrorTable.from_spec(errors, action.response), sync.retry, RateGate(sync.requests_per_second),
-            headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
-            classifier=classifier_for(errors))
-        self.aborted: str | None = None
-        self.secrets = list(sync._secrets.values())
-        self.warnings: dict[int, list[dict[str, str]]] = {}
-        self.include_payloads = sync.options.include_payloads
-        self.incremental: StateStore | None = None  # set by arun when options.incremental and a state store
-        self.pending_fingerprints: dict[int, tuple[str, bytes]] = {}
-        self.recorder: Recorder | None = None
-        self.key_last: dict[object, int] = {}  # key → the last batch registered with it
-        self.unfinished: set[int] = set()
-        self.key_turn = asyncio.Condition()
-        self.skip: Callable[[int], bool] | None = None
-        self.only_keys: set[str] | None = None
-
-    # outcomes
-
-    def emit(self, outcome: Outcome) -> None:
-        if self.secrets and outcome.status is not Status.DELIVERED:
-            # a destination may echo what it was sent, credentials included
-            if outcome.destination_message:
-                outcome.destination_message = redact(outcome.destination_message, self.secrets)
-            if outcome.message:
-                outcome.message = redact(outcome.message, self.secrets)
-        self.summary.add(outcome)
-        if self.recorder is not None:
-            self.recorder.add(outcome)
-        for cb in self.callbacks:
-            cb(outcome)
-
-    def emit_batch(self, outcomes: list[Outcome]) -> None:
-        delivered = 0
-        callbacks, recorder = self.callbacks, self.recorder
-        pending = self.pending_fingerprints
-        for o in outcomes:
-            if pending:
-                fp = pending.pop(o.row, None)
-                if fp is not None and o.status is Status.DELIVERED and recorder is not None:
-                    recorder.fingerprints.append((self.sync.action_id, fp[0], fp[1]))
-            if o.status is Status.DELIVERED and o.warnings is None:  # the common case, kept cheap
-                delivered += 1
-                if recorder is not None:
-                    recorder.add(o)
-                for cb in callbacks:
-                    cb(o)
-            else:
-                self.emit(o)
-        self.summary.counts[Status.DELIVERED.value] += delivered
-        if self.recorder is not None:
-            self.recorder.flush()
-        self.summary.batches += 1
-        if self.progress:
-            self.progress(self.summary)
-
-    def emit_delivered_dry(self, batch: Batch) -> None:
-        if self.callbacks or self.warnings:
-            outcomes = [Outcome(row, Status.DELIVERED, None if key is None else str(key))
-                        for row, key in zip(batch.rows, batch.keys, strict=True)]
-            self.attach_warnings(outcomes)
-            for o in outcomes:
-                self.emit(o)
-        else:
-            self.summary.counts[Status.DELIVERED.value] += len(batch)
-        self.summary.batches += 1
-        self.summary.requests += 1
-        body_size = self.batcher.size_of(batch)
-        self.summary.bytes_sent += body_size
-        if self.keep_requests:
-            path = fill_path(self.sync.path, self.sync.path_params, batch.params)
-            self.result.requests.append(PreparedRequest(self.sync.method, self.sync.base_url + path,
-                                                        self.sync.envelope.join(batch.parts), len(batch)))
-        if self.progress:
-            self.progress(self.summary)
-
-    def abort_batch(self, batch: Batch, reason: Reason, message: str) -> None:
-        for row, key in zip(batch.rows, batch.keys, strict=True):
-            self.emit(Outcome(row, Status.DEAD_LETTERED, None if key is None else str(key), reason, None, message))
-
-    # the pipeline
-
-    async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
-        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=self.sync.concurrency)
-        workers = [] if self.dry_run else [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
-
-        async def put(batch: Batch | None) -> None:
-            if batch is not None and self.incremental is not None:
-                batch = self.skip_unchanged(batch)
-            if batch is None:
-                return
-            if self.dry_run:
-                self.emit_delivered_dry(batch)
-            elif self.aborted:
-                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
-            else:
-                await queue.put(batch)
-                await asyncio.sleep(0)
-
+    async def _prepared(self, client: httpx.AsyncClient | None, summary: RunSummary) -> bool:
+        """`prepare`; False, with the summary marked aborted, when the destination refuses the credentials."""
         try:
-            if isinstance(records, AsyncIterable):
-                async for record in records:
-                    batch = self.feed(record)
-                    if batch is not None:
-                        await put(batch)
-                    if self.aborted:
-                        break
-            else:
-                for record in records:
-                    batch = self.feed(record)
-                    if batch is not None:
-                        await put(batch)
-                        if self.aborted:
-                            break
-            rest = self.batcher.flush()
-            if rest is not None:
-                await put(rest)
-        finally:
-            for _ in workers:
-                await queue.put(None)
-            if workers:
-                await asyncio.gather(*workers)
-        if self.aborted:
-            self.summary.aborted = self.aborted
-
-    def feed(self, record: Any) -> Batch | None:
-        """The synchronous core for one record: map, validate, enforce, serialize, batch."""
-        summary = self.summary
-        summary.received += 1
-        row = summary.received
-        if self.skip is not None and self.skip(row):
-            return None
-        if self.only_keys is not None:
-            if record.__class__ is not dict or self._key_of(record) not in self.only_keys:
-                summary.received -= 1
-                return None
-            row = summary.received
-        if record.__class__ is not dict:
-            if isinstance(record, Malformed):
-                self.emit(Outcome(row, Status.INVALID, None, Reason.MALFORMED_INPUT, None, record.message))
-                return None
-            if not isinstance(record, Mapping):
-                self.emit(Outcome(row, Status.INVALID, None, Reason.MALFORMED_INPUT, None,
-                                  f"record {row} is a {type(record).__name__}, not an object of fields; fix the input."))
-                return None
-        warnings: list[tuple[str, str, str]] = []
-        try:
-            key, part, params = self.sync._process(record, warnings)  # type: ignore[misc]
-        except RecordError as exc:
-            self.emit(self._with_payload(Outcome(row, Status.INVALID, self._key_of(record), exc.code, exc.field,
-                                                 exc.message), record))
-            return None
-        except Exception:  # a transform failed (the mapping names the field) or a value no check expected
-            self.emit(self._with_payload(self._explain_failure(row, record), record))
-            return None
-        if b"null" in part and (error := unsendable(self.sync.mapping.apply(record))) is not None:
-            # orjson writes NaN and infinity as null, which would clear the value in the destination
-            self.emit(Outcome(row, Status.INVALID, None if key is None else str(key), error.code, error.field, error.message))
-            return None
-        if len(part) > self.max_record_bytes:
-            self.emit(Outcome(row, Status.INVALID, None if key is None else str(key), Reason.TOO_LARGE, None,
-                              f"the record's body is {len(part)} bytes, over the limit of {self.max_record_bytes}; trim large fields."))
-            return None
-        if warnings:
-            self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
-        return self.batcher.add(row, key, part, params)
-
-    def _with_payload(self, outcome: Outcome, record: Mapping[str, Any]) -> Outcome:
-        """With options.include_payloads, an invalid record's report line shows what it mapped to."""
-        if self.include_payloads:
-            try:
-                outcome.payload = {k: v for k, v in self.sync.mapping.apply(record).items() if v is not None}
-            except Exception:
-                outcome.payload = {"source": dict(record)}
-        return outcome
-
-    def _explain_failure(self, row: int, record: Mapping[str, Any]) -> Outcome:
-        """The slow path after the fused function raised something other than RecordError."""
-        key = self._key_of(record)
-        try:
-            payload = self.sync.mapping.apply(record)
-        except RecordError as exc:
-            return Outcome(row, Status.INVALID, key, exc.code, exc.field, exc.message)
-        error = unsendable(payload)
-        if error is not None:
-            return Outcome(row, Status.INVALID, key, error.code, error.field, error.message)
-        return Outcome(row, Status.INVALID, key, Reason.TYPE_MISMATCH, None,
-                       "a value has an unexpected type; check the record's fields against the action's schema.")
-
-    def _key_of(self, record: Mapping[str, Any]) -> str | None:
-        if self.sync.key_field is None:
-            return None
-        value = self.sync.mapping.field_value(record, self.sync.key_field)
-        return None if value is None or value == "" else str(value)
-
-    async def _wait_turn(self, batch: Batch) -> None:
-        """Batches sharing a key are delivered in input order, even across workers and retries.
-
-        Called right after the batch is taken from the queue (queue order is input order), before
-        any await. Each key remembers the last batch registered with it; a batch waits until every
-        such earlier batch has finished, so a retried older value can never land after a newer one.
-        """
-        last = self.key_last
-        seq = batch.seq
-        keys = [k for k in batch.keys if k is not None]  # records without a key have no order to keep
-        deps = {last[k] for k in keys if k in last}
-        last.update(dict.fromkeys(keys, seq))
-        self.unfinished.add(seq)
-        if deps & self.unfinished:
-            async with self.key_turn:
-                await self.key_turn.wait_for(lambda: not (deps & self.unfinished))
-
-    async def _done_turn(self, batch: Batch) -> None:
-        last = self.key_last
-        seq = batch.seq
-        self.unfinished.discard(seq)
-        for k in batch.keys:
-            if k is not None and last.get(k) == seq:
-                del last[k]
-        async with self.key_turn:
-            self.key_turn.notify_all()
-
-    async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
-        ordered = self.sync.action.batch.key is not None
-        while True:
-            batch = await queue.get()
-            if batch is None:
-                return
-            if ordered:
-                await self._wait_turn(batch)
-            try:
-                await self._deliver_batch(batch)
-            finally:
-                if ordered:
-                    await self._done_turn(batch)
-
-    async def _deliver_batch(self, batch: Batch) -> None:
-        if self.aborted:
-            self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
-            return
-        try:
-            outcomes = await self.deliverer.deliver(batch)
+            await self.prepare(client)
         except AuthFailed as exc:
-            self.aborted = f"auth_failed: {redact(str(exc), self.secrets)}"
-            self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
-            return
-        except Exception as exc:  # never lose a batch to a bug in the shell
-            outcomes = [Outcome(row, Status.DEAD_LETTERED, None if key is None else str(key), Reason.CONNECTION_ERROR, None,
-                                f"delivery failed unexpectedly ({type(exc).__name__}); the record will be retried by the next run.")
-                        for row, key in zip(batch.rows, batch.keys, strict=True)]
-        finally:
-            stats = self.deliverer.stats
-            self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
-        self.attach_warnings(outcomes)
-        if self.include_payloads:
-            sent = dict(zip(batch.rows, batch.parts, strict=True))
-            for o in outcomes:
-                if o.status is not Status.DELIVERED and o.row in sent:
-                    o.payload = orjson.loads(sent[o.row])
-        self.emit_batch(outcomes)
+            summary.aborted = f"auth_failed: {redact(str(exc), self._secrets.values())}"
+            return False
+        return True
 
-    def skip_unchanged(self, batch: Batch) -> Batch | None:
-        """Incremental sync: records whose body is what was last delivered for their key are `skipped`."""
-        store = self.incremental
-        assert store is not None
-        action_id = self.sync.action_id
-        fps = [hashlib.blake2b(part, digest_size=16).digest() for part in batch.parts]
-        keys = [str(k) for k in batch.keys]
-        known = store.fingerprints(self.sync.spec.id, action_id, [k for k in keys if k != "None"])
-        keep: list[int] = []
-        for i, (row, key, fp) in enumerate(zip(batch.rows, keys, fps, strict=True)):
-            if known.get(key) == fp:
-                self.emit(Outcome(row, Status.SKIPPED, key, Reason.UNCHANGED, None,
-                                  "nothing changed since this record was last delivered; not sent."))
-            else:
-                keep.append(i)
-                self.pending_fingerprints[row] = (key, fp)
-        if not keep:
-            return None
-        return batch if len(keep) == len(batch) else batch.subset(keep)
-
-    def attach_warnings(self, outcomes: list[Outcome]) -> None:
-        if self.warnings:
-            for o in outcomes:
-                w = self.warnings.pop(o.row, None)
-                if w:
-                    o.warnings = w
+    def _recorder(self, state: StateStore, plan: RunPlan, summary: RunSummary) -> Recorder:
+        """The recorder of this run in the store: the resumed run's, or a new run's under the summary's id."""
+        recorder = Recorder(state, self.spec.id, summary)
+        if plan.resume is not None:
+            recorder.resume(plan.resume)
+            summary.run_id = plan.resume.run_id
+        else:
+            summary.run_id = state.start_run(self.spec.id, self.action_id, config_hash(self.config.model_dump()),
+                                             plan.input_ref, kind=plan.kind, run_id=summary.run_id)
+        return recorder
 
 
-__all__ = ["PreparedRequest", "PreviewItem", "RunResult", "Sync"]
+def _callback_list(on_outcome: OutcomeCallback | Iterable[OutcomeCallback] | None) -> list[OutcomeCallback]:
+    if on_outcome is None:
+        return []
+    return [on_outcome] if callable(on_outcome) else list(on_outcome)
+
+
+__all__ = ["PreparedRequest", "PreviewItem", "ProgressCallback", "RunResult", "Sync"]

@@ -1,0 +1,234 @@
+"""What the `destkit` commands print: the consoles, exit codes, the run summary table, the live run display,
+the preview of a record and the table of bundled destinations.
+
+Paths and messages may hold brackets, so plain text goes through `say` (no markup, no highlighting).
+Nothing printed here carries a secret: messages come from errors and outcomes, which redact them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from destkit.runtime.engine import PreviewItem, RunResult
+from destkit.runtime.outcomes import Outcome, RunSummary, Status
+from destkit.runtime.spec.models import ActionSpec, DestinationSpec
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EXIT_OK, EXIT_NOT_DELIVERED, EXIT_ERROR = 0, 1, 2
+
+T = TypeVar("T")
+
+STATUS_STYLES = {
+    Status.DELIVERED: "green",
+    Status.INVALID: "yellow",
+    Status.REJECTED: "red",
+    Status.DEAD_LETTERED: "magenta",
+    Status.SKIPPED: "dim",
+}
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print `error: message` to stderr and exit (an expected failure: no traceback)."""
+    err.print(Text("error: ", style="bold red") + Text(message))
+    raise typer.Exit(code)
+
+
+def say(text: str) -> None:
+    """Print plain text (no markup, no highlighting: paths and messages may hold brackets)."""
+    out.print(text, markup=False, highlight=False)
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 record`, `2 records`, `1,000 records`."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
+def auth_message(reason: str) -> str:
+    reason = reason.removeprefix("auth_failed: ")
+    return f"authentication failed: {reason} Nothing more was sent; fix the API key and run again."
+
+
+def exit_code(result: RunResult) -> int:
+    if result.summary.aborted:
+        return EXIT_ERROR
+    return EXIT_OK if result.ok else EXIT_NOT_DELIVERED
+
+
+# --- a run ----------------------------------------------------------------------------------------
+
+
+def summary_table(summary: RunSummary) -> Table:
+    """Records per outcome and per reason, with the request figures as the caption."""
+    table = Table(
+        title=f"{summary.destination} · {summary.action}" + (" (dry run)" if summary.dry_run else ""),
+        title_justify="left",
+    )
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("records", justify="right", no_wrap=True)
+    for status in Status:
+        table.add_row(Text(status.value, style=STATUS_STYLES[status]), f"{summary.count(status):,}")
+    table.add_section()
+    table.add_row(Text("received", style="bold"), f"{summary.received:,}")
+    for reason, n in sorted(summary.reasons.items()):
+        table.add_row(Text(f"  reason: {reason}"), f"{n:,}")
+    for reason, n in sorted(summary.warnings.items()):
+        table.add_row(Text(f"  warning: {reason}"), f"{n:,}")
+    table.add_section()
+    rate = f" · {summary.received / summary.duration_s:,.0f} records/s" if summary.duration_s else ""
+    table.caption = (
+        f"{summary.batches:,} batches · {summary.requests:,} requests · {summary.retries:,} retries"
+        f" · {summary.duration_s:.2f} s{rate}"
+    )
+    return table
+
+
+class RunDisplay:
+    """Live counters for a run: records read, batches and outcomes (a `progress` + outcome callback)."""
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.batches = 0
+        self.counts: Counter[str] = Counter()
+        self.spinner = Spinner("dots")
+        self.started = time.monotonic()
+
+    def tick(self) -> None:
+        self.read += 1
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.counts[outcome.status.value] += 1
+
+    def progress(self, summary: RunSummary) -> None:
+        self.batches = summary.batches
+
+    def __rich__(self) -> Any:
+        c = self.counts
+        text = Text.assemble(
+            f"read {self.read:,} · batches {self.batches:,} · ",
+            (f"delivered {c['delivered']:,}", "green"),
+            " · ",
+            (f"invalid {c['invalid']:,}", "yellow"),
+            " · ",
+            (f"rejected {c['rejected']:,}", "red"),
+            " · ",
+            (f"dead-lettered {c['dead_lettered']:,}", "magenta"),
+            f" · {time.monotonic() - self.started:.1f} s",
+        )
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(self.spinner, text)
+        return grid
+
+
+def run_with_display(coro_factory: Callable[[], Coroutine[Any, Any, T]], display: RunDisplay | None) -> T:
+    """Run the coroutine, with the live display on a terminal."""
+    if display is None or not out.is_terminal:
+        return asyncio.run(coro_factory())
+    with Live(display, console=out, refresh_per_second=8, transient=True):
+        return asyncio.run(coro_factory())
+
+
+# --- a preview ------------------------------------------------------------------------------------
+
+
+def print_preview_item(item: PreviewItem) -> None:
+    """One previewed record: why it would not be sent, or the body it would be sent as."""
+    if item.outcome is not None:
+        print_held_back(item.row, item.outcome)
+        return
+    out.print(Text(f"row {item.row}", style="bold") + Text(" · would be sent as", style="green"))
+    body = orjson.dumps(item.body, option=orjson.OPT_INDENT_2).decode()
+    out.print(Syntax(body, "json", theme="ansi_dark", background_color="default", word_wrap=True))
+    for w in item.warnings or []:
+        out.print(Text(f"  warning {w['reason']} on {w['field']}: {w['message']}", style="yellow"))
+
+
+def print_held_back(row: int, outcome: Outcome) -> None:
+    head = Text(f"row {row}", style="bold") + Text(f" · {outcome.status.value}", style="yellow")
+    out.print(head + (Text(f" · {outcome.key}") if outcome.key else Text("")))
+    out.print(Text(f"  reason: {outcome.reason}"))
+    if outcome.field:
+        out.print(Text(f"  field: {outcome.field}"))
+    if outcome.message:
+        out.print(Text(f"  message: {outcome.message}"))
+
+
+# --- the bundled destinations -----------------------------------------------------------------------
+
+
+def specs_table() -> Table:
+    """Every bundled destination with its actions, batch limits and fields (required ones starred)."""
+    table = Table(
+        title="Bundled destinations",
+        title_justify="left",
+        show_lines=True,
+        caption="* required field",
+        caption_justify="left",
+    )
+    table.add_column("destination", no_wrap=True)
+    table.add_column("action")
+    table.add_column("batch limits")
+    table.add_column("fields", overflow="fold")
+    return table
+
+
+def add_spec_rows(table: Table, spec: DestinationSpec) -> None:
+    """One row per action; the destination's id and name on the first."""
+    for i, (action_id, action) in enumerate(spec.actions.items()):
+        dest = Text(f"{spec.id}\n{spec.name}") if i == 0 else Text("")
+        table.add_row(
+            dest,
+            Text(action_id, style="bold") + Text(f"\n{action.title}"),
+            batch_limits(action),
+            action_fields(action),
+        )
+
+
+def batch_limits(action: ActionSpec) -> str:
+    b = action.batch
+    size = f"{b.max_bytes / 1_000_000:g} MB" if b.max_bytes >= 100_000 else f"{b.max_bytes:,} bytes"
+    return f"{b.max_records:,} records\n{size}"
+
+
+def action_fields(action: ActionSpec) -> Text:
+    """One line per field: its name (bold and starred when required), types and format."""
+    fields = Text()
+    for j, (field_name, f) in enumerate(action.fields.items()):
+        fields.append(("\n" if j else "") + field_name, style="bold" if f.required else "")
+        fields.append(" *" if f.required else "", style="bold red")
+        fields.append(f" {'|'.join(f.types)}" + (f" ({f.format})" if f.format else ""), style="dim")
+    return fields
+
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_NOT_DELIVERED",
+    "EXIT_OK",
+    "RunDisplay",
+    "add_spec_rows",
+    "auth_message",
+    "err",
+    "exit_code",
+    "fail",
+    "out",
+    "plural",
+    "print_preview_item",
+    "run_with_display",
+    "say",
+    "specs_table",
+    "summary_table",
+]

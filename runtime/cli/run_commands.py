@@ -1,0 +1,277 @@
+"""The commands that read a file of records: `destkit preview`, `destkit sync` and `destkit retry`.
+
+Which rows a run resumes or sends again is the engine's run policy (`destkit.runtime.engine.policy`),
+the same an embedding platform gets from `Sync.run(records, state=..., mode=...)`; here it is only
+announced. A run writes one report line per record not delivered and the summary beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.text import Text
+
+from destkit.runtime.cli import demo as _demo
+from destkit.runtime.cli.display import (
+    EXIT_OK,
+    RunDisplay,
+    auth_message,
+    exit_code,
+    fail,
+    out,
+    plural,
+    print_preview_item,
+    run_with_display,
+    say,
+    summary_table,
+)
+from destkit.runtime.engine import (
+    InputChanged,
+    RunMode,
+    RunPlan,
+    RunResult,
+    StateStore,
+    Sync,
+    build_sync,
+    input_ref,
+    plan_run,
+)
+from destkit.runtime.engine.sources import read_records
+from destkit.runtime.engine.state import DEFAULT_PATH
+from destkit.runtime.errors import AuthFailed, ConfigError
+from destkit.runtime.ops.logs import configure as configure_logs
+from destkit.runtime.ops.metrics import MetricsServer
+from destkit.runtime.outcomes import RunSummary
+
+
+class InputFormat(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+
+
+ConfigArg = Annotated[Path, typer.Argument(help="The sync config (YAML).")]
+InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Records: .csv, .tsv or .jsonl.")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Send to this URL instead of the spec's.")]
+AllowHttpOpt = Annotated[bool, typer.Option("--allow-http", help="Allow a plain-HTTP base URL (emulators).")]
+FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display and no summary table.")]
+
+
+def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secrets: bool = True) -> Sync:
+    try:
+        return build_sync(config, base_url=base_url, allow_http=allow_http, needs_secrets=needs_secrets)
+    except ConfigError as exc:
+        fail(exc.render())
+
+
+def open_input(path: Path, fmt: InputFormat | None) -> Any:
+    if not path.exists():
+        fail(f"input file {path} does not exist; check the --input path.")
+    if not path.is_file():
+        fail(f"input {path} is not a file; give a CSV or JSON Lines file with --input.")
+    try:
+        return read_records(path, fmt.value if fmt else None)
+    except ValueError as exc:
+        fail(f"{exc}.")
+
+
+# --- preview -----------------------------------------------------------------------------------------
+
+
+def preview(
+    config: ConfigArg,
+    input_path: InputOpt,
+    n: Annotated[int, typer.Option("-n", "--limit", min=1, help="How many records to preview.")] = 5,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Read no catalogs (they must be in the config).")
+    ] = False,
+    base_url: BaseUrlOpt = None,
+    allow_http: AllowHttpOpt = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Show the first records as the destination would receive them, or why they would not be sent.
+
+    Nothing is sent: only the catalogs are read (GET), unless --offline.
+    """
+    sync = load_sync(config, base_url, allow_http, needs_secrets=not offline)
+    records = open_input(input_path, fmt)
+    try:
+        items = sync.preview(records, n, offline=offline)
+    except AuthFailed as exc:
+        fail(auth_message(exc.message))
+    except ConfigError as exc:
+        fail(exc.render())
+    except OSError as exc:
+        fail(f"cannot read {input_path}: {exc.strerror or exc}.")
+    for item in items:
+        print_preview_item(item)
+    out.print(
+        Text(f"Previewed {len(items)} record{'s' if len(items) != 1 else ''}; nothing was sent.", style="dim")
+    )
+
+
+# --- sync and retry -----------------------------------------------------------------------------------
+
+
+def sync_command(
+    config: ConfigArg,
+    input_path: InputOpt,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="JSONL report path (default: <input stem>.report.jsonl next to the input)."
+        ),
+    ] = None,
+    base_url: BaseUrlOpt = None,
+    allow_http: AllowHttpOpt = False,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+    state_path: Annotated[
+        Path, typer.Option("--state", help="SQLite state store (runs, outcomes, checkpoints, dead letters).")
+    ] = DEFAULT_PATH,
+    no_state: Annotated[bool, typer.Option("--no-state", help="Keep no state (no resume, no retry).")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the last unfinished run of this config and input.")
+    ] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port (127.0.0.1).")
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="JSON log lines to stderr at this level (info: one per request).")
+    ] = "warning",
+) -> None:
+    """Deliver every record of a file; one report line per record that was not delivered.
+
+    Exit 0 when all were delivered, 1 when some were not, 2 when the run could not start or the
+    destination refused the credentials.
+    """
+    run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet,
+                     None if no_state else state_path, RunMode.RESUME if resume else RunMode.SYNC,
+                     metrics_port, log_level))
+
+
+def retry(
+    config: ConfigArg,
+    input_path: InputOpt,
+    report: Annotated[Path | None, typer.Option("--report", help="JSONL report path.")] = None,
+    base_url: BaseUrlOpt = None,
+    allow_http: AllowHttpOpt = False,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+    state_path: Annotated[
+        Path, typer.Option("--state", help="The SQLite state store of the earlier run.")
+    ] = DEFAULT_PATH,
+    log_level: Annotated[str, typer.Option("--log-level", help="JSON log lines to stderr at this level.")] = "warning",
+) -> None:
+    """Send again the records the last run of this config rejected or dead-lettered, from the input's current data."""
+    run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet, state_path, RunMode.RETRY,
+                     None, log_level))
+
+
+@dataclass(frozen=True)
+class FileRun:
+    """What `destkit sync` or `destkit retry` was asked to do (`state_path` None: `--no-state`)."""
+
+    config: Path
+    input_path: Path
+    report: Path | None
+    base_url: str | None
+    allow_http: bool
+    fmt: InputFormat | None
+    quiet: bool
+    state_path: Path | None
+    mode: RunMode
+    metrics_port: int | None
+    log_level: str
+
+    @property
+    def report_path(self) -> Path:
+        return self.report or _demo.default_report_path(self.input_path)
+
+
+def run_file(request: FileRun) -> NoReturn:
+    """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
+    configure_logs(request.log_level)
+    sync = load_sync(request.config, request.base_url, request.allow_http)
+    records = open_input(request.input_path, request.fmt)
+    store = StateStore(request.state_path) if request.state_path is not None else None
+    try:
+        plan = None if store is None else announce(planned(sync, store, request))
+        result, summary_file = deliver(sync, records, store, plan, request)
+    finally:
+        if store is not None:
+            store.close()
+    if not request.quiet:
+        print_summary(result, request.report_path, summary_file)
+    if result.summary.aborted:
+        fail(auth_message(result.summary.aborted))
+    raise typer.Exit(exit_code(result))
+
+
+def planned(sync: Sync, store: StateStore, request: FileRun) -> RunPlan:
+    """The engine's plan for this file; a resume over a file that changed since is refused."""
+    try:
+        return plan_run(sync, store, mode=request.mode, input_ref=input_ref(request.input_path))
+    except InputChanged as exc:
+        fail(f"the unfinished run {exc.run.run_id} read a different version of {request.input_path} "
+             "(it changed since); run without --resume to start over.")
+
+
+def announce(plan: RunPlan) -> RunPlan:
+    """Say what the run will do before it starts; a retry with nothing to send ends here (exit 0)."""
+    if plan.mode is RunMode.RESUME and plan.resume is None:
+        say("No unfinished run of this config to resume; starting a new run.")
+    elif plan.mode is RunMode.RESUME and plan.resume is not None:
+        say(f"Resuming run {plan.resume.run_id}: rows up to {plan.resume.checkpoint:,} and every row with "
+            "an outcome are skipped.")
+    elif plan.mode is RunMode.RETRY and plan.nothing_to_do:
+        say("Nothing to retry: the last run of this config has no rejected or dead-lettered records.")
+        raise typer.Exit(EXIT_OK)
+    elif plan.mode is RunMode.RETRY:
+        run_id = plan.retry_of.run_id if plan.retry_of is not None else "?"
+        say(f"Retrying {plural(len(plan.only_keys or ()), 'record')} of run {run_id}.")
+    return plan
+
+
+def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | None,
+            request: FileRun) -> tuple[RunResult, Path]:
+    """Run the records into the report, with the live display and the metrics server if asked for."""
+    display = None if request.quiet else RunDisplay()
+    if display is not None:
+        records = _demo.counting(records, display.tick)
+    metrics = MetricsServer(request.metrics_port) if request.metrics_port is not None else None
+
+    def progress(summary: RunSummary) -> None:
+        if display is not None:
+            display.progress(summary)
+        if metrics is not None:
+            metrics.publish(summary)
+
+    def go() -> Any:
+        return _demo.run_to_report(sync, records, request.report_path, progress=progress, state=store, plan=plan,
+                                   on_outcome=display.outcome if display else None)
+
+    try:
+        result, summary_file = run_with_display(go, display)
+    except ConfigError as exc:
+        fail(exc.render())
+    except OSError as exc:
+        fail(f"cannot read {request.input_path} or write {request.report_path}: {exc.strerror or exc}.")
+    if metrics is not None:
+        metrics.publish(result.summary)
+        metrics.close()
+    return result, summary_file
+
+
+def print_summary(result: RunResult, report_path: Path, summary_file: Path) -> None:
+    out.print(summary_table(result.summary))
+    say(f"report:  {report_path}  (one line per record not delivered or delivered with warnings)")
+    say(f"summary: {summary_file}")
+
+
+__all__ = ["FileRun", "InputFormat", "load_sync", "open_input", "preview", "retry", "run_file", "sync_command"]

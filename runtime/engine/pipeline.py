@@ -1,0 +1,393 @@
+"""One run's pipeline: the synchronous core maps, checks and batches each record; worker tasks deliver
+the batches; every record ends as exactly one outcome, emitted to the summary, the recorder and the
+callbacks.
+
+`feed` is the per-record hot path: the common record (a valid dict) takes no detour through
+helpers; batches that share a key are delivered in input order even across workers and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+
+from destkit.mapping import RecordError
+from destkit.runtime.config.secrets import redact
+from destkit.runtime.delivery.batching import Batch, Batcher
+from destkit.runtime.delivery.extensions import classifier_for, reader_for
+from destkit.runtime.delivery.retry import RateGate
+from destkit.runtime.delivery.sender import Deliverer, ErrorTable
+from destkit.runtime.engine.policy import RunPlan
+from destkit.runtime.engine.recorder import Recorder
+from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunResult
+from destkit.runtime.engine.sources import Malformed
+from destkit.runtime.engine.state import StateStore
+from destkit.runtime.errors import AuthFailed
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
+from destkit.runtime.record.checks import unsendable
+from destkit.runtime.record.compiler import fill_path
+
+if TYPE_CHECKING:  # the sync builds pipelines, so this module may not import it at run time
+    from destkit.runtime.engine.sync import Sync
+
+
+class Pipeline:
+    """The state of one run: producer (sync core) feeding worker tasks (HTTP shell)."""
+
+    def __init__(self, sync: Sync, client: httpx.AsyncClient | None, summary: RunSummary, callbacks: list[OutcomeCallback],
+                 progress: ProgressCallback | None, dry_run: bool, keep_requests: bool, result: RunResult) -> None:
+        self.sync = sync
+        self.summary = summary
+        self.callbacks = callbacks
+        self.progress = progress
+        self.dry_run = dry_run
+        self.keep_requests = keep_requests
+        self.result = result
+        action = sync.action
+        self.batcher = Batcher(sync.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=action.batch.key is not None)
+        self.max_record_bytes = min(sync.options.max_record_bytes, action.batch.max_bytes - len(sync.envelope.prefix) - len(sync.envelope.suffix))
+        errors = sync.spec.errors_for(action)
+        self.deliverer = Deliverer(
+            client,  # type: ignore[arg-type]  # None only in dry runs, which never send
+            sync.method, sync.path, sync.envelope, reader_for(action.response),
+            ErrorTable.from_spec(errors, action.response), sync.retry, RateGate(sync.requests_per_second),
+            headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
+            classifier=classifier_for(errors))
+        self.aborted: str | None = None
+        self.secrets = sync.secret_values()
+        self.process = sync.processor  # the compiled record path: prepared before a pipeline is built
+        self.warnings: dict[int, list[dict[str, str]]] = {}
+        self.include_payloads = sync.options.include_payloads
+        self.incremental: StateStore | None = None  # set by arun when options.incremental and a state store
+        self.pending_fingerprints: dict[int, tuple[str, bytes]] = {}
+        self.recorder: Recorder | None = None
+        self.key_last: dict[object, int] = {}  # key → the last batch registered with it
+        self.unfinished: set[int] = set()
+        self.key_turn = asyncio.Condition()
+        self.skip: Callable[[int], bool] | None = None
+        self.only_keys: frozenset[str] | None = None  # a retry: only records with these keys
+
+    # outcomes
+
+    def emit(self, outcome: Outcome) -> None:
+        if self.secrets and outcome.status is not Status.DELIVERED:
+            # a destination may echo what it was sent, credentials included
+            if outcome.destination_message:
+                outcome.destination_message = redact(outcome.destination_message, self.secrets)
+            if outcome.message:
+                outcome.message = redact(outcome.message, self.secrets)
+        self.summary.add(outcome)
+        if self.recorder is not None:
+            self.recorder.add(outcome)
+        for cb in self.callbacks:
+            cb(outcome)
+
+    def emit_batch(self, outcomes: list[Outcome]) -> None:
+        delivered = 0
+        callbacks, recorder = self.callbacks, self.recorder
+        pending = self.pending_fingerprints
+        for o in outcomes:
+            if pending:
+                fp = pending.pop(o.row, None)
+                if fp is not None and o.status is Status.DELIVERED and recorder is not None:
+                    recorder.fingerprints.append((self.sync.action_id, fp[0], fp[1]))
+            if o.status is Status.DELIVERED and o.warnings is None:  # the common case, kept cheap
+                delivered += 1
+                if recorder is not None:
+                    recorder.add(o)
+                for cb in callbacks:
+                    cb(o)
+            else:
+                self.emit(o)
+        self.summary.counts[Status.DELIVERED.value] += delivered
+        if self.recorder is not None:
+            self.recorder.flush()
+        self.summary.batches += 1
+        if self.progress:
+            self.progress(self.summary)
+
+    def emit_delivered_dry(self, batch: Batch) -> None:
+        if self.callbacks or self.warnings:
+            outcomes = [Outcome(row=row, status=Status.DELIVERED, key=None if key is None else str(key))
+                        for row, key in zip(batch.rows, batch.keys, strict=True)]
+            self.attach_warnings(outcomes)
+            for o in outcomes:
+                self.emit(o)
+        else:
+            self.summary.counts[Status.DELIVERED.value] += len(batch)
+        self.summary.batches += 1
+        self.summary.requests += 1
+        body_size = self.batcher.size_of(batch)
+        self.summary.bytes_sent += body_size
+        if self.keep_requests:
+            path = fill_path(self.sync.path, self.sync.path_params, batch.params)
+            self.result.requests.append(PreparedRequest(self.sync.method, self.sync.base_url + path,
+                                                        self.sync.envelope.join(batch.parts), len(batch)))
+        if self.progress:
+            self.progress(self.summary)
+
+    def abort_batch(self, batch: Batch, reason: Reason, message: str) -> None:
+        for row, key in zip(batch.rows, batch.keys, strict=True):
+            self.emit(Outcome(row=row, status=Status.DEAD_LETTERED, key=None if key is None else str(key), reason=reason,
+                              message=message))
+
+    # the pipeline
+
+    def arm(self, plan: RunPlan, recorder: Recorder | None, incremental: StateStore | None) -> None:
+        """Apply the run policy: only the plan's keys, the resumed run's finished rows skipped, recording."""
+        self.only_keys = plan.only_keys
+        self.incremental = incremental
+        self.recorder = recorder
+        if recorder is not None and plan.resume is not None:
+            self.skip = recorder.skip
+
+    async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
+        """`go`, then close the run in the store; what was recorded before a crash stays recorded."""
+        try:
+            await self.go(records)
+        finally:
+            self.result.latencies = self.deliverer.stats.latencies
+            if self.recorder is not None:
+                self.recorder.flush()
+        if self.recorder is not None:
+            self.recorder.finish()
+
+    async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
+        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=self.sync.concurrency)
+        workers = [] if self.dry_run else [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
+
+        async def put(batch: Batch | None) -> None:
+            if batch is not None and self.incremental is not None:
+                batch = self.skip_unchanged(batch)
+            if batch is None:
+                return
+            if self.dry_run:
+                self.emit_delivered_dry(batch)
+            elif self.aborted:
+                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+            else:
+                await queue.put(batch)
+                await asyncio.sleep(0)
+
+        try:
+            if isinstance(records, AsyncIterable):
+                async for record in records:
+                    batch = self.feed(record)
+                    if batch is not None:
+                        await put(batch)
+                    if self.aborted:
+                        break
+            else:
+                for record in records:
+                    batch = self.feed(record)
+                    if batch is not None:
+                        await put(batch)
+                        if self.aborted:
+                            break
+            rest = self.batcher.flush()
+            if rest is not None:
+                await put(rest)
+        finally:
+            for _ in workers:
+                await queue.put(None)
+            if workers:
+                await asyncio.gather(*workers)
+        if self.aborted:
+            self.summary.aborted = self.aborted
+
+    def feed(self, record: Any) -> Batch | None:
+        """The synchronous core for one record: map, validate, enforce, serialize, batch.
+
+        The per-record hot path: a valid dict record outside a retry takes no detour; the rare
+        cases (a retry's filter, an unreadable line, an invalid or unsendable record) are helpers.
+        """
+        summary = self.summary
+        summary.received += 1
+        row = summary.received
+        if self.skip is not None and self.skip(row):
+            return None
+        if self.only_keys is not None and not self._to_retry(record):
+            summary.received -= 1  # a record a retry leaves out is not part of the retry run
+            return None
+        if record.__class__ is not dict and (unreadable := self._unreadable(row, record)) is not None:
+            self.emit(unreadable)
+            return None
+        warnings: list[tuple[str, str, str]] = []
+        try:
+            key, part, params = self.process(record, warnings)
+        except RecordError as exc:
+            self.emit(self._with_payload(_invalid(row, self._key_of(record), exc), record))
+            return None
+        except Exception:  # a transform failed (the mapping names the field) or a value no check expected
+            self.emit(self._with_payload(self._explain_failure(row, record), record))
+            return None
+        if (b"null" in part or len(part) > self.max_record_bytes) and (
+                unsendable_part := self._unsendable_part(row, key, part, record)) is not None:
+            self.emit(unsendable_part)
+            return None
+        if warnings:
+            self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
+        return self.batcher.add(row, key, part, params)
+
+    def _to_retry(self, record: Any) -> bool:
+        """A retry sends only the records whose key the last run rejected or dead-lettered."""
+        assert self.only_keys is not None
+        return record.__class__ is dict and self._key_of(record) in self.only_keys
+
+    @staticmethod
+    def _unreadable(row: int, record: Any) -> Outcome | None:
+        """The outcome of an input item that is not a record (a line the source could not read)."""
+        if isinstance(record, Malformed):
+            return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT, message=record.message)
+        if not isinstance(record, Mapping):
+            return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT,
+                           message=f"record {row} is a {type(record).__name__}, not an object of fields; fix the input.")
+        return None
+
+    def _unsendable_part(self, row: int, key: Any, part: bytes, record: Mapping[str, Any]) -> Outcome | None:
+        """The outcome of a serialized record the destination must not get: a lossy value, or too large."""
+        key_text = None if key is None else str(key)
+        if b"null" in part and (error := unsendable(self.sync.mapping.apply(record))) is not None:
+            # orjson writes NaN and infinity as null, which would clear the value in the destination
+            return _invalid(row, key_text, error)
+        if len(part) > self.max_record_bytes:
+            return Outcome(row=row, status=Status.INVALID, key=key_text, reason=Reason.TOO_LARGE,
+                           message=f"the record's body is {len(part)} bytes, over the limit of "
+                                   f"{self.max_record_bytes}; trim large fields.")
+        return None
+
+    def _with_payload(self, outcome: Outcome, record: Mapping[str, Any]) -> Outcome:
+        """With options.include_payloads, an invalid record's report line shows what it mapped to."""
+        if self.include_payloads:
+            try:
+                outcome.payload = {k: v for k, v in self.sync.mapping.apply(record).items() if v is not None}
+            except Exception:
+                outcome.payload = {"source": dict(record)}
+        return outcome
+
+    def _explain_failure(self, row: int, record: Mapping[str, Any]) -> Outcome:
+        """The slow path after the fused function raised something other than RecordError."""
+        key = self._key_of(record)
+        try:
+            payload = self.sync.mapping.apply(record)
+        except RecordError as exc:
+            return _invalid(row, key, exc)
+        error = unsendable(payload)
+        if error is not None:
+            return _invalid(row, key, error)
+        return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.TYPE_MISMATCH,
+                       message="a value has an unexpected type; check the record's fields against the action's schema.")
+
+    def _key_of(self, record: Mapping[str, Any]) -> str | None:
+        if self.sync.key_field is None:
+            return None
+        value = self.sync.mapping.field_value(record, self.sync.key_field)
+        return None if value is None or value == "" else str(value)
+
+    async def _wait_turn(self, batch: Batch) -> None:
+        """Batches sharing a key are delivered in input order, even across workers and retries.
+
+        Called right after the batch is taken from the queue (queue order is input order), before
+        any await. Each key remembers the last batch registered with it; a batch waits until every
+        such earlier batch has finished, so a retried older value can never land after a newer one.
+        """
+        last = self.key_last
+        seq = batch.seq
+        keys = [k for k in batch.keys if k is not None]  # records without a key have no order to keep
+        deps = {last[k] for k in keys if k in last}
+        last.update(dict.fromkeys(keys, seq))
+        self.unfinished.add(seq)
+        if deps & self.unfinished:
+            async with self.key_turn:
+                await self.key_turn.wait_for(lambda: not (deps & self.unfinished))
+
+    async def _done_turn(self, batch: Batch) -> None:
+        last = self.key_last
+        seq = batch.seq
+        self.unfinished.discard(seq)
+        for k in batch.keys:
+            if k is not None and last.get(k) == seq:
+                del last[k]
+        async with self.key_turn:
+            self.key_turn.notify_all()
+
+    async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
+        ordered = self.sync.action.batch.key is not None
+        while True:
+            batch = await queue.get()
+            if batch is None:
+                return
+            if ordered:
+                await self._wait_turn(batch)
+            try:
+                await self._deliver_batch(batch)
+            finally:
+                if ordered:
+                    await self._done_turn(batch)
+
+    async def _deliver_batch(self, batch: Batch) -> None:
+        if self.aborted:
+            self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+            return
+        try:
+            outcomes = await self.deliverer.deliver(batch)
+        except AuthFailed as exc:
+            self.aborted = f"auth_failed: {redact(str(exc), self.secrets)}"
+            self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+            return
+        except Exception as exc:  # never lose a batch to a bug in the shell
+            message = f"delivery failed unexpectedly ({type(exc).__name__}); the record will be retried by the next run."
+            outcomes = [Outcome(row=row, status=Status.DEAD_LETTERED, key=None if key is None else str(key),
+                                reason=Reason.CONNECTION_ERROR, message=message)
+                        for row, key in zip(batch.rows, batch.keys, strict=True)]
+        finally:
+            stats = self.deliverer.stats
+            self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
+        self.attach_warnings(outcomes)
+        if self.include_payloads:
+            sent = dict(zip(batch.rows, batch.parts, strict=True))
+            for o in outcomes:
+                if o.status is not Status.DELIVERED and o.row in sent:
+                    o.payload = orjson.loads(sent[o.row])
+        self.emit_batch(outcomes)
+
+    def skip_unchanged(self, batch: Batch) -> Batch | None:
+        """Incremental sync: records whose body is what was last delivered for their key are `skipped`."""
+        store = self.incremental
+        assert store is not None
+        action_id = self.sync.action_id
+        fps = [hashlib.blake2b(part, digest_size=16).digest() for part in batch.parts]
+        keys = [str(k) for k in batch.keys]
+        known = store.fingerprints(self.sync.spec.id, action_id, [k for k in keys if k != "None"])
+        keep: list[int] = []
+        for i, (row, key, fp) in enumerate(zip(batch.rows, keys, fps, strict=True)):
+            if known.get(key) == fp:
+                self.emit(Outcome(row=row, status=Status.SKIPPED, key=key, reason=Reason.UNCHANGED,
+                                  message="nothing changed since this record was last delivered; not sent."))
+            else:
+                keep.append(i)
+                self.pending_fingerprints[row] = (key, fp)
+        if not keep:
+            return None
+        return batch if len(keep) == len(batch) else batch.subset(keep)
+
+    def attach_warnings(self, outcomes: list[Outcome]) -> None:
+        if self.warnings:
+            for o in outcomes:
+                w = self.warnings.pop(o.row, None)
+                if w:
+                    o.warnings = w
+
+
+def _invalid(row: int, key: str | None, error: RecordError) -> Outcome:
+    """The `invalid` outcome of a record a check refused (`error.code` is a reason code)."""
+    return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason(error.code), field=error.field,
+                   message=error.message)
+
+
+__all__ = ["Pipeline"]

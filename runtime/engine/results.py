@@ -1,0 +1,54 @@
+"""What a run gives back: the result with its summary, the requests a dry run would send, a preview item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from destkit.runtime.engine.policy import RunPlan
+from destkit.runtime.outcomes import Outcome, RunSummary
+
+ProgressCallback = Callable[[RunSummary], None]
+
+
+@dataclass
+class PreparedRequest:
+    """A request a dry run would have sent (headers without credentials)."""
+
+    method: str
+    url: str
+    body: bytes
+    records: int
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@dataclass
+class PreviewItem:
+    """One previewed record: the body it would be sent as, or the outcome that keeps it back."""
+
+    row: int
+    body: Any | None
+    outcome: Outcome | None
+    warnings: list[dict[str, str]] | None = None
+
+
+@dataclass
+class RunResult:
+    """The summary of a run (counts per outcome and reason), plus what a dry run would have sent."""
+
+    summary: RunSummary
+    requests: list[PreparedRequest] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # seconds per answered request, in order
+    plan: RunPlan | None = None  # what the run policy decided (resume, retry), for runs of `arun`
+
+    @property
+    def ok(self) -> bool:
+        return self.summary.aborted is None and self.summary.not_delivered == 0
+
+
+__all__ = ["PreparedRequest", "PreviewItem", "ProgressCallback", "RunResult"]
