@@ -21,6 +21,7 @@ import orjson
 
 from destkit.mapping import (
     CompiledMapping,
+    MappingReason,
     RecordError,
     Template,
 )
@@ -172,7 +173,7 @@ class Sync:
             found = self._store.destination_id(self.spec.id, str(key))
         if found is None:
             where = "no state store is in use" if self._store is None else "the state store has no id for it"
-            raise RecordError(Reason.UNRESOLVED_ID, field_name,
+            raise RecordError(MappingReason.UNRESOLVED_ID, field_name,
                               f"{field_name} is not mapped and cannot be looked up for {self.key_field} {key!r} ({where}): "
                               f"deliver the record through destkit first, or map {field_name} from your data.")
         return found
