@@ -2,7 +2,14 @@
 checked against an action's fields and compiled once into a plain function."""
 
 from destkit.mapping.compiler import CompiledMapping, FieldShape, compile_mapping
-from destkit.mapping.errors import DestkitError, MappingConfigError, MappingIssue, RecordError, TransformError
+from destkit.mapping.errors import (
+    DestkitError,
+    MappingConfigError,
+    MappingIssue,
+    MappingReason,
+    RecordError,
+    TransformError,
+)
 from destkit.mapping.templates import Template, TemplateError, render_once
 from destkit.mapping.transforms import TRANSFORMS, build_transform
 
@@ -13,6 +20,7 @@ __all__ = [
     "FieldShape",
     "MappingConfigError",
     "MappingIssue",
+    "MappingReason",
     "RecordError",
     "Template",
     "TemplateError",

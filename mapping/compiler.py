@@ -5,6 +5,9 @@ problem is reported together (`MappingConfigError`). What comes out is a functio
 generated source: one dict literal whose values are inlined getters and transform calls, so a
 record costs one call and no interpretation. When a record fails, a slower per-field pass finds
 which field failed, so the error still names it.
+
+The source is generated in a `CodeGen`, which the compiled mapping keeps: the record compiler
+continues it (`CodeGen.child`) to inline each field's expression into its own checks.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from destkit.mapping.errors import MappingConfigError, MappingIssue, RecordError, TransformError
+from destkit.mapping.codegen import CodeGen
+from destkit.mapping.errors import (
+    MappingConfigError,
+    MappingIssue,
+    MappingReason,
+    RecordError,
+    TransformError,
+)
 from destkit.mapping.paths import compile_path, split_path
 from destkit.mapping.templates import Template, TemplateError
 from destkit.mapping.transforms import build_transform, chain
@@ -43,10 +53,11 @@ class CompiledMapping:
     object_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = ""
     per_field: dict[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
-    # Each field's value as a Python expression over the record `s`, and the names it uses: lets the
-    # runtime inline the mapping into its own generated checks (one function per record, no dict).
+    # Each field's value as a Python expression over the record `s`, and the CodeGen whose names it
+    # uses: lets the runtime inline the mapping into its own generated checks (one function per
+    # record, no intermediate dict) by continuing `codegen.child()`.
     expressions: dict[str, str] = field(default_factory=dict)
-    namespace: dict[str, Any] = field(default_factory=dict)
+    codegen: CodeGen = field(default_factory=CodeGen)
 
     def field_value(self, record: Mapping[str, Any], name: str) -> Any:
         """One field's mapped value, or None if it is unmapped or fails (for naming a failed record)."""
@@ -66,18 +77,19 @@ def _to_list(value: Any) -> Any:
     if isinstance(value, tuple | set | frozenset):
         return list(value)
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                raise TransformError("type_mismatch", "a cell that starts with '[' must be a JSON array") from None
-            if isinstance(parsed, list):
-                return parsed
-        return [p.strip() for p in text.split(",") if p.strip()]
+        return _list_from_text(value.strip())
     return [value]
+
+
+def _list_from_text(text: str) -> list[Any] | None:
+    """A text cell as a list: empty is absent, `[...]` must be a JSON array, else comma-separated."""
+    if not text:
+        return None
+    if text.startswith("["):
+        parsed = _json_cell(text, "a cell that starts with '[' must be a JSON array")
+        if isinstance(parsed, list):
+            return parsed
+    return [p.strip() for p in text.split(",") if p.strip()]
 
 
 def _to_object(value: Any) -> Any:
@@ -88,13 +100,18 @@ def _to_object(value: Any) -> Any:
         text = value.strip()
         if not text:
             return None
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            raise TransformError("type_mismatch", "expected a JSON object such as {\"plan\": \"pro\"}") from None
+        parsed = _json_cell(text, "expected a JSON object such as {\"plan\": \"pro\"}")
         if isinstance(parsed, dict):
             return parsed
-    raise TransformError("type_mismatch", f"expected an object of key/value pairs, got {type(value).__name__}")
+    raise TransformError(MappingReason.TYPE_MISMATCH, f"expected an object of key/value pairs, got {type(value).__name__}")
+
+
+def _json_cell(text: str, message: str) -> Any:
+    """`text` parsed as JSON; `message` says what was expected when it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise TransformError(MappingReason.TYPE_MISMATCH, message) from None
 
 
 def _compact(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -102,44 +119,120 @@ def _compact(obj: dict[str, Any]) -> dict[str, Any] | None:
     return out or None
 
 
+def _is_key_by_key(spec: Any) -> bool:
+    """An object field mapped key by key: `{loyalty_tier: attributes.tier, audience: {const: VIP}}`."""
+    return isinstance(spec, dict) and bool(spec) and not (set(spec) & set(_SOURCE_KEYS))
+
+
+def _suggestion(close: list[str], otherwise: str) -> str:
+    return f"did you mean '{close[0]}'?" if close else otherwise
+
+
 class _Builder:
-    """Turns each field's mapping into a Python expression over the record `s`."""
+    """Checks each field's mapping and turns it into a Python expression over the record `s`.
 
-    def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {
-            "_m_to_list": _to_list,
-            "_m_to_object": _to_object,
-            "_m_compact": _compact,
-        }
+    Every value the expressions use is bound in `gen`; problems are collected in `issues`.
+    """
+
+    def __init__(self, gen: CodeGen, fields: Mapping[str, FieldShape]) -> None:
+        self.gen = gen
+        self.fields = fields
         self.issues: list[MappingIssue] = []
-        self._n = 0
-
-    def name(self, value: Any, prefix: str) -> str:
-        self._n += 1
-        key = f"_m{prefix}{self._n}"  # "_m": the runtime may inline these expressions next to its own names
-        self.namespace[key] = value
-        return key
+        self.exprs: dict[str, str] = {}
+        self.constants: dict[str, Any] = {}
+        self.object_keys: dict[str, tuple[str, ...]] = {}
 
     def issue(self, key: str, message: str, fix: str) -> None:
         self.issues.append(MappingIssue(key, message, fix))
+
+    # --- destination fields ---------------------------------------------------------------------
+
+    def add_field(self, dest: str, spec: Any, key: str) -> None:
+        """Check one destination field's mapping and record its expression (or the issues)."""
+        shape = self.fields.get(dest)
+        if shape is None:
+            close = difflib.get_close_matches(str(dest), list(self.fields), n=1, cutoff=0.5)
+            self.issue(key, f"'{dest}' is not a field of this action.",
+                       _suggestion(close, f"map one of: {', '.join(self.fields)}."))
+            return
+        if "object" in shape.types and _is_key_by_key(spec):
+            self.object_keys[dest] = tuple(str(p) for p in spec)
+            self.exprs[dest] = self._key_by_key_expr(spec, key)
+            return
+        expr = self.value_expr(spec, key)
+        if expr is not None:
+            self._note_constant(dest, spec, shape)
+            self.exprs[dest] = self._coerced(expr, shape)
+
+    def require_mapped(self, mapping: Mapping[str, Any], key_prefix: str) -> None:
+        for name, shape in self.fields.items():
+            if shape.required and name not in mapping:
+                self.issue(f"{key_prefix}.{name}", f"the required field '{name}' is not mapped.",
+                           f"add `{name}: <source path>` to the mapping.")
+
+    def _key_by_key_expr(self, spec: dict[Any, Any], key: str) -> str:
+        parts = []
+        for prop, prop_spec in spec.items():
+            e = self.value_expr(prop_spec, f"{key}.{prop}")
+            if e is not None:
+                parts.append(f"{self.gen.const(str(prop), 'k')}: {e}")
+        return f"{self.gen.bind('_compact', _compact)}({{" + ", ".join(parts) + "})"
+
+    def _note_constant(self, dest: str, spec: Any, shape: FieldShape) -> None:
+        """A constant is checked against the catalogs once, as the records will see it."""
+        if not (isinstance(spec, dict) and "const" in spec and "transform" not in spec):
+            return
+        self.constants[dest] = spec["const"]
+        if "array" in shape.types and "string" not in shape.types:
+            with contextlib.suppress(TransformError):
+                self.constants[dest] = _to_list(spec["const"])
+
+    def _coerced(self, expr: str, shape: FieldShape) -> str:
+        """Array and object fields also take their value from a text cell (CSV)."""
+        if "string" in shape.types:
+            return expr
+        if "array" in shape.types:
+            return f"{self.gen.bind('_to_list', _to_list)}({expr})"
+        if "object" in shape.types:
+            return f"{self.gen.bind('_to_object', _to_object)}({expr})"
+        return expr
+
+    # --- one value ------------------------------------------------------------------------------
 
     def value_expr(self, spec: Any, key: str) -> str | None:
         """The expression for one value mapping (a path, or a dict with path/const/template)."""
         if isinstance(spec, str):
             return self._path_expr(spec, key)
         if not isinstance(spec, dict):
-            if isinstance(spec, int | float | bool) or spec is None:
-                self.issue(key, f"{spec!r} is not a mapping.", f"write {{const: {spec!r}}} for a constant value.")
-            else:
-                self.issue(key, "a field mapping must be a source path or a mapping with path, const or template.",
-                           "write e.g. `email` or `{path: email, transform: [lower]}`.")
+            self._not_a_value_mapping(spec, key)
             return None
+        kind = self._source_kind(spec, key)
+        if kind is None:
+            return None
+        expr = self._source_expr(kind, spec[kind], key)
+        if expr is None:
+            return None
+        if "default" in spec:
+            expr = self._default_expr(expr, spec["default"])
+        if spec.get("transform") is not None:
+            return self._transform_expr(expr, spec["transform"], f"{key}.transform")
+        return expr
+
+    def _not_a_value_mapping(self, spec: Any, key: str) -> None:
+        if isinstance(spec, int | float | bool) or spec is None:
+            self.issue(key, f"{spec!r} is not a mapping.", f"write {{const: {spec!r}}} for a constant value.")
+        else:
+            self.issue(key, "a field mapping must be a source path or a mapping with path, const or template.",
+                       "write e.g. `email` or `{path: email, transform: [lower]}`.")
+
+    def _source_kind(self, spec: dict[Any, Any], key: str) -> str | None:
+        """Which of path/const/template the mapping reads from, if its options are valid."""
         unknown = set(spec) - _FIELD_KEYS
         if unknown:
-            bad = sorted(unknown)[0]
-            close = difflib.get_close_matches(bad, sorted(_FIELD_KEYS), n=1)
+            bad = sorted(unknown, key=str)[0]
+            close = difflib.get_close_matches(str(bad), sorted(_FIELD_KEYS), n=1)
             self.issue(f"{key}.{bad}", f"'{bad}' is not a mapping option.",
-                       f"did you mean '{close[0]}'?" if close else f"use one of {', '.join(sorted(_FIELD_KEYS))}.")
+                       _suggestion(close, f"use one of {', '.join(sorted(_FIELD_KEYS))}."))
             return None
         sources = [k for k in _SOURCE_KEYS if k in spec]
         if len(sources) != 1:
@@ -147,22 +240,18 @@ class _Builder:
                        + (f" (it has {', '.join(sources)})." if sources else "."),
                        "keep one source: `{path: email}`, `{const: vip}` or `{template: '{{ first }} {{ last }}'}`.")
             return None
-        kind = sources[0]
+        return sources[0]
+
+    def _source_expr(self, kind: str, value: Any, key: str) -> str | None:
         if kind == "path":
-            expr = self._path_expr(spec["path"], f"{key}.path")
-        elif kind == "const":
-            expr = self.name(spec["const"], "c")
-        else:
-            expr = self._template_expr(spec["template"], f"{key}.template")
-        if expr is None:
-            return None
-        if "default" in spec:
-            d = self.name(spec["default"], "d")
-            expr = f"({d} if (_mv := {expr}) is None or _mv == '' else _mv)"
-        transforms = spec.get("transform")
-        if transforms is not None:
-            expr = self._transform_expr(expr, transforms, f"{key}.transform")
-        return expr
+            return self._path_expr(value, f"{key}.path")
+        if kind == "const":
+            return self.gen.const(value, "c")
+        return self._template_expr(value, f"{key}.template")
+
+    def _default_expr(self, expr: str, default: Any) -> str:
+        d, v = self.gen.const(default, "d"), self.gen.var("_v")
+        return f"({d} if ({v} := {expr}) is None or {v} == '' else {v})"
 
     def _path_expr(self, path: Any, key: str) -> str | None:
         try:
@@ -171,8 +260,8 @@ class _Builder:
             self.issue(key, str(exc) + ".", "give the source field's name, with dots for nesting.")
             return None
         if len(parts) == 1:
-            return f"s.get({self.name(parts[0], 'k')})"
-        return f"{self.name(compile_path(path), 'g')}(s)"
+            return f"s.get({self.gen.const(parts[0], 'k')})"
+        return f"{self.gen.const(compile_path(path), 'g')}(s)"
 
     def _template_expr(self, source: Any, key: str) -> str | None:
         if not isinstance(source, str):
@@ -188,9 +277,9 @@ class _Builder:
             try:
                 return template.render(record)
             except TemplateError as exc:
-                raise TransformError("mapping_error", str(exc)) from None
+                raise TransformError(MappingReason.MAPPING_ERROR, str(exc)) from None
 
-        return f"{self.name(render, 't')}(s)"
+        return f"{self.gen.const(render, 't')}(s)"
 
     def _transform_expr(self, expr: str, transforms: Any, key: str) -> str | None:
         if not isinstance(transforms, list):
@@ -203,92 +292,65 @@ class _Builder:
                 self.issue(f"{key}[{i}]", f"{exc}.", "see the transform list in the README (trim, lower, e164, ...).")
                 return None
         fn = chain(built)
-        return expr if fn is None else f"{self.name(fn, 'f')}({expr})"
+        return expr if fn is None else f"{self.gen.const(fn, 'f')}({expr})"
 
 
 def compile_mapping(mapping: Any, fields: Mapping[str, FieldShape], *, key_prefix: str = "mapping") -> CompiledMapping:
     """Check `mapping` against the action's `fields` and compile it; raises MappingConfigError."""
-    b = _Builder()
     if not isinstance(mapping, dict) or not mapping:
-        b.issue(key_prefix, "the mapping is empty or not a mapping of destination fields.",
-                f"map at least the required fields: {', '.join(n for n, f in fields.items() if f.required) or 'any field'}.")
-        raise MappingConfigError(b.issues)
-
-    exprs: dict[str, str] = {}
-    constants: dict[str, Any] = {}
-    object_keys: dict[str, tuple[str, ...]] = {}
+        required = ", ".join(n for n, f in fields.items() if f.required) or "any field"
+        raise MappingConfigError([MappingIssue(key_prefix, "the mapping is empty or not a mapping of destination fields.",
+                                               f"map at least the required fields: {required}.")])
+    b = _Builder(CodeGen(), fields)
     for dest, spec in mapping.items():
-        key = f"{key_prefix}.{dest}"
-        shape = fields.get(dest)
-        if shape is None:
-            close = difflib.get_close_matches(str(dest), list(fields), n=1, cutoff=0.5)
-            b.issue(key, f"'{dest}' is not a field of this action.",
-                    f"did you mean '{close[0]}'?" if close else f"map one of: {', '.join(fields)}.")
-            continue
-        is_object = "object" in shape.types
-        if is_object and isinstance(spec, dict) and spec and not (set(spec) & set(_SOURCE_KEYS)):
-            # key by key: {loyalty_tier: attributes.tier, audience: {const: VIP}}
-            parts = []
-            for prop, prop_spec in spec.items():
-                e = b.value_expr(prop_spec, f"{key}.{prop}")
-                if e is not None:
-                    parts.append(f"{b.name(str(prop), 'k')}: {e}")
-            object_keys[dest] = tuple(str(p) for p in spec)
-            expr = "_m_compact({" + ", ".join(parts) + "})"
-        else:
-            e = b.value_expr(spec, key)
-            if e is None:
-                continue
-            if isinstance(spec, dict) and "const" in spec and "transform" not in spec:
-                constants[dest] = spec["const"]
-                if "array" in shape.types and "string" not in shape.types:
-                    with contextlib.suppress(TransformError):
-                        constants[dest] = _to_list(spec["const"])  # checked as the records will see it
-            if "array" in shape.types and "string" not in shape.types:
-                e = f"_m_to_list({e})"
-            elif is_object and "string" not in shape.types:
-                e = f"_m_to_object({e})"
-            expr = e
-        exprs[dest] = expr
-
-    for name, shape in fields.items():
-        if shape.required and name not in mapping:
-            b.issue(f"{key_prefix}.{name}", f"the required field '{name}' is not mapped.",
-                    f"add `{name}: <source path>` to the mapping.")
+        b.add_field(dest, spec, f"{key_prefix}.{dest}")
+    b.require_mapped(mapping, key_prefix)
     if b.issues:
         raise MappingConfigError(b.issues)
+    return _assemble(b)
 
-    names = list(exprs)
-    lines = ["def _map(s):", "    return {"]
-    lines += [f"        {b.name(n, 'n')}: {exprs[n]}," for n in names]
-    lines.append("    }")
-    for i, n in enumerate(names):
-        lines.append(f"def _field{i}(s):")
-        lines.append(f"    return {exprs[n]}")
-    source = "\n".join(lines)
-    ns = b.namespace
-    exec(compile(source, "<destkit mapping>", "exec"), ns)
-    fast = ns["_map"]
-    per_field = [(n, ns[f"_field{i}"]) for i, n in enumerate(names)]
 
-    def locate(record: Mapping[str, Any]) -> RecordError:
-        for n, fn in per_field:
-            try:
-                fn(record)
-            except TransformError as exc:
-                return RecordError(exc.code, n, exc.message)
-            except Exception as exc:  # a transform met a value it was not written for
-                return RecordError("mapping_error", n, f"mapping failed: {type(exc).__name__}")
-        return RecordError("mapping_error", None, "mapping failed")
+def _assemble(b: _Builder) -> CompiledMapping:
+    """Build `_map` (the whole payload as one dict literal) and one function per field."""
+    gen, exprs = b.gen, b.exprs
+    gen.emit("return {")
+    for name, expr in exprs.items():
+        gen.emit(f"{gen.const(name, 'n')}: {expr},", 2)
+    gen.emit("}")
+    fast, source = gen.build("_map", "s", "<destkit mapping>")
+    sources = [source]
+    per_field: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+    for name, expr in exprs.items():
+        gen.emit(f"return {expr}")
+        per_field[name], source = gen.build(gen.var("_field"), "s", "<destkit mapping>")
+        sources.append(source)
+    return CompiledMapping(apply=_make_apply(fast, per_field), fields=tuple(exprs), constants=b.constants,
+                           object_keys=b.object_keys, source="\n".join(sources), per_field=per_field,
+                           expressions=dict(exprs), codegen=gen)
+
+
+def _make_apply(fast: Callable[[Mapping[str, Any]], dict[str, Any]],
+                per_field: Mapping[str, Callable[[Mapping[str, Any]], Any]]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """`fast`, with a failure re-raised as a RecordError that names the field (found by `per_field`)."""
 
     def apply(record: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            return fast(record)  # type: ignore[no-any-return]
+            return fast(record)
         except RecordError:
             raise
         except Exception:
-            raise locate(record) from None
+            raise _locate_failure(per_field, record) from None
 
-    return CompiledMapping(apply=apply, fields=tuple(names), constants=constants,
-                           object_keys=object_keys, source=source, per_field=dict(per_field),
-                           expressions=dict(exprs), namespace=ns)
+    return apply
+
+
+def _locate_failure(per_field: Mapping[str, Callable[[Mapping[str, Any]], Any]], record: Mapping[str, Any]) -> RecordError:
+    """The RecordError of the first field whose mapping fails on `record`."""
+    for name, fn in per_field.items():
+        try:
+            fn(record)
+        except TransformError as exc:
+            return RecordError(exc.code, name, exc.message)
+        except Exception as exc:  # a transform met a value it was not written for
+            return RecordError(MappingReason.MAPPING_ERROR, name, f"mapping failed: {type(exc).__name__}")
+    return RecordError(MappingReason.MAPPING_ERROR, None, "mapping failed")

@@ -8,6 +8,7 @@ becomes that record's outcome. Neither carries record values beyond what the mes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 class DestkitError(Exception):
@@ -38,12 +39,33 @@ class MappingConfigError(DestkitError, ValueError):
         super().__init__("; ".join(str(i) for i in issues))
 
 
+class MappingReason(StrEnum):
+    """The reason codes a record can get from mapping and checking it: the `code` of a RecordError.
+
+    Each value is also a value of the outcome contract's `Reason` (in `destkit.runtime.outcomes`,
+    which mapping may not import); tests/test_reasons.py keeps the two in step.
+    """
+
+    MISSING_REQUIRED = "missing_required"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_EMAIL = "invalid_email"
+    INVALID_VALUE = "invalid_value"
+    UNKNOWN_TAG = "unknown_tag"
+    UNKNOWN_CUSTOM_PROPERTY = "unknown_custom_property"
+    UNKNOWN_VALUE = "unknown_value"
+    TYPE_MISMATCH = "type_mismatch"
+    TOO_LONG = "too_long"
+    MAPPING_ERROR = "mapping_error"
+    # raised by the resolver the record compiler calls for a field it looks up by the record's key
+    UNRESOLVED_ID = "unresolved_id"
+
+
 class RecordError(DestkitError):
-    """One record could not be mapped or validated; `code` is a reason code of the outcome contract."""
+    """One record could not be mapped or validated; `code` says why, as a reason of the outcome contract."""
 
     __slots__ = ("code", "field", "message")
 
-    def __init__(self, code: str, field: str | None, message: str) -> None:
+    def __init__(self, code: MappingReason, field: str | None, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.field = field
@@ -53,7 +75,7 @@ class RecordError(DestkitError):
 class TransformError(DestkitError):
     """A transform could not handle a value; the compiler adds which field it was mapping."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: MappingReason, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

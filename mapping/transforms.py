@@ -17,7 +17,7 @@ from typing import Any
 
 import phonenumbers
 
-from destkit.mapping.errors import TransformError
+from destkit.mapping.errors import MappingReason, TransformError
 
 Transform = Callable[[Any], Any]
 Factory = Callable[[Any], Transform]
@@ -76,14 +76,14 @@ def _e164(args: Any) -> Transform:
             parsed = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException as exc:
             raise TransformError(
-                "invalid_phone",
+                MappingReason.INVALID_PHONE,
                 f"'{text}' is not a phone number ({exc._msg}); give it in international format such as +15551234567"
                 + ("" if region else " or set e164.region for national numbers"),
             ) from None
         formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         if not phonenumbers.is_possible_number(parsed) or not E164_PATTERN.fullmatch(formatted):
             raise TransformError(
-                "invalid_phone", f"'{text}' has the wrong number of digits for its country; check the number"
+                MappingReason.INVALID_PHONE, f"'{text}' has the wrong number of digits for its country; check the number"
             )
         return formatted
 
@@ -144,7 +144,7 @@ def _date(args: Any) -> Transform:
             parsed = parse(text)
         except ValueError:
             raise TransformError(
-                "invalid_value", f"'{text}' is not a date in the format {src!r}; fix the source value or the 'from' format"
+                MappingReason.INVALID_VALUE, f"'{text}' is not a date in the format {src!r}; fix the source value or the 'from' format"
             ) from None
         return parsed.isoformat() if dst == "iso" else parsed.strftime(dst)
 
@@ -178,9 +178,9 @@ def _to_number(args: Any) -> Transform:
         try:
             number = float(text)
         except ValueError:
-            raise TransformError("type_mismatch", f"'{text}' is not a number; fix the source value") from None
+            raise TransformError(MappingReason.TYPE_MISMATCH, f"'{text}' is not a number; fix the source value") from None
         if not math.isfinite(number):
-            raise TransformError("type_mismatch", f"'{text}' is not a finite number")
+            raise TransformError(MappingReason.TYPE_MISMATCH, f"'{text}' is not a finite number")
         return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
 
     return apply

@@ -17,7 +17,12 @@ from typing import Any
 import httpx
 import orjson
 
-from destkit.mapping import CompiledMapping, RecordError, Template
+from destkit.mapping import (
+    CompiledMapping,
+    MappingReason,
+    RecordError,
+    Template,
+)
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.delivery.auth import build_auth
@@ -31,7 +36,7 @@ from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, PreviewItem, ProgressCallback, RunResult
 from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
 from destkit.runtime.errors import AuthFailed, ConfigError, InternalError, Issue
-from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
 from destkit.runtime.record.checks import Catalog
 from destkit.runtime.record.compiler import Process, compile_processor
 from destkit.runtime.spec.body_template import Envelope, build_envelope
@@ -142,7 +147,7 @@ class Sync:
             found = self._store.destination_id(self.spec.id, str(key))
         if found is None:
             where = "no state store is in use" if self._store is None else "the state store has no id for it"
-            raise RecordError(Reason.UNRESOLVED_ID, field_name,
+            raise RecordError(MappingReason.UNRESOLVED_ID, field_name,
                               f"{field_name} is not mapped and cannot be looked up for {self.key_field} {key!r} ({where}): "
                               f"deliver the record through destkit first, or map {field_name} from your data.")
         return found

@@ -1,0 +1,3 @@
+"""The per-record path: checks compiled from an action's field schema (`checks.py`), the record body
+template (`body.py`) and the compiler that fuses them with the mapping into one generated function
+(`compiler.py`). Imports destkit.mapping, the base modules and spec; nothing above."""

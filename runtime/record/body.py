@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from destkit.runtime.record.codegen import CodeGen
-from destkit.runtime.spec.body_template import literal, parse_ref
+from destkit.mapping.codegen import CodeGen
+from destkit.runtime.spec.body_template import Ref, literal, parse_ref
 
 
 def _opt_dict(d: dict[str, Any]) -> dict[str, Any] | None:
@@ -39,25 +39,32 @@ class BodyCompiler:
         otherwise a Python condition under which the node is present."""
         ref = parse_ref(node)
         if ref is not None:
-            if ref.kind == "field":
-                return self.field_vars[ref.name], self.present[ref.name]
-            if ref.kind == "setting":
-                value = self.settings.get(ref.name)
-                return self.gen.const(value, "s"), (None if value is not None else "False")
-            raise ValueError(f"${ref.kind} cannot stand inside a record body")
+            return self._ref_expr(ref)
         if isinstance(node, dict) and "$map" in node:
-            ref = parse_ref(node["$map"])
-            if ref is None or ref.kind not in ("field", "setting") or set(node) != {"$map", "values"}:
-                raise ValueError("a value map is {$map: $field, values: {from: to, ...}}")
-            inner, presence = self.expr(node["$map"])
-            table = self.gen.const(dict(node["values"]), "map")
-            return f"{table}.get({inner}, {inner})", presence
+            return self._value_map_expr(node)
         if isinstance(node, dict):
-            keyed = [(self.gen.const(k, "k"), *self.expr(v)) for k, v in node.items()]
-            return self._container([(k, e, c) for k, e, c in keyed], is_dict=True)
+            return self._container([(self.gen.const(k, "k"), *self.expr(v)) for k, v in node.items()], is_dict=True)
         if isinstance(node, list):
             return self._container([("", *self.expr(v)) for v in node], is_dict=False)
         return self.gen.const(literal(node), "c"), ""
+
+    def _ref_expr(self, ref: Ref) -> tuple[str, str | None]:
+        """`$field` is the field's variable; `$settings.name` is the setting's value, bound once."""
+        if ref.kind == "field":
+            return self.field_vars[ref.name], self.present[ref.name]
+        if ref.kind == "setting":
+            value = self.settings.get(ref.name)
+            return self.gen.const(value, "s"), (None if value is not None else "False")
+        raise ValueError(f"${ref.kind} cannot stand inside a record body")
+
+    def _value_map_expr(self, node: dict[str, Any]) -> tuple[str, str | None]:
+        """`{$map: $field, values: {from: to}}`: the mapped value, or the value itself if not listed."""
+        ref = parse_ref(node["$map"])
+        if ref is None or ref.kind not in ("field", "setting") or set(node) != {"$map", "values"}:
+            raise ValueError("a value map is {$map: $field, values: {from: to, ...}}")
+        inner, presence = self._ref_expr(ref)
+        table = self.gen.const(dict(node["values"]), "map")
+        return f"{table}.get({inner}, {inner})", presence
 
     def _container(self, parts: list[tuple[str, str, str | None]], is_dict: bool) -> tuple[str, str | None]:
         ref_conds = [c for _, _, c in parts if c != ""]

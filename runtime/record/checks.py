@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
-from destkit.mapping import RecordError
-from destkit.runtime.record.codegen import CodeGen
+from destkit.mapping import MappingReason, RecordError
+from destkit.mapping.codegen import CodeGen
 from destkit.runtime.spec.models import CatalogSpec, FieldSchema
 from destkit.runtime.spec.vocabulary import E164
 
@@ -45,9 +46,10 @@ class Catalog:
     spec: CatalogSpec | None = None
     source: str = "destination"
 
-    @property
-    def reason(self) -> str:
-        return self.spec.reason if self.spec else "unknown_value"
+    @cached_property
+    def reason(self) -> MappingReason:
+        # cached: a failing record asks for it more than once, and an enum lookup costs about 1 us
+        return MappingReason(self.spec.reason) if self.spec else MappingReason.UNKNOWN_VALUE
 
     @property
     def noun(self) -> str:
@@ -85,7 +87,7 @@ class Catalog:
         text = f"{self.noun} '{value}' is not in the destination's {self.name} catalog"
         hint = self.suggest(str(value))
         if hint is not None:
-            named = "the technical name " if self.reason == "unknown_custom_property" else ""
+            named = "the technical name " if self.reason is MappingReason.UNKNOWN_CUSTOM_PROPERTY else ""
             text += f"; did you mean {named}'{hint}'?"
         else:
             text += "."
@@ -97,9 +99,9 @@ class Catalog:
 
     @property
     def option(self) -> str:
-        if self.reason == "unknown_tag":
+        if self.reason is MappingReason.UNKNOWN_TAG:
             return "options.on_unknown_tag"
-        if self.reason == "unknown_custom_property":
+        if self.reason is MappingReason.UNKNOWN_CUSTOM_PROPERTY:
             return "options.on_unknown_custom_property"
         return f"options.on_unknown.{self.name}"
 
@@ -121,52 +123,52 @@ def _clip(value: Any, n: int = 60) -> str:
 
 
 def _missing(name: str) -> RecordError:
-    return RecordError("missing_required", name,
+    return RecordError(MappingReason.MISSING_REQUIRED, name,
                        f"{name} is required but the mapped source value is empty; map a source field that is always set or add a default.")
 
 
 def _type(name: str, expected: str, value: Any) -> RecordError:
-    return RecordError("type_mismatch", name,
+    return RecordError(MappingReason.TYPE_MISMATCH, name,
                        f"{name} must be {expected}, got {type(value).__name__} {_clip(value)!r}; fix the source value or add a transform.")
 
 
 def _item_type(name: str, expected: str, value: Any) -> RecordError:
-    return RecordError("type_mismatch", name,
+    return RecordError(MappingReason.TYPE_MISMATCH, name,
                        f"{name} items must be {expected}, got {type(value).__name__} {_clip(value)!r}; fix the source value.")
 
 
 def _too_long(name: str, value: str, limit: int) -> RecordError:
-    return RecordError("too_long", name, f"{name} is {len(value)} characters, over the limit of {limit}; shorten the source value.")
+    return RecordError(MappingReason.TOO_LONG, name, f"{name} is {len(value)} characters, over the limit of {limit}; shorten the source value.")
 
 
 def _too_short(name: str, value: str, limit: int) -> RecordError:
-    return RecordError("invalid_value", name, f"{name} must be at least {limit} characters long.")
+    return RecordError(MappingReason.INVALID_VALUE, name, f"{name} must be at least {limit} characters long.")
 
 
 def _bad_phone(name: str, value: str) -> RecordError:
-    return RecordError("invalid_phone", name,
+    return RecordError(MappingReason.INVALID_PHONE, name,
                        f"{name} '{_clip(value)}' is not in international format: '+', country code, digits only, "
                        "no spaces, dashes or parentheses (e.g. +15551234567); add the e164 transform to normalise it.")
 
 
 def _bad_email(name: str, value: str) -> RecordError:
-    return RecordError("invalid_email", name, f"{name} '{_clip(value)}' is not an email address; fix the source value.")
+    return RecordError(MappingReason.INVALID_EMAIL, name, f"{name} '{_clip(value)}' is not an email address; fix the source value.")
 
 
 def _bad_format(name: str, value: str, fmt: str) -> RecordError:
-    return RecordError("invalid_value", name, f"{name} '{_clip(value)}' is not a {fmt} value; add a date transform.")
+    return RecordError(MappingReason.INVALID_VALUE, name, f"{name} '{_clip(value)}' is not a {fmt} value; add a date transform.")
 
 
 def _bad_pattern(name: str, value: str, pattern: str) -> RecordError:
-    return RecordError("invalid_value", name, f"{name} '{_clip(value)}' does not match the pattern {pattern}.")
+    return RecordError(MappingReason.INVALID_VALUE, name, f"{name} '{_clip(value)}' does not match the pattern {pattern}.")
 
 
 def _bad_enum(name: str, value: Any, allowed: list[Any]) -> RecordError:
-    return RecordError("invalid_value", name, f"{name} '{_clip(value)}' is not one of {', '.join(map(str, allowed))}.")
+    return RecordError(MappingReason.INVALID_VALUE, name, f"{name} '{_clip(value)}' is not one of {', '.join(map(str, allowed))}.")
 
 
 def _too_many(name: str, value: list[Any], limit: int) -> RecordError:
-    return RecordError("invalid_value", name, f"{name} has {len(value)} items, over the limit of {limit}.")
+    return RecordError(MappingReason.INVALID_VALUE, name, f"{name} has {len(value)} items, over the limit of {limit}.")
 
 
 def _unknown(catalog: Catalog, name: str, values: Iterable[Any]) -> RecordError:
@@ -244,10 +246,6 @@ def is_datetime(value: str) -> bool:
     return True
 
 
-def _scalar_ok(value: Any, allowed: tuple[type, ...]) -> bool:
-    return type(value) in allowed
-
-
 def _fix_values(name: str, obj: dict[str, Any], allowed: frozenset[type], expected: str) -> dict[str, Any]:
     """Drop keys whose value is None (absent); any other value of a wrong type fails the record."""
     out = {}
@@ -255,7 +253,7 @@ def _fix_values(name: str, obj: dict[str, Any], allowed: frozenset[type], expect
         if v is None:
             continue
         if type(v) not in allowed:
-            raise RecordError("type_mismatch", name,
+            raise RecordError(MappingReason.TYPE_MISMATCH, name,
                               f"{name}.{k} must be {expected}, got {type(v).__name__}; flatten it or map it to another key.")
         out[k] = v
     return out
@@ -268,30 +266,35 @@ def _as_item(value: Any) -> Any:
     return value
 
 
-def _check_items(catalog: Catalog, name: str, values: list[Any], warnings: list[tuple[str, str, str]] | None) -> list[Any]:
-    """Slow path of a catalog check: numbers become strings; unknown entries fail the record or are dropped."""
+def _catalog_items(name: str, values: list[Any]) -> list[Any]:
+    """A list's items as catalog entries: numbers become strings; a nested or empty item fails the record."""
     for v in values:
         if isinstance(v, dict | list | tuple | set) or v is None or isinstance(v, bool):
-            raise RecordError("type_mismatch", name, f"{name} items must be strings, got {type(v).__name__} "
-                                                     f"{_clip(v)!r}; fix the source value.")
-    items = [_as_item(v) for v in values]
+            raise RecordError(MappingReason.TYPE_MISMATCH, name, f"{name} items must be strings, got {type(v).__name__} "
+                                                                 f"{_clip(v)!r}; fix the source value.")
+    return [_as_item(v) for v in values]
+
+
+def _dropped(catalog: Catalog, name: str, value: Any) -> tuple[str, str, str]:
+    """The warning for an unknown entry dropped under `drop_and_warn`."""
+    return (catalog.reason, name, catalog.unknown_message(value, name, with_hint=False)
+            + " It was dropped; the record was sent without it.")
+
+
+def _check_items(catalog: Catalog, name: str, values: list[Any], warnings: list[tuple[str, str, str]] | None) -> list[Any]:
+    """Slow path of a catalog check: numbers become strings; unknown entries fail the record or are dropped."""
+    items = _catalog_items(name, values)
     known = [v for v in items if isinstance(v, str) and v in catalog.values]
     if len(known) == len(items):
         return items
     if warnings is None:
         raise _unknown(catalog, name, items)
-    for v in items:
-        if not (isinstance(v, str) and v in catalog.values):
-            warnings.append((catalog.reason, name, catalog.unknown_message(v, name, with_hint=False)
-                             + " It was dropped; the record was sent without it."))
+    warnings.extend(_dropped(catalog, name, v) for v in items if not (isinstance(v, str) and v in catalog.values))
     return known
 
 
 def _drop_unknown_keys(catalog: Catalog, name: str, obj: dict[str, Any], warnings: list[tuple[str, str, str]]) -> dict[str, Any]:
-    for k in obj:
-        if k not in catalog.values:
-            warnings.append((catalog.reason, name, catalog.unknown_message(k, name, with_hint=False)
-                             + " It was dropped; the record was sent without it."))
+    warnings.extend(_dropped(catalog, name, k) for k in obj if k not in catalog.values)
     return {k: v for k, v in obj.items() if k in catalog.values}
 
 
@@ -300,15 +303,8 @@ def _find_unsendable(value: Any) -> str | None:
         return None if math.isfinite(value) else f"{value!r} is not a finite number"
     if isinstance(value, int) and not isinstance(value, bool):
         return None if -(2**63) <= value < 2**64 else "the number is too large to send (over 64 bits)"
-    if isinstance(value, dict):
-        for v in value.values():
-            if (why := _find_unsendable(v)) is not None:
-                return why
-    if isinstance(value, list):
-        for v in value:
-            if (why := _find_unsendable(v)) is not None:
-                return why
-    return None
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((why for v in children if (why := _find_unsendable(v)) is not None), None)
 
 
 def unsendable(payload: Mapping[str, Any]) -> RecordError | None:
@@ -316,17 +312,38 @@ def unsendable(payload: Mapping[str, Any]) -> RecordError | None:
     for name, value in payload.items():
         why = _find_unsendable(value)
         if why is not None:
-            return RecordError("type_mismatch", name, f"{name}: {why}; fix the source value.")
+            return RecordError(MappingReason.TYPE_MISMATCH, name, f"{name}: {why}; fix the source value.")
     return None
 
 
-_HELPERS = {name: obj for name, obj in globals().items() if name.startswith("_") and callable(obj)}
+# the failure builders and coercions the generated code calls, under their own names
+_HELPERS = {fn.__name__: fn for fn in (
+    _missing, _type, _item_type, _too_long, _too_short, _bad_phone, _bad_email, _bad_format, _bad_pattern,
+    _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _fix_values, _check_items, _drop_unknown_keys,
+)}
 
 
 def _expected(types: tuple[str, ...]) -> str:
     words = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
              "array": "a list", "object": "an object"}
     return " or ".join(words[t] for t in types)
+
+
+def _empty_condition(f: FieldSchema) -> str:
+    """A format string (over `{var}`) true when the field's value counts as absent."""
+    types = f.types
+    empty = "{var} is None or {var} == ''"
+    if types == ("array",):
+        empty = "{var} is None or {var} == []"
+    elif types == ("object",):
+        empty = "{var} is None or {var} == {{}}"
+    if f.required and types == ("string",):
+        empty += " or ({var}.__class__ is str and {var}.isspace())"
+    return empty
+
+
+def _has_string_checks(f: FieldSchema) -> bool:
+    return bool(f.maxLength or f.minLength or f.format or f.pattern)
 
 
 class CheckCompiler:
@@ -336,82 +353,85 @@ class CheckCompiler:
         self.gen = gen
         self.catalogs = catalogs
         self.policies = policies  # catalog name → "reject" | "drop_and_warn"
-        gen.ns.update(_HELPERS)
-        gen.ns["_RecordError"] = RecordError
-        gen.ns["_E164"] = E164.fullmatch
-        gen.ns["_EMAIL"] = _LENIENT_EMAIL.fullmatch
-        gen.ns["_DATE"] = _DATE.fullmatch
-        gen.ns["_DATETIME"] = _DATETIME.fullmatch
+        for name, fn in _HELPERS.items():
+            gen.bind(name, fn)
+        gen.bind("_RecordError", RecordError)
+        gen.bind("_E164", E164.fullmatch)
+        gen.bind("_EMAIL", _LENIENT_EMAIL.fullmatch)
+        gen.bind("_DATE", _DATE.fullmatch)
+        gen.bind("_DATETIME", _DATETIME.fullmatch)
 
     def emit_field(self, name: str, f: FieldSchema, var: str, source: str | None) -> str | None:
         """Statements that leave the field's checked value in `var`; returns its presence condition.
 
         `source` is the expression that yields the field's raw value (None: the field is not mapped).
         """
-        g, emit = self.gen, self.gen.emit
-        n = g.const(name, "f")
+        emit = self.gen.emit
+        n = self.gen.const(name, "f")
         if source is None:
             emit(f"{var} = None")
             return "False"
         emit(f"{var} = {source}")
-        types = f.types
-        empty = "{var} is None or {var} == ''"
-        if "array" in types and len(types) == 1:
-            empty = "{var} is None or {var} == []"
-        elif "object" in types and len(types) == 1:
-            empty = "{var} is None or {var} == {{}}"
-        if f.required and types == ("string",):
-            empty += " or ({var}.__class__ is str and {var}.isspace())"
-        emit("if " + empty.format(var=var) + ":")
-        if f.required:
-            emit(f"raise _missing({n})", 2)
-        else:
-            emit(f"{var} = None", 2)
+        emit("if " + _empty_condition(f).format(var=var) + ":")
+        emit(f"raise _missing({n})" if f.required else f"{var} = None", 2)
         emit("else:")
-        if len(types) == 1:
-            self._emit_typed(types[0], name, n, f, var)
+        if len(f.types) == 1:
+            self._emit_typed(f.types[0], n, f, var)
         else:
-            allowed = g.const(tuple(t for ty in types for t in _PY_TYPES[ty]), "t")
-            emit(f"if {var}.__class__ not in {allowed}:", 2)
-            emit(f"raise _type({n}, {g.const(_expected(types))}, {var})", 3)
-            if "string" in types and (f.maxLength or f.minLength or f.format or f.pattern):
-                emit(f"if {var}.__class__ is str:", 2)
-                self._emit_string_checks(n, f, var, 3)
+            self._emit_union(n, f, var)
         if f.enum is not None:
-            emit(f"if {var} not in {g.const(list(f.enum))}:", 2)
-            emit(f"raise _bad_enum({n}, {var}, {g.const(list(f.enum))})", 3)
+            self._emit_enum(n, list(f.enum), var)
         return None if f.required else f"{var} is not None"
 
-    def _emit_string_checks(self, n: str, f: FieldSchema, var: str, at: int) -> None:
+    def _emit_union(self, n: str, f: FieldSchema, var: str) -> None:
+        """A field of several types: the value must be one of them; strings get their checks."""
         g, emit = self.gen, self.gen.emit
+        allowed = g.const(tuple(t for ty in f.types for t in _PY_TYPES[ty]), "t")
+        emit(f"if {var}.__class__ not in {allowed}:", 2)
+        emit(f"raise _type({n}, {g.const(_expected(f.types))}, {var})", 3)
+        if "string" in f.types and _has_string_checks(f):
+            emit(f"if {var}.__class__ is str:", 2)
+            self._emit_string_checks(n, f, var, 3)
+
+    def _emit_enum(self, n: str, allowed: list[Any], var: str) -> None:
+        g, emit = self.gen, self.gen.emit
+        emit(f"if {var} not in {g.const(allowed)}:", 2)
+        emit(f"raise _bad_enum({n}, {var}, {g.const(allowed)})", 3)
+
+    def _emit_string_checks(self, n: str, f: FieldSchema, var: str, at: int) -> None:
+        emit = self.gen.emit
         if f.maxLength is not None:
             emit(f"if len({var}) > {int(f.maxLength)}:", at)
             emit(f"raise _too_long({n}, {var}, {int(f.maxLength)})", at + 1)
         if f.minLength:
             emit(f"if len({var}) < {int(f.minLength)}:", at)
             emit(f"raise _too_short({n}, {var}, {int(f.minLength)})", at + 1)
+        if f.format is not None:
+            self._emit_format_check(n, f, var, at)
+        if f.pattern is not None:
+            pat = self.gen.const(re.compile(anchored(f.pattern)).search, "re")
+            emit(f"if {pat}({var}) is None:", at)
+            emit(f"raise _bad_pattern({n}, {var}, {self.gen.const(f.pattern)})", at + 1)
+
+    def _emit_format_check(self, n: str, f: FieldSchema, var: str, at: int) -> None:
+        g, emit = self.gen, self.gen.emit
         if f.format == "e164":
             emit(f"if _E164({var}) is None:", at)
             emit(f"raise _bad_phone({n}, {var})", at + 1)
         elif f.format == "email":
             if f.strictness == "strict":
-                g.ns["_strict_email"] = strict_email
-                emit(f"if not _strict_email({var}):", at)
+                emit(f"if not {g.bind('_strict_email', strict_email)}({var}):", at)
             else:
                 emit(f"if _EMAIL({var}) is None:", at)
             emit(f"raise _bad_email({n}, {var})", at + 1)
         elif f.format in ("date", "date-time"):
-            fn = "_is_date" if f.format == "date" else "_is_datetime"
-            g.ns["_is_date"], g.ns["_is_datetime"] = is_date, is_datetime
+            fn = g.bind("_is_date", is_date) if f.format == "date" else g.bind("_is_datetime", is_datetime)
             emit(f"if not {fn}({var}):", at)
             emit(f"raise _bad_format({n}, {var}, {g.const(f.format)})", at + 1)
-        if f.pattern is not None:
-            pat = g.const(re.compile(anchored(f.pattern)).search, "re")
-            emit(f"if {pat}({var}) is None:", at)
-            emit(f"raise _bad_pattern({n}, {var}, {g.const(f.pattern)})", at + 1)
 
-    def _emit_typed(self, ty: str, name: str, n: str, f: FieldSchema, var: str) -> None:
-        g, emit = self.gen, self.gen.emit
+    def _emit_typed(self, ty: str, n: str, f: FieldSchema, var: str) -> None:
+        """A field of one type: coerce the value to it (scalars) or check it (lists and objects)."""
+        emit = self.gen.emit
         if ty == "string":
             emit(f"if {var}.__class__ is not str:", 2)
             emit(f"{var} = _as_str({n}, {var})", 3)
@@ -425,31 +445,38 @@ class CheckCompiler:
             emit(f"if {var}.__class__ is not bool:", 2)
             emit(f"{var} = _as_bool({n}, {var})", 3)
         elif ty == "array":
-            emit(f"if {var}.__class__ is not list:", 2)
-            emit(f"raise _type({n}, 'a list', {var})", 3)
-            if f.maxItems is not None:
-                emit(f"if len({var}) > {int(f.maxItems)}:", 2)
-                emit(f"raise _too_many({n}, {var}, {int(f.maxItems)})", 3)
-            catalog_name = f.catalog or (f.items.catalog if f.items else None)
-            if catalog_name is not None:
-                self._emit_catalog(catalog_name, n, var, keys=False)
-            elif f.items is not None:
-                allowed = g.const(frozenset(t for ty2 in f.items.types for t in _PY_TYPES[ty2]), "t")
-                emit(f"for x in {var}:", 2)
-                emit(f"if x.__class__ not in {allowed}:", 3)
-                emit(f"raise _item_type({n}, {g.const(_expected(f.items.types))}, x)", 4)
+            self._emit_array(n, f, var)
         elif ty == "object":
-            emit(f"if {var}.__class__ is not dict:", 2)
-            emit(f"raise _type({n}, 'an object', {var})", 3)
-            if f.keys_catalog is not None:
-                self._emit_catalog(f.keys_catalog, n, var, keys=True)
-            if f.values is not None:
-                allowed_set = frozenset(t for ty2 in f.values.types for t in _PY_TYPES[ty2])
-                allowed = g.const(allowed_set, "t")
-                emit(f"if not {allowed}.issuperset(map(type, {var}.values())):", 2)
-                emit(f"{var} = _fix_values({n}, {var}, {allowed}, {g.const(_expected(f.values.types))})", 3)
-                emit(f"if not {var}:", 3)
-                emit(f"{var} = None", 4)
+            self._emit_object(n, f, var)
+
+    def _emit_array(self, n: str, f: FieldSchema, var: str) -> None:
+        g, emit = self.gen, self.gen.emit
+        emit(f"if {var}.__class__ is not list:", 2)
+        emit(f"raise _type({n}, 'a list', {var})", 3)
+        if f.maxItems is not None:
+            emit(f"if len({var}) > {int(f.maxItems)}:", 2)
+            emit(f"raise _too_many({n}, {var}, {int(f.maxItems)})", 3)
+        catalog_name = f.catalog or (f.items.catalog if f.items else None)
+        if catalog_name is not None:
+            self._emit_catalog(catalog_name, n, var, keys=False)
+        elif f.items is not None:
+            allowed = g.const(frozenset(t for ty in f.items.types for t in _PY_TYPES[ty]), "t")
+            emit(f"for x in {var}:", 2)
+            emit(f"if x.__class__ not in {allowed}:", 3)
+            emit(f"raise _item_type({n}, {g.const(_expected(f.items.types))}, x)", 4)
+
+    def _emit_object(self, n: str, f: FieldSchema, var: str) -> None:
+        g, emit = self.gen, self.gen.emit
+        emit(f"if {var}.__class__ is not dict:", 2)
+        emit(f"raise _type({n}, 'an object', {var})", 3)
+        if f.keys_catalog is not None:
+            self._emit_catalog(f.keys_catalog, n, var, keys=True)
+        if f.values is not None:
+            allowed = g.const(frozenset(t for ty in f.values.types for t in _PY_TYPES[ty]), "t")
+            emit(f"if not {allowed}.issuperset(map(type, {var}.values())):", 2)
+            emit(f"{var} = _fix_values({n}, {var}, {allowed}, {g.const(_expected(f.values.types))})", 3)
+            emit(f"if not {var}:", 3)
+            emit(f"{var} = None", 4)
 
     def _emit_catalog(self, catalog_name: str, n: str, var: str, keys: bool) -> None:
         g, emit = self.gen, self.gen.emit

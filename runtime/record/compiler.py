@@ -1,9 +1,11 @@
 """The per-record hot path: checked payload → validated, enforced, serialized record body.
 
-Fuses the compiled checks (`checks.py`) and body template (`body.py`) of one action into a
-single generated function, and renders the request envelope (`{contacts: $records}`) once into
-a prefix and a suffix so a batch body is `prefix + b",".join(parts) + suffix`, with its size
-known exactly before it is built.
+Fuses the compiled mapping's expressions, the checks (`checks.py`) and the body template
+(`body.py`) of one action into a single generated function, and renders the request envelope
+(`{contacts: $records}`) once into a prefix and a suffix so a batch body is
+`prefix + b",".join(parts) + suffix`, with its size known exactly before it is built. The
+function is built in a continuation of the mapping's own `CodeGen` (`child()`), so every name
+the mapping's expressions use is already bound and no name of the checks can clash with one.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from typing import Any
 
 import orjson
 
-from destkit.mapping import CompiledMapping, RecordError
+from destkit.mapping import CompiledMapping, MappingReason, RecordError
+from destkit.mapping.codegen import CodeGen
 from destkit.runtime.record.body import BodyCompiler
 from destkit.runtime.record.checks import Catalog, CheckCompiler
-from destkit.runtime.record.codegen import CodeGen
 from destkit.runtime.spec.models import ActionSpec
 
 Process = Callable[[Mapping[str, Any], list[tuple[str, str, str]]], tuple[Any, bytes, tuple[str, ...] | None]]
-
+Resolver = Callable[[str, Any], Any]
 
 
 def _quote(value: Any) -> str:
@@ -32,7 +34,7 @@ def _quote(value: Any) -> str:
     text = urllib.parse.quote("" if value is None else str(value), safe="")
     if text in ("", ".", ".."):
         if not text:
-            raise RecordError("invalid_value", None, "a value used in the request path is empty.")
+            raise RecordError(MappingReason.INVALID_VALUE, None, "a value used in the request path is empty.")
         return text.replace(".", "%2E")
     return text
 
@@ -58,7 +60,7 @@ def compile_processor(
     key_field: str | None,
     mapping: CompiledMapping | None = None,
     path_params: tuple[str, ...] = (),
-    resolver: Callable[[str, Any], Any] | None = None,
+    resolver: Resolver | None = None,
 ) -> tuple[Process, str]:
     """One generated function `(s, warnings) -> (key, serialized body, path values)`; raises RecordError.
 
@@ -66,46 +68,72 @@ def compile_processor(
     intermediate payload dict); a transform failure then surfaces as TransformError, for the caller
     to attribute through `mapping.apply`. Without it, `s` is an already mapped payload.
     """
-    gen = CodeGen()
-    checks = CheckCompiler(gen, catalogs, policies)
-    if mapping is not None:
-        gen.ns.update({k: v for k, v in mapping.namespace.items() if k.startswith("_m")})
-    field_vars: dict[str, str] = {}
-    present: dict[str, str | None] = {}
-    # the key first: fields resolved by it (e.g. an id from the state store) need its value
-    order = sorted(action.fields, key=lambda n: n != key_field)
-    for name in order:
-        f = action.fields[name]
-        var = gen.var()
-        field_vars[name] = var
-        if name not in mapped:
-            source = None
-        elif mapping is not None:
-            source = mapping.expressions[name]
-        else:
-            source = f"s.get({gen.const(name, 'n')})"
-        if f.resolve is not None and resolver is not None and key_field in field_vars and key_field != name:
-            lookup = f"{gen.const(resolver, 'resolve')}({gen.const(name, 'n')}, {field_vars[key_field]})"
-            source = lookup if source is None else f"(_r if (_r := {source}) is not None and _r != '' else {lookup})"
-        present[name] = checks.emit_field(name, f, var, source)
-    for rule in action.constraints:
-        names = [n for n in rule.one_of if n in field_vars]
-        gen.emit("if " + " and ".join(f"{field_vars[n]} is None" for n in names) + ":")
-        gen.emit(f"raise _RecordError('missing_required', None, {gen.const(_one_of_message(names))})", 2)
+    gen = mapping.codegen.child() if mapping is not None else CodeGen()
+    field_vars, present = _emit_fields(gen, CheckCompiler(gen, catalogs, policies), action, mapped, key_field,
+                                       mapping, resolver)
+    _emit_constraints(gen, action, field_vars)
     if action.request.record is not None:
         BodyCompiler(gen, field_vars, present, settings).emit_top(action.request.record, "b")
     else:
         gen.emit("b = None")
-    gen.ns["_dumps"] = orjson.dumps
-    gen.ns["_bytes"] = bytes
-    gen.ns["_mv"] = memoryview
-    key = field_vars[key_field] if key_field else "None"
-    # orjson hands back each result in an oversized buffer; a batch holds up to 1,000 of them, so an
-    # exact-size copy is both smaller and (through the allocator) about twice as fast overall.
-    params = "None"
-    if path_params:
-        gen.ns["_quote"] = _quote
-        params = "(" + ", ".join(f"_quote({field_vars[p]})" for p in path_params) + ",)"
-    gen.emit(f"return {key}, _bytes(_mv(_dumps(b))), {params}")
+    _emit_return(gen, field_vars[key_field] if key_field else "None", [field_vars[p] for p in path_params])
     fn, code = gen.build("_process", "s, w", "<destkit record checks>")
     return fn, code
+
+
+def _emit_fields(gen: CodeGen, checks: CheckCompiler, action: ActionSpec, mapped: frozenset[str],
+                 key_field: str | None, mapping: CompiledMapping | None,
+                 resolver: Resolver | None) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Each field's checked value into a variable: (field → variable, field → presence condition)."""
+    field_vars: dict[str, str] = {}
+    present: dict[str, str | None] = {}
+    # the key first: fields resolved by it (e.g. an id from the state store) need its value
+    for name in sorted(action.fields, key=lambda n: n != key_field):
+        f = action.fields[name]
+        var = field_vars[name] = gen.var()
+        source = _field_source(gen, name, mapped, mapping)
+        if f.resolve is not None and resolver is not None and key_field in field_vars and key_field != name:
+            source = _with_lookup(gen, source, name, resolver, field_vars[key_field])
+        present[name] = checks.emit_field(name, f, var, source)
+    return field_vars, present
+
+
+def _field_source(gen: CodeGen, name: str, mapped: frozenset[str], mapping: CompiledMapping | None) -> str | None:
+    """The expression for a field's raw value: the mapping's, or the payload's key (None: not mapped)."""
+    if name not in mapped:
+        return None
+    if mapping is not None:
+        return mapping.expressions[name]
+    return f"s.get({gen.const(name, 'n')})"
+
+
+def _with_lookup(gen: CodeGen, source: str | None, name: str, resolver: Resolver, key_var: str) -> str:
+    """A resolved field: its mapped value if set, else the resolver's answer for the record's key."""
+    lookup = f"{gen.const(resolver, 'resolve')}({gen.const(name, 'n')}, {key_var})"
+    if source is None:
+        return lookup
+    r = gen.var("_r")
+    return f"({r} if ({r} := {source}) is not None and {r} != '' else {lookup})"
+
+
+def _emit_constraints(gen: CodeGen, action: ActionSpec, field_vars: Mapping[str, str]) -> None:
+    """`one_of` rules: a record must have at least one of the named fields."""
+    for rule in action.constraints:
+        names = [n for n in rule.one_of if n in field_vars]
+        gen.emit("if " + " and ".join(f"{field_vars[n]} is None" for n in names) + ":")
+        reason = gen.const(MappingReason.MISSING_REQUIRED, "r")
+        gen.emit(f"raise _RecordError({reason}, None, {gen.const(_one_of_message(names))})", 2)
+
+
+def _emit_return(gen: CodeGen, key: str, param_vars: list[str]) -> None:
+    """Return the key, the body serialized once, and the URL-quoted path parameters (or None)."""
+    gen.bind("_dumps", orjson.dumps)
+    gen.bind("_bytes", bytes)
+    gen.bind("_mv", memoryview)
+    params = "None"
+    if param_vars:
+        gen.bind("_quote", _quote)
+        params = "(" + ", ".join(f"_quote({v})" for v in param_vars) + ",)"
+    # orjson hands back each result in an oversized buffer; a batch holds up to 1,000 of them, so an
+    # exact-size copy is both smaller and (through the allocator) about twice as fast overall.
+    gen.emit(f"return {key}, _bytes(_mv(_dumps(b))), {params}")
