@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -372,10 +373,11 @@ def test_the_jwt_the_emulator_received_verifies_with_the_webhook_secret() -> Non
     expected = hmac.new(JWT_SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
     assert hmac.compare_digest(b64url_decode(signature), expected)
     claims = json.loads(b64url_decode(body))
-    assert set(claims) == {"iss", "iat", "exp"}
+    assert set(claims) == {"iss", "iat", "exp", "jti"}
     assert claims["iss"] == "destkit"
-    assert before <= claims["iat"] <= after
-    assert claims["exp"] - claims["iat"] == 300
+    assert before - 30 <= claims["iat"] <= after - 30  # back-dated 30 s for receivers whose clock runs behind
+    assert claims["exp"] - claims["iat"] == 300 + 30  # valid for 300 s from the sending time
+    assert re.fullmatch(r"[0-9a-f]{32}", claims["jti"])  # unique per request (tests/test_jwt_interop.py)
 
 
 def test_a_wrong_jwt_secret_aborts_the_run_and_sends_nothing_more() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 
 from destkit.destinations._kit import FaultPlan
 from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
@@ -70,13 +71,19 @@ def test_prometheus_counters_equal_the_run_summary() -> None:
     records = audience(40)  # row 7 has a malformed phone
     result = in_process_sync(app).run(records)
     text = prometheus_text(result.summary)
-    labels = 'destination="hello_charles",action="send_contacts"'
-    assert f"destkit_records_received_total{{{labels}}} 40" in text
-    assert f'destkit_records_total{{{labels},outcome="delivered"}} 39' in text
-    assert f'destkit_records_total{{{labels},outcome="invalid"}} 1' in text
-    assert f'destkit_reasons_total{{{labels},reason="invalid_phone"}} 1' in text
-    assert f"destkit_requests_total{{{labels}}} {result.summary.requests}" in text
-    total = sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("destkit_records_total"))
+    labels = {"run_id": result.summary.run_id, "destination": "hello_charles", "action": "send_contacts"}
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+
+    def value(name: str, **extra: str) -> float:
+        return samples[(name, tuple(sorted({**labels, **extra}.items())))]
+
+    assert value("destkit_records_received_total") == 40
+    assert value("destkit_records_total", outcome="delivered") == 39
+    assert value("destkit_records_total", outcome="invalid") == 1
+    assert value("destkit_records_not_delivered_total", reason="invalid_phone") == 1
+    assert value("destkit_requests_total") == result.summary.requests
+    total = sum(v for (name, _labels), v in samples.items() if name == "destkit_records_total")
     assert total == result.summary.received == result.summary.count(Status.DELIVERED) + 1
 
 

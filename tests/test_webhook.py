@@ -333,7 +333,8 @@ def test_shared_address_space_is_refused() -> None:
 
 
 def test_a_signing_secret_that_is_not_base64_is_a_config_error() -> None:
-    config = {**webhook_config("https://hooks.example.com/cdp"), "secrets": {"signing_secret": "whsec_abc"}}
+    config = {**webhook_config("https://hooks.example.com/cdp"), "secrets": {"signing_secret": "whsec_abcde"}}  # 5 base64 characters encode no whole byte
+    # ("whsec_abc" is unpadded base64 of 2 bytes, a form standardwebhooks.Webhook accepts, so it is valid)
     try:
         build_sync(config, base_url="http://127.0.0.1/x", allow_http=True)
     except ConfigError as err:

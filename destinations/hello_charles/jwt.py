@@ -53,12 +53,14 @@ def _signed_payload(token: str, secret: str) -> bytes | None:
 
 
 def _claims_of(payload: bytes) -> JSONObject | None:
-    """The payload as a claims object whose time claims are numbers; ``None`` otherwise."""
+    """The payload as a claims object whose time claims are numbers and ``jti`` a string; ``None`` otherwise."""
     try:
         claims = orjson.loads(payload)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(claims, dict) or not all(_is_time(claims.get(name)) for name in _TIME_CLAIMS):
+        return None
+    if not isinstance(claims.get("jti", ""), str):  # RFC 7519 4.1.7: a case-sensitive string
         return None
     return claims
 
@@ -68,27 +70,34 @@ def _is_time(value: Any) -> bool:
     return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
-def _out_of_time(claims: JSONObject, moment: float) -> bool:
-    """``exp`` is past or ``nbf`` is still ahead."""
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    return (exp is not None and exp <= moment) or (nbf is not None and nbf > moment)
+def _out_of_time(claims: JSONObject, moment: float, leeway_s: float) -> bool:
+    """``exp`` is past, or ``nbf`` or ``iat`` is still ahead (more than ``leeway_s``), as PyJWT judges them."""
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    return (
+        (exp is not None and exp <= moment - leeway_s)
+        or (nbf is not None and nbf > moment + leeway_s)
+        or (iat is not None and iat > moment + leeway_s)
+    )
 
 
 def verify_hs256_jwt(
-    token: str, secret: str, *, now: float | None = None
+    token: str, secret: str, *, now: float | None = None, leeway_s: float = 0
 ) -> tuple[JSONObject | None, str | None]:
     """Check a compact HS256 JWT; return ``(claims, None)`` or ``(None, error code)``.
 
     The error code is ``invalid_token`` for anything malformed, another algorithm (``none``
     included: the header's ``alg`` must be ``HS256``), a wrong signature or a non-numeric
-    ``exp``/``nbf``, and ``token_expired`` when ``exp`` is in the past (or ``nbf`` in the
-    future). The signature is checked before any claim, so an expired token signed with
-    the wrong secret is ``invalid_token``.
+    ``exp``/``nbf``/``iat`` or a ``jti`` that is not a string, and ``token_expired`` when ``exp``
+    is in the past (or ``nbf`` or ``iat`` in the future: a sender whose clock runs ahead), each
+    by more than ``leeway_s``, as PyJWT's ``jwt.decode`` judges them. The signature is checked
+    before any claim, so an expired token signed with the wrong secret is ``invalid_token``.
+    No claim is required: destkit sends ``iat`` (back-dated a little), ``exp``, a unique ``jti``
+    and the spec's static claims.
     """
     payload = _signed_payload(token, secret)
     claims = None if payload is None else _claims_of(payload)
     if claims is None:
         return None, INVALID
-    if _out_of_time(claims, time.time() if now is None else now):
+    if _out_of_time(claims, time.time() if now is None else now, leeway_s):
         return None, EXPIRED
     return claims, None

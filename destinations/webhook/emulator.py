@@ -3,12 +3,15 @@
 It is what a careful user's endpoint does (standardwebhooks.com, "Verifying webhooks"):
 
 * verify ``webhook-signature`` over ``"<webhook-id>.<webhook-timestamp>.<raw body>"`` with
-  HMAC-SHA256 and the shared secret (``whsec_<base64>``; the header may carry several
+  HMAC-SHA256 and the shared secret (base64, padded or not, after an optional ``whsec_``, as the
+  reference library ``standardwebhooks`` reads it; the header may carry several
   space-separated signatures, any ``v1`` one may match; compared in constant time), and refuse a
   ``webhook-timestamp`` more than ``tolerance_s`` away from now -- every failure is a 401;
 * dedupe on ``webhook-id``: a message seen before is acknowledged (2xx, so the sender stops
   retrying) but not applied again, and counted in ``state.duplicates``;
-* accept any path and POST, PUT or PATCH, since the URL and method are the user's choice.
+* accept any path and POST, PUT or PATCH, since the URL and method are the user's choice;
+* or, with ``signature="github"``, ``"shopify"`` or ``"stripe"``, check the body's HMAC the way a
+  receiver written for that service does (:func:`verify_convention`), the secret used as text.
 
 The verification is written here from the specification, not borrowed from the runtime's
 signer, so a test that passes proves the two agree rather than that one function equals itself.
@@ -58,9 +61,11 @@ from destkit.runtime.errors import EmulatorError
 from destkit.runtime.spec.testing_profile import TestingProfile
 
 __all__ = [
+    "CONVENTION_HEADERS",
     "DEFAULT_SECRET",
     "FAULTABLE_PATHS",
     "METHODS",
+    "SIGNATURES",
     "URL_PLACEHOLDER",
     "Delivery",
     "ReceivedRequest",
@@ -71,6 +76,7 @@ __all__ = [
     "secret_bytes",
     "testing_profile",
     "verify",
+    "verify_convention",
 ]
 
 DEFAULT_SECRET = "whsec_" + base64.b64encode(b"destkit-webhook-emulator-secret!").decode()
@@ -100,13 +106,18 @@ class VerificationError(EmulatorError):
 
 
 def secret_bytes(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret: base64 after ``whsec_``, else the text itself."""
-    if secret.startswith("whsec_"):
-        try:
-            return base64.b64decode(secret[len("whsec_") :], validate=True)
-        except binascii.Error as exc:
-            raise ValueError(f"the part of the secret after 'whsec_' is not base64: {exc}") from None
-    return secret.encode()
+    """The HMAC key of a Standard Webhooks secret: base64, padded or not, after an optional ``whsec_``.
+
+    That is how the reference library (``standardwebhooks.Webhook``) reads a secret; unlike it, a
+    character outside the base64 alphabet is refused here rather than dropped.
+    """
+    encoded = secret.removeprefix("whsec_").rstrip("=")
+    if not encoded:
+        raise ValueError("the secret is empty")
+    try:
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"the secret (after an optional 'whsec_') is not base64: {exc}") from None
 
 
 def _required_headers(headers: Any) -> tuple[str, str, str]:
@@ -175,6 +186,60 @@ def verify(
     return msg_id, timestamp
 
 
+# --------------------------------------------------------------------------- other receivers' conventions
+
+SIGNATURES: tuple[str, ...] = ("standard_webhooks", "github", "shopify", "stripe")
+"""The conventions the receiver can check: Standard Webhooks, or a receiver written for GitHub, Shopify or Stripe."""
+
+CONVENTION_HEADERS = {"github": "X-Hub-Signature-256", "shopify": "X-Shopify-Hmac-Sha256", "stripe": "Stripe-Signature"}
+
+
+def _body_mac(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def _header(headers: Any, name: str) -> str:
+    value = headers.get(name)
+    if not value:
+        raise VerificationError("missing_headers", f"Missing required header(s): {name}.")
+    return str(value)
+
+
+def _stripe_parts(value: str) -> tuple[str, list[str]]:
+    """``t=<seconds>,v1=<hex>[,v1=<hex>...]``: the timestamp and every v1 signature."""
+    pairs = [item.partition("=") for item in value.split(",")]
+    stamps = [v for k, _, v in pairs if k == "t"]
+    if len(stamps) != 1:
+        raise VerificationError("invalid_timestamp", "Stripe-Signature must carry exactly one t=<seconds>.")
+    return stamps[0], [v for k, _, v in pairs if k == "v1"]
+
+
+def verify_convention(
+    signature: str, key: bytes, headers: Any, body: bytes, *, tolerance_s: float, now: float | None = None
+) -> tuple[str, int]:
+    """Check the signature as a GitHub, Shopify or Stripe receiver does; return (message id, timestamp).
+
+    GitHub: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>``; Shopify:
+    ``X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the body>``; Stripe: ``Stripe-Signature:
+    t=<seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` with ``t`` within ``tolerance_s``. The key is
+    the secret's text. The message id is ``webhook-id`` (or the body's hash), the dedupe key.
+    """
+    value = _header(headers, CONVENTION_HEADERS[signature])
+    current = int(time.time() if now is None else now)
+    if signature == "github":
+        matched = hmac.compare_digest(value.encode(), b"sha256=" + _body_mac(key, body).hex().encode())
+    elif signature == "shopify":
+        matched = hmac.compare_digest(value.encode(), base64.b64encode(_body_mac(key, body)))
+    else:
+        stamp, candidates = _stripe_parts(value)
+        current = _timestamp_within(stamp, tolerance_s, now)
+        expected = _body_mac(key, f"{current}.".encode() + body).hex().encode()
+        matched = _any_matches(expected, [c.encode() for c in candidates])
+    if not matched:
+        raise VerificationError("invalid_signature", f"The {CONVENTION_HEADERS[signature]} header does not match the body.")
+    return str(headers.get("webhook-id") or "sha256:" + hashlib.sha256(body).hexdigest()), current
+
+
 # --------------------------------------------------------------------------- state
 
 
@@ -227,11 +292,12 @@ class WebhookState:
 
 @dataclass(frozen=True)
 class ReceiverOptions:
-    """How one app checks requests (``app.state.options``): the signing key and the timestamp tolerance."""
+    """How one app checks requests (``app.state.options``): the key, the timestamp tolerance and the convention."""
 
     key: bytes
     tolerance_s: float
     keep_bodies: bool
+    signature: str = "standard_webhooks"
 
 
 def _store(request: Request) -> WebhookState:
@@ -261,6 +327,14 @@ def _events_of(body: Any) -> list[Any] | None:
     return None
 
 
+def _signature_header(headers: Headers) -> str | None:
+    """The signature as received, whichever convention's header carries it."""
+    for name in ("webhook-signature", *CONVENTION_HEADERS.values()):
+        if name in headers:
+            return headers[name]
+    return None
+
+
 def _record(scope: Scope, status: int, exchange: Exchange, *, keep_bodies: bool) -> ReceivedRequest:
     headers = Headers(scope=scope)
     return ReceivedRequest(
@@ -270,7 +344,7 @@ def _record(scope: Scope, status: int, exchange: Exchange, *, keep_bodies: bool)
         outcome=exchange.outcome or exchange.fault or "error",
         webhook_id=headers.get("webhook-id"),
         timestamp=headers.get("webhook-timestamp"),
-        signature=headers.get("webhook-signature") if keep_bodies else None,
+        signature=_signature_header(headers) if keep_bodies else None,
         body=exchange.body,
         fault=exchange.fault,
     )
@@ -289,7 +363,11 @@ def _apply(request: Request, raw: bytes) -> tuple[Response, str]:
     """Verify, dedupe and store one message; the answer and the outcome to record."""
     state, options = _store(request), _options(request)
     try:
-        msg_id, timestamp = verify(options.key, request.headers, raw, tolerance_s=options.tolerance_s)
+        if options.signature == "standard_webhooks":
+            msg_id, timestamp = verify(options.key, request.headers, raw, tolerance_s=options.tolerance_s)
+        else:
+            msg_id, timestamp = verify_convention(options.signature, options.key, request.headers, raw,
+                                                  tolerance_s=options.tolerance_s)
     except VerificationError as exc:
         return _error(401, exc.code, exc.message), "unauthorized"
     seen = state.seen.get(msg_id)
@@ -367,17 +445,22 @@ def create_app(
     faults: FaultPlan | str | None = None,
     keep_bodies: bool = False,
     state: WebhookState | None = None,
+    signature: str = "standard_webhooks",
 ) -> Starlette:
     """Build the receiver; its state is ``app.state.emulator``, its options ``app.state.options``.
 
-    ``secret`` is the Standard Webhooks secret requests must be signed with. ``tolerance_s``
+    ``secret`` is the secret requests must be signed with, checked the way ``signature`` says (one of
+    :data:`SIGNATURES`: a Standard Webhooks secret is base64, the others' is text). ``tolerance_s``
     is how far ``webhook-timestamp`` may be from the receiver's clock. Pass an existing
     ``state`` to keep events and seen ids across app instances (a restart: a replay of an id
     seen before the restart is still a duplicate). ``faults`` (a plan or its ``parse`` text)
     applies to every webhook path unless the plan names ``paths``; a given ``state`` gets a
     fresh injector for this app's plan.
     """
-    options = ReceiverOptions(key=secret_bytes(secret), tolerance_s=tolerance_s, keep_bodies=keep_bodies)
+    if signature not in SIGNATURES:
+        raise ValueError(f"signature must be one of {', '.join(SIGNATURES)}, not {signature!r}")
+    key = secret_bytes(secret) if signature == "standard_webhooks" else secret.encode()
+    options = ReceiverOptions(key=key, tolerance_s=tolerance_s, keep_bodies=keep_bodies, signature=signature)
     st = state if state is not None else WebhookState()
     st.faults = injector_for(faults, default_paths=FAULTABLE_PATHS)
     record = functools.partial(_record, keep_bodies=keep_bodies)

@@ -284,7 +284,9 @@ def _auth_templates(auth: Any) -> list[tuple[str, str]]:
         return [("token", auth.token)]
     if isinstance(auth, BasicAuth):
         return [("username", auth.username), ("password", auth.password)]
-    if isinstance(auth, JwtAuth | HmacAuth):
+    if isinstance(auth, HmacAuth):
+        return [("secret", auth.secret), ("scheme", auth.scheme)]  # the scheme may be the user's choice (a setting)
+    if isinstance(auth, JwtAuth):
         return [("secret", auth.secret)]
     return []
 

@@ -7,6 +7,7 @@ announced. A run writes one report line per record not delivered and the summary
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -44,7 +45,7 @@ from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import DEFAULT_PATH
 from destkit.runtime.errors import AuthFailed, ConfigError
 from destkit.runtime.ops.logs import configure as configure_logs
-from destkit.runtime.ops.metrics import MetricsServer
+from destkit.runtime.ops.metrics import MetricsOptions, RunMetrics
 from destkit.runtime.outcomes import RunSummary
 
 
@@ -139,7 +140,16 @@ def sync_command(
         bool, typer.Option("--resume", help="Continue the last unfinished run of this config and input.")
     ] = False,
     metrics_port: Annotated[
-        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port (127.0.0.1).")
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.")
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="The address the metrics port binds to.")
+    ] = "127.0.0.1",
+    metrics_linger: Annotated[
+        float, typer.Option("--metrics-linger", min=0, help="Keep serving the final metrics this many seconds.")
+    ] = 0,
+    metrics_pushgateway: Annotated[
+        str | None, typer.Option("--metrics-pushgateway", help="Push the final metrics to this Pushgateway URL.")
     ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help="JSON log lines to stderr at this level (info: one per request).")
@@ -152,7 +162,7 @@ def sync_command(
     """
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet,
                      None if no_state else state_path, RunMode.RESUME if resume else RunMode.SYNC,
-                     metrics_port, log_level))
+                     MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level))
 
 
 def retry(
@@ -186,7 +196,7 @@ class FileRun:
     quiet: bool
     state_path: Path | None
     mode: RunMode
-    metrics_port: int | None
+    metrics: MetricsOptions | None
     log_level: str
 
     @property
@@ -244,7 +254,8 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     display = None if request.quiet else RunDisplay()
     if display is not None:
         records = _demo.counting(records, display.tick)
-    metrics = MetricsServer(request.metrics_port) if request.metrics_port is not None else None
+    run_id = plan.resume.run_id if plan is not None and plan.resume is not None else uuid.uuid4().hex[:12]
+    metrics = run_metrics(request, RunSummary(run_id=run_id, destination=sync.spec.id, action=sync.action_id))
 
     def progress(summary: RunSummary) -> None:
         if display is not None:
@@ -254,7 +265,7 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
 
     def go() -> Any:
         return _demo.run_to_report(sync, records, request.report_path, progress=progress, state=store, plan=plan,
-                                   on_outcome=display.outcome if display else None)
+                                   on_outcome=display.outcome if display else None, run_id=run_id)
 
     try:
         result, summary_file = run_with_display(go, display)
@@ -263,9 +274,28 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     except OSError as exc:
         fail(f"cannot read {request.input_path} or write {request.report_path}: {exc.strerror or exc}.")
     if metrics is not None:
-        metrics.publish(result.summary)
-        metrics.close()
+        finish_metrics(metrics, result.summary, request.quiet)
     return result, summary_file
+
+
+def run_metrics(request: FileRun, first: RunSummary) -> RunMetrics | None:
+    """The run's metrics, served from the start with `first` (zero counters under the run id); None if not asked for."""
+    options = request.metrics
+    if options is None or (options.port is None and options.pushgateway is None):
+        return None
+    try:
+        return RunMetrics(options, first)
+    except OSError as exc:
+        fail(f"cannot serve metrics on {options.host}:{options.port}: {exc.strerror or exc}.")
+
+
+def finish_metrics(metrics: RunMetrics, summary: RunSummary, quiet: bool) -> None:
+    """The final figures: pushed (a failed push is a warning: the records were delivered), kept while lingering."""
+    problem = metrics.finish(summary)
+    if problem is not None:
+        typer.echo(f"warning: {problem}", err=True)
+    if metrics.server is not None and metrics.options.linger_s and not quiet:
+        say(f"metrics: {metrics.server.url} keeps the final figures for {metrics.options.linger_s:g} s.")
 
 
 def print_summary(result: RunResult, report_path: Path, summary_file: Path) -> None:

@@ -11,9 +11,12 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
+import uuid
 from collections.abc import Generator, Mapping
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import httpx
 from pydantic import TypeAdapter
@@ -78,20 +81,29 @@ def hs256_jwt(secret: bytes, claims: Mapping[str, Any]) -> str:
 
 
 class JwtHeaderAuth(httpx.Auth):
-    """A fresh token per request (iat = now, exp = now + ttl), so retries never carry an expired one."""
+    """A fresh token per request, so retries never carry an expired one and no two requests share a `jti`.
+
+    `iat` is back-dated by `clock_skew` seconds: a receiver whose clock runs behind ours (PyJWT refuses an
+    `iat` in its future) still accepts the token; `exp` is `ttl` seconds after the actual sending time.
+    The `jti` is random, so a receiver may refuse a token it has seen before (a replay).
+    """
 
     def __init__(self, secret: Secret, claims: Mapping[str, Any], ttl: int, header: str, scheme: str,
-                 clock: Any = time.time) -> None:
+                 clock: Any = time.time, clock_skew: int = 30) -> None:
         self._secret = secret
         self.claims = dict(claims)
         self.ttl = ttl
         self.header = header
         self.scheme = scheme
         self.clock = clock
+        self.clock_skew = clock_skew
+
+    def fresh_claims(self) -> dict[str, Any]:
+        now = int(self.clock())
+        return {**self.claims, "iat": now - self.clock_skew, "exp": now + self.ttl, "jti": uuid.uuid4().hex}
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        now = int(self.clock())
-        token = hs256_jwt(self._secret.reveal().encode(), {**self.claims, "iat": now, "exp": now + self.ttl})
+        token = hs256_jwt(self._secret.reveal().encode(), self.fresh_claims())
         request.headers[self.header] = f"{self.scheme} {token}" if self.scheme else token
         yield request
 
@@ -99,16 +111,30 @@ class JwtHeaderAuth(httpx.Auth):
         return f"JwtHeaderAuth({self.header!r}, ***)"
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
 def webhook_secret_bytes(secret: str) -> bytes:
-    """Standard Webhooks: a `whsec_` secret is base64 after the prefix; anything else is used as text."""
-    if secret.startswith("whsec_"):
-        try:
-            key = base64.b64decode(secret[len("whsec_"):], validate=True)
-        except binascii.Error:
-            raise ValueError("a secret starting with whsec_ must be base64 after the prefix") from None
-        if not key:
-            raise ValueError("the whsec_ secret is empty")
-        return key
+    """The HMAC key of a Standard Webhooks secret, read as the reference library reads it.
+
+    `standardwebhooks.Webhook(secret)` strips an optional `whsec_` prefix and base64-decodes the rest,
+    padded or not; so does this, so a receiver built on it verifies what we sign. Where the library
+    would silently drop characters outside the base64 alphabet, this refuses the secret instead.
+    """
+    encoded = secret.removeprefix("whsec_")
+    if not encoded:
+        raise ValueError("the signing secret is empty")
+    if _BASE64.fullmatch(encoded) is None or len(encoded.rstrip("=")) % 4 == 1:
+        raise ValueError("a Standard Webhooks secret must be base64 (optionally after a whsec_ prefix)")
+    unpadded = encoded.rstrip("=")
+    try:
+        return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError("a Standard Webhooks secret must be base64 (optionally after a whsec_ prefix)") from None
+
+
+def text_secret_bytes(secret: str) -> bytes:
+    """The HMAC key of a GitHub, Shopify or Stripe style secret: the text itself (a whsec_ prefix included)."""
     if not secret:
         raise ValueError("the signing secret is empty")
     return secret.encode()
@@ -119,33 +145,88 @@ def standard_webhook_signature(secret: bytes, msg_id: str, timestamp: int, body:
     return "v1," + base64.b64encode(digest).decode()
 
 
+@dataclass(frozen=True)
+class BodySignature:
+    """How a receiver of the hex_body family expects the HMAC-SHA256 of the body."""
+
+    header: str
+    encoding: Literal["hex", "base64"] = "hex"
+    prefix: str = ""
+    signed_timestamp: bool = False
+
+    def value(self, key: bytes, body: bytes, timestamp: int) -> str:
+        if self.signed_timestamp:  # Stripe: the timestamp is signed with the body, so a replay cannot move it
+            return f"t={timestamp},v1={self.digest(key, f'{timestamp}.'.encode() + body)}"
+        return self.prefix + self.digest(key, body)
+
+    def digest(self, key: bytes, message: bytes) -> str:
+        mac = hmac.new(key, message, hashlib.sha256)
+        return mac.hexdigest() if self.encoding == "hex" else base64.b64encode(mac.digest()).decode()
+
+
+BODY_SIGNATURES: dict[str, BodySignature] = {
+    "hex_body": BodySignature("X-Signature"),
+    "github": BodySignature("X-Hub-Signature-256", prefix="sha256="),  # GitHub's X-Hub-Signature-256
+    "shopify": BodySignature("X-Shopify-Hmac-Sha256", encoding="base64"),  # Shopify's webhook HMAC
+    "stripe": BodySignature("Stripe-Signature", signed_timestamp=True),  # Stripe-Signature: t=...,v1=...
+}
+"""The hex_body family: the plain scheme and the receiver conventions it can follow, by scheme name."""
+
+
+def body_signature(spec_auth: HmacAuth, scheme: str) -> BodySignature:
+    """The scheme's convention with the spec's own header, encoding, prefix and timestamp choices applied."""
+    preset = BODY_SIGNATURES[scheme]
+    chosen = {name: getattr(spec_auth, name) for name in ("header", "encoding", "prefix", "signed_timestamp")}
+    signature = replace(preset, **{name: value for name, value in chosen.items() if value is not None})
+    if signature.signed_timestamp and signature.prefix:
+        raise ValueError(f"the {scheme} scheme with a signed timestamp takes no prefix")
+    return signature
+
+
+def webhook_id(body: bytes) -> str:
+    """Derived from the body, so a retry carries the same id and a receiver can dedupe on it."""
+    return "msg_" + hashlib.sha256(body).hexdigest()[:32]
+
+
 class HmacBodyAuth(httpx.Auth):
-    """Signs the body. The webhook id is derived from the body, so a retry carries the same id (receivers dedupe)."""
+    """Signs the body; every scheme also sends `webhook-id` (from the body: a retry carries the same id)."""
 
     requires_request_body = True
 
-    def __init__(self, secret: Secret, scheme: str, header: str, clock: Any = time.time) -> None:
+    def __init__(self, secret: Secret, scheme: str, signature: BodySignature | None = None,
+                 clock: Any = time.time) -> None:
         self._secret = secret
-        self._key = webhook_secret_bytes(secret.reveal())  # decoded once: a malformed secret fails at build time
+        if scheme == "standard_webhooks":
+            self.signature = None
+            self._key = webhook_secret_bytes(secret.reveal())  # decoded once: a malformed secret fails at build time
+        elif scheme in BODY_SIGNATURES:
+            self.signature = signature or BODY_SIGNATURES[scheme]
+            self._key = text_secret_bytes(secret.reveal())
+        else:
+            raise ValueError(f"the hmac scheme {scheme!r} is not one of standard_webhooks, {', '.join(BODY_SIGNATURES)}")
         self.scheme = scheme
-        self.header = header
         self.clock = clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         body = request.content
-        key = self._key
-        if self.scheme == "standard_webhooks":
-            msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:32]
-            timestamp = int(self.clock())
-            request.headers["webhook-id"] = msg_id
+        msg_id, timestamp = webhook_id(body), int(self.clock())
+        request.headers["webhook-id"] = msg_id
+        if self.signature is None:
             request.headers["webhook-timestamp"] = str(timestamp)
-            request.headers["webhook-signature"] = standard_webhook_signature(key, msg_id, timestamp, body)
+            request.headers["webhook-signature"] = standard_webhook_signature(self._key, msg_id, timestamp, body)
         else:
-            request.headers[self.header] = hmac.new(key, body, hashlib.sha256).hexdigest()
+            request.headers[self.signature.header] = self.signature.value(self._key, body, timestamp)
         yield request
 
     def __repr__(self) -> str:
         return f"HmacBodyAuth({self.scheme!r}, ***)"
+
+
+def hmac_auth(spec_auth: HmacAuth, secrets: Mapping[str, Secret], settings: Mapping[str, Any]) -> HmacBodyAuth:
+    """The spec's hmac block, its scheme read from the settings when the user chooses it."""
+    scheme = Template(spec_auth.scheme).render({"settings": dict(settings)}) if "{{" in spec_auth.scheme else spec_auth.scheme
+    signature = body_signature(spec_auth, scheme) if scheme in BODY_SIGNATURES else None
+    return HmacBodyAuth(_render(spec_auth.secret, secrets, settings), scheme, signature)
 
 
 def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth,
@@ -163,9 +244,9 @@ def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAut
         return HeaderAuth("Authorization", Secret("Basic " + encoded))
     if isinstance(spec_auth, JwtAuth):
         return JwtHeaderAuth(_render(spec_auth.secret, secrets, settings), spec_auth.claims, spec_auth.ttl_seconds,
-                             spec_auth.header, spec_auth.scheme)
+                             spec_auth.header, spec_auth.scheme, clock_skew=spec_auth.clock_skew_seconds)
     if isinstance(spec_auth, HmacAuth):
-        return HmacBodyAuth(_render(spec_auth.secret, secrets, settings), spec_auth.scheme, spec_auth.header)
+        return hmac_auth(spec_auth, secrets, settings)
     if isinstance(spec_auth, HookAuth):
         factory = load_auth_factory(spec_auth.hook)
         return factory(AuthHookOptions(secrets=secrets, settings=settings, options=spec_auth.options))

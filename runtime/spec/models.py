@@ -115,15 +115,48 @@ class JwtAuth(_Strict):
     ttl_seconds: int = Field(default=300, ge=1, le=86400)
     header: str = "Authorization"
     scheme: str = "Bearer"
+    clock_skew_seconds: int = Field(
+        default=30, ge=0, le=600,
+        description="iat is back-dated by this much, so a receiver whose clock runs behind still accepts the token",
+    )
+
+
+HmacScheme = Literal["standard_webhooks", "hex_body", "github", "shopify", "stripe"]
+SettingChoice = Annotated[str, Field(pattern=r"^\{\{\s*settings\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$")]
+"""`{{ settings.<name> }}`: a choice the user makes in the config (the setting's enum lists the allowed values)."""
 
 
 class HmacAuth(_Strict):
-    """Signs each request body; `standard_webhooks` follows standardwebhooks.com (webhook-id/-timestamp/-signature)."""
+    """Signs each request body, the way the receiver's convention verifies it.
+
+    `standard_webhooks` follows standardwebhooks.com (webhook-id/-timestamp/-signature). The hex_body family
+    signs the raw body with the secret as text: `hex_body` (hex in `header`), and the presets `github`
+    (X-Hub-Signature-256: sha256=<hex>), `shopify` (X-Shopify-Hmac-Sha256: <base64>) and `stripe`
+    (Stripe-Signature: t=<unix seconds>,v1=<hex of "<t>.<body>">); `header`, `encoding`, `prefix` and
+    `signed_timestamp` override a preset's choice.
+    """
 
     kind: Literal["hmac"]
-    secret: str = Field(description="template; a 'whsec_' prefix means the rest is base64")
-    scheme: Literal["standard_webhooks", "hex_body"] = "standard_webhooks"
-    header: str = Field(default="X-Signature", description="for hex_body: the header that carries the hex HMAC-SHA256")
+    secret: str = Field(description="template; standard_webhooks: base64, 'whsec_' prefix and padding optional; "
+                                    "the hex_body family: the text itself")
+    scheme: HmacScheme | SettingChoice = Field(
+        default="standard_webhooks", description="a scheme, or '{{ settings.<name> }}' to let the user choose one"
+    )
+    header: str | None = Field(default=None, description="hex_body family: the signature header (X-Signature for hex_body)")
+    encoding: Literal["hex", "base64"] | None = Field(default=None, description="hex_body family: the digest's encoding")
+    prefix: str | None = Field(default=None, description="hex_body family: put before the digest, e.g. 'sha256='")
+    signed_timestamp: bool | None = Field(
+        default=None, description="hex_body family: sign '<unix seconds>.<body>' and send 't=<seconds>,v1=<digest>'"
+    )
+
+    @model_validator(mode="after")
+    def _options_fit_the_scheme(self) -> HmacAuth:
+        options = [name for name in ("header", "encoding", "prefix", "signed_timestamp") if getattr(self, name) is not None]
+        if self.scheme == "standard_webhooks" and options:
+            raise ValueError(f"{', '.join(options)}: only for the hex_body family of schemes, not standard_webhooks")
+        if self.signed_timestamp and self.prefix:
+            raise ValueError("prefix: a signed timestamp sends 't=<seconds>,v1=<digest>', which takes no prefix")
+        return self
 
 
 Auth = Annotated[ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth, Field(discriminator="kind")]
