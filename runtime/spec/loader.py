@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from destkit.mapping import Template, TemplateError
 from destkit.runtime.errors import Issue, SpecError
 from destkit.runtime.spec.body_template import build_envelope, refs_in
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
-from destkit.runtime.spec.models import ActionSpec, DestinationSpec
-from destkit.runtime.spec.vocabulary import path_parameters
+from destkit.runtime.spec.models import ActionSpec, DestinationSpec, Variant
+from destkit.runtime.spec.vocabulary import AUTH_KINDS, path_parameters
 
 _BUNDLED = "destkit.specs"
+
+Loc = list[str | int]
 
 
 def bundled_spec_names() -> list[str]:
@@ -45,6 +48,23 @@ def load_spec(name_or_path: str | Path) -> DestinationSpec:
 
 
 def parse_spec(text: str, file: str = "<spec>") -> DestinationSpec:
+    """The spec in `text`: YAML, then the schema, then `check_semantics`; raises SpecError listing every issue."""
+    doc = _read_yaml(text, file)
+    spec = _validate(doc, file)
+    issues = check_semantics(spec, doc)
+    if issues:
+        raise SpecError(issues)
+    return spec
+
+
+# --- YAML and schema -----------------------------------------------------------------------------
+
+# pydantic puts the tag of the union member it tried into an error's location (auth.jwt.ttl);
+# the author never wrote it, so it is dropped before the location is named or looked up.
+_UNION_TAGS = AUTH_KINDS | {"KeyMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
+
+
+def _read_yaml(text: str, file: str) -> LocatedYaml:
     try:
         doc = LocatedYaml(text, file)
     except yaml.YAMLError as exc:
@@ -52,104 +72,181 @@ def parse_spec(text: str, file: str = "<spec>") -> DestinationSpec:
                                file, yaml_error_line(exc))]) from None
     if not isinstance(doc.data, dict):
         raise SpecError([Issue("(root)", "a spec must be a mapping with spec_version, id, actions, ...", "", file, 1)])
+    return doc
+
+
+def _validate(doc: LocatedYaml, file: str) -> DestinationSpec:
     try:
-        spec = DestinationSpec.model_validate(doc.data)
+        return DestinationSpec.model_validate(doc.data)
     except ValidationError as exc:
-        issues = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
-            key = ".".join(str(p) for p in loc) or "(root)"
-            msg = err["msg"]
-            fix = ""
-            if err["type"] == "extra_forbidden":
-                msg, fix = f"'{loc[-1]}' is not a key the spec language knows", "remove it or check its spelling against destination-spec.schema.json."
-            elif err["type"] == "missing":
-                fix = "add it."
-            issues.append(Issue(key, msg + ".", fix, file, doc.line_of(loc)))
-        raise SpecError(issues) from None
-    issues = check_semantics(spec, doc)
-    if issues:
-        raise SpecError(issues)
-    return spec
+        raise SpecError([_schema_issue(err, doc, file) for err in exc.errors()]) from None
 
 
-_UNION_TAGS = {"api_key", "bearer", "basic", "hook", "none", "jwt", "hmac", "KeyMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
+def _schema_issue(err: ErrorDetails, doc: LocatedYaml, file: str) -> Issue:
+    loc: Loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+    key = ".".join(str(p) for p in loc) or "(root)"
+    msg, fix = err["msg"], ""
+    if err["type"] == "extra_forbidden":
+        msg, fix = f"'{loc[-1]}' is not a key the spec language knows", "remove it or check its spelling against destination-spec.schema.json."
+    elif err["type"] == "missing":
+        fix = "add it."
+    return Issue(key, msg + ".", fix, file, doc.line_of(loc))
+
+
+# --- semantics: what the schema cannot say -------------------------------------------------------
+
+
+class _Issues:
+    """The issues found so far, each placed on its line when the YAML document is known."""
+
+    def __init__(self, doc: LocatedYaml | None) -> None:
+        self.doc = doc
+        self.found: list[Issue] = []
+
+    def add(self, loc: Loc, message: str, fix: str = "") -> None:
+        file = self.doc.file if self.doc else None
+        line = self.doc.line_of(loc) if self.doc else None
+        self.found.append(Issue(".".join(map(str, loc)), message, fix, file, line))
+
+    def __len__(self) -> int:
+        return len(self.found)
 
 
 def check_semantics(spec: DestinationSpec, doc: LocatedYaml | None = None) -> list[Issue]:
     """What the schema cannot say: references resolve, templates compile, limits are sane."""
-    file = doc.file if doc else None
-    issues: list[Issue] = []
+    issues = _Issues(doc)
+    _check_templates_compile(spec, issues)
+    _check_base_url_is_https(spec, issues)
+    for action_id, action in spec.actions.items():
+        _check_action_and_variants(spec, action_id, action, issues)
+    return issues.found
 
-    def add(loc: Sequence[str | int], message: str, fix: str = "") -> None:
-        issues.append(Issue(".".join(map(str, loc)), message, fix, file, doc.line_of(list(loc)) if doc else None))
 
-    for loc, source in [(["base_url"], spec.base_url)] + [
-        (["actions", a, "request", "path"], act.request.path) for a, act in spec.actions.items()
-    ]:
+def _check_templates_compile(spec: DestinationSpec, issues: _Issues) -> None:
+    templates: list[tuple[Loc, str]] = [(["base_url"], spec.base_url)]
+    templates += [(["actions", a, "request", "path"], act.request.path) for a, act in spec.actions.items()]
+    for loc, source in templates:
         try:
             Template(source)
         except TemplateError as exc:
-            add(loc, f"{exc}.", "fix the Jinja2 syntax.")
+            issues.add(loc, f"{exc}.", "fix the Jinja2 syntax.")
+
+
+def _check_base_url_is_https(spec: DestinationSpec, issues: _Issues) -> None:
     if not spec.base_url.startswith("https://") and not spec.base_url.startswith("{{"):
-        add(["base_url"], "the base URL must use https.", "write https://...")
-    for action_id, action in spec.actions.items():
-        base = ["actions", action_id]
-        issues_before = len(issues)
-        _check_action(spec, action, base, add)
-        for i, variant in enumerate(action.variants):
-            if variant.when.setting not in spec.settings:
-                add([*base, "variants", i, "when", "setting"], f"'{variant.when.setting}' is not a setting of this spec.")
-            if len(issues) == issues_before:
-                _check_action(spec, action.model_copy(update={k: getattr(variant, k) for k in ("batch", "request", "response")
-                                                              if getattr(variant, k) is not None}),
-                              [*base, "variants", i], add)
-    return issues
+        issues.add(["base_url"], "the base URL must use https.", "write https://...")
 
 
-def _check_action(spec: DestinationSpec, action: ActionSpec, base: Sequence[str | int], add: Callable[..., None]) -> None:
+def _check_action_and_variants(spec: DestinationSpec, action_id: str, action: ActionSpec, issues: _Issues) -> None:
+    base: Loc = ["actions", action_id]
+    issues_before = len(issues)
+    _check_action(spec, action, base, issues)
+    for i, variant in enumerate(action.variants):
+        if variant.when.setting not in spec.settings:
+            issues.add([*base, "variants", i, "when", "setting"], f"'{variant.when.setting}' is not a setting of this spec.")
+        # a variant is checked only while its action is clean: what it inherits would be named twice
+        if len(issues) == issues_before:
+            _check_action(spec, _with_variant(action, variant), [*base, "variants", i], issues)
+
+
+def _with_variant(action: ActionSpec, variant: Variant) -> ActionSpec:
+    """The action as the variant sends it (the variant's auth is not a semantic concern here)."""
+    update = {k: getattr(variant, k) for k in ("batch", "request", "response") if getattr(variant, k) is not None}
+    return action.model_copy(update=update)
+
+
+# --- one action (or an action with a variant applied) --------------------------------------------
+
+
+def _check_action(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    for check in _ACTION_CHECKS:
+        check(spec, action, base, issues)
+
+
+def _record_refs_resolve(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    loc: Loc = [*base, "request", "record"]
     for ref in refs_in(action.request.record):
         if ref.kind == "field" and ref.name not in action.fields:
-            add([*base, "request", "record"], f"${ref.name} is not a field of this action.",
-                f"use one of {', '.join('$' + f for f in action.fields)}.")
+            issues.add(loc, f"${ref.name} is not a field of this action.", f"use one of {', '.join('$' + f for f in action.fields)}.")
         elif ref.kind == "setting" and ref.name not in spec.settings:
-            add([*base, "request", "record"], f"$settings.{ref.name} is not a setting of this spec.", "declare it under settings.")
+            issues.add(loc, f"$settings.{ref.name} is not a setting of this spec.", "declare it under settings.")
         elif ref.kind in ("records", "record"):
-            add([*base, "request", "record"], f"${ref.kind} belongs in request.body, not in the record body.")
-    body_refs = refs_in(action.request.body)
-    kinds = [r.kind for r in body_refs if r.kind in ("records", "record")]
+            issues.add(loc, f"${ref.kind} belongs in request.body, not in the record body.")
+
+
+def _body_holds_the_records_once(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     if action.request.body is None:
-        pass
-    elif len(kinds) != 1:
-        add([*base, "request", "body"], "the request body must contain $records (or $record) exactly once.",
-            "write e.g. `body: {contacts: $records}`.")
+        return
+    kinds = [r.kind for r in refs_in(action.request.body) if r.kind in ("records", "record")]
+    if len(kinds) != 1:
+        issues.add([*base, "request", "body"], "the request body must contain $records (or $record) exactly once.",
+                   "write e.g. `body: {contacts: $records}`.")
     elif kinds[0] == "record" and action.batch.max_records != 1:
-        add([*base, "batch", "max_records"], "a body with $record sends one record per request, so max_records must be 1.")
-    for ref in body_refs:
+        issues.add([*base, "batch", "max_records"], "a body with $record sends one record per request, so max_records must be 1.")
+
+
+def _body_names_no_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    for ref in refs_in(action.request.body):
         if ref.kind == "field":
-            add([*base, "request", "body"], f"${ref.name}: fields belong in `record:`, the body only takes $records and $settings.")
+            issues.add([*base, "request", "body"], f"${ref.name}: fields belong in `record:`, the body only takes $records and $settings.")
+
+
+def _keys_are_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     if action.batch.key is not None and action.batch.key not in action.fields:
-        add([*base, "batch", "key"], f"'{action.batch.key}' is not a field of this action.")
+        issues.add([*base, "batch", "key"], f"'{action.batch.key}' is not a field of this action.")
     if not isinstance(action.response.match, str) and action.response.match.key not in action.fields:
-        add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
+        issues.add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
+
+
+def _some_field_is_required(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     if not any(f.required for f in action.fields.values()):
-        add([*base, "fields"], "no field is required, so an empty record would be sent.", "mark the record's key field required: true.")
+        issues.add([*base, "fields"], "no field is required, so an empty record would be sent.", "mark the record's key field required: true.")
+
+
+def _path_parameters_are_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     params = path_parameters(action.request.path)
     for name in params:
         if name not in action.fields:
-            add([*base, "request", "path"], f"{{{name}}} in the path is not a field of this action.")
+            issues.add([*base, "request", "path"], f"{{{name}}} in the path is not a field of this action.")
     if params and action.batch.max_records != 1:
-        add([*base, "batch", "max_records"], "a path with {field} parameters sends one record per request, so max_records must be 1.")
+        issues.add([*base, "batch", "max_records"], "a path with {field} parameters sends one record per request, so max_records must be 1.")
+
+
+def _bodyless_request_sends_one_record(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     if action.request.body is None and action.batch.max_records != 1:
-        add([*base, "batch", "max_records"], "a request without a body sends one record per request, so max_records must be 1.")
+        issues.add([*base, "batch", "max_records"], "a request without a body sends one record per request, so max_records must be 1.")
+
+
+def _constraints_name_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     for i, rule in enumerate(action.constraints):
         for name in rule.one_of:
             if name not in action.fields:
-                add([*base, "constraints", i, "one_of"], f"'{name}' is not a field of this action.")
+                issues.add([*base, "constraints", i, "one_of"], f"'{name}' is not a field of this action.")
+
+
+def _resolve_has_a_batch_key(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     for name, f in action.fields.items():
         if f.resolve is not None and (action.batch.key is None or action.batch.key == name):
-            add([*base, "fields", name, "resolve"], "resolve looks the value up by the record's key: set batch.key to the key field.")
+            issues.add([*base, "fields", name, "resolve"], "resolve looks the value up by the record's key: set batch.key to the key field.")
+
+
+def _body_envelope_builds(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     try:
         build_envelope(action.request.body, {})
     except ValueError as exc:
-        add([*base, "request", "body"], f"{exc}.")
+        issues.add([*base, "request", "body"], f"{exc}.")
+
+
+# in this order: the issues come out in the order an author reads the action
+_ACTION_CHECKS: tuple[Callable[[DestinationSpec, ActionSpec, Loc, _Issues], None], ...] = (
+    _record_refs_resolve,
+    _body_holds_the_records_once,
+    _body_names_no_fields,
+    _keys_are_fields,
+    _some_field_is_required,
+    _path_parameters_are_fields,
+    _bodyless_request_sends_one_record,
+    _constraints_name_fields,
+    _resolve_has_a_batch_key,
+    _body_envelope_builds,
+)

@@ -1,0 +1,278 @@
+"""The spec-wide checks of `destkit spec check`: settings, base URL, auth, error classes, response
+and catalog JMESPath expressions, secrets per action, names nothing uses, and the emulator."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jmespath
+import jsonschema
+from jmespath.exceptions import JMESPathError, ParseError
+
+from destkit.runtime.authoring.context import CheckContext, Loc
+from destkit.runtime.config.settings import settings_schema
+from destkit.runtime.config.urls import check_base_url as base_url_problem
+from destkit.runtime.spec.hooks import load_hook
+from destkit.runtime.spec.models import (
+    ApiKeyAuth,
+    BasicAuth,
+    BearerAuth,
+    ErrorClasses,
+    HmacAuth,
+    HookAuth,
+    JwtAuth,
+    ResponseSpec,
+    SettingSchema,
+)
+from destkit.runtime.spec.vocabulary import secrets_used
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def jmespath_problem(expr: str) -> str | None:
+    """None if the expression compiles, else a one-line reason."""
+    try:
+        jmespath.compile(expr)
+    except JMESPathError as exc:
+        pos = getattr(exc, "lex_position", None)
+        if type(exc).__name__ == "IncompleteExpressionError":
+            why = "it ends too early"
+        elif isinstance(exc, ParseError) and getattr(exc, "token_value", None) not in (None, ""):
+            why = f"unexpected {exc.token_value!r}"
+        else:
+            why = str(getattr(exc, "msg", "") or exc).splitlines()[0]
+        return why + (f" (at character {pos + 1})" if isinstance(pos, int) else "")
+    return None
+
+
+def check_jmespath(ctx: CheckContext, loc: Loc, expr: str | None) -> None:
+    """An error at `loc` if the expression is given and does not compile."""
+    if expr is not None and (why := jmespath_problem(expr)) is not None:
+        ctx.error(
+            loc,
+            f"'{expr}' is not a valid JMESPath expression: {why}.",
+            "fix the expression (https://jmespath.org/).",
+        )
+
+
+def auth_templates(auth: Any) -> list[tuple[str, str]]:
+    """(key, template) of every templated value of an auth block."""
+    if isinstance(auth, ApiKeyAuth):
+        return [("value", auth.value)]
+    if isinstance(auth, BearerAuth):
+        return [("token", auth.token)]
+    if isinstance(auth, BasicAuth):
+        return [("username", auth.username), ("password", auth.password)]
+    if isinstance(auth, HmacAuth):
+        return [("secret", auth.secret), ("scheme", auth.scheme)]  # the scheme may be the user's choice (a setting)
+    if isinstance(auth, JwtAuth):
+        return [("secret", auth.secret)]
+    return []
+
+
+# --- settings and base URL ----------------------------------------------------------------------
+
+
+def check_settings(ctx: CheckContext) -> None:
+    """Each setting's pattern compiles and its default satisfies the setting's own schema."""
+    schema = settings_schema(ctx.spec)
+    for name, s in ctx.spec.settings.items():
+        if _pattern_compiles(ctx, name, s) and s.default is not None:
+            _check_default(ctx, name, s, schema["properties"][name])
+
+
+def _pattern_compiles(ctx: CheckContext, name: str, setting: SettingSchema) -> bool:
+    if not setting.pattern:
+        return True
+    try:
+        re.compile(setting.pattern)
+    except re.error as exc:
+        ctx.error(["settings", name, "pattern"], f"the pattern does not compile: {exc}.", "fix the regular expression.")
+        return False
+    return True
+
+
+def _check_default(ctx: CheckContext, name: str, setting: SettingSchema, schema: dict[str, Any]) -> None:
+    problems = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(setting.default)]
+    # the JSON schema's pattern searches; a setting's pattern must match the whole value
+    if setting.pattern and isinstance(setting.default, str) and re.fullmatch(setting.pattern, setting.default) is None:
+        problems.append(f"{setting.default!r} does not match the whole pattern")
+    if problems:
+        ctx.error(
+            ["settings", name, "default"],
+            f"the default does not satisfy the setting's own schema: {problems[0]}.",
+            "change the default or the setting's type, pattern or enum.",
+        )
+
+
+def check_base_url(ctx: CheckContext) -> None:
+    """The base URL renders (with sample settings) to an HTTPS origin the URL guard accepts."""
+    url, placeholder = ctx.render(["base_url"], ctx.spec.base_url, ctx.settings)
+    if url is None:
+        return
+    if ctx.spec.user_url:  # the user's own URL (a webhook): a path is fine, the host is checked per sync
+        if placeholder:
+            return
+        problem = None if url.startswith("https://") else f"{url} is not HTTPS; destkit only sends over HTTPS"
+    else:
+        problem = base_url_problem(url.rstrip("/"), override=False, allow_http=False, user_url=False)
+    if problem:
+        note = " (rendered with placeholder settings)" if placeholder else ""
+        ctx.add(
+            "warning" if placeholder else "error",
+            ["base_url"],
+            f"{problem}{note}.",
+            "the base URL must render to https://host, with no path, query or credentials.",
+        )
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+
+def check_auth(ctx: CheckContext, loc: Loc, auth: Any) -> None:
+    """The auth block's templates render with the declared secrets; a hook's import path resolves."""
+    if isinstance(auth, HookAuth):
+        ctx.has_hook = True
+        _check_auth_hook(ctx, loc, auth)
+        return
+    for key, source in auth_templates(auth):
+        ctx.render([*loc, key], source, ctx.settings, secrets=ctx.spec.secrets)
+
+
+def _check_auth_hook(ctx: CheckContext, loc: Loc, auth: HookAuth) -> None:
+    try:
+        factory = load_hook(auth.hook)
+    except (ImportError, ValueError) as exc:
+        ctx.error(
+            [*loc, "hook"],
+            f"the auth hook {auth.hook} does not load: {exc}.",
+            "give the import path 'package.module:function' of an installed module.",
+        )
+        return
+    if not callable(factory):
+        ctx.error([*loc, "hook"], f"{auth.hook} is not callable.", "name a function that returns an httpx.Auth.")
+
+
+def check_auth_secrets(ctx: CheckContext, loc: Loc, auth: Any, action_id: str) -> None:
+    """Every secret the action's auth uses is one the action gets (`secrets.<name>.actions`)."""
+    for key, source in auth_templates(auth):
+        for name in sorted(secrets_used(source) & set(ctx.spec.secrets)):
+            allowed = ctx.spec.secrets[name].actions
+            if allowed is not None and action_id not in allowed:
+                ctx.error(
+                    [*loc, key],
+                    f"the secret '{name}' is not available to the {action_id} action "
+                    f"(secrets.{name}.actions leaves it out).",
+                    f"add {action_id} to secrets.{name}.actions.",
+                )
+
+
+def check_secret_actions(ctx: CheckContext) -> None:
+    """`secrets.<name>.actions` names actions of this spec."""
+    for name, secret in ctx.spec.secrets.items():
+        for action_id in secret.actions or []:
+            if action_id not in ctx.spec.actions:
+                ctx.error(
+                    ["secrets", name, "actions"],
+                    f"'{action_id}' is not an action of this spec.",
+                    f"use one of: {', '.join(ctx.spec.actions)}.",
+                )
+
+
+# --- responses, error classes, catalogs ---------------------------------------------------------
+
+
+def check_response(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
+    for key, expr in (
+        ("results", response.results),
+        ("id", response.id),
+        ("note", response.note),
+        ("error.code", response.error.code),
+        ("error.message", response.error.message),
+    ):
+        check_jmespath(ctx, [*loc, *key.split(".")], expr)
+
+
+def check_errors(ctx: CheckContext, loc: Loc, classes: ErrorClasses) -> None:
+    # the order the runtime applies them in: auth (stops the run), then retry, then rejected
+    owner: dict[int | str, str] = {}
+    for cls in ("auth", "retry", "rejected"):
+        for status in getattr(classes, cls):
+            if (isinstance(status, int) and 200 <= status < 400) or status in ("2xx", "3xx"):
+                ctx.warn(
+                    [*loc, cls],
+                    f"{status} is listed under {cls}, but 2xx is always success and 3xx is never followed.",
+                    f"remove {status}.",
+                )
+            elif status in owner:
+                ctx.warn(
+                    [*loc, cls],
+                    f"{status} is listed under both {owner[status]} and {cls}; {owner[status]} wins.",
+                    f"remove {status} from {cls}.",
+                )
+            else:
+                owner[status] = cls
+    for status in classes.split:
+        if owner.get(status) in ("auth", "retry"):
+            ctx.warn(
+                [*loc, "split"],
+                f"{status} is under split but also under {owner[status]}, which wins, so it is never split.",
+                f"remove {status} from split.",
+            )
+
+
+def check_catalog_expressions(ctx: CheckContext) -> None:
+    for name, cat in ctx.spec.catalogs.items():
+        for key in ("items", "labels"):
+            check_jmespath(ctx, ["catalogs", name, key], getattr(cat, key))
+
+
+# --- after the actions: names nothing uses, the emulator ----------------------------------------
+
+
+def check_unused(ctx: CheckContext) -> None:
+    if not ctx.has_hook:  # a hook receives every setting and secret, so anything may be used
+        _warn_unused_settings_and_secrets(ctx)
+    for name in ctx.spec.catalogs:
+        if name not in ctx.used_catalogs:
+            ctx.warn(
+                ["catalogs", name],
+                f"the catalog '{name}' is not used by any field (catalog or keys_catalog).",
+                "point a field at it, or remove it.",
+            )
+
+
+def _warn_unused_settings_and_secrets(ctx: CheckContext) -> None:
+    for name in ctx.spec.settings:
+        if name not in ctx.used_settings:
+            ctx.warn(
+                ["settings", name],
+                f"the setting '{name}' is not used by any template, request or variant.",
+                "use it (e.g. $settings." + name + " in a record) or remove it.",
+            )
+    for name in ctx.spec.secrets:
+        if name not in ctx.used_secrets:
+            ctx.warn(
+                ["secrets", name],
+                f"the secret '{name}' is not used by any auth template.",
+                "use it (e.g. {{ secrets." + name + " }} in auth) or remove it.",
+            )
+
+
+def check_emulator(ctx: CheckContext) -> None:
+    """The emulator's import path loads and names something callable (a warning: sync runs without it)."""
+    emulator = ctx.spec.emulator
+    if emulator is None:
+        return
+    try:
+        factory = load_hook(emulator)
+    except (ImportError, ValueError) as exc:
+        ctx.warn(
+            ["emulator"],
+            f"the emulator {emulator} does not load: {exc}.",
+            "give the import path 'package.module:create_app' of an installed module.",
+        )
+        return
+    if not callable(factory):
+        ctx.warn(["emulator"], f"{emulator} is not callable.", "name a function that returns an ASGI app.")
