@@ -120,7 +120,8 @@ def standard_webhook_signature(secret: bytes, msg_id: str, timestamp: int, body:
 
 
 class HmacBodyAuth(httpx.Auth):
-    """Signs the body. The webhook id is derived from the body, so a retry carries the same id (receivers dedupe)."""
+    """Signs the body. The webhook id is the request's idempotency key when the runtime set one (the spec names
+    `webhook-id` as its key), else derived from the body: either way a retry carries the same id (receivers dedupe)."""
 
     requires_request_body = True
 
@@ -135,7 +136,7 @@ class HmacBodyAuth(httpx.Auth):
         body = request.content
         key = self._key
         if self.scheme == "standard_webhooks":
-            msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:32]
+            msg_id = request.headers.get("webhook-id") or "msg_" + hashlib.sha256(body).hexdigest()[:32]
             timestamp = int(self.clock())
             request.headers["webhook-id"] = msg_id
             request.headers["webhook-timestamp"] = str(timestamp)

@@ -31,7 +31,7 @@ from destkit.runtime.delivery.batching import Batch, Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate, RetryPolicy
-from destkit.runtime.delivery.sender import Deliverer, ErrorTable
+from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.sources import Malformed
 from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
@@ -152,7 +152,7 @@ class Sync:
             if name in given:
                 catalogs[name] = catalog_from_config(name, spec, given[name])
             elif client is not None:
-                catalogs[name] = await fetch_catalog(client, name, spec, auth_statuses)
+                catalogs[name] = await fetch_catalog(client, name, spec, auth_statuses, ResponseLimits.from_options(self.options))
             else:
                 raise ConfigError([Issue(f"catalogs.{name}", f"the {name} catalog is needed to check records but no network is allowed.",
                                          f"list the values under `catalogs: {{{name}: [...]}}` in the config.")])
@@ -310,7 +310,7 @@ class _Run:
             sync.method, sync.path, sync.envelope, reader_for(action.response),
             ErrorTable.from_spec(errors, action.response), sync.retry, RateGate(sync.requests_per_second),
             headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
-            classifier=classifier_for(errors))
+            classifier=classifier_for(errors), limits=ResponseLimits.from_options(sync.options), idempotency=Idempotency.of(action))
         self.aborted: str | None = None
         self.secrets = list(sync._secrets.values())
         self.warnings: dict[int, list[dict[str, str]]] = {}
