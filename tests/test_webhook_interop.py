@@ -32,6 +32,7 @@ from destkit.runtime import ConfigError, build_sync
 from destkit.runtime.cli.server import running_server
 from destkit.runtime.config.secrets import Secret
 from destkit.runtime.delivery.auth import BODY_SIGNATURES, build_auth
+from destkit.runtime.delivery.idempotency import request_key
 from destkit.runtime.spec.models import HmacAuth
 
 KEY = b"interop-test-key-thirty-two-byte"  # 32 bytes: its base64 ends in one "="
@@ -200,18 +201,20 @@ def test_the_webhook_emulator_verifies_each_convention(signature: str) -> None:
     assert [r.outcome for r in app.state.emulator.requests] == ["stored"]
 
 
-def test_every_convention_sends_the_body_derived_webhook_id_for_dedupe() -> None:
+def test_every_convention_sends_the_requests_idempotency_key_as_webhook_id_for_dedupe() -> None:
     ids: list[str] = []
+    paths: list[str] = []
 
     def record(body: bytes, headers: Mapping[str, str]) -> None:
         ids.append(headers["webhook-id"])
         github(TEXT_SECRET)(body, headers)
 
     with receiver(record) as (url, _accepted):
+        paths.append(httpx.URL(url).raw_path.decode())
         build_sync(config(url, TEXT_SECRET, signature="github"), allow_http=True).run(events(1))
     body = orjson.dumps({"events": [{"id": "evt_1", "type": "audience.entered", "data": {"n": 1},
                                      "timestamp": "2024-05-01T12:00:00Z"}]})
-    assert ids == ["msg_" + hashlib.sha256(body).hexdigest()[:32]]
+    assert ids == [request_key("POST", paths[0], body)]
 
 
 # --- the hex_body options in a spec's auth block --------------------------------------------------

@@ -30,6 +30,10 @@ class SyncOptions(BaseModel):
     max_retry_seconds: float = Field(default=600.0, gt=0, description="time budget for retrying one batch")
     max_retry_after: float = Field(default=120.0, ge=0, description="cap on a Retry-After we honour")
     timeout: float | None = Field(default=None, gt=0, description="read timeout per request, seconds")
+    max_response_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="an answer whose body, once "
+                                    "decoded, is larger is not read (its records: unexpected_response)")
+    request_deadline_seconds: float = Field(default=120.0, gt=0, description="the most one request may take, "
+                                            "sending and reading its whole answer")
     max_record_bytes: int = Field(default=1_000_000, ge=64, description="a serialized record over this is invalid (too_large)")
     incremental: bool = Field(default=False, description="with a state store: a record whose body is the same as "
                               "the last one delivered for its key is skipped (outcome skipped, reason unchanged)")

@@ -1,2 +1,3 @@
-"""Sending records: batching, auth, the Deliverer, answer classification (classify.py), result reading,
-retries, catalogs and the typed extension points. Imports base modules, spec, record and config; never engine."""
+"""Sending records: batching, auth, the Deliverer, bounded exchanges (exchange.py), answer classification
+(classify.py), result reading, retries, idempotency, catalogs and the typed extension points.
+Imports base modules, spec, record and config; never engine."""

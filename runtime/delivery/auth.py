@@ -189,7 +189,9 @@ def webhook_id(body: bytes) -> str:
 
 
 class HmacBodyAuth(httpx.Auth):
-    """Signs the body; every scheme also sends `webhook-id` (from the body: a retry carries the same id)."""
+    """Signs the body; every scheme also sends `webhook-id`: the request's idempotency key when the runtime
+    set one (the spec names `webhook-id` as its key), else derived from the body. Either way a retry carries
+    the same id, so receivers can dedupe."""
 
     requires_request_body = True
 
@@ -209,7 +211,7 @@ class HmacBodyAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         body = request.content
-        msg_id, timestamp = webhook_id(body), int(self.clock())
+        msg_id, timestamp = request.headers.get("webhook-id") or webhook_id(body), int(self.clock())
         request.headers["webhook-id"] = msg_id
         if self.signature is None:
             request.headers["webhook-timestamp"] = str(timestamp)

@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import jmespath
+import orjson
 
+from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseLimits, exchange
 from destkit.runtime.errors import AuthFailed, ConfigError, Issue
 from destkit.runtime.record.checks import Catalog
 from destkit.runtime.spec.models import CatalogSpec
@@ -25,34 +27,44 @@ def catalog_from_config(name: str, spec: CatalogSpec | None, given: list[str] | 
     return Catalog(name, frozenset(map(str, given)), {}, spec, source="config")
 
 
-async def fetch_catalog(client: httpx.AsyncClient, name: str, spec: CatalogSpec, auth_statuses: Collection[int]) -> Catalog:
+async def fetch_catalog(client: httpx.AsyncClient, name: str, spec: CatalogSpec, auth_statuses: Collection[int],
+                        limits: ResponseLimits = DEFAULT_LIMITS) -> Catalog:
+    """The catalog as the destination lists it; any answer that cannot be used is a ConfigError (AuthFailed for 401/403).
+
+    The request is bounded like every other (`exchange`): a catalog too large, too slow or too deeply
+    nested to read stops the sync before the first record, with the way out in the fix.
+    """
     where = f"{spec.request.method} {spec.request.path}"
     fix = f"check the base URL and credentials, or list the values under `catalogs: {{{name}: [...]}}` in the sync config."
+
+    def unusable(message: str) -> ConfigError:
+        return ConfigError([Issue(f"catalogs.{name}", message, fix)], title="cannot check the config against the destination")
+
+    reply = await exchange(client, spec.request.method, spec.request.path, limits, params=spec.request.query or None)
+    if isinstance(reply, NoReply):
+        raise unusable(f"could not read the {name} catalog ({where}): {reply.error or reply.message}.")
+    if reply.status in auth_statuses:
+        raise AuthFailed(reply.status, f"reading the {name} catalog ({where}) was refused; check the API key.")
+    if reply.status // 100 != 2:
+        raise unusable(f"reading the {name} catalog ({where}) answered HTTP {reply.status}.")
     try:
-        response = await client.request(spec.request.method, spec.request.path, params=spec.request.query or None)
-    except httpx.HTTPError as exc:
-        raise ConfigError([Issue(f"catalogs.{name}", f"could not read the {name} catalog ({where}): {type(exc).__name__}.", fix)],
-                          title="cannot check the config against the destination") from None
-    if response.status_code in auth_statuses:
-        raise AuthFailed(response.status_code, f"reading the {name} catalog ({where}) was refused; check the API key.")
-    if response.status_code // 100 != 2:
-        raise ConfigError([Issue(f"catalogs.{name}", f"reading the {name} catalog ({where}) answered HTTP {response.status_code}.", fix)],
-                          title="cannot check the config against the destination")
-    try:
-        data = response.json()
-    except ValueError:
-        raise ConfigError([Issue(f"catalogs.{name}", f"the {name} catalog ({where}) did not answer JSON.", fix)],
-                          title="cannot check the config against the destination") from None
+        data = orjson.loads(reply.content)  # orjson: a body nested over 1,024 levels is an error, not a RecursionError
+    except orjson.JSONDecodeError:
+        raise unusable(f"the {name} catalog ({where}) did not answer JSON.") from None
     values = jmespath.search(spec.items, data)
     if not isinstance(values, list):
-        raise ConfigError([Issue(f"catalogs.{name}", f"the {name} catalog answer has no list at '{spec.items}'.", fix)],
-                          title="cannot check the config against the destination")
+        raise unusable(f"the {name} catalog answer has no list at '{spec.items}'.")
+    return Catalog(name, frozenset(str(v) for v in values if v is not None), _labels(spec, data), spec)
+
+
+def _labels(spec: CatalogSpec, data: Any) -> dict[str, str]:
+    """Display label (lower-cased) → value, from the [label, value] pairs at `spec.labels`."""
     labels: dict[str, str] = {}
     if spec.labels:
         for pair in jmespath.search(spec.labels, data) or []:
             if isinstance(pair, list) and len(pair) == 2 and pair[0] and pair[1]:
                 labels[str(pair[0]).lower()] = str(pair[1])
-    return Catalog(name, frozenset(str(v) for v in values if v is not None), labels, spec)
+    return labels
 
 
 def check_constants(catalogs: Mapping[str, Catalog], fields: Mapping[str, Any], constants: Mapping[str, Any],

@@ -3,7 +3,8 @@
 The one place that says what a 2xx, 401, 3xx, 429, 503 or 400 means for the records a request
 carried (after the Airbyte declarative CDK's `ErrorResolution` / `ResponseAction`). Nothing here
 sends anything: the Deliverer sends, classifies the answer (with `classify` or a spec's classifier
-hook) and acts on the `Action`. Transport failures are classified by `classify_exception`.
+hook) and acts on the `Action`. A request without a readable answer (a transport failure, the
+deadline, an answer over the size cap) is classified by `classify_no_reply`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from destkit.runtime.delivery.exchange import Lost, NoReply, transport_failure
 from destkit.runtime.delivery.reading import compile_path
 from destkit.runtime.delivery.retry import parse_retry_after
 from destkit.runtime.outcomes import Reason
@@ -34,6 +36,7 @@ class Action(StrEnum):
     REJECT = "reject"  # the destination refused them: every record is rejected
     SPLIT = "split"  # refused as a whole: halve the batch to isolate the bad records (one alone is rejected)
     STOP = "stop"  # the credentials were refused: stop the run (AuthFailed), every request would fail alike
+    DEAD_LETTER = "dead_letter"  # not sent again in this run: whether they were applied is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +158,35 @@ def _refusal(status: int, body: Any, spec: ErrorTable) -> Resolution:
 
 
 def classify_exception(exc: httpx.TransportError) -> Resolution:
-    """A request that got no answer: a timeout or a failed connection is worth retrying."""
-    if isinstance(exc, httpx.TimeoutException):
-        return Resolution(Action.RETRY, reason=Reason.TIMEOUT, message=f"the request timed out ({type(exc).__name__})")
-    return Resolution(Action.RETRY, reason=Reason.CONNECTION_ERROR,
-                      message=f"the connection failed ({type(exc).__name__})")
+    """A request that got no answer, when resending it is safe: a timeout or a failed connection is retried."""
+    return classify_no_reply(transport_failure(exc))
+
+
+UNKNOWN_DELIVERY_MESSAGE = (
+    "the request was sent but its answer was lost ({cause}); it may have been delivered. The action is not "
+    "idempotent, so it is not sent again automatically: check the destination, then "
+    "`destkit retry --include-unknown` sends it again.")
+MAYBE_APPLIED = "the records may or may not have been applied and are dead-lettered, to be sent again by the next run."
+
+
+def classify_no_reply(no_reply: NoReply, *, may_resend: bool = True) -> Resolution:
+    """How to handle a request that got no readable answer.
+
+    One that never left is sent again. One that left (its answer cut off, timed out, or not read) may
+    have been applied: it is sent again only when `may_resend` (the action is idempotent, or carries
+    an idempotency key); otherwise its records are dead-lettered as `unknown_delivery`, so nothing
+    runs twice. An answer that came but was not read (over the size cap) is not worth asking for again
+    in this run: `unexpected_response`.
+    """
+    if no_reply.lost is not Lost.NOT_SENT and not may_resend:
+        return Resolution(Action.DEAD_LETTER, reason=Reason.UNKNOWN_DELIVERY,
+                          message=UNKNOWN_DELIVERY_MESSAGE.format(cause=no_reply.cause))
+    if no_reply.lost is Lost.UNREADABLE:
+        return Resolution(Action.DEAD_LETTER, reason=Reason.UNEXPECTED_RESPONSE,
+                          message=f"the destination answered HTTP {no_reply.status} but {no_reply.message}, so it "
+                          f"was not read; {MAYBE_APPLIED}")
+    return Resolution(Action.RETRY, reason=Reason.TIMEOUT if no_reply.timed_out else Reason.CONNECTION_ERROR,
+                      message=no_reply.message)
 
 
 def destination_error(body: Any, paths: tuple[ErrorPaths, ...] = ()) -> tuple[str | None, str | None]:
@@ -201,6 +228,7 @@ def _text(value: Any) -> str | None:
 
 
 __all__ = [
-    "NO_ANSWER", "OK", "TRANSIENT_RECORDS", "Action", "ErrorPaths", "ErrorTable", "Resolution", "classify",
-    "classify_exception", "conventional_error", "destination_error", "header", "redirect", "status_set",
+    "MAYBE_APPLIED", "NO_ANSWER", "OK", "TRANSIENT_RECORDS", "UNKNOWN_DELIVERY_MESSAGE", "Action", "ErrorPaths",
+    "ErrorTable", "Resolution", "classify", "classify_exception", "classify_no_reply", "conventional_error",
+    "destination_error", "header", "redirect", "status_set",
 ]

@@ -20,6 +20,7 @@ class ItemResult:
     message: str | None = None
     retryable: bool = False
     note: str | None = None
+    unexpected: str | None = None  # why this record's result says neither success nor failure (e.g. an unknown status)
 
 
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[-?[0-9]+\])*")
@@ -50,6 +51,24 @@ def compile_path(expression: str) -> Callable[[Any], Any]:
     return get
 
 
+class _Values:
+    """A spec's list of values, matched as given (a string, a number) or by their text."""
+
+    __slots__ = ("raw", "text")
+
+    def __init__(self, values: list[Any]) -> None:
+        self.raw = frozenset(v for v in values if isinstance(v, str | int))
+        self.text = frozenset(map(str, values))
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            if value in self.raw:
+                return True
+        except TypeError:  # unhashable (a list or an object where a status was expected): compare its text
+            pass
+        return str(value) in self.text
+
+
 def _path_or_none(expression: str | None) -> Callable[[Any], Any] | None:
     return compile_path(expression) if expression else None
 
@@ -65,30 +84,40 @@ class ResponseReader:
         self._id = _path_or_none(spec.id)
         self._note = _path_or_none(spec.note)
         self._accept = (compile_path(spec.accept.field), frozenset(map(str, spec.accept.in_))) if spec.accept else None
-        ok_values = spec.ok.in_ if spec.ok else []
         self._ok_field = spec.ok.field if spec.ok else None
-        self._ok_raw = frozenset(v for v in ok_values if isinstance(v, str | int))
-        self._ok_strings = frozenset(map(str, ok_values))
+        self._ok = _Values(spec.ok.in_ if spec.ok else [])
+        self._failed = _Values(spec.ok.failed) if spec.ok and spec.ok.failed is not None else None
         self._retry_codes = frozenset(spec.retry_codes)
 
     def _item(self, item: Any) -> ItemResult:
-        ok = True
-        if self._ok_field is not None:
-            value = item.get(self._ok_field) if item.__class__ is dict else None
-            ok = value in self._ok_raw or str(value) in self._ok_strings
         rid = self._id(item) if self._id else None
         if rid is not None and rid.__class__ is not str:
             rid = str(rid)
-        if ok:  # the common case: positional arguments, no keyword parsing
-            if self._note is None:
-                return ItemResult(True, rid)
-            note = self._note(item)
-            return ItemResult(True, rid, None, None, False, None if note is None else str(note))
+        if self._ok_field is not None:
+            value = item.get(self._ok_field) if item.__class__ is dict else None
+            if value not in self._ok:
+                return self._not_ok(item, rid, value)
+        # the common case: positional arguments, no keyword parsing
+        if self._note is None:
+            return ItemResult(True, rid)
+        note = self._note(item)
+        return ItemResult(True, rid, None, None, False, None if note is None else str(note))
+
+    def _not_ok(self, item: Any, rid: str | None, value: Any) -> ItemResult:
+        """A refusal with the destination's code and message, or, for a value the spec does not list, unexpected."""
+        if self._failed is not None and value not in self._failed:
+            return ItemResult(False, rid, unexpected=self._neither(value))
         code = self._code(item) if self._code else None
         message = self._message(item) if self._message else None
         code_text = None if code is None else str(code)
         return ItemResult(False, rid, code_text,
                           None if message is None else str(message), code_text in self._retry_codes)
+
+    def _neither(self, value: Any) -> str:
+        ok = self.spec.ok
+        assert ok is not None and ok.failed is not None
+        return (f"{ok.field} is {value!r}, which the spec lists neither as a success ({', '.join(map(str, ok.in_))}) "
+                f"nor as a failure ({', '.join(map(str, ok.failed))})")
 
     def read(self, data: Any, keys: list[object]) -> list[ItemResult] | str:
         """One ItemResult per record in batch order, or a string saying why the answer is unreadable."""

@@ -1,6 +1,7 @@
 """Retry timing: exponential backoff with full jitter, Retry-After, and a shared pause on 429.
 
-The clock and sleep are injectable so tests can run hours of backoff on a fake clock.
+A 429 with a Retry-After is not a failure of the records: it spends the time budget
+(`max_seconds`), not the attempts. The clock and sleep are injectable so tests can run hours of backoff on a fake clock.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ class RetryPolicy:
     base: float = 0.5
     cap: float = 30.0
     max_retry_after: float = 120.0
+    resume_spread: float = 1.0  # after a shared pause, senders resume spread over this long (at most the pause)
     rng: random.Random = field(default_factory=random.Random)
 
     def backoff(self, attempt: int) -> float:
         """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt)]."""
-        return self.rng.uniform(0, min(self.cap, self.base * (2 ** (attempt - 1))))
+        return self.rng.uniform(0, min(self.cap, self.base * (2.0 ** min(attempt - 1, 64))))
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -59,26 +61,42 @@ class RateGate:
     """Spaces requests to a rate and holds every sender while the destination asks us to back off.
 
     One gate per sync: a 429 to one worker pauses all of them, which is what slows the sender down
-    instead of each worker burning its own attempts.
+    instead of each worker burning its own attempts. When the pause ends, the senders it held
+    resume at random instants across the pause's `spread`, not all at once into the same limit.
     """
 
-    def __init__(self, requests_per_second: float | None, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(self, requests_per_second: float | None, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep,
+                 *, rng: random.Random | None = None) -> None:
         self.interval = 1.0 / requests_per_second if requests_per_second else 0.0
         self.clock = clock
         self.sleep = sleep
+        self.rng = rng or random.Random()
         self._next = 0.0
         self._paused_until = 0.0
+        self._spread = 0.0
         self._lock = asyncio.Lock()
 
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
+    def pause(self, seconds: float, spread: float = 0.0) -> None:
+        """Hold every sender for `seconds`, then let each go at a random point in the next `spread` seconds."""
+        now = self.clock()
+        self._spread = max(spread, self._spread) if self._paused_until > now else spread
+        self._paused_until = max(self._paused_until, now + seconds)
 
     async def wait(self) -> None:
-        if not self.interval and self._paused_until <= self.clock():
+        if self._paused_until > self.clock():
+            await self._sit_out_pause()
+        if not self.interval:
             return
         async with self._lock:
             now = self.clock()
-            start = max(now, self._next, self._paused_until)
+            start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
             await self.sleep(start - now)
+
+    async def _sit_out_pause(self) -> None:
+        """Sleep until the pause (extended meanwhile, perhaps) is over, then for this sender's share of the spread."""
+        while (left := self._paused_until - self.clock()) > 0:
+            await self.sleep(left)
+        if self._spread > 0:
+            await self.sleep(self.rng.uniform(0, self._spread))

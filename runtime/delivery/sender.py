@@ -19,14 +19,17 @@ import orjson
 
 from destkit.runtime.delivery.batching import Batch
 from destkit.runtime.delivery.classify import (
+    MAYBE_APPLIED,
     TRANSIENT_RECORDS,
     Action,
     ErrorTable,
     Resolution,
     classify,
-    classify_exception,
+    classify_no_reply,
 )
+from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseLimits, exchange
 from destkit.runtime.delivery.extensions import Classifier, ResultReader
+from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency
 from destkit.runtime.delivery.reading import ItemResult
 from destkit.runtime.delivery.retry import Clock, RateGate, RetryPolicy, Sleep
 from destkit.runtime.errors import AuthFailed
@@ -66,6 +69,29 @@ def decode_body(content: bytes) -> Any:
         return content
 
 
+@dataclass(slots=True)
+class Tries:
+    """A batch's requests so far, and how many failed.
+
+    A 429 that says when to come back (a Retry-After above 0) is no failure: the destination is pacing
+    us, so it spends time (`max_seconds`), not attempts. A bare 429 (or "Retry-After: 0") gives no
+    pace: it counts like a 503, which bounds the requests spent guessing one.
+    """
+
+    attempt: int = 0
+    failures: int = 0
+
+    def wait_after(self, resolution: Resolution, policy: RetryPolicy) -> float:
+        """Count the answer; the seconds to wait before the next attempt (the backoff grows per failure)."""
+        if resolution.action is Action.RATE_LIMITED and resolution.wait:
+            return policy.delay(self.attempt, resolution.wait)
+        self.failures += 1
+        return policy.delay(self.failures, resolution.wait)
+
+    def exhausted(self, policy: RetryPolicy) -> bool:
+        return self.failures >= policy.max_attempts
+
+
 class Deliverer:
     def __init__(
         self,
@@ -85,6 +111,8 @@ class Deliverer:
         run_id: str = "",
         path_params: tuple[str, ...] = (),
         classifier: Classifier = classify,
+        limits: ResponseLimits = DEFAULT_LIMITS,
+        idempotency: Idempotency = IDEMPOTENT,
     ) -> None:
         self.path_params = path_params
         self.client = client
@@ -96,6 +124,8 @@ class Deliverer:
         self.classifier = classifier
         self.policy = policy
         self.gate = gate
+        self.limits = limits
+        self.idempotency = idempotency
         self.headers = {**({} if envelope.empty else {"content-type": "application/json"}), **(headers or {})}
         self.params = dict(params) if params else None
         self.clock = clock
@@ -114,24 +144,30 @@ class Deliverer:
         started = self.clock()
         done: list[Outcome] = []
         pending = batch
-        attempt = 0
+        tries = Tries()
         while True:
-            attempt += 1
-            answer = await self._send(pending, batch.seq, attempt)
+            tries.attempt += 1
+            answer = await self._send(pending, batch.seq, tries.attempt)
             resolution = answer.resolution
             if resolution.action is Action.OK:
-                finished, again = self._interpret(pending, answer, attempt)
+                finished, again = self._interpret(pending, answer, tries.attempt)
                 done += finished
                 if again is None:
                     return done
                 pending, resolution = again, TRANSIENT_RECORDS
             elif resolution.action not in _SEND_AGAIN:
-                return done + await self._conclude(pending, answer, attempt, budget)
-            delay = self._retry_delay(attempt, resolution)
-            if attempt >= self.policy.max_attempts or self.clock() - started + delay > self.policy.max_seconds:
-                return done + self._give_up(pending, answer.status, resolution, attempt)
+                return done + await self._conclude(pending, answer, tries.attempt, budget)
+            delay = tries.wait_after(resolution, self.policy)
+            throttled = resolution.action is Action.RATE_LIMITED
+            if throttled:  # every sender sharing the gate waits, this one included (in `_send`), then they spread out
+                spread = min(self.policy.resume_spread, delay)  # a short pause is not stretched much
+                self.gate.pause(delay, spread)
+                delay += spread  # the latest this sender may resume
+            if tries.exhausted(self.policy) or self.clock() - started + delay > self.policy.max_seconds:
+                return done + self._give_up(pending, answer.status, resolution, tries.attempt)
             self.stats.retries += 1
-            await self.sleep(delay)
+            if not throttled:
+                await self.sleep(delay)
 
     async def _send(self, pending: Batch, seq: int, attempt: int) -> Answer:
         """One request for the pending records, once the rate gate lets it go, and its classified answer."""
@@ -140,34 +176,33 @@ class Deliverer:
         path = fill_path(self.path, self.path_params, pending.params)
         self.stats.requests += 1
         self.stats.bytes_sent += len(content)
+        headers = self.headers
+        if self.idempotency.key_header is not None:  # the same key on every attempt: the destination dedupes
+            headers = {**headers, **self.idempotency.headers(self.method, path, content)}
         t0 = time.perf_counter()
-        try:
-            response = await self.client.request(self.method, path, content=content or None,
-                                                 headers=self.headers, params=self.params)
-        except httpx.TransportError as exc:
-            resolution = classify_exception(exc)
+        reply = await exchange(self.client, self.method, path, self.limits, content=content or None,
+                               headers=headers, params=self.params)
+        if isinstance(reply, NoReply):
+            resolution = classify_no_reply(reply, may_resend=self.idempotency.may_resend)
             log.warning("request failed", extra={"run_id": self.run_id, "batch": seq, "attempt": attempt,
                                                  "records": len(pending), "reason": str(resolution.reason)})
-            return Answer(None, None, resolution)
+            return Answer(reply.status, None, resolution)
         latency = time.perf_counter() - t0
         self.stats.latencies.append(latency)
-        status = response.status_code
+        status = reply.status
         log.info("request", extra={"run_id": self.run_id, "batch": seq, "attempt": attempt, "status": status,
                                    "records": len(pending), "latency_ms": round(latency * 1000, 1)})
-        body = decode_body(response.content)
-        return Answer(status, body, self.classifier(status, response.headers, body, self.errors))
-
-    def _retry_delay(self, attempt: int, resolution: Resolution) -> float:
-        """Backoff, or the wait the destination asked for; a rate limit first holds every sender on the gate."""
-        if resolution.action is Action.RATE_LIMITED:
-            self.gate.pause(self.policy.delay(attempt, resolution.wait))
-        return self.policy.delay(attempt, resolution.wait)
+        body = decode_body(reply.content)
+        return Answer(status, body, self.classifier(status, reply.headers, body, self.errors))
 
     async def _conclude(self, pending: Batch, answer: Answer, attempt: int, budget: list[int]) -> list[Outcome]:
         """A refusal: stop the run, split the batch to isolate the bad records, or reject them all."""
         resolution = answer.resolution
         if resolution.action is Action.STOP:
             raise AuthFailed(answer.status or 0, resolution.message)
+        if resolution.action is Action.DEAD_LETTER:
+            return self._all(pending, status=Status.DEAD_LETTERED, reason=resolution.reason or Reason.UNEXPECTED_RESPONSE,
+                             message=resolution.message, attempt=attempt, answer_status=answer.status)
         if resolution.action is Action.SPLIT and len(pending) > 1 and budget[0] > 0:
             return await self._split(pending, budget)
         return self._all(pending, status=Status.REJECTED, reason=resolution.reason or Reason.DESTINATION_REJECTED,
@@ -193,9 +228,10 @@ class Deliverer:
         """Terminal outcomes for the records the answer settles, and the batch of those to send again."""
         results = self.reader.read(None if answer.body.__class__ is bytes else answer.body, batch.keys)
         if isinstance(results, str):
+            if answer.body.__class__ is bytes:
+                results = "its answer is not JSON (or is nested over 1,024 levels deep)"
             return self._all(batch, status=Status.DEAD_LETTERED, reason=Reason.UNEXPECTED_RESPONSE,
-                             message=f"the destination answered {answer.status} but {results}; the records may or may "
-                             "not have been applied and will be sent again by the next run (upserts are idempotent).",
+                             message=f"the destination answered {answer.status} but {results}; {MAYBE_APPLIED}",
                              attempt=attempt, answer_status=answer.status), None
         out: list[Outcome] = []
         again: list[int] = []
@@ -206,6 +242,8 @@ class Deliverer:
                                    message=r.note, destination_id=r.destination_id, attempts=attempt))
             elif r.retryable:
                 again.append(i)
+            elif r.unexpected is not None:
+                out.append(_unexpected_record(row, key, r, answer.status, attempt))
             else:
                 out.append(_refused_record(row, key, r, answer.status, attempt))
         return out, (batch.subset(again) if again else None)
@@ -228,4 +266,12 @@ def _refused_record(row: int, key: object, result: ItemResult, status: int | Non
                    destination_id=result.destination_id, attempts=attempt)
 
 
-__all__ = ["Answer", "Deliverer", "DeliveryStats", "ErrorTable", "decode_body"]
+def _unexpected_record(row: int, key: object, result: ItemResult, status: int | None, attempt: int) -> Outcome:
+    return Outcome(row=row, status=Status.DEAD_LETTERED, key=None if key is None else str(key),
+                   reason=Reason.UNEXPECTED_RESPONSE,
+                   message=f"the destination answered {status} but this record's {result.unexpected}; the record may "
+                   "or may not have been applied and is dead-lettered, to be sent again by the next run.",
+                   destination_status=status, destination_id=result.destination_id, attempts=attempt)
+
+
+__all__ = ["Answer", "Deliverer", "DeliveryStats", "ErrorTable", "Idempotency", "ResponseLimits", "Tries", "decode_body"]

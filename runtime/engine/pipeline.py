@@ -21,7 +21,7 @@ from destkit.runtime.config.secrets import redact
 from destkit.runtime.delivery.batching import Batch, Batcher
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate
-from destkit.runtime.delivery.sender import Deliverer, ErrorTable
+from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunResult
@@ -57,7 +57,8 @@ class Pipeline:
             sync.method, sync.path, sync.envelope, reader_for(action.response),
             ErrorTable.from_spec(errors, action.response), sync.retry, RateGate(sync.requests_per_second),
             headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
-            classifier=classifier_for(errors))
+            classifier=classifier_for(errors), limits=ResponseLimits.from_options(sync.options),
+            idempotency=Idempotency.of(action))
         self.aborted: str | None = None
         self.secrets = sync.secret_values()
         self.process = sync.processor  # the compiled record path: prepared before a pipeline is built

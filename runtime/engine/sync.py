@@ -29,7 +29,7 @@ from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.batching import Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
 from destkit.runtime.delivery.retry import RetryPolicy
-from destkit.runtime.delivery.sender import ErrorTable
+from destkit.runtime.delivery.sender import ErrorTable, ResponseLimits
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunMode, RunPlan, plan_of_keywords, plan_run
 from destkit.runtime.engine.recorder import Recorder
@@ -127,7 +127,7 @@ class Sync:
             if name in given:
                 catalogs[name] = catalog_from_config(name, spec, given[name])
             elif client is not None:
-                catalogs[name] = await fetch_catalog(client, name, spec, auth_statuses)
+                catalogs[name] = await fetch_catalog(client, name, spec, auth_statuses, ResponseLimits.from_options(self.options))
             else:
                 raise ConfigError([Issue(f"catalogs.{name}", f"the {name} catalog is needed to check records but no network is allowed.",
                                          f"list the values under `catalogs: {{{name}: [...]}}` in the config.")])

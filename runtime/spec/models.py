@@ -194,6 +194,16 @@ class OkRule(_Strict):
     in_: list[Any] = Field(alias="in")
 
 
+class ResultRule(OkRule):
+    """`response.ok`: the values of a per-record result's `field` that mean success, and those that mean failure."""
+
+    failed: list[Any] | None = Field(
+        default=None, description="the values that mean the record was refused; with this list, a value in neither "
+        "list is an unexpected answer (the record is dead-lettered as unexpected_response); without it, any value "
+        "not in `in` is a refusal"
+    )
+
+
 class ErrorRule(_Strict):
     code: str | None = None
     message: str | None = None
@@ -208,7 +218,7 @@ class ResponseSpec(_Strict):
 
     results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole answer applies to every record")
     match: Literal["index"] | KeyMatch = "index"
-    ok: OkRule | None = None
+    ok: ResultRule | None = None
     error: ErrorRule = Field(default_factory=ErrorRule)
     id: str | None = Field(default=None, description="JMESPath in a result to the destination's id for the record")
     retry_codes: list[str] = Field(
@@ -292,6 +302,12 @@ class Timeouts(_Strict):
     read: float = Field(default=60.0, gt=0)
 
 
+class IdempotencyKey(_Strict):
+    """A header the destination dedupes requests on; the runtime sets it, the same on every attempt of a request."""
+
+    header: str = Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", description="the header's name, e.g. Idempotency-Key")
+
+
 class OneOf(_Strict):
     """At least one of these fields must have a value (e.g. some identifier of the contact)."""
 
@@ -326,6 +342,14 @@ class ActionSpec(_Strict):
     variants: list[Variant] = Field(default_factory=list)
     report_delivered: bool = Field(default=False, description="report a line for delivered records too (e.g. deletions)")
     constraints: list[OneOf] = Field(default_factory=list, description="rules across fields, checked per record")
+    idempotent: bool = Field(
+        default=True, description="false when running a request twice has an effect twice (a message is sent "
+        "twice): a request whose answer was lost after it was sent is then not resent, unless `idempotency_key` is set"
+    )
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, description="the header the destination dedupes on; the runtime sets it to a key derived from "
+        "the request (method, path, body), so every attempt carries the same key and such a request may be resent"
+    )
 
     def resolve(self, settings: dict[str, Any]) -> ActionSpec:
         """This action with the first variant whose `when` matches the settings applied."""
