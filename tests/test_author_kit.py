@@ -274,7 +274,8 @@ def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
 
 
 def test_an_emulator_that_does_not_import_is_a_warning(tmp_path: Path) -> None:
-    text = GOOD.replace("name: Demo\n", "name: Demo\nemulator: destkit_no_such_module.emulator:create_app\n")
+    text = GOOD.replace("name: Demo\n", "name: Demo\nemulator: destkit_no_such_module.emulator:create_app\n"
+                        "python_package: destkit_no_such_module\n")
     done = cli("spec", "check", str(write(tmp_path, text)))
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
@@ -286,7 +287,7 @@ def test_an_emulator_that_does_not_import_is_a_warning(tmp_path: Path) -> None:
 def test_an_auth_hook_that_does_not_import_is_an_error(tmp_path: Path) -> None:
     text = GOOD.replace(
         'auth: {kind: bearer, token: "{{ secrets.token }}"}',
-        "auth: {kind: hook, hook: 'destkit_no_such_module.auth:sign'}",
+        "auth: {kind: hook, hook: 'destkit_no_such_module.auth:sign'}\npython_package: destkit_no_such_module",
     )
     done = cli("spec", "check", str(write(tmp_path, text)))
     assert done.returncode == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,12 @@ def test_the_hello_charles_example_syncs_its_audience(monkeypatch: pytest.Monkey
 def test_the_other_example_configs_are_valid(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    # a transport means nothing is resolved or sent; the config itself is what is checked
+    # a transport means nothing is sent; the webhook's host is still resolved and checked, and DNS cannot run
+    # here, so it answers a public address
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *rest, **kw: [
+        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("93.184.216.34", 0))]
+        if host == "hooks.example.com" else real(host, *rest, **kw))
     sync = build_sync(EXAMPLES / name, transport=httpx.ASGITransport(app=create_app()))
     assert sync.action_id in ("upsert_contacts", "send")
 

@@ -219,7 +219,8 @@ def test_an_impossible_date_is_invalid(tmp_path: Path) -> None:
         "bad_date(born)",
         "impossible_date(born)",
     ]
-    sync = build_sync({"destination": str(spec), "action": "send", "mapping": identity_mapping(spec, "send")})
+    sync = build_sync({"destination": str(spec), "action": "send", "mapping": identity_mapping(spec, "send")},
+                      trust_spec=True)
     outcomes: list[Outcome] = []
     sync.dry_run([{"id": "1", "born": "2023-02-30"}], offline=True, on_outcome=outcomes.append)
     assert outcomes[0].status is Status.INVALID

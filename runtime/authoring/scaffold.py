@@ -126,7 +126,7 @@ def test_the_spec_passes_destkit_spec_check() -> None:
 
 
 def test_three_records_become_one_request_with_the_expected_body() -> None:
-    result = build_sync(CONFIG).dry_run(RECORDS, offline=True)
+    result = build_sync(CONFIG, trust_spec=True).dry_run(RECORDS, offline=True)  # your own spec file
     assert result.summary.count(Status.DELIVERED) == 3
     assert len(result.requests) == 1
     request = result.requests[0]
@@ -142,7 +142,7 @@ def test_three_records_become_one_request_with_the_expected_body() -> None:
 
 
 def test_a_record_without_its_id_is_invalid_and_never_sent() -> None:
-    result = build_sync(CONFIG).dry_run([{{"email": "no-id@example.com"}}], offline=True)
+    result = build_sync(CONFIG, trust_spec=True).dry_run([{{"email": "no-id@example.com"}}], offline=True)
     assert result.summary.count(Status.INVALID) == 1
     assert result.summary.reasons == {{"missing_required": 1}}
     assert result.requests == []

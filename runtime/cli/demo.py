@@ -157,9 +157,9 @@ def _profile_app_options(module: Any, action: str) -> dict[str, Any]:
     return dict(profile.get("app_options", {})) if profile else {}
 
 
-def load_emulator(destination: str, **options: Any) -> tuple[DestinationSpec, Any]:
-    """The spec and an emulator app built by the factory its `emulator:` import path names."""
-    spec = load_spec(destination)
+def load_emulator(destination: str, *, trust_spec: bool = False, **options: Any) -> tuple[DestinationSpec, Any]:
+    """The spec (a spec file only if trusted) and an emulator app built by the factory its `emulator:` names."""
+    spec = load_spec(destination, trust_spec=trust_spec)
     create_app, module = _emulator_factory(spec)
     # start from the emulator's own test profile, then apply the options this factory accepts
     app_options = _profile_app_options(module, next(iter(spec.actions)))

@@ -61,11 +61,15 @@ BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Send to this
 AllowHttpOpt = Annotated[bool, typer.Option("--allow-http", help="Allow a plain-HTTP base URL (emulators).")]
 FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display and no summary table.")]
+TrustSpecOpt = Annotated[bool, typer.Option(
+    "--trust-spec", help="Let the config name a spec file by path: its hooks run as code (bundled ids need no flag).")]
 
 
-def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secrets: bool = True) -> Sync:
+def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secrets: bool = True,
+              trust_spec: bool = False) -> Sync:
     try:
-        return build_sync(config, base_url=base_url, allow_http=allow_http, needs_secrets=needs_secrets)
+        return build_sync(config, base_url=base_url, allow_http=allow_http, needs_secrets=needs_secrets,
+                          trust_spec=trust_spec)
     except ConfigError as exc:
         fail(exc.render())
 
@@ -94,12 +98,13 @@ def preview(
     base_url: BaseUrlOpt = None,
     allow_http: AllowHttpOpt = False,
     fmt: FormatOpt = None,
+    trust_spec: TrustSpecOpt = False,
 ) -> None:
     """Show the first records as the destination would receive them, or why they would not be sent.
 
     Nothing is sent: only the catalogs are read (GET), unless --offline.
     """
-    sync = load_sync(config, base_url, allow_http, needs_secrets=not offline)
+    sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec)
     records = open_input(input_path, fmt)
     try:
         items = sync.preview(records, n, offline=offline)
@@ -154,6 +159,7 @@ def sync_command(
     log_level: Annotated[
         str, typer.Option("--log-level", help="JSON log lines to stderr at this level (info: one per request).")
     ] = "warning",
+    trust_spec: TrustSpecOpt = False,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
@@ -162,7 +168,8 @@ def sync_command(
     """
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet,
                      None if no_state else state_path, RunMode.RESUME if resume else RunMode.SYNC,
-                     MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level))
+                     MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level,
+                     trust_spec=trust_spec))
 
 
 def retry(
@@ -177,10 +184,11 @@ def retry(
         Path, typer.Option("--state", help="The SQLite state store of the earlier run.")
     ] = DEFAULT_PATH,
     log_level: Annotated[str, typer.Option("--log-level", help="JSON log lines to stderr at this level.")] = "warning",
+    trust_spec: TrustSpecOpt = False,
 ) -> None:
     """Send again the records the last run of this config rejected or dead-lettered, from the input's current data."""
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet, state_path, RunMode.RETRY,
-                     None, log_level))
+                     None, log_level, trust_spec=trust_spec))
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,7 @@ class FileRun:
     mode: RunMode
     metrics: MetricsOptions | None
     log_level: str
+    trust_spec: bool = False
 
     @property
     def report_path(self) -> Path:
@@ -207,7 +216,7 @@ class FileRun:
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(request.log_level)
-    sync = load_sync(request.config, request.base_url, request.allow_http)
+    sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec)
     records = open_input(request.input_path, request.fmt)
     store = StateStore(request.state_path) if request.state_path is not None else None
     try:

@@ -133,6 +133,9 @@ def emulate(
         str | None,
         typer.Option("--faults", help="Seeded faults, e.g. 429=0.1,503=0.05,drop=0.02,record=0.01,latency=50,seed=7."),
     ] = None,
+    trust_spec: Annotated[
+        bool, typer.Option("--trust-spec", help="Allow a spec file by path: its emulator and hooks run as code.")
+    ] = False,
 ) -> None:
     """Serve a destination's emulator over HTTP until interrupted (Ctrl-C)."""
     import uvicorn
@@ -141,7 +144,7 @@ def emulate(
     if faults:
         options["faults"] = faults
     try:
-        spec, application = _demo.load_emulator(destination, **options)
+        spec, application = _demo.load_emulator(destination, trust_spec=trust_spec, **options)
     except ConfigError as exc:
         fail(exc.render())
     except (LookupError, ImportError, ValueError) as exc:

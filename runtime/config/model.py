@@ -10,8 +10,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
+from destkit.runtime.config.secrets import Secret
 from destkit.runtime.errors import ConfigError, Issue
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
 
@@ -61,6 +70,17 @@ class SyncConfig(BaseModel):
     catalogs: dict[str, list[str] | dict[str, str]] | None = Field(
         default=None, description="catalog values given here instead of read from the destination"
     )
+
+    @field_validator("secrets")
+    @classmethod
+    def _wrap_literals(cls, secrets: dict[str, Any]) -> dict[str, Any]:
+        """A secret given as its value (from Python) is held as a Secret from the start, so no repr or dump of
+        the config shows it; references stay as they are. (In a config file a value is refused later.)"""
+        return {k: Secret(v) if isinstance(v, str) else v for k, v in secrets.items()}
+
+    @field_serializer("secrets", when_used="json")
+    def _secrets_as_json(self, secrets: dict[str, Any]) -> dict[str, Any]:
+        return {k: "***" if isinstance(v, Secret) else v for k, v in secrets.items()}
 
     # where it came from, for error messages (not part of the config)
     _doc: LocatedYaml | None = PrivateAttr(default=None)

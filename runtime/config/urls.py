@@ -21,44 +21,95 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo), which route like themselves."""
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix (RFC 6052): the IPv4 address is the low 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # local use (RFC 8215), the /48 layout of RFC 6052
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks)
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # IPv4-translated (SIIT, RFC 2765)
+
+
+def embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64, compatible, translated).
+
+    A translator or a dual stack connects to the IPv4 address, so it must pass the guard as itself.
+    """
     if not isinstance(address, ipaddress.IPv6Address):
         return []
     found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
     if address.teredo is not None:
         found += list(address.teredo)
+    value = int(address)
+    if address in _NAT64 or address in _TRANSLATED or (address in _COMPATIBLE and value > 1):  # not :: nor ::1
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    elif address in _NAT64_LOCAL:  # bits 48-63 and 72-87; bits 64-71 are the reserved "u" octet
+        found.append(ipaddress.IPv4Address(((value >> 64) & 0xFFFF) << 16 | (value >> 40) & 0xFFFF))
     return found
+
+
+def literal_addresses(host: str) -> list[IPAddress] | None:
+    """The address of an IP literal, loopback for a localhost name (every resolver answers so); None: ask DNS."""
+    bare = host.strip("[]").lower()
+    try:
+        return [ipaddress.ip_address(bare)]
+    except ValueError:
+        pass
+    if bare in ("localhost", "localhost.localdomain") or bare.endswith(".localhost"):
+        return [ipaddress.ip_address("127.0.0.1")]
+    return None
+
+
+def resolve_host(host: str) -> list[IPAddress] | str:
+    """Every address `host` (a name or an IP literal) stands for, or why it has none."""
+    literal = literal_addresses(host)
+    if literal is not None:
+        return literal
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return f"the host {host.strip('[]')} does not resolve"
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
+
+
+def address_problem(host: str, address: IPAddress, allow_loopback: bool) -> str | None:
+    """Why a user-given URL may not connect to `address` (one of `host`'s), or None."""
+    if address.is_loopback and allow_loopback:
+        return None
+    note = ""
+    if address.is_global and not address.is_multicast:
+        carried = next((a for a in embedded_ipv4(address) if not a.is_global or a.is_multicast), None)
+        if carried is None and address not in _NAT64_LOCAL:
+            return None
+        note = f" carries {carried}" if carried is not None else ""
+    return (f"the host {host.strip('[]')} is not a public address ({address}{note}: private, loopback, link-local "
+            "or otherwise not globally routable), which a destination URL may not be")
+
+
+def checked_addresses(host: str, allow_loopback: bool) -> list[IPAddress] | str:
+    """The addresses of `host` if every one is public (loopback too when allowed), else why not.
+
+    The one check a user-given URL passes: when the sync is built, and again when a run connects
+    (`delivery/pinning.py` connects only to addresses this returned).
+    """
+    addresses = resolve_host(host)
+    if isinstance(addresses, str):
+        return addresses
+    for address in addresses:
+        problem = address_problem(host, address, allow_loopback)
+        if problem is not None:
+            return problem
+    return addresses
 
 
 def public_host_problem(host: str, allow_loopback: bool, resolve: bool = True) -> str | None:
     """SSRF guard for user-given URLs: every address the host resolves to must be globally routable.
 
-    Checked when the sync is built. (A host that re-resolves differently later — DNS rebinding —
-    is not caught here; pinning the address per connection is future work.)
+    `resolve=False` checks an IP literal (or a localhost name) only and passes any other name.
     """
-    host = host.strip("[]")
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-            addresses = [ipaddress.ip_address("127.0.0.1")]
-        elif not resolve:
-            return None
-        else:
-            try:
-                infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-            except (OSError, UnicodeError):
-                return f"the host {host} does not resolve"
-            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    for address in addresses:
-        if address.is_loopback and allow_loopback:
-            continue
-        for a in [address, *embedded_ipv4(address)]:
-            if not a.is_global or a.is_multicast:
-                return (f"the host {host} is not a public address ({address}: private, loopback, link-local or "
-                        "otherwise not globally routable), which a destination URL may not be")
-    return None
+    if not resolve and literal_addresses(host) is None:
+        return None
+    found = checked_addresses(host, allow_loopback)
+    return found if isinstance(found, str) else None
 
 
 def check_base_url(url: str, *, override: bool, allow_http: bool, user_url: bool = False, resolve: bool = True) -> str | None:
@@ -99,4 +150,5 @@ def scheme_problem(parsed: httpx.URL, url: str, *, override: bool, allow_http: b
     return f"{url} is not HTTPS; destkit only sends over HTTPS"
 
 
-__all__ = ["check_base_url", "public_host_problem"]
+__all__ = ["IPAddress", "address_problem", "check_base_url", "checked_addresses", "embedded_ipv4", "literal_addresses",
+           "public_host_problem", "resolve_host"]

@@ -1,3 +1,4 @@
 """Sending records: batching, auth, the Deliverer, bounded exchanges (exchange.py), answer classification
-(classify.py), result reading, retries, idempotency, catalogs and the typed extension points.
+(classify.py), result reading, retries, idempotency, catalogs, the typed extension points and the
+transport that pins a user's URL to checked addresses (pinning.py).
 Imports base modules, spec, record and config; never engine."""

@@ -8,15 +8,17 @@ when the answer says stop (401/403), since every further request would fail the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
 
+from destkit.runtime.config.secrets import Secret, may_mention, redact
 from destkit.runtime.delivery.batching import Batch
 from destkit.runtime.delivery.classify import (
     MAYBE_APPLIED,
@@ -52,11 +54,15 @@ class DeliveryStats:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """One attempt's answer: its status (None when there was none), decoded body and classification."""
+    """One attempt's answer: its status (None when there was none), decoded body and classification.
+
+    `echoes_secret`: the raw answer may hold a secret in some form, so what is read from it is scrubbed.
+    """
 
     status: int | None
     body: Any
     resolution: Resolution
+    echoes_secret: bool = False
 
 
 def decode_body(content: bytes) -> Any:
@@ -113,6 +119,7 @@ class Deliverer:
         classifier: Classifier = classify,
         limits: ResponseLimits = DEFAULT_LIMITS,
         idempotency: Idempotency = IDEMPOTENT,
+        secrets: Sequence[Secret] = (),
     ) -> None:
         self.path_params = path_params
         self.client = client
@@ -132,6 +139,7 @@ class Deliverer:
         self.sleep = sleep
         self.stats = DeliveryStats()
         self.run_id = run_id
+        self.secrets = tuple(secrets)  # scrubbed from every string the destination sends before it is an outcome
 
     async def deliver(self, batch: Batch, budget: list[int] | None = None) -> list[Outcome]:
         """Send until every record of `batch` has a terminal outcome; only unfinished records are resent.
@@ -193,7 +201,20 @@ class Deliverer:
         log.info("request", extra={"run_id": self.run_id, "batch": seq, "attempt": attempt, "status": status,
                                    "records": len(pending), "latency_ms": round(latency * 1000, 1)})
         body = decode_body(reply.content)
-        return Answer(status, body, self.classifier(status, reply.headers, body, self.errors))
+        resolution = self.classifier(status, reply.headers, body, self.errors)
+        if not self.secrets:
+            return Answer(status, body, resolution)
+        if resolution.action is not Action.OK:
+            resolution = self._scrubbed(resolution)
+        return Answer(status, body, resolution, may_mention(reply.content, self.secrets))
+
+    def _scrubbed(self, resolution: Resolution) -> Resolution:
+        """The classification with the destination's code and message (and ours, which may quote a header) scrubbed."""
+        code, detail = resolution.destination_code, resolution.destination_message
+        return dataclasses.replace(
+            resolution, message=redact(resolution.message, self.secrets),
+            destination_code=None if code is None else redact(code, self.secrets),
+            destination_message=None if detail is None else redact(detail, self.secrets))
 
     async def _conclude(self, pending: Batch, answer: Answer, attempt: int, budget: list[int]) -> list[Outcome]:
         """A refusal: stop the run, split the batch to isolate the bad records, or reject them all."""
@@ -230,9 +251,13 @@ class Deliverer:
         if isinstance(results, str):
             if answer.body.__class__ is bytes:
                 results = "its answer is not JSON (or is nested over 1,024 levels deep)"
+            results = redact(results, self.secrets)  # it may quote the answer
             return self._all(batch, status=Status.DEAD_LETTERED, reason=Reason.UNEXPECTED_RESPONSE,
                              message=f"the destination answered {answer.status} but {results}; {MAYBE_APPLIED}",
                              attempt=attempt, answer_status=answer.status), None
+        if answer.echoes_secret:
+            for r in results:
+                scrub_item(r, self.secrets)
         out: list[Outcome] = []
         again: list[int] = []
         delivered = Status.DELIVERED
@@ -258,6 +283,14 @@ class Deliverer:
                 for row, key in zip(batch.rows, batch.keys, strict=True)]
 
 
+def scrub_item(result: ItemResult, secrets: Sequence[Secret]) -> None:
+    """Every string of a per-record result that came from the destination, scrubbed of the secrets (in place)."""
+    for name in ("destination_id", "code", "message", "note", "unexpected"):
+        value = getattr(result, name)
+        if value is not None:
+            setattr(result, name, redact(value, secrets))
+
+
 def _refused_record(row: int, key: object, result: ItemResult, status: int | None, attempt: int) -> Outcome:
     return Outcome(row=row, status=Status.REJECTED, key=None if key is None else str(key),
                    reason=Reason.DESTINATION_REJECTED,
@@ -274,4 +307,5 @@ def _unexpected_record(row: int, key: object, result: ItemResult, status: int | 
                    destination_status=status, destination_id=result.destination_id, attempts=attempt)
 
 
-__all__ = ["Answer", "Deliverer", "DeliveryStats", "ErrorTable", "Idempotency", "ResponseLimits", "Tries", "decode_body"]
+__all__ = ["Answer", "Deliverer", "DeliveryStats", "ErrorTable", "Idempotency", "ResponseLimits", "Tries", "decode_body",
+           "scrub_item"]

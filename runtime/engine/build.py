@@ -23,13 +23,15 @@ from destkit.mapping import (
     compile_mapping,
 )
 from destkit.runtime.config.model import SyncConfig
-from destkit.runtime.config.secrets import Secret, redact, resolve_secret
+from destkit.runtime.config.secrets import Secret, redact, redact_live, resolve_secret
 from destkit.runtime.config.settings import check_settings
 from destkit.runtime.config.urls import check_base_url
 from destkit.runtime.delivery.auth import build_auth
+from destkit.runtime.delivery.pinning import PinnedTransport
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.engine.sync import Sync
 from destkit.runtime.errors import ConfigError, Issue, SpecError
+from destkit.runtime.ops.logs import scrub_loggers
 from destkit.runtime.spec.loader import load_spec
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 from destkit.runtime.spec.vocabulary import path_parameters
@@ -44,14 +46,17 @@ def build_sync(
     allow_http: bool = False,
     retry: RetryPolicy | None = None,
     needs_secrets: bool = True,
+    trust_spec: bool = False,
 ) -> Sync:
     """Check a sync config (a SyncConfig, a dict, or a YAML file path) and compile it.
 
     Raises ConfigError listing every problem, each with its key, line (for files) and a fix.
     `needs_secrets=False` (an offline preview: nothing will be sent) lets secrets be absent.
+    `trust_spec=True` lets the config name a spec file by path (a spec's hooks run as code);
+    a bundled destination id, or a `spec` given here, needs no trust.
     """
     config = load_config(config)
-    spec = spec or spec_of(config)
+    spec = spec or spec_of(config, trust_spec)
     action = action_of(spec, config)
     settings, issues = check_settings(spec, config)
     if not issues:
@@ -60,13 +65,17 @@ def build_sync(
     secrets = resolve_secrets(spec, config, needs_secrets, issues)
     check_catalog_names(spec, config, issues)
     mapping = compile_user_mapping(config, action, issues)
-    url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, transport is not None, issues)
+    url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, issues)
     if not issues and needs_secrets:
         check_credentials(spec, action, config, secrets, settings, issues)
     if issues:
         raise ConfigError(redact_issues(issues, secrets))
     assert mapping is not None and url is not None
-    return assemble(config, spec, action, settings, secrets, mapping, url, base_url, transport, retry)
+    scrub_loggers(redact_live)  # httpx logs each request's URL, a query-string API key included
+    sync = assemble(config, spec, action, settings, secrets, mapping, url, base_url, transport, retry)
+    if spec.user_url and transport is None:
+        sync.transport = pinned_transport(sync, allow_http)
+    return sync
 
 
 def load_config(config: SyncConfig | Mapping[str, Any] | str | Path) -> SyncConfig:
@@ -78,14 +87,14 @@ def load_config(config: SyncConfig | Mapping[str, Any] | str | Path) -> SyncConf
     return SyncConfig.from_dict(dict(config))
 
 
-def spec_of(config: SyncConfig) -> DestinationSpec:
-    """The spec the config names (a bundled id, or a YAML path relative to the config file)."""
+def spec_of(config: SyncConfig, trust_spec: bool = False) -> DestinationSpec:
+    """The spec the config names (a bundled id, or a YAML path relative to the config file, if trusted)."""
     file = config.source_file
     destination = config.destination
     if file and not Path(destination).is_absolute() and destination.endswith((".yaml", ".yml")):
         destination = str(Path(file).parent / destination)
     try:
-        return load_spec(destination)
+        return load_spec(destination, trust_spec=trust_spec)
     except SpecError as exc:
         if exc.issues and exc.issues[0].key == "destination":
             first = exc.issues[0]
@@ -149,7 +158,7 @@ def compile_user_mapping(config: SyncConfig, action: ActionSpec, issues: list[Is
 
 
 def base_url_of(spec: DestinationSpec, config: SyncConfig, settings: Mapping[str, Any], override: str | None,
-                settings_ok: bool, allow_http: bool, in_process: bool, issues: list[Issue]) -> str | None:
+                settings_ok: bool, allow_http: bool, issues: list[Issue]) -> str | None:
     """The base URL (the override, or the spec's template rendered with settings), passed by the URL guard."""
     if not settings_ok:
         return override
@@ -161,14 +170,21 @@ def base_url_of(spec: DestinationSpec, config: SyncConfig, settings: Mapping[str
         except TemplateError as exc:
             issues.append(Issue("base_url", f"{exc}.", "check the settings the spec's base_url uses.", file))
             return None
-    # with a transport given (an in-process emulator) the host is never connected to: no DNS
-    problem = check_base_url(url, override=override is not None, allow_http=allow_http, user_url=spec.user_url,
-                             resolve=not in_process)
+    # a user's URL is resolved and checked even with a transport given: the transport may send it anywhere
+    problem = check_base_url(url, override=override is not None, allow_http=allow_http, user_url=spec.user_url)
     if problem:
         issues.append(Issue("base_url" if override else "settings", problem + ".",
                             "use the https URL of the destination." if override else
                             "fix the settings the base URL is built from.", file))
     return url
+
+
+def pinned_transport(sync: Sync, allow_http: bool) -> PinnedTransport:
+    """The transport of a sync to the user's own URL: it connects only to addresses the URL guard passes,
+    resolved and checked again each run (a name that changes its answer after the check is not followed)."""
+    # the pool limits Sync gives httpx's own transport
+    limits = httpx.Limits(max_connections=sync.concurrency * 2, max_keepalive_connections=sync.concurrency * 2)
+    return PinnedTransport(allow_loopback=allow_http, limits=limits)
 
 
 def check_credentials(spec: DestinationSpec, action: ActionSpec, config: SyncConfig, secrets: Mapping[str, Secret],

@@ -1,4 +1,9 @@
-"""Load and check destination specs; every error names the file, the line and the key."""
+"""Load and check destination specs; every error names the file, the line and the key.
+
+A spec names code that runs when it is used (hooks, an emulator), so a spec file given by path is
+loaded only when the caller trusts it (`trust_spec=True`, CLI `--trust-spec`); bundled specs are
+trusted. Whatever its origin, a spec's import paths must lie in the packages it may run code from.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pydantic_core import ErrorDetails
 from destkit.mapping import Template, TemplateError
 from destkit.runtime.errors import Issue, SpecError
 from destkit.runtime.spec.body_template import build_envelope, refs_in
+from destkit.runtime.spec.hooks import not_a_connector, outside_packages
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec, Variant
 from destkit.runtime.spec.vocabulary import AUTH_KINDS, path_parameters
@@ -26,11 +32,17 @@ def bundled_spec_names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(_BUNDLED).iterdir() if p.name.endswith(".yaml"))
 
 
+def is_spec_path(name_or_path: str | Path) -> bool:
+    """A spec file's path (a .yaml name, or anything that exists), not a bundled destination's id."""
+    p = Path(str(name_or_path))
+    return p.suffix in (".yaml", ".yml") or p.exists()
+
+
 def locate(name_or_path: str | Path) -> tuple[str, str]:
     """(text, display name) of a bundled spec id or a file path."""
     text_name = str(name_or_path)
     p = Path(text_name)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if is_spec_path(p):
         if not p.is_file():
             raise SpecError([Issue("destination", f"spec file {p} does not exist.", "give a path to a .yaml spec or a bundled destination id.")])
         return p.read_text(encoding="utf-8"), str(p)
@@ -41,8 +53,18 @@ def locate(name_or_path: str | Path) -> tuple[str, str]:
     return res.read_text(encoding="utf-8"), f"specs/{text_name}.yaml"
 
 
-def load_spec(name_or_path: str | Path) -> DestinationSpec:
-    """A bundled spec by id (`hello_charles`) or a spec file by path, validated and checked."""
+TRUST_FIX = ("if you wrote this spec or trust its author, pass --trust-spec (Python: trust_spec=True); "
+             "bundled destinations need no flag.")
+
+
+def load_spec(name_or_path: str | Path, *, trust_spec: bool = False) -> DestinationSpec:
+    """A bundled spec by id (`hello_charles`) or a spec file by path, validated and checked.
+
+    A spec file runs the code it names, so it is read only with `trust_spec=True`.
+    """
+    if is_spec_path(name_or_path) and Path(name_or_path).is_file() and not trust_spec:
+        raise SpecError([Issue("destination", f"the spec file {name_or_path} is not trusted: a spec names Python code "
+                               "(hooks, an emulator) that runs when it is used.", TRUST_FIX)])
     text, display = locate(name_or_path)
     return parse_spec(text, display)
 
@@ -115,11 +137,28 @@ class _Issues:
 def check_semantics(spec: DestinationSpec, doc: LocatedYaml | None = None) -> list[Issue]:
     """What the schema cannot say: references resolve, templates compile, limits are sane."""
     issues = _Issues(doc)
+    _check_code_comes_from_the_declared_packages(spec, issues)
     _check_templates_compile(spec, issues)
     _check_base_url_is_https(spec, issues)
     for action_id, action in spec.actions.items():
         _check_action_and_variants(spec, action_id, action, issues)
     return issues.found
+
+
+def _check_code_comes_from_the_declared_packages(spec: DestinationSpec, issues: _Issues) -> None:
+    """`python_package:` names a connector's package, and every hook and emulator lies in the allowed ones.
+
+    Checked before any hook is imported: importing a module runs it.
+    """
+    declared = spec.python_packages()[1:]
+    for i, package in enumerate(declared):
+        why = not_a_connector(package)
+        if why is not None:
+            loc: Loc = ["python_package"] if isinstance(spec.python_package, str) else ["python_package", i]
+            issues.add(loc, f"{package} is {why}, not a connector's package.",
+                       "name the connector's own package, where its hooks and emulator live.")
+    for loc, message, fix in outside_packages(spec):
+        issues.add(loc, message, fix)
 
 
 def _check_templates_compile(spec: DestinationSpec, issues: _Issues) -> None:

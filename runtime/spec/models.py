@@ -8,11 +8,14 @@ error classes). These models are the single source for the loader's checks, for
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from destkit.runtime.spec.vocabulary import HTTP_METHODS
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 JsonType = Literal["string", "number", "integer", "boolean", "array", "object"]
 
@@ -381,6 +384,23 @@ class DestinationSpec(_Strict):
         default=False, description="the base URL is the user's own (a webhook): it may carry a path, and its host "
         "must not be a private, loopback or link-local address"
     )
+    python_package: str | list[str] | None = Field(
+        default=None, description="the Python package (or packages) the spec's hooks and emulator are imported from, "
+        "besides destkit.destinations.<id>; an import path outside them is refused before anything is imported"
+    )
+
+    @field_validator("python_package")
+    @classmethod
+    def _dotted_names(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for name in [value] if isinstance(value, str) else value or []:
+            if not _DOTTED.fullmatch(name):
+                raise ValueError(f"'{name}' is not a Python package name (dotted identifiers, e.g. acme_connector)")
+        return value
+
+    def python_packages(self) -> list[str]:
+        """The packages this spec may run code from: its own under destkit.destinations, then the declared ones."""
+        declared = [self.python_package] if isinstance(self.python_package, str) else self.python_package or []
+        return [f"destkit.destinations.{self.id}", *declared]
 
     @model_validator(mode="after")
     def _catalogs_exist(self) -> DestinationSpec:
