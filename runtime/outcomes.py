@@ -46,6 +46,7 @@ class Reason(StrEnum):
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
     UNEXPECTED_RESPONSE = "unexpected_response"
+    UNKNOWN_DELIVERY = "unknown_delivery"  # sent, answer lost, and not safe to resend blindly
     REDIRECT = "redirect"
     RUN_ABORTED = "run_aborted"
     UNCHANGED = "unchanged"
