@@ -31,8 +31,8 @@ from destkit.runtime.delivery.idempotency import request_key
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.spec.models import IdempotencyKey
 from tests.conftest import API_KEY, PROPERTIES, TAGS, emulator_state, hc_config
-from tests.test_hello_charles_actions import EVENT_PATH, JWT_SECRET, flow_config
-from tests.test_webhook import SECRET, events, seed_for, state_of, webhook_config
+from tests.destinations.hello_charles.test_hello_charles_actions import EVENT_PATH, JWT_SECRET, flow_config
+from tests.destinations.webhook.test_webhook import SECRET, events, seed_for, state_of, webhook_config
 
 ASGI = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 FAST_RETRY = RetryPolicy(max_attempts=3, base=0.01, cap=0.01)
@@ -110,7 +110,7 @@ def test_the_webhook_names_webhook_id_as_its_idempotency_key() -> None:
 
 
 def test_unknown_delivery_is_a_reason_code_and_in_the_readme_list() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     listed = readme.split("Reason codes (closed set, `destkit.runtime.Reason`):")[1].split(".\n")[0]
     assert set(re.findall(r"`([a-z_]+)`", listed)) == {r.value for r in Reason}
     assert Reason.UNKNOWN_DELIVERY == "unknown_delivery"

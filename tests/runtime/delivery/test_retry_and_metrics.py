@@ -18,7 +18,7 @@ from destkit.runtime import Status
 from destkit.runtime.cli.server import running_server
 from destkit.runtime.ops.metrics import MetricsServer, prometheus_text
 from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
-from tests.test_send_contacts import audience
+from tests.runtime.engine.test_send_contacts import audience
 
 
 def write_csv(path: Path, names: dict[int, str]) -> None:

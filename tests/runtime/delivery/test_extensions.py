@@ -26,7 +26,7 @@ from destkit.runtime.outcomes import Reason
 from destkit.runtime.spec.body_template import build_envelope
 from destkit.runtime.spec.models import ErrorClasses, HookAuth, ResponseSpec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 THROTTLED = Resolution(Action.RATE_LIMITED, wait=0.0, reason=Reason.RATE_LIMITED, message="throttled in a 200")
 
 

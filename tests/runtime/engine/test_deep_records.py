@@ -17,7 +17,7 @@ import orjson
 from destkit.destinations.webhook.emulator import create_app
 from destkit.runtime import Outcome, Status, build_sync
 from destkit.runtime.engine.report import JsonlReport
-from tests.test_webhook import SECRET, events, webhook_config
+from tests.destinations.webhook.test_webhook import SECRET, events, webhook_config
 
 
 def deep(levels: int) -> Any:

@@ -32,7 +32,7 @@ from destkit.runtime.cli.server import running_server
 from destkit.runtime.ops.metrics import MetricsServer, prometheus_text, push_summary
 from destkit.runtime.outcomes import REASONS, RunSummary, Status
 from tests.conftest import API_KEY, PROPERTIES, TAGS, in_process_sync
-from tests.test_send_contacts import audience
+from tests.runtime.engine.test_send_contacts import audience
 
 FAMILIES = {
     "destkit_records_received": "counter",

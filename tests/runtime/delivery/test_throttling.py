@@ -22,8 +22,8 @@ from destkit.runtime import Status, build_sync, load_spec
 from destkit.runtime.cli.server import running_server
 from destkit.runtime.delivery.retry import RateGate, RetryPolicy
 from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config
-from tests.test_delivery import FakeClock, deliverer, make_batch, ok, run, scripted, status
-from tests.test_send_contacts import BAD_ROWS, audience
+from tests.runtime.delivery.test_delivery import FakeClock, deliverer, make_batch, ok, run, scripted, status
+from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
 
 
 def test_a_batch_throttled_five_times_is_delivered_with_two_attempts_allowed() -> None:

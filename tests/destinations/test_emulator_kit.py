@@ -24,7 +24,7 @@ from destkit.runtime.errors import UsageError
 from destkit.runtime.outcomes import Reason, Status
 from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def request(app: Starlette, method: str, path: str, headers: dict[str, str] | None = None) -> httpx.Response:

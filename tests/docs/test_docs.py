@@ -34,7 +34,7 @@ from destkit.runtime import Outcome, build_sync
 from destkit.runtime.authoring.check import check_spec_text
 from destkit.runtime.spec.loader import parse_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "writing-a-spec.md"
 EXAMPLE = ROOT / "docs" / "examples" / "acme_crm.yaml"
 SPEC_FILE = "acme_crm.yaml"

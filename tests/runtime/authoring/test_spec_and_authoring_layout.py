@@ -11,7 +11,7 @@ import pytest
 import destkit.runtime.spec as spec_package
 from destkit.runtime.spec import loader, models
 
-RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
+RUNTIME = Path(__file__).resolve().parents[3] / "runtime"
 SPEC_FILES = sorted((RUNTIME / "spec").glob("*.py"))
 AUTHORING_FILES = sorted((RUNTIME / "authoring").glob("*.py"))
 

@@ -23,7 +23,7 @@ from destkit.runtime.config.model import SyncOptions
 from destkit.runtime.delivery.exchange import Inflater
 from destkit.runtime.delivery.retry import RetryPolicy
 from tests.conftest import TAGS, hc_config
-from tests.test_send_contacts import audience
+from tests.runtime.engine.test_send_contacts import audience
 
 CAP = 1 << 20  # 1 MiB: the tests' max_response_bytes
 FAST_RETRY = RetryPolicy(max_attempts=2, base=0.01, cap=0.01)

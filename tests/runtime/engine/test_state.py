@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from destkit.runtime import Outcome, Status
 from destkit.runtime.engine.state import StateStore, Watermark
 from tests.conftest import emulator_state, in_process_sync
-from tests.test_send_contacts import BAD_ROWS, audience
+from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
 
 
 class Crash(Exception):

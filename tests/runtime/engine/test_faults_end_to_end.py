@@ -10,7 +10,7 @@ from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome, Status, build_sync, load_spec
 from destkit.runtime.cli.server import running_server
 from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config
-from tests.test_send_contacts import audience
+from tests.runtime.engine.test_send_contacts import audience
 
 pytestmark = pytest.mark.slow
 

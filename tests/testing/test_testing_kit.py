@@ -33,7 +33,7 @@ from destkit.testing.emulators import point_user_url
 
 pytest_plugins = ["pytester"]
 
-SPEC_FILE = Path(__file__).resolve().parent.parent / "specs" / "hello_charles.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[2] / "specs" / "hello_charles.yaml"
 TAGS = ["vip", "newsletter", "summer_sale", "984"]
 PROPERTIES = {"loyalty_tier": "Loyalty Tier", "zeotap_audience_name": "Zeotap Audience Name", "plan": "Plan"}
 CATALOGS: dict[str, Any] = {"tags": TAGS, "custom_properties": PROPERTIES}

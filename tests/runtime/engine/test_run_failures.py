@@ -31,7 +31,7 @@ from tests.cli_runs import (
     write_config,
 )
 from tests.conftest import API_KEY, PROPERTIES, TAGS, emulator_state, in_process_sync
-from tests.test_send_contacts import BAD_ROWS, audience
+from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
 
 ROWS = 5000
 

@@ -19,8 +19,8 @@ from destkit.runtime.engine import RunMode, StateStore, input_ref, plan_run
 from destkit.runtime.engine.policy import sync_hash
 from destkit.runtime.outcomes import Reason
 from tests.conftest import hc_config, in_process_sync
-from tests.test_run_policy import RETRY_MAPPING, failing, healthy
-from tests.test_send_contacts import audience
+from tests.runtime.engine.test_run_policy import RETRY_MAPPING, failing, healthy
+from tests.runtime.engine.test_send_contacts import audience
 
 ROWS = 2500
 INVALID_ROWS = frozenset({7, 999, 2000, 2400})  # audience() with RETRY_MAPPING: bad phones, no key, a long name

@@ -1,4 +1,4 @@
-"""docs/extending.md: every snippet on the page is tested, as tests/test_docs.py does for the tutorial.
+"""docs/extending.md: every snippet on the page is tested, as tests/docs/test_docs.py does for the tutorial.
 
 The page's fenced blocks carry markers in their info string:
 
@@ -25,7 +25,7 @@ import pytest
 from destkit.runtime.authoring.check import check_spec
 from destkit.runtime.spec.loader import load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "extending.md"
 SPEC_FILE = "relay_events.yaml"
 

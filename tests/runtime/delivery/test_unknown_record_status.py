@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from destkit.runtime import Status, load_spec
 from destkit.runtime.delivery.reading import ItemResult, ResponseReader
 from destkit.runtime.spec.models import ResponseSpec
-from tests.test_delivery import FakeClock, deliverer, make_batch, run, scripted
+from tests.runtime.delivery.test_delivery import FakeClock, deliverer, make_batch, run, scripted
 
 QUEUED = ("the destination answered 200 but this record's status is 'queued', which the spec lists neither as "
           "a success (created, updated) nor as a failure (failed); the record may or may not have been applied "

@@ -19,7 +19,7 @@ from destkit.runtime import Outcome, Status, Sync
 from destkit.runtime.engine import InputChanged, RunMode, StateStore, plan_run
 from destkit.runtime.errors import UsageError
 from tests.conftest import API_KEY, PROPERTIES, TAGS, emulator_state, hc_config, in_process_sync
-from tests.test_send_contacts import BAD_ROWS, audience
+from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
 
 RETRY_MAPPING = {"external_reference_id": "user_id", "first_name": "first_name", "phone_number": "phone"}
 

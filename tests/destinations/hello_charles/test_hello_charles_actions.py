@@ -29,7 +29,7 @@ from destkit.runtime import Outcome, Status, build_sync, load_spec
 from destkit.runtime.cli.server import running_server
 from destkit.runtime.engine.state import StateStore
 from tests.conftest import API_KEY, PROPERTIES, TAGS, emulator_state, hc_config, in_process_sync
-from tests.test_send_contacts import BAD_ROWS, audience
+from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
 
 BASE_URL = "http://acme.hello-charles.test"
 JWT_SECRET = "flow-webhook-secret"
@@ -377,7 +377,7 @@ def test_the_jwt_the_emulator_received_verifies_with_the_webhook_secret() -> Non
     assert claims["iss"] == "destkit"
     assert before - 30 <= claims["iat"] <= after - 30  # back-dated 30 s for receivers whose clock runs behind
     assert claims["exp"] - claims["iat"] == 300 + 30  # valid for 300 s from the sending time
-    assert re.fullmatch(r"[0-9a-f]{32}", claims["jti"])  # unique per request (tests/test_jwt_interop.py)
+    assert re.fullmatch(r"[0-9a-f]{32}", claims["jti"])  # unique per request (tests/runtime/delivery/test_jwt_interop.py)
 
 
 def test_a_wrong_jwt_secret_aborts_the_run_and_sends_nothing_more() -> None:

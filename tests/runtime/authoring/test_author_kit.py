@@ -17,7 +17,7 @@ from destkit.runtime import bundled_spec_names
 from destkit.runtime.authoring.check import check_spec, check_spec_text, known_keys
 from destkit.runtime.authoring.scaffold import render_spec, write_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

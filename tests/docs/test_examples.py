@@ -13,7 +13,7 @@ from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome, Status, build_sync
 from destkit.runtime.engine.sources import read_records
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_the_hello_charles_example_syncs_its_audience(monkeypatch: pytest.MonkeyPatch) -> None:
