@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from destkit.runtime.errors import ConfigError, Issue
-from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
+from destkit.runtime.spec.located_yaml import LocatedYaml, YamlLimitError, yaml_error_line
 
 Policy = Literal["reject", "drop_and_warn"]
 
@@ -110,6 +110,8 @@ class SyncConfig(BaseModel):
             doc = LocatedYaml.from_path(p)
         except FileNotFoundError:
             raise ConfigError([Issue("(file)", f"config file {p} does not exist.", "check the path.")]) from None
+        except YamlLimitError as exc:
+            raise ConfigError([Issue("(yaml)", f"{exc.problem}.", exc.fix, str(p), yaml_error_line(exc))]) from None
         except yaml.YAMLError as exc:
             raise ConfigError([Issue("(yaml)", f"not valid YAML: {getattr(exc, 'problem', exc)}.", "fix the YAML syntax.",
                                      str(p), yaml_error_line(exc))]) from None

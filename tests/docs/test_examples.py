@@ -30,7 +30,7 @@ def test_the_hello_charles_example_syncs_its_audience(monkeypatch: pytest.Monkey
     contacts = app.state.emulator.contacts
     assert contacts["+4915112345671"].first_name == "Anna"
     assert contacts["+4915112345671"].custom_properties == {"loyalty_tier": "gold", "zeotap_audience_name": "Summer VIP"}
-    assert contacts["015112345672"].phone_numbers == [{"type": "mobile", "value": "+4915112345672"}]
+    assert contacts["+4915112345672"].phone_numbers == [{"type": "mobile", "value": "+4915112345672"}]
 
 
 @pytest.mark.parametrize("name, env", [

@@ -161,8 +161,8 @@ def test_phone_not_in_e164_is_invalid_with_invalid_phone(phone: str) -> None:
 
 def test_national_phone_with_the_e164_transform_is_sent_in_international_format() -> None:
     mapping = {**MAPPING, "phone_number": {"path": "phone", "transform": [{"e164": {"region": "DE"}}]}}
-    sent = body({"id": "c1", "phone": "0151 1234567"}, mapping=mapping)
-    assert sent["phone_numbers"] == [{"type": "mobile", "value": "+491511234567"}]
+    sent = body({"id": "c1", "phone": "0151 12345678"}, mapping=mapping)
+    assert sent["phone_numbers"] == [{"type": "mobile", "value": "+4915112345678"}]
 
 
 def test_phone_the_e164_transform_cannot_parse_is_invalid_and_identified_by_its_key() -> None:
