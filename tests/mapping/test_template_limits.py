@@ -23,7 +23,7 @@ import pytest
 from destkit.mapping import Template, TemplateError
 from destkit.mapping.template_limits import MAX_RENDER_CHARS, MAX_SECONDS, MAX_STEPS, MAX_VALUE_CHARS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OVER_VALUE = f"over the limit of {MAX_VALUE_CHARS:,}"
 
 

@@ -18,7 +18,7 @@ import yaml
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome, Status, build_sync
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 EXAMPLE = ROOT / "examples" / "hello_charles.sync.yaml"
 
