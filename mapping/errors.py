@@ -79,3 +79,7 @@ class TransformError(DestkitError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class TemplateError(DestkitError, ValueError):
+    """A template that does not compile, renders an undefined name, breaks the sandbox or its limits."""

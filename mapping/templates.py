@@ -1,8 +1,10 @@
-"""Jinja2 templates, sandboxed and compiled once.
+"""Jinja2 templates, sandboxed, bounded and compiled once.
 
 User templates run in an `ImmutableSandboxedEnvironment` (no attribute tricks, no mutation of
-the record), with `StrictUndefined` (a typo is an error, not an empty string), no loader (so
-`include`, `import` and `extends` cannot reach any file) and a cap on the output size.
+the record), with `StrictUndefined` (a typo is an error, not an empty string) and no loader (so
+`include`, `import` and `extends` cannot reach any file). What a render may build and how long it
+may run is bounded before anything is allocated (`destkit.mapping.template_limits`), and the
+output is capped as it is produced.
 """
 
 from __future__ import annotations
@@ -12,61 +14,109 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from destkit.mapping.errors import DestkitError
+from destkit.mapping.errors import TemplateError
+from destkit.mapping.template_limits import (
+    GUARD_FILTERS,
+    MAX_SECONDS,
+    bounded_filters,
+    check_binop,
+    checked_call_args,
+    end_budget,
+    guard_template,
+    start_budget,
+)
 
 MAX_OUTPUT_CHARS = 65_536
 
-
-class TemplateError(DestkitError, ValueError):
-    """A template that does not compile, renders an undefined name, or breaks the sandbox."""
+__all__ = ["MAX_OUTPUT_CHARS", "Template", "TemplateError", "render_once"]
 
 
-def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+class _BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with the operators and calls that can grow a value sized before they run."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        args = checked_call_args(obj, args, kwargs)
+        return super().call(context, obj, *args, **kwargs)
+
+
+def _environment() -> _BoundedEnvironment:
+    env = _BoundedEnvironment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         loader=None,
         keep_trailing_newline=False,
     )
-    # No filter or global that can reach the outside world; `range` is bounded by the sandbox.
-    env.globals.pop("cycler", None)
-    env.globals.pop("joiner", None)
-    env.globals.pop("namespace", None)
+    # No global that can reach the outside world or produce text by the megabyte; `range` is the
+    # sandbox's (at most 100,000 items), and its loops are counted like any other.
+    for name in ("cycler", "joiner", "namespace", "lipsum"):
+        env.globals.pop(name, None)
+    env.filters = {**bounded_filters(env.filters), **GUARD_FILTERS}
     return env
 
 
 _ENV = _environment()
 
 
+def _compile(source: str) -> jinja2.Template:
+    try:
+        parsed = _ENV.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template does not compile: {exc.message} (template line {exc.lineno})") from None
+    guarded = guard_template(parsed)
+    guarded.set_environment(_ENV)
+    try:
+        return _ENV.from_string(guarded)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template does not compile: {exc.message} (template line {exc.lineno})") from None
+
+
 class Template:
     """A compiled template; `render(context)` returns a string no longer than the cap."""
 
-    __slots__ = ("_template", "max_chars", "source")
+    __slots__ = ("_template", "max_chars", "max_seconds", "source")
 
-    def __init__(self, source: str, max_chars: int = MAX_OUTPUT_CHARS) -> None:
+    def __init__(self, source: str, max_chars: int = MAX_OUTPUT_CHARS, max_seconds: float = MAX_SECONDS) -> None:
         self.source = source
         self.max_chars = max_chars
-        try:
-            self._template = _ENV.from_string(source)
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template does not compile: {exc.message} (template line {exc.lineno})") from None
+        self.max_seconds = max_seconds
+        self._template = _compile(source)
 
     def render(self, context: Mapping[str, Any]) -> str:
+        token = start_budget(self.max_seconds)
         try:
-            out = self._template.render(context)
+            return self._produce(context)
+        except TemplateError:
+            raise
         except SecurityError as exc:
             raise TemplateError(f"template tried something the sandbox forbids: {exc}") from None
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"template uses an undefined value: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template failed: {exc}") from None
-        except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+        except (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError) as exc:
             raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from None
-        if len(out) > self.max_chars:
-            raise TemplateError(f"template output is {len(out)} characters, over the limit of {self.max_chars}")
-        return out
+        finally:
+            end_budget(token)
+
+    def _produce(self, context: Mapping[str, Any]) -> str:
+        """The output, piece by piece, stopped as soon as it passes the cap."""
+        parts: list[str] = []
+        size = 0
+        for part in self._template.root_render_func(self._template.new_context(dict(context))):
+            size += len(part)
+            if size > self.max_chars:
+                raise TemplateError(f"template output is over the limit of {self.max_chars:,} characters")
+            parts.append(part)
+        return "".join(parts)
 
 
 def render_once(source: str, context: Mapping[str, Any]) -> str:

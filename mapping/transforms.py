@@ -48,7 +48,16 @@ def _string_op(name: str, op: Callable[[str], str]) -> Factory:
     return factory
 
 
-def _e164(args: Any) -> Transform:
+# A phone number is digits, optionally after a +, with the separators people write. Letters are
+# refused outright: phonenumbers reads them as vanity digits ("call-me-11964" -> 2255 6311964).
+_PHONE_TEXT = re.compile(r"\+?[ \t().\-/]*[0-9][0-9 \t().\-/]*")
+_NON_DIGITS = re.compile(r"[^0-9]")
+_MAX_PHONE_CHARS = 40  # the longest E.164 number is 16 characters; leave room for separators
+_EXAMPLE_PHONE = "+14155552671"
+
+
+def _e164_region(args: Any) -> str | None:
+    """The region option of `e164` (`{region: DE}`, `DE` or nothing), checked against phonenumbers."""
     region = None
     if isinstance(args, dict):
         region = args.get("region")
@@ -59,33 +68,92 @@ def _e164(args: Any) -> Transform:
         region = args
     elif args not in (None, True, {}):
         raise ValueError("transform 'e164' takes {region: XX}, a two-letter ISO country code")
-    if region is not None:
-        region = str(region).upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"'{region}' is not a region phonenumbers knows; use an ISO 3166 code such as DE or US")
+    if region is None:
+        return None
+    region = str(region).upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"'{region}' is not a region phonenumbers knows; use an ISO 3166 code such as DE or US")
+    return region
+
+
+def _phone_text(value: Any) -> str:
+    """The value as the text of a phone number; refuses what cannot be one before any parsing."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise TransformError(MappingReason.INVALID_PHONE, f"{value!r} is not a phone number; fix the source value.")
+    text = str(int(value)) if isinstance(value, float) else str(value).strip()
+    if not text:
+        return text
+    if len(text) > _MAX_PHONE_CHARS:
+        raise TransformError(MappingReason.INVALID_PHONE, f"'{text[:20]}…' ({len(text)} characters) is too long to be a "
+                             "phone number; fix the source value.")
+    if not _PHONE_TEXT.fullmatch(text):
+        what = "has letters in it" if any(ch.isalpha() for ch in text) else "has characters that are not part of a phone number"
+        raise TransformError(MappingReason.INVALID_PHONE, f"'{text}' {what}; a phone number is digits, optionally with a "
+                             f"leading + and spaces, dashes, dots or parentheses. Fix the source value (e.g. {_EXAMPLE_PHONE}).")
+    return text
+
+
+def _valid_number(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """`text` read for `region`, if phonenumbers knows it as a number that exists (not just one of
+    a possible length) and it fits E.164's 15 digits (some countries' metadata allows more)."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return number if E164_PATTERN.fullmatch(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)) else None
+
+
+def _written_nationally(digits: str, number: phonenumbers.PhoneNumber) -> bool:
+    """True if `digits` are exactly how the number's country writes it at home (`015112345678` in DE)."""
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return _NON_DIGITS.sub("", national) == digits
+
+
+def _read_phone(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The one number `text` stands for, or None.
+
+    `+…` is international. Digits written the way `region` writes its national numbers are
+    national: `(352) 555-0199` in the US is +1 352…, although +352 555 0199 exists in Luxembourg.
+    Any other digits are first read as `{country code}…` (seed 001: `4915…` means +4915…, not the
+    DE number 0491 5…), and only then as a national number of `region`.
+    """
+    if text.startswith("+"):
+        return _valid_number(text, None)
+    digits = _NON_DIGITS.sub("", text)
+    international = None if digits.startswith("0") else _valid_number("+" + digits, None)  # no country code starts with 0
+    national = _valid_number(text, region) if region else None
+    if international is not None and national is not None and international != national:
+        return national if _written_nationally(digits, national) else international
+    return international or national
+
+
+def _not_a_valid_phone(text: str, region: str | None) -> TransformError:
+    if text.startswith("+"):
+        why, fix = "no such number exists for its country code", "check it"
+    elif region:
+        why, fix = f"no such number exists in {region} nor as a country code and number", "check it"
+    else:
+        why, fix = "no such number exists as a country code and number", "set e164.region for national numbers"
+    return TransformError(MappingReason.INVALID_PHONE, f"'{text}' is not a valid phone number: {why}. Fix: {fix}, "
+                          f"or give it in international format such as {_EXAMPLE_PHONE}.")
+
+
+def _e164(args: Any) -> Transform:
+    """Phone numbers to E.164, emitting only numbers phonenumbers knows to exist (see `_read_phone`)."""
+    region = _e164_region(args)
 
     def apply(value: Any) -> Any:
         if value is None:
             return None
-        text = str(value).strip()
+        text = _phone_text(value)
         if not text:
             return None
-        if E164_PATTERN.fullmatch(text):
-            return text
-        try:
-            parsed = phonenumbers.parse(text, region)
-        except phonenumbers.NumberParseException as exc:
-            raise TransformError(
-                MappingReason.INVALID_PHONE,
-                f"'{text}' is not a phone number ({exc._msg}); give it in international format such as +15551234567"
-                + ("" if region else " or set e164.region for national numbers"),
-            ) from None
-        formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        if not phonenumbers.is_possible_number(parsed) or not E164_PATTERN.fullmatch(formatted):
-            raise TransformError(
-                MappingReason.INVALID_PHONE, f"'{text}' has the wrong number of digits for its country; check the number"
-            )
-        return formatted
+        number = _read_phone(text, region)
+        if number is None:
+            raise _not_a_valid_phone(text, region)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     return apply
 
@@ -186,17 +254,42 @@ def _to_number(args: Any) -> Transform:
     return apply
 
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _bool_options(name: str, args: Any, defaults: dict[str, bool]) -> dict[str, bool]:
+    """A transform's true/false options (`{sha256: {rehash: true}}`), unknown names refused."""
+    if args in (None, True, {}):
+        return dict(defaults)
+    if not isinstance(args, dict):
+        raise ValueError(f"transform '{name}' takes {{{', '.join(f'{k}: true|false' for k in defaults)}}}")
+    unknown = set(args) - set(defaults)
+    if unknown:
+        raise ValueError(f"transform '{name}' has no option {sorted(unknown, key=str)[0]!r}; it takes "
+                         + " and ".join(f"'{k}'" for k in defaults))
+    for key, flag in args.items():
+        if not isinstance(flag, bool):
+            raise ValueError(f"transform '{name}' option '{key}' is true or false")
+    return {**defaults, **args}
+
+
 def _sha256(args: Any) -> Transform:
-    normalize = True
-    if isinstance(args, dict):
-        normalize = bool(args.get("normalize", True))
+    """Hex SHA-256 of the (trimmed, lowercased) value. An empty value stays absent (its hash would
+    match everyone without one), and a value that already is a hex digest is not hashed again
+    unless `rehash: true`."""
+    options = _bool_options("sha256", args, {"normalize": True, "rehash": False})
+    normalize, rehash = options["normalize"], options["rehash"]
 
     def apply(value: Any) -> Any:
         if value is None:
             return None
         text = str(value)
+        if not text.strip():
+            return None
         if normalize:
             text = text.strip().lower()
+        if not rehash and _SHA256_HEX.fullmatch(text.strip()):
+            return text.strip().lower()
         return hashlib.sha256(text.encode()).hexdigest()
 
     return apply

@@ -55,14 +55,17 @@ class Reason(StrEnum):
 REASONS = frozenset(r.value for r in Reason)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Outcome:
-    """One record's terminal outcome. `destination_*` hold what the destination said, verbatim."""
+    """One record's terminal outcome. `destination_*` hold what the destination said, verbatim.
+
+    Built with keyword arguments only, so a new field can never shift another's value.
+    """
 
     row: int
     status: Status
     key: str | None = None
-    reason: str | None = None
+    reason: Reason | None = None
     field: str | None = None
     message: str | None = None
     destination_status: int | None = None

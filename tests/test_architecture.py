@@ -204,3 +204,11 @@ def test_readme_lists_exactly_the_reason_codes_in_use() -> None:
 
 def test_mapping_reasons_are_runtime_reasons() -> None:
     assert {r.value for r in MappingReason} <= {r.value for r in Reason}
+
+
+def test_outcomes_are_built_with_keyword_arguments_only() -> None:
+    from destkit.runtime.outcomes import Outcome, Status
+
+    with pytest.raises(TypeError):
+        Outcome(1, Status.DELIVERED)  # type: ignore[misc]
+    assert Outcome(row=1, status=Status.DELIVERED).reason is None

@@ -26,7 +26,7 @@ import httpx
 import orjson
 
 from destkit.runtime.engine import ProgressCallback, RunResult, Sync, build_sync
-from destkit.runtime.engine.report import JsonlReport
+from destkit.runtime.engine.report import JsonlReport, summary_path_of
 from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.errors import UsageError
@@ -51,7 +51,7 @@ def default_report_path(input_path: Path) -> Path:
 
 def summary_path_for(report_path: Path) -> Path:
     """Where `JsonlReport.write_summary` puts the summary of a report."""
-    return report_path.with_suffix(".summary.json")
+    return summary_path_of(report_path)
 
 
 async def run_to_report(
@@ -67,9 +67,11 @@ async def run_to_report(
     """Run `records` through `sync`, one report line per record not delivered; write the summary beside it.
 
     With a state store the report is rewritten from the store when the run ends, so a resumed run's
-    report accounts for the rows finished before the crash too, each exactly once.
+    report accounts for the rows finished before the crash too, each exactly once. An earlier
+    run's summary is removed first: a run killed before its end must not leave one that looks like its own.
     """
     include_delivered = sync.action.report_delivered  # e.g. deletions: the report says each was scheduled
+    summary_path_of(report_path).unlink(missing_ok=True)
     report = JsonlReport(report_path, include_delivered=include_delivered)
     callbacks: list[OutcomeCallback] = [report] if on_outcome is None else [report, on_outcome]
     try:

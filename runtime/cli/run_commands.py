@@ -2,11 +2,13 @@
 
 Which rows a run resumes or sends again is the engine's run policy (`destkit.runtime.engine.policy`),
 the same an embedding platform gets from `Sync.run(records, state=..., mode=...)`; here it is only
-announced. A run writes one report line per record not delivered and the summary beside it.
+announced. A run writes one report line per record not delivered and the summary beside it. What
+keeps a run safe to stop and repeat (outputs, the run lock, signals) is in `run_safety.py`.
 """
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,9 +20,11 @@ from rich.text import Text
 
 from destkit.runtime.cli import demo as _demo
 from destkit.runtime.cli.display import (
+    EXIT_ERROR,
     EXIT_OK,
     RunDisplay,
     auth_message,
+    err,
     exit_code,
     fail,
     out,
@@ -30,12 +34,22 @@ from destkit.runtime.cli.display import (
     say,
     summary_table,
 )
+from destkit.runtime.cli.run_safety import (
+    check_outputs,
+    open_state,
+    run_lock,
+    stop_exit_code,
+    stopping_on_signals,
+)
 from destkit.runtime.engine import (
     InputChanged,
+    RunFailed,
     RunMode,
     RunPlan,
     RunResult,
     StateStore,
+    StateStoreError,
+    StopRequest,
     Sync,
     build_sync,
     input_ref,
@@ -43,6 +57,7 @@ from destkit.runtime.engine import (
 )
 from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import DEFAULT_PATH
+from destkit.runtime.engine.stopping import DEFAULT_GRACE_S
 from destkit.runtime.errors import AuthFailed, ConfigError
 from destkit.runtime.ops.logs import configure as configure_logs
 from destkit.runtime.ops.metrics import MetricsOptions, RunMetrics
@@ -61,6 +76,10 @@ BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Send to this
 AllowHttpOpt = Annotated[bool, typer.Option("--allow-http", help="Allow a plain-HTTP base URL (emulators).")]
 FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display and no summary table.")]
+WaitForLockOpt = Annotated[bool, typer.Option(
+    "--wait-for-lock", help="If another run of this config and input holds the state store, wait for it to end.")]
+StopGraceOpt = Annotated[float, typer.Option(
+    "--stop-grace", min=0, help="On SIGTERM or Ctrl-C, seconds the batches in flight get to finish.")]
 TrustSpecOpt = Annotated[bool, typer.Option(
     "--trust-spec", help="Let the config name a spec file by path: its hooks run as code (bundled ids need no flag).")]
 
@@ -159,16 +178,20 @@ def sync_command(
     log_level: Annotated[
         str, typer.Option("--log-level", help="JSON log lines to stderr at this level (info: one per request).")
     ] = "warning",
+    wait_for_lock: WaitForLockOpt = False,
+    stop_grace: StopGraceOpt = DEFAULT_GRACE_S,
     trust_spec: TrustSpecOpt = False,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
-    Exit 0 when all were delivered, 1 when some were not, 2 when the run could not start or the
-    destination refused the credentials.
+    Exit 0 when all were delivered, 1 when some were not, 2 when the run could not start or was
+    stopped (refused credentials, a full disk, another run holding the state), 130 / 143 when
+    Ctrl-C / SIGTERM stopped it (it prints the command that finishes it).
     """
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet,
                      None if no_state else state_path, RunMode.RESUME if resume else RunMode.SYNC,
                      MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level,
+                     wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      trust_spec=trust_spec))
 
 
@@ -184,11 +207,17 @@ def retry(
         Path, typer.Option("--state", help="The SQLite state store of the earlier run.")
     ] = DEFAULT_PATH,
     log_level: Annotated[str, typer.Option("--log-level", help="JSON log lines to stderr at this level.")] = "warning",
+    include_unknown: Annotated[bool, typer.Option(
+        "--include-unknown", help="Also send again records dead-lettered as unknown_delivery (sent, answer lost).")] = False,
+    wait_for_lock: WaitForLockOpt = False,
+    stop_grace: StopGraceOpt = DEFAULT_GRACE_S,
     trust_spec: TrustSpecOpt = False,
 ) -> None:
-    """Send again the records the last run of this config rejected or dead-lettered, from the input's current data."""
+    """Send again, from the input's current data, the records of this config and input whose last outcome was
+    rejected or dead-lettered. An interrupted retry is continued by the next one."""
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet, state_path, RunMode.RETRY,
-                     None, log_level, trust_spec=trust_spec))
+                     None, log_level, wait_for_lock=wait_for_lock, stop_grace=stop_grace,
+                     include_unknown=include_unknown, trust_spec=trust_spec))
 
 
 @dataclass(frozen=True)
@@ -206,36 +235,83 @@ class FileRun:
     mode: RunMode
     metrics: MetricsOptions | None
     log_level: str
+    wait_for_lock: bool = False
+    stop_grace: float = DEFAULT_GRACE_S
+    include_unknown: bool = False
     trust_spec: bool = False
 
     @property
     def report_path(self) -> Path:
         return self.report or _demo.default_report_path(self.input_path)
 
+    def resume_command(self) -> str:
+        """The command that finishes this run: the same one, with --resume for a sync (a retry continues itself)."""
+        options: list[tuple[str, object]] = [
+            ("--input", self.input_path), ("--report", self.report), ("--base-url", self.base_url),
+            ("--allow-http", self.allow_http), ("--format", self.fmt and self.fmt.value),
+            ("--state", self.state_path if self.state_path != DEFAULT_PATH else None), ("--quiet", self.quiet),
+            ("--log-level", self.log_level if self.log_level != "warning" else None),
+            ("--include-unknown", self.include_unknown), ("--trust-spec", self.trust_spec),
+            ("--resume", self.mode is not RunMode.RETRY)]
+        words = ["destkit", "retry" if self.mode is RunMode.RETRY else "sync", str(self.config)]
+        for name, value in options:
+            if value is True:
+                words.append(name)
+            elif value is not None and value is not False:
+                words += [name, str(value)]
+        return shlex.join(words)
+
 
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(request.log_level)
+    check_outputs(request.report_path, input_path=request.input_path, config=request.config, state=request.state_path)
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec)
     records = open_input(request.input_path, request.fmt)
-    store = StateStore(request.state_path) if request.state_path is not None else None
-    try:
-        plan = None if store is None else announce(planned(sync, store, request))
-        result, summary_file = deliver(sync, records, store, plan, request)
-    finally:
-        if store is not None:
+    if request.state_path is None:
+        result, summary_file = deliver(sync, records, None, None, request)
+    else:
+        store = open_state(request.state_path)
+        ref = input_ref(request.input_path)
+        try:
+            with run_lock(store, sync, ref, wait=request.wait_for_lock):
+                plan = announce(planned(sync, store, request, ref))
+                result, summary_file = deliver(sync, records, store, plan, request)
+        finally:
             store.close()
     if not request.quiet:
         print_summary(result, request.report_path, summary_file)
+    if result.stopped:
+        tell_stopped(result, request)
     if result.summary.aborted:
         fail(auth_message(result.summary.aborted))
     raise typer.Exit(exit_code(result))
 
 
-def planned(sync: Sync, store: StateStore, request: FileRun) -> RunPlan:
+def tell_stopped(result: RunResult, request: FileRun) -> NoReturn:
+    """A run a signal stopped: what was done, the command that finishes it, exit 128 + the signal's number."""
+    assert result.stopped is not None
+    done = plural(result.summary.received, "record")
+    err.print(f"Stopped by {result.stopped}: {done} got an outcome (in the report); the rest were not sent.",
+              markup=False, highlight=False)
+    tell_resume(request)
+    raise typer.Exit(stop_exit_code(result.stopped))
+
+
+def tell_resume(request: FileRun, lead: str = "To finish the run:") -> None:
+    """How to finish a run that stopped early (the command alone on its line, to be copied)."""
+    if request.state_path is None:
+        err.print("Without a state store (--no-state) a run cannot be resumed: run it again to send every record.",
+                  markup=False, highlight=False)
+        return
+    err.print(lead, markup=False, highlight=False)
+    err.print(f"  {request.resume_command()}", markup=False, highlight=False)
+
+
+def planned(sync: Sync, store: StateStore, request: FileRun, ref: str) -> RunPlan:
     """The engine's plan for this file; a resume over a file that changed since is refused."""
     try:
-        return plan_run(sync, store, mode=request.mode, input_ref=input_ref(request.input_path))
+        return plan_run(sync, store, mode=request.mode, input_ref=ref, include_unknown=request.include_unknown)
     except InputChanged as exc:
         fail(f"the unfinished run {exc.run.run_id} read a different version of {request.input_path} "
              "(it changed since); run without --resume to start over.")
@@ -249,12 +325,20 @@ def announce(plan: RunPlan) -> RunPlan:
         say(f"Resuming run {plan.resume.run_id}: rows up to {plan.resume.checkpoint:,} and every row with "
             "an outcome are skipped.")
     elif plan.mode is RunMode.RETRY and plan.nothing_to_do:
-        say("Nothing to retry: the last run of this config has no rejected or dead-lettered records.")
+        say("Nothing to retry: no record of this config and input was last rejected or dead-lettered.")
+        tell_unknown(plan)
         raise typer.Exit(EXIT_OK)
     elif plan.mode is RunMode.RETRY:
-        run_id = plan.retry_of.run_id if plan.retry_of is not None else "?"
-        say(f"Retrying {plural(len(plan.only_keys or ()), 'record')} of run {run_id}.")
+        continuing = f", continuing the unfinished retry {plan.resume.run_id}" if plan.resume is not None else ""
+        say(f"Retrying {plural(len(plan.only_keys or ()), 'record')} last rejected or dead-lettered{continuing}.")
+        tell_unknown(plan)
     return plan
+
+
+def tell_unknown(plan: RunPlan) -> None:
+    if plan.unknown_keys:
+        say(f"Left out: {plural(len(plan.unknown_keys), 'record')} dead-lettered as unknown_delivery (sent, the answer "
+            "lost: the destination may have them); pass --include-unknown to send them again.")
 
 
 def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | None,
@@ -272,16 +356,22 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
         if metrics is not None:
             metrics.publish(summary)
 
-    def go() -> Any:
-        return _demo.run_to_report(sync, records, request.report_path, progress=progress, state=store, plan=plan,
-                                   on_outcome=display.outcome if display else None, run_id=run_id)
+    async def go() -> Any:
+        stop = StopRequest(request.stop_grace)
+        with stopping_on_signals(stop):
+            return await _demo.run_to_report(sync, records, request.report_path, progress=progress, state=store,
+                                             plan=plan, on_outcome=display.outcome if display else None, stop=stop,
+                                             run_id=run_id)
 
     try:
         result, summary_file = run_with_display(go, display)
+    except (RunFailed, StateStoreError) as exc:
+        stopped_by_failure(str(exc), request)
     except ConfigError as exc:
         fail(exc.render())
     except OSError as exc:
-        fail(f"cannot read {request.input_path} or write {request.report_path}: {exc.strerror or exc}.")
+        stopped_by_failure(f"cannot read {request.input_path} or write {request.report_path}: {exc.strerror or exc}",
+                           request)
     if metrics is not None:
         finish_metrics(metrics, result.summary, request.quiet)
     return result, summary_file
@@ -305,6 +395,13 @@ def finish_metrics(metrics: RunMetrics, summary: RunSummary, quiet: bool) -> Non
         typer.echo(f"warning: {problem}", err=True)
     if metrics.server is not None and metrics.options.linger_s and not quiet:
         say(f"metrics: {metrics.server.url} keeps the final figures for {metrics.options.linger_s:g} s.")
+
+
+def stopped_by_failure(message: str, request: FileRun) -> NoReturn:
+    """A run that a failure outside the records stopped (a full disk): the cause, and how to finish it. Exit 2."""
+    err.print(Text("error: ", style="bold red") + Text(f"{message}. Nothing more was sent."))
+    tell_resume(request, "Once the cause is fixed (free space, a writable directory), finish the run with:")
+    raise typer.Exit(EXIT_ERROR)
 
 
 def print_summary(result: RunResult, report_path: Path, summary_file: Path) -> None:

@@ -1,5 +1,5 @@
-"""The sync config a user writes and its checks: the model (`model.py`), secret references (`secrets.py`),
-settings against the spec (`settings.py`) and the URL guard (`urls.py`). Imports spec and the base modules."""
+"""The sync config a user writes and its checks: the model (`model.py`), secret references (`secrets.py`,
+`secret_files.py`), settings against the spec (`settings.py`) and the URL guard (`urls.py`). Imports spec and the base modules."""
 
 from destkit.runtime.config.model import SyncConfig, SyncOptions
 from destkit.runtime.config.secrets import Secret, redact, resolve_secret

@@ -22,7 +22,7 @@ from pydantic import (
 
 from destkit.runtime.config.secrets import Secret
 from destkit.runtime.errors import ConfigError, Issue
-from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
+from destkit.runtime.spec.located_yaml import LocatedYaml, YamlLimitError, yaml_error_line
 
 Policy = Literal["reject", "drop_and_warn"]
 
@@ -130,6 +130,8 @@ class SyncConfig(BaseModel):
             doc = LocatedYaml.from_path(p)
         except FileNotFoundError:
             raise ConfigError([Issue("(file)", f"config file {p} does not exist.", "check the path.")]) from None
+        except YamlLimitError as exc:
+            raise ConfigError([Issue("(yaml)", f"{exc.problem}.", exc.fix, str(p), yaml_error_line(exc))]) from None
         except yaml.YAMLError as exc:
             raise ConfigError([Issue("(yaml)", f"not valid YAML: {getattr(exc, 'problem', exc)}.", "fix the YAML syntax.",
                                      str(p), yaml_error_line(exc))]) from None

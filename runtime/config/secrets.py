@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from destkit.runtime.config.secret_files import FileProblem, read_secret_file
 from destkit.runtime.errors import Issue
 
 # a secret of a few characters would turn ordinary words into *** and protect nothing
@@ -122,6 +123,19 @@ def _literal(key: str, secret: Secret, allow_literal: bool) -> tuple[Secret | No
     return secret, None
 
 
+def _file_secret(where: str, target: str, base_dir: Path | None) -> tuple[Secret | None, Issue | None]:
+    """`{file: PATH}`: the secret in a regular file (see `secret_files`), relative to the config's folder."""
+    path = Path(target).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    content = read_secret_file(path)
+    if isinstance(content, FileProblem):
+        return None, Issue(where, content.message, content.fix)
+    if not content:
+        return None, Issue(where, f"secret file {path} is empty.", "write the secret into it.")
+    return Secret(content), None
+
+
 def resolve_secret(key: str, ref: Any, *, allow_literal: bool, base_dir: Path | None = None) -> tuple[Secret | None, Issue | None]:
     """`{env: NAME}`, `{file: PATH}` or (from Python only) a literal string → Secret."""
     where = f"secrets.{key}"
@@ -135,16 +149,7 @@ def resolve_secret(key: str, ref: Any, *, allow_literal: bool, base_dir: Path | 
                 return None, Issue(where, f"environment variable {target} is not set or empty.", f"export {target}=<value> before running.")
             return Secret(value), None
         if kind == "file" and isinstance(target, str):
-            path = Path(target).expanduser()
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                return None, Issue(where, f"cannot read secret file {path}: {exc.strerror}.", "check the path and its permissions.")
-            if not value:
-                return None, Issue(where, f"secret file {path} is empty.", "write the secret into it.")
-            return Secret(value), None
+            return _file_secret(where, target, base_dir)
     return None, Issue(where, "a secret must be a reference: {env: NAME} or {file: PATH}.", f"write `{key}: {{env: {key.upper()}}}`.")
 
 

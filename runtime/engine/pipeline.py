@@ -9,6 +9,7 @@ helpers; batches that share a key are delivered in input order even across worke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -24,10 +25,12 @@ from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
-from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunResult
+from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunFailed, RunResult
 from destkit.runtime.engine.sources import Malformed
 from destkit.runtime.engine.state import StateStore
-from destkit.runtime.errors import AuthFailed
+from destkit.runtime.engine.stopping import StopRequest
+from destkit.runtime.engine.tasks import run_together
+from destkit.runtime.errors import AuthFailed, DestkitError
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
 from destkit.runtime.record.checks import unsendable
 from destkit.runtime.record.compiler import fill_path
@@ -72,6 +75,11 @@ class Pipeline:
         self.key_turn = asyncio.Condition()
         self.skip: Callable[[int], bool] | None = None
         self.only_keys: frozenset[str] | None = None  # a retry: only records with these keys
+        self.rows_read = 0  # the input's row of the record being fed
+        self.stop: StopRequest | None = None
+        self.stopping: str | None = None  # why a stop was requested: nothing new is sent
+        self.grace_timer: asyncio.TimerHandle | None = None
+        self.tasks: list[asyncio.Task[Any]] = []
 
     # outcomes
 
@@ -139,11 +147,13 @@ class Pipeline:
 
     # the pipeline
 
-    def arm(self, plan: RunPlan, recorder: Recorder | None, incremental: StateStore | None) -> None:
+    def arm(self, plan: RunPlan, recorder: Recorder | None, incremental: StateStore | None,
+            stop: StopRequest | None = None) -> None:
         """Apply the run policy: only the plan's keys, the resumed run's finished rows skipped, recording."""
         self.only_keys = plan.only_keys
         self.incremental = incremental
         self.recorder = recorder
+        self.stop = stop
         if recorder is not None and plan.resume is not None:
             self.skip = recorder.skip
 
@@ -151,70 +161,157 @@ class Pipeline:
         """`go`, then close the run in the store; what was recorded before a crash stays recorded."""
         try:
             await self.go(records)
-        finally:
+        except BaseException:
             self.result.latencies = self.deliverer.stats.latencies
             if self.recorder is not None:
-                self.recorder.flush()
+                with contextlib.suppress(Exception):  # best effort: the first failure is the one to raise
+                    self.recorder.flush()
+            raise
+        self.result.latencies = self.deliverer.stats.latencies
+        if self.stopping is not None:
+            self.result.stopped = self.stopping
+            if self.summary.aborted is None:  # an auth failure says more
+                self.summary.aborted = f"stopped by {self.stopping} before the end of the input; resume the run to finish it"
         if self.recorder is not None:
-            self.recorder.finish()
+            self.recorder.flush()
+            self.recorder.finish(stopped=self.stopping is not None)
+        elif self.stopping is not None:  # the rows read but never sent are not this run's
+            self.summary.received = sum(self.summary.count(s) for s in Status)
 
     async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
-        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=self.sync.concurrency)
-        workers = [] if self.dry_run else [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
-
-        async def put(batch: Batch | None) -> None:
-            if batch is not None and self.incremental is not None:
-                batch = self.skip_unchanged(batch)
-            if batch is None:
-                return
-            if self.dry_run:
-                self.emit_delivered_dry(batch)
-            elif self.aborted:
-                self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
-            else:
-                await queue.put(batch)
-                await asyncio.sleep(0)
-
+        """The producer (this task's `produce`) feeding worker tasks; any failure of either stops both at once."""
+        unsubscribe = self.stop.subscribe(self._on_stop) if self.stop is not None else None
+        if self.stop is not None and self.stop.requested:
+            self._on_stop(self.stop.forced)
         try:
-            if isinstance(records, AsyncIterable):
-                async for record in records:
-                    batch = self.feed(record)
-                    if batch is not None:
-                        await put(batch)
-                    if self.aborted:
-                        break
+            if self.dry_run:
+                await self.produce(records, None)
             else:
-                for record in records:
-                    batch = self.feed(record)
-                    if batch is not None:
-                        await put(batch)
-                        if self.aborted:
-                            break
-            rest = self.batcher.flush()
-            if rest is not None:
-                await put(rest)
+                await self._produce_and_deliver(records)
         finally:
-            for _ in workers:
-                await queue.put(None)
-            if workers:
-                await asyncio.gather(*workers)
+            if unsubscribe is not None:
+                unsubscribe()
+            if self.grace_timer is not None:
+                self.grace_timer.cancel()
         if self.aborted:
             self.summary.aborted = self.aborted
+
+    async def _produce_and_deliver(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
+        queue: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=self.sync.concurrency)
+        workers = [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
+        producer = asyncio.create_task(self.feed_workers(records, queue, len(workers)))
+        self.tasks = [producer, *workers]
+        await run_together(self.tasks)
+        source_error = None if producer.cancelled() else producer.result()
+        if source_error is not None:
+            raise source_error
+
+    async def feed_workers(self, records: Iterable[Any] | AsyncIterable[Any], queue: asyncio.Queue[Batch | None],
+                           workers: int) -> Exception | None:
+        """Produce, then tell each worker to end. A source's own error is returned, not raised, once the
+        workers have been told to end: the batches already read are delivered before the run raises it."""
+        source_error: Exception | None = None
+        try:
+            await self.produce(records, queue)
+        except RunFailed:
+            raise
+        except Exception as exc:  # the source failed (an unreadable file, a crashed stream)
+            source_error = exc
+        for _ in range(workers):
+            await queue.put(None)
+        return source_error
+
+    async def produce(self, records: Iterable[Any] | AsyncIterable[Any], queue: asyncio.Queue[Batch | None] | None) -> None:
+        """Feed every record and hand out its batches; stops early on an auth failure or a stop request.
+
+        An error of the source itself (raised by iterating `records`) propagates as is; one raised
+        while recording what was read (the state store, an outcome callback) is a `RunFailed`.
+        """
+        if self.stopping is not None:
+            return
+        if isinstance(records, AsyncIterable):
+            async for record in records:
+                try:
+                    batch = self.feed(record)
+                    if batch is not None:
+                        await self.put(batch, queue)
+                except Exception as exc:
+                    raise self.failure(exc) from exc
+                if self.aborted or self.stopping:
+                    break
+        else:
+            for record in records:
+                try:
+                    batch = self.feed(record)
+                    if batch is not None:
+                        await self.put(batch, queue)
+                except Exception as exc:  # free when nothing is raised: the hot path pays nothing
+                    raise self.failure(exc) from exc
+                if batch is not None and (self.aborted or self.stopping):  # only an await can change them
+                    break
+        if self.stopping is None:
+            try:
+                await self.put(self.batcher.flush(), queue)
+            except Exception as exc:
+                raise self.failure(exc) from exc
+
+    async def put(self, batch: Batch | None, queue: asyncio.Queue[Batch | None] | None) -> None:
+        if batch is not None and self.incremental is not None:
+            batch = self.skip_unchanged(batch)
+        if batch is None:
+            return
+        if queue is None:
+            self.emit_delivered_dry(batch)
+        elif self.aborted:
+            self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
+        else:
+            await queue.put(batch)
+            await asyncio.sleep(0)
+
+    def failure(self, exc: BaseException) -> RunFailed:
+        """The `RunFailed` for an error that is not a record's: it names the file and the cause, without secrets."""
+        if isinstance(exc, RunFailed):
+            return exc
+        if isinstance(exc, DestkitError):
+            cause = str(exc)
+        elif isinstance(exc, OSError) and exc.strerror:
+            cause = f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+        else:
+            cause = f"{type(exc).__name__}: {exc}"
+        return RunFailed(redact(cause, self.secrets))
+
+    # stopping early
+
+    def _on_stop(self, forced: bool) -> None:
+        """A stop request: send nothing new; cut off what is in flight when forced or after the grace period."""
+        assert self.stop is not None
+        if self.stopping is None:
+            self.stopping = self.stop.reason or "a stop request"
+            self.grace_timer = asyncio.get_running_loop().call_later(self.stop.grace_s, self._cut_off)
+        if forced:
+            self._cut_off()
+
+    def _cut_off(self) -> None:
+        """End every task now: batches in flight are abandoned unrecorded, so a resumed run sends them again."""
+        for task in self.tasks:
+            task.cancel()
 
     def feed(self, record: Any) -> Batch | None:
         """The synchronous core for one record: map, validate, enforce, serialize, batch.
 
         The per-record hot path: a valid dict record outside a retry takes no detour; the rare
         cases (a retry's filter, an unreadable line, an invalid or unsendable record) are helpers.
+        A record's row is its place in the input, in a retry too.
         """
         summary = self.summary
-        summary.received += 1
-        row = summary.received
+        self.rows_read += 1
+        row = self.rows_read
         if self.skip is not None and self.skip(row):
+            summary.received += 1  # finished before the resume: the store's outcome counts for it
             return None
         if self.only_keys is not None and not self._to_retry(record):
-            summary.received -= 1  # a record a retry leaves out is not part of the retry run
-            return None
+            return None  # a record a retry leaves out is not part of the retry run
+        summary.received += 1
         if record.__class__ is not dict and (unreadable := self._unreadable(row, record)) is not None:
             self.emit(unreadable)
             return None
@@ -224,8 +321,8 @@ class Pipeline:
         except RecordError as exc:
             self.emit(self._with_payload(_invalid(row, self._key_of(record), exc), record))
             return None
-        except Exception:  # a transform failed (the mapping names the field) or a value no check expected
-            self.emit(self._with_payload(self._explain_failure(row, record), record))
+        except Exception as exc:  # a transform failed (the mapping names the field) or a value no check expected
+            self.emit(self._with_payload(self._explain_failure(row, record, exc), record))
             return None
         if (b"null" in part or len(part) > self.max_record_bytes) and (
                 unsendable_part := self._unsendable_part(row, key, part, record)) is not None:
@@ -271,7 +368,7 @@ class Pipeline:
                 outcome.payload = {"source": dict(record)}
         return outcome
 
-    def _explain_failure(self, row: int, record: Mapping[str, Any]) -> Outcome:
+    def _explain_failure(self, row: int, record: Mapping[str, Any], failure: Exception) -> Outcome:
         """The slow path after the fused function raised something other than RecordError."""
         key = self._key_of(record)
         try:
@@ -281,6 +378,8 @@ class Pipeline:
         error = unsendable(payload)
         if error is not None:
             return _invalid(row, key, error)
+        if isinstance(failure, orjson.JSONEncodeError) and "Recursion" in str(failure):
+            return _too_deep(row, key, payload)
         return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.TYPE_MISMATCH,
                        message="a value has an unexpected type; check the record's fields against the action's schema.")
 
@@ -318,15 +417,20 @@ class Pipeline:
             self.key_turn.notify_all()
 
     async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
+        """Deliver batches until told to end; any error that is not a record's stops the run (`RunFailed`)."""
         ordered = self.sync.action.batch.key is not None
         while True:
             batch = await queue.get()
             if batch is None:
                 return
+            if self.stopping is not None:
+                continue  # not sent, so no outcome: the resumed run sends it
             if ordered:
                 await self._wait_turn(batch)
             try:
                 await self._deliver_batch(batch)
+            except Exception as exc:  # recording the outcomes failed (a full disk): nothing more can be kept
+                raise self.failure(exc) from exc
             finally:
                 if ordered:
                     await self._done_turn(batch)
@@ -383,6 +487,32 @@ class Pipeline:
                 w = self.warnings.pop(o.row, None)
                 if w:
                     o.warnings = w
+
+
+JSON_MAX_DEPTH = 254  # nested objects and arrays orjson writes in one document (as most JSON stacks, about)
+
+
+def _too_deep(row: int, key: str | None, payload: Mapping[str, Any]) -> Outcome:
+    """The `invalid` outcome of a record with a value nested too deep to be written as JSON.
+
+    `invalid_value`, not `too_large`: the value's shape is wrong whatever its size (a 300-deep
+    object is a few hundred bytes); the field named is the most deeply nested one.
+    """
+    depth, field = max((nesting_depth(value), name) for name, value in payload.items())
+    return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.INVALID_VALUE, field=field,
+                   message=f"{field} is nested {depth} levels deep, deeper than a request body may nest "
+                           f"({JSON_MAX_DEPTH} levels in all); flatten it.")
+
+
+def nesting_depth(value: Any) -> int:
+    """How many objects and arrays deep `value` nests (breadth first: no recursion, however deep)."""
+    depth, level = 0, [value]
+    while True:
+        containers = [v for v in level if isinstance(v, dict | list | tuple)]
+        if not containers:
+            return depth
+        depth += 1
+        level = [child for c in containers for child in (c.values() if isinstance(c, dict) else c)]
 
 
 def _invalid(row: int, key: str | None, error: RecordError) -> Outcome:

@@ -3,12 +3,15 @@
 Three modes, the same for the CLI and for a platform that embeds destkit:
 
 - ``sync``: a new run over every record.
-- ``resume`` (``destkit sync --resume``): continue the last unfinished run (crashed or stopped by
-  an auth failure) of the same config and input, skipping every row that already has an outcome.
-  With no unfinished run it starts a new one; if that run read a different input it refuses
-  (`InputChanged`), because its row numbers would name other records.
-- ``retry`` (``destkit retry``): send again only the records the last run of this config rejected
-  or dead-lettered, with their current data from the input; when there are none, nothing is read.
+- ``resume`` (``destkit sync --resume``): continue the last sync run of the same config and input
+  if it did not finish (crashed, stopped by a signal, a full disk or an auth failure), skipping
+  every row that already has an outcome. With none it starts a new run; if that run read another
+  version of the input it refuses (`InputChanged`), because its row numbers would name other records.
+- ``retry`` (``destkit retry``): send again, with their current data from the input, the records
+  of this config and input whose latest outcome over all runs is rejected or dead-lettered
+  (``dead_lettered/unknown_delivery`` only with ``include_unknown``); when there are none, nothing
+  is read. A retry that did not finish is continued by the next retry over the same input version,
+  so each row is in its report once. Outcomes keep the input's row numbers.
 
 An embedder gives the run a mode and the input's version (``input_ref``), and the run plans itself::
 
@@ -23,8 +26,10 @@ or plans first, to show the user what will happen, and hands the plan to the run
         sync.run(records, state=store, plan=plan)
 
 ``input_ref`` identifies the input's version: `destkit.runtime.engine.input_ref(path)` for a file
-(path, size, modification time), any stable string (a snapshot id) for a stream. A config is
-"the same" when its destination, action, settings and mapping are (`state.config_hash`).
+(path, size, modification time), any stable string (a snapshot id) for a stream. Runs over two
+versions of one file are runs of the same input, runs over two files are not; any other refs are
+versions of the config's one input (`state.input_source`). A config is "the same" when its
+destination, action, settings and mapping are (`state.config_hash`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
+from destkit.runtime.engine.state import RunInfo, StateStore, config_hash, same_input
 from destkit.runtime.errors import UsageError
 
 if TYPE_CHECKING:  # the run calls the policy, so the policy may not import the run at run time
@@ -64,10 +69,11 @@ class InputChanged(UsageError):
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What a run will do: a new run, the continuation of `resume`, or a retry of `retry_of`'s failures.
+    """What a run will do: a new run, the continuation of `resume`, or a retry of failed records.
 
     `only_keys` (retry) limits the run to records with those keys; an empty set means there is
-    nothing to retry, and the run reads nothing.
+    nothing to retry, and the run reads nothing. `retry_of` is the last run over the input (the
+    one a retry follows); a retry continues `resume` when that was an unfinished retry.
     """
 
     mode: RunMode = RunMode.SYNC
@@ -75,6 +81,7 @@ class RunPlan:
     resume: RunInfo | None = None
     retry_of: RunInfo | None = None
     only_keys: frozenset[str] | None = None
+    unknown_keys: frozenset[str] = frozenset()  # retry: left out, dead-lettered as unknown_delivery
 
     @property
     def kind(self) -> str:
@@ -87,11 +94,14 @@ class RunPlan:
         return self.only_keys is not None and not self.only_keys
 
 
-def plan_run(sync: Sync, state: StateStore | None, *, mode: RunMode | str = RunMode.SYNC, input_ref: str = "") -> RunPlan:
+def plan_run(sync: Sync, state: StateStore | None, *, mode: RunMode | str = RunMode.SYNC, input_ref: str = "",
+             include_unknown: bool = False) -> RunPlan:
     """Decide what a run of `sync` over the input `input_ref` does, from the runs `state` holds.
 
-    Raises `InputChanged` when `resume` finds an unfinished run of this config over another input,
-    and `UsageError` for an unknown mode, or for `resume` or `retry` without a state store.
+    `include_unknown` (retry): also send again records dead-lettered with `unknown_delivery`.
+    Raises `InputChanged` when `resume` finds an unfinished run of this config over another
+    version of the input, and `UsageError` for an unknown mode, or for `resume` or `retry`
+    without a state store.
     """
     if state is None:
         return stateless_plan(mode, input_ref)
@@ -99,22 +109,45 @@ def plan_run(sync: Sync, state: StateStore | None, *, mode: RunMode | str = RunM
     if run_mode is RunMode.RESUME:
         return RunPlan(mode=RunMode.RESUME, input_ref=input_ref, resume=unfinished_run(sync, state, input_ref))
     if run_mode is RunMode.RETRY:
-        last = last_run(sync, state)
-        keys = frozenset(state.keys_to_retry(last.run_id)) if last is not None else frozenset()
-        return RunPlan(mode=RunMode.RETRY, input_ref=input_ref, retry_of=last, only_keys=keys)
+        return retry_plan(sync, state, input_ref, include_unknown=include_unknown)
     return RunPlan(mode=RunMode.SYNC, input_ref=input_ref)
 
 
 def unfinished_run(sync: Sync, state: StateStore, input_ref: str) -> RunInfo | None:
-    """The last unfinished run of this config, if it read `input_ref` (None: there is none)."""
-    last = state.last_run(sync.spec.id, sync.action_id, unfinished=True, config_hash=sync_hash(sync))
-    if last is not None and last.input_ref != input_ref:
+    """The last sync run of this config over this input, if it did not finish (None: nothing to resume).
+
+    Runs over other inputs are not considered, so a later run of another file does not hide it.
+    """
+    runs = [r for r in state.runs(sync.spec.id, sync.action_id, config_hash=sync_hash(sync), kind="sync", newest_first=True)
+            if same_input(r.input_ref, input_ref)]
+    last = runs[0] if runs else None
+    if last is None or last.status == "finished":
+        return None
+    if last.input_ref != input_ref:
         raise InputChanged(last, input_ref)
     return last
 
 
+def retry_plan(sync: Sync, state: StateStore, input_ref: str, *, include_unknown: bool = False) -> RunPlan:
+    """Send again every record of this config and input whose latest outcome (over all runs) is a failure."""
+    runs = runs_of_input(sync, state, input_ref)
+    run_ids = [r.run_id for r in runs]
+    keys = frozenset(state.failed_keys(run_ids, include_unknown=include_unknown))
+    unknown = frozenset() if include_unknown else frozenset(state.failed_keys(run_ids, include_unknown=True)) - keys
+    last = runs[-1] if runs else None
+    unfinished_retry = last is not None and last.kind == "retry" and last.status != "finished" and last.input_ref == input_ref
+    return RunPlan(mode=RunMode.RETRY, input_ref=input_ref, retry_of=last, only_keys=keys, unknown_keys=unknown,
+                   resume=last if unfinished_retry else None)
+
+
+def runs_of_input(sync: Sync, state: StateStore, input_ref: str) -> list[RunInfo]:
+    """Every run of this config over any version of this input, oldest first."""
+    return [r for r in state.runs(sync.spec.id, sync.action_id, config_hash=sync_hash(sync))
+            if same_input(r.input_ref, input_ref)]
+
+
 def last_run(sync: Sync, state: StateStore) -> RunInfo | None:
-    """The last run of this config, finished or not, over any input (the one a retry repairs)."""
+    """The last run of this config, finished or not, over any input."""
     return state.last_run(sync.spec.id, sync.action_id, config_hash=sync_hash(sync))
 
 
@@ -148,5 +181,5 @@ def stateless_plan(mode: RunMode | str, input_ref: str = "") -> RunPlan:
     return RunPlan(mode=RunMode.SYNC, input_ref=input_ref)
 
 
-__all__ = ["InputChanged", "RunMode", "RunPlan", "last_run", "plan_of_keywords", "plan_run", "stateless_plan",
-           "sync_hash", "unfinished_run"]
+__all__ = ["InputChanged", "RunMode", "RunPlan", "last_run", "plan_of_keywords", "plan_run", "retry_plan",
+           "runs_of_input", "stateless_plan", "sync_hash", "unfinished_run"]

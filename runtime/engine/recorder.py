@@ -35,17 +35,29 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered outcomes with the checkpoint they justify, in one transaction.
+
+        If the write fails (a full disk) nothing moves: the outcomes stay buffered and the
+        checkpoint stays where the store has it, so no later write can claim rows it never got.
+        """
         if not self.buffer:
             return
-        outcomes, self.buffer = self.buffer, []
-        fingerprints, self.fingerprints = self.fingerprints, []
-        self.watermark.add(o.row for o in outcomes)
-        self.state.record(self.summary.run_id, self.destination, outcomes, self.watermark.value, self.summary.received,
-                          fingerprints)
+        rows = [o.row for o in self.buffer]
+        checkpoint = self.watermark.peek(rows)
+        self.state.record(self.summary.run_id, self.destination, self.buffer, checkpoint, self.summary.received,
+                          self.fingerprints)
+        self.watermark.add(rows)
+        self.buffer, self.fingerprints = [], []
 
-    def finish(self) -> None:
-        """Close the run and make the summary the store's (it includes rows finished before a resume)."""
+    def finish(self, *, stopped: bool = False) -> None:
+        """Close the run and make the summary the store's (it includes rows finished before a resume).
+
+        A run `stopped` early received, in the end, only the rows it has an outcome for: the rows
+        read but not sent are the resumed run's.
+        """
         s = self.summary
-        self.state.finish_run(s.run_id, s.received, s.aborted)
         by_status, by_reason, warnings = self.state.counts(s.run_id)
+        if stopped:
+            s.received = sum(by_status.values())
+        self.state.finish_run(s.run_id, s.received, s.aborted)
         s.counts, s.reasons, s.warnings = by_status, by_reason, warnings

@@ -1,4 +1,5 @@
-"""What a run gives back: the result with its summary, the requests a dry run would send, a preview item."""
+"""What a run gives back: the result with its summary, the requests a dry run would send, a preview item;
+and `RunFailed`, what it raises when something other than a record stops it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import orjson
 
 from destkit.runtime.engine.policy import RunPlan
+from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, RunSummary
 
 ProgressCallback = Callable[[RunSummary], None]
@@ -45,10 +47,25 @@ class RunResult:
     requests: list[PreparedRequest] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # seconds per answered request, in order
     plan: RunPlan | None = None  # what the run policy decided (resume, retry), for runs of `arun`
+    stopped: str | None = None  # why a `StopRequest` stopped the run early (e.g. "SIGTERM"); None: it was not
 
     @property
     def ok(self) -> bool:
         return self.summary.aborted is None and self.summary.not_delivered == 0
 
 
-__all__ = ["PreparedRequest", "PreviewItem", "ProgressCallback", "RunResult"]
+class RunFailed(DestkitError):
+    """A run stopped because something other than a record failed: recording its outcomes (the state
+    store, the report, an outcome callback) or sending them (a bug in the HTTP shell).
+
+    The run stops at once, every task ended; what the state store recorded before stays
+    consistent, so once the cause (a full disk, a read-only directory) is fixed a resumed run
+    sends the rest. `cause` names the file and the error.
+    """
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(f"the run stopped: {cause}")
+
+
+__all__ = ["PreparedRequest", "PreviewItem", "ProgressCallback", "RunFailed", "RunResult"]

@@ -11,7 +11,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -24,8 +24,11 @@ class Malformed:
 
 Item = dict[str, Any] | Malformed
 
-MAX_LINE_BYTES = 8_000_000
-MAX_FIELD_CHARS = 1_000_000
+MAX_LINE_BYTES = 8_000_000  # one JSON Lines line
+MAX_FIELD_CHARS = 1_000_000  # one CSV cell
+MAX_LINE_CHARS = 8_000_000  # one physical CSV line
+MAX_RECORD_CHARS = 8_000_000  # one CSV record whose quoted cells span lines
+MAX_RECORD_LINES = 1000  # ... and the lines it may span
 
 
 def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
@@ -72,69 +75,209 @@ def _parse_line(text: str, delimiter: str) -> list[str]:
     return next(csv.reader([text], delimiter=delimiter, strict=True))
 
 
+def _odd_quotes(text: str) -> bool:
+    """True if `text` leaves a quoted cell open (or closes one left open): it has an odd number of quotes."""
+    return text.count('"') % 2 == 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Overlong:
+    """A physical line over the line limit, skipped unread; `odd` says if its quotes leave a cell open."""
+
+    odd: bool
+
+
+class _Lines:
+    """Numbered physical lines of a text file, at most `limit` characters each held, with push-back."""
+
+    def __init__(self, fh: TextIO, limit: int) -> None:
+        self._readline = fh.readline
+        self._limit = limit
+        self.number = 0
+        self._pending: list[tuple[int, str | _Overlong]] = []
+
+    def next(self) -> tuple[int, str | _Overlong] | None:
+        if self._pending:
+            return self._pending.pop()
+        text = self._readline(self._limit + 1)
+        if not text:
+            return None
+        self.number += 1
+        if len(text) > self._limit and text[-1] not in "\r\n":
+            return self.number, self._skip_rest(text)
+        return self.number, text
+
+    def _skip_rest(self, head: str) -> _Overlong:
+        quotes = head.count('"')
+        while True:
+            chunk = self._readline(1 << 20)
+            quotes += chunk.count('"')
+            if not chunk or chunk.endswith(("\n", "\r")):
+                return _Overlong(quotes % 2 == 1)
+
+    def push_back(self, lines: list[tuple[int, str | _Overlong]]) -> None:
+        """`lines` are read again, in order, before any new line."""
+        self._pending.extend(reversed(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class CsvLimits:
+    """How much of a CSV file is held at once: one cell, one physical line, one record across lines."""
+
+    field_chars: int = MAX_FIELD_CHARS
+    line_chars: int = MAX_LINE_CHARS
+    record_chars: int = MAX_RECORD_CHARS
+    record_lines: int = MAX_RECORD_LINES
+
+    def __post_init__(self) -> None:
+        if min(self.field_chars, self.line_chars, self.record_chars, self.record_lines) < 1:
+            raise ValueError("CSV limits must be positive")
+
+
+class _CsvReader:
+    """The records of one CSV file (see `read_csv`)."""
+
+    def __init__(self, fh: TextIO, delimiter: str, limits: CsvLimits) -> None:
+        self.lines = _Lines(fh, limits.line_chars)
+        self.delimiter = delimiter
+        self.limits = limits
+        self.header: list[str] = []
+
+    def items(self) -> Iterator[Item]:
+        if (problem := self._read_header()) is not None:
+            yield problem
+            return
+        next_line, header, width, delimiter = self.lines.next, self.header, len(self.header), self.delimiter
+        while (first := next_line()) is not None:
+            start, text = first
+            if type(text) is not str:
+                yield self._overlong(start)
+            elif text.count('"') & 1:
+                yield from self._multi_line(start, text)
+            elif text.strip():
+                # the common case, kept inline: one line, one record
+                try:
+                    row = _parse_line(text, delimiter)
+                except csv.Error as exc:
+                    yield self._item(start, [], str(exc))
+                    continue
+                if len(row) == width and not _has_surrogates(row):
+                    yield {k: v for k, v in zip(header, row, strict=True) if v != ""}
+                else:
+                    yield self._item(start, row, None)
+
+    def _read_header(self) -> Malformed | None:
+        """Reads the header row; the problem if it cannot be read."""
+        while (first := self.lines.next()) is not None:
+            start, text = first
+            if isinstance(text, _Overlong):
+                return Malformed(start, f"the header line {start} is over {self.limits.line_chars:,} characters.")
+            if text.strip():
+                row, error = self._parse(text)
+                if error or not row:
+                    return Malformed(start, f"the header line {start} cannot be read ({error}).")
+                self.header = row
+                if self.header[0].startswith("\ufeff"):
+                    self.header[0] = self.header[0][1:]
+                return None
+        return None
+
+    def _parse(self, text: str) -> tuple[list[str], str | None]:
+        try:
+            return _parse_line(text, self.delimiter), None
+        except csv.Error as exc:
+            return [], str(exc)
+
+    def _item(self, start: int, row: list[str], error: str | None) -> Item:
+        """A parsed one-line record, or why it is malformed."""
+        if error is not None:
+            return Malformed(start, f"line {start} could not be read as CSV ({error}); check its quotes.")
+        if len(row) != len(self.header):
+            return Malformed(start, f"line {start} has {len(row)} columns, the header has {len(self.header)}; check delimiters and quotes.")
+        if _has_surrogates(row):
+            return Malformed(start, f"line {start} is not valid UTF-8; re-export the file as UTF-8.")
+        return {k: v for k, v in zip(self.header, row, strict=True) if v != ""}
+
+    def _overlong(self, start: int) -> Malformed:
+        return Malformed(start, f"line {start} is over {self.limits.line_chars:,} characters; split or trim the record.")
+
+    def _multi_line(self, start: int, text: str) -> Iterator[Item]:
+        """A record whose quoted cell continues on the next lines (RFC 4180), held up to the limits."""
+        consumed, size, still_open = self._gather(start, text)
+        over_limits = size > self.limits.record_chars or (still_open and len(consumed) >= self.limits.record_lines)
+        if over_limits and len(consumed) > 1:
+            yield self._runaway(start, consumed, still_open)
+            return
+        if not still_open:
+            row, error = self._parse("".join(t for _, t in consumed if isinstance(t, str)))
+            if error is None and len(row) == len(self.header):
+                yield self._item(start, row, None)
+                return
+        # an unclosed quote: only its own line is bad; the following lines are read again
+        self.lines.push_back(consumed[1:])
+        yield Malformed(start, f'line {start} has an unclosed quote; close it or escape it as "".')
+
+    def _gather(self, start: int, text: str) -> tuple[list[tuple[int, str | _Overlong]], int, bool]:
+        """The lines of the record starting at `start`, up to its closing quote or the limits: the
+        lines, their size, and whether the quote is still open."""
+        consumed: list[tuple[int, str | _Overlong]] = [(start, text)]
+        size = len(text)
+        while len(consumed) < self.limits.record_lines and size <= self.limits.record_chars:
+            more = self.lines.next()
+            if more is None:
+                break
+            consumed.append(more)
+            line = more[1]
+            if isinstance(line, _Overlong):  # the record cannot be held; its quotes still count
+                return consumed, self.limits.record_chars + 1, not line.odd
+            size += len(line)
+            if _odd_quotes(line):
+                return consumed, size, False
+        return consumed, size, True
+
+    def _runaway(self, start: int, consumed: list[tuple[int, str | _Overlong]], still_open: bool) -> Malformed:
+        """A quote still open at the limits: a stray quote before ordinary rows, or a cell too big to hold."""
+        if self._look_like_rows(consumed[1:]):
+            self.lines.push_back(consumed[1:])
+            return Malformed(start, f'line {start} has an unclosed quote; close it or escape it as "".')
+        end = self._skip_to_closing_quote(consumed[-1][0]) if still_open else consumed[-1][0]
+        if end is None:
+            return Malformed(start, f"line {start} opens a quote that is still open at the end of the file, "
+                                    f"{self.lines.number - start + 1} lines on; close it or escape it as \"\".")
+        return Malformed(start, f"lines {start}-{end} are one record over the limit of {self.limits.record_lines:,} lines or "
+                                f"{self.limits.record_chars:,} characters (a quoted cell with line breaks); "
+                                "shorten it or check its quotes.")
+
+    def _look_like_rows(self, lines: list[tuple[int, str | _Overlong]], sample: int = 20) -> bool:
+        """True if most of the first lines after an open quote read, alone, as rows of the header's width."""
+        texts = [t for _, t in lines[:sample] if isinstance(t, str) and t.strip()]
+        rows = sum(1 for t in texts if not _odd_quotes(t) and len(self._parse(t)[0]) == len(self.header))
+        return bool(texts) and rows * 2 > len(texts)
+
+    def _skip_to_closing_quote(self, last: int) -> int | None:
+        """Reads on, holding nothing, to the line that closes the open quote; its number, or None at the end."""
+        while (more := self.lines.next()) is not None:
+            number, line = more
+            if (line.odd if isinstance(line, _Overlong) else _odd_quotes(line)):
+                return number
+        return None
+
+
 def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_FIELD_CHARS,
-             max_record_lines: int = 1000) -> Iterator[Item]:
+             max_record_lines: int = MAX_RECORD_LINES, *, max_record_chars: int = MAX_RECORD_CHARS,
+             max_line_chars: int = MAX_LINE_CHARS) -> Iterator[Item]:
     """Header row gives the field names; empty cells are absent values.
 
     Quoted cells may span lines (RFC 4180). A record is only accepted if it parses to the header's
     column count, so an unclosed quote cannot swallow the rest of the file: its line alone becomes
-    `Malformed` and reading resumes on the next line.
+    `Malformed` and reading resumes on the next line. No more than `max_line_chars` of a line and
+    `max_record_chars` (or `max_record_lines` lines) of a record are held; a quoted cell that runs
+    past them is one `Malformed` item, and reading resumes after its closing quote.
     """
-    csv.field_size_limit(max_field_chars)
+    limits = CsvLimits(max_field_chars, max_line_chars, max_record_chars, max_record_lines)
+    csv.field_size_limit(limits.field_chars)
     with Path(path).open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        pending: list[tuple[int, str]] = []  # lines pushed back after a failed multi-line attempt
-        source: Iterator[tuple[int, str]] = enumerate(fh, 1)
-
-        def next_line() -> tuple[int, str] | None:
-            if pending:
-                return pending.pop()
-            return next(source, None)
-
-        width: int | None = None
-        header: list[str] = []
-        while True:
-            first = next_line()
-            if first is None:
-                return
-            start, text = first
-            if not text.strip():
-                continue
-            consumed = [first]
-            while text.count('"') % 2 == 1 and len(consumed) < max_record_lines and len(text) <= max_field_chars:
-                more = next_line()
-                if more is None:
-                    break
-                consumed.append(more)
-                text += more[1]
-            try:
-                row = _parse_line(text, delimiter)
-                error = None
-            except csv.Error as exc:
-                row, error = [], str(exc)
-            if width is None:
-                if error or not row:
-                    yield Malformed(start, f"the header line {start} cannot be read ({error}).")
-                    return
-                header = row
-                if header[0].startswith("\ufeff"):
-                    header[0] = header[0][1:]
-                width = len(header)
-                continue
-            if error is None and len(row) == width:
-                if _has_surrogates(row):
-                    yield Malformed(start, f"line {start} is not valid UTF-8; re-export the file as UTF-8.")
-                else:
-                    yield {k: v for k, v in zip(header, row, strict=True) if v != ""}
-                continue
-            if len(consumed) > 1:
-                # an unclosed quote: only its own line is bad; the following lines are read again
-                pending.extend(reversed(consumed[1:]))
-                yield Malformed(start, f"line {start} has an unclosed quote; close it or escape it as \"\".")
-                continue
-            if error is not None:
-                yield Malformed(start, f"line {start} could not be read as CSV ({error}); check its quotes.")
-            else:
-                yield Malformed(start, f"line {start} has {len(row)} columns, the header has {width}; check delimiters and quotes.")
+        yield from _CsvReader(fh, delimiter, limits).items()
 
 
 def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:

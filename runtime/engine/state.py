@@ -5,21 +5,30 @@ written a batch at a time, and the checkpoint (the input row below which every r
 terminal) moves in the same transaction as the outcomes that justify it, so after a crash the
 store never claims a record is done when its outcome is not there. No payloads and no secrets are
 stored: rows, keys, reason codes, messages and destination ids only.
+
+The file holds personal data (keys), so it is created 0600 (SQLite gives its -wal and -shm files
+the same mode). A store that cannot be opened or written (disk full, read-only directory, I/O
+error) raises `StateStoreError` naming the file and the cause; a failed write is rolled back
+whole, so the store stays consistent and a later `resume` continues from what it holds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from destkit.runtime.engine.files import create_private
+from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, Reason, Status
 
 DEFAULT_PATH = Path(".destkit") / "state.sqlite"
@@ -95,6 +104,37 @@ def input_ref(path: str | Path) -> str:
     return f"{p}:{st.st_size}:{int(st.st_mtime_ns)}"
 
 
+_FILE_REF = re.compile(r"(?P<path>.+):\d+:\d+")
+
+
+def input_source(ref: str) -> str:
+    """Which input a version `ref` belongs to: the file's path for an `input_ref(path)`, else "".
+
+    Any other ref (an embedder's snapshot id) names a version of the config's one input, so all
+    such refs share the source "": runs of the same config over them are runs of the same input.
+    """
+    found = _FILE_REF.fullmatch(ref)
+    return found["path"] if found and Path(found["path"]).is_absolute() else ""
+
+
+def same_input(ref: str, other: str) -> bool:
+    """Whether two input versions are versions of the same input (see `input_source`)."""
+    return input_source(ref) == input_source(other)
+
+
+class StateStoreError(DestkitError):
+    """The state store cannot be opened or written (disk full, read-only, I/O error); the run stops there.
+
+    What the store held before stays consistent (a failed write is rolled back whole), so once the
+    cause is fixed a resumed run continues from it.
+    """
+
+    def __init__(self, path: Path, cause: BaseException, doing: str = "use") -> None:
+        self.path = path
+        self.cause = str(cause) or type(cause).__name__
+        super().__init__(f"cannot {doing} the state store {path}: {self.cause}")
+
+
 @dataclass
 class RunInfo:
     run_id: str
@@ -123,6 +163,14 @@ class Watermark:
         self._above.update(rows)
         self._advance()
 
+    def peek(self, rows: Iterable[int]) -> int:
+        """The value `add(rows)` would move to, without moving (for a write that may fail)."""
+        new = set(rows)
+        value = self.value
+        while value + 1 in new or value + 1 in self._above:
+            value += 1
+        return value
+
     def _advance(self) -> None:
         while self.value + 1 in self._above:
             self.value += 1
@@ -132,35 +180,61 @@ class Watermark:
 class StateStore:
     def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(_SCHEMA)
+        try:
+            if not self.in_memory:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA busy_timeout=5000")
+            self.db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateStoreError(self.path, exc) from exc
 
     def __repr__(self) -> str:
         return f"StateStore({str(self.path)!r})"
 
+    @property
+    def in_memory(self) -> bool:
+        """A store that lives only as long as this object (`StateStore(":memory:")`)."""
+        return str(self.path) == ":memory:"
+
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write that fails raises `StateStoreError` naming this store and the cause."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StateStoreError(self.path, exc, "write") from exc
 
     # runs
 
     def start_run(self, destination: str, action: str, config_hash: str, input_ref: str, kind: str = "sync",
                   run_id: str | None = None) -> str:
         run_id = run_id or uuid.uuid4().hex[:12]
-        self.db.execute(
-            "INSERT INTO runs (run_id, destination, action, config_hash, input_ref, kind, status, started_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-            (run_id, destination, action, config_hash, input_ref, kind, time.time()))
+        with self._writing():
+            self.db.execute(
+                "INSERT INTO runs (run_id, destination, action, config_hash, input_ref, kind, status, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, destination, action, config_hash, input_ref, kind, time.time()))
         return run_id
 
     def run(self, run_id: str) -> RunInfo | None:
         row = self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return RunInfo(*row) if row else None
 
-    def last_run(self, destination: str, action: str, *, unfinished: bool = False, config_hash: str | None = None) -> RunInfo | None:
+    def last_run(self, destination: str, action: str, *, unfinished: bool = False, config_hash: str | None = None,
+                 kind: str | None = None) -> RunInfo | None:
+        runs = self.runs(destination, action, unfinished=unfinished, config_hash=config_hash, kind=kind, newest_first=True)
+        return next(iter(runs), None)
+
+    def runs(self, destination: str, action: str, *, unfinished: bool = False, config_hash: str | None = None,
+             kind: str | None = None, newest_first: bool = False) -> list[RunInfo]:
+        """The runs of a destination's action (of one config, of one kind), in the order they started."""
         sql = "SELECT * FROM runs WHERE destination = ? AND action = ?"
         args: list[Any] = [destination, action]
         if unfinished:
@@ -168,12 +242,16 @@ class StateStore:
         if config_hash is not None:
             sql += " AND config_hash = ?"
             args.append(config_hash)
-        row = self.db.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1", args).fetchone()
-        return RunInfo(*row) if row else None
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        order = " ORDER BY started_at DESC, rowid DESC" if newest_first else " ORDER BY started_at, rowid"
+        return [RunInfo(*row) for row in self.db.execute(sql + order, args)]
 
     def finish_run(self, run_id: str, received: int, aborted: str | None = None) -> None:
-        self.db.execute("UPDATE runs SET status = ?, finished_at = ?, received = ?, aborted = ? WHERE run_id = ?",
-                        ("aborted" if aborted else "finished", time.time(), received, aborted, run_id))
+        with self._writing():
+            self.db.execute("UPDATE runs SET status = ?, finished_at = ?, received = ?, aborted = ? WHERE run_id = ?",
+                            ("aborted" if aborted else "finished", time.time(), received, aborted, run_id))
 
     # outcomes
 
@@ -181,7 +259,7 @@ class StateStore:
                fingerprints: list[tuple[str, str, bytes]] | None = None) -> None:
         """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction."""
         now = time.time()
-        with self._tx():
+        with self._writing(), self._tx():
             if fingerprints:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
@@ -200,17 +278,17 @@ class StateStore:
                 self.db.execute("UPDATE runs SET checkpoint = MAX(checkpoint, ?), received = MAX(received, ?) WHERE run_id = ?",
                                 (checkpoint, received, run_id))
 
-    def _tx(self) -> Any:
-        db = self.db
-
-        class _Tx:
-            def __enter__(self) -> None:
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type: Any, *_: Any) -> None:
-                db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-        return _Tx()
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One transaction; on any failure (a full disk fails the COMMIT itself) nothing of it is kept."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR)
+                self.db.execute("ROLLBACK")
+            raise
 
     def terminal_rows_above(self, run_id: str, checkpoint: int) -> set[int]:
         return {r for (r,) in self.db.execute("SELECT row FROM outcomes WHERE run_id = ? AND row > ?", (run_id, checkpoint))}
@@ -243,6 +321,27 @@ class StateStore:
     def keys_to_retry(self, run_id: str) -> set[str]:
         return {k for (k,) in self.db.execute(
             "SELECT key FROM outcomes WHERE run_id = ? AND status IN ('rejected', 'dead_lettered') AND key IS NOT NULL", (run_id,))}
+
+    def failed_keys(self, run_ids: list[str], *, include_unknown: bool = False) -> set[str]:
+        """The keys whose latest outcome over these runs (oldest first) is rejected or dead-lettered.
+
+        A record dead-lettered with `unknown_delivery` (sent, its answer lost, not safe to resend
+        blindly) counts only with `include_unknown`.
+        """
+        order = {run_id: i for i, run_id in enumerate(run_ids)}
+        latest: dict[str, tuple[int, int, bool]] = {}  # key -> (run's place, row, failed)
+        unknown = Reason.UNKNOWN_DELIVERY.value
+        for i in range(0, len(run_ids), 500):
+            chunk = run_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for run_id, row, key, status, reason in self.db.execute(
+                    f"SELECT run_id, row, key, status, reason FROM outcomes WHERE run_id IN ({marks}) AND key IS NOT NULL",
+                    chunk):
+                when = (order[run_id], row)
+                if key not in latest or latest[key][:2] < when:
+                    failed = status in ("rejected", "dead_lettered") and (include_unknown or reason != unknown)
+                    latest[key] = (*when, failed)
+        return {key for key, (_, _, failed) in latest.items() if failed}
 
     def fingerprints(self, destination: str, action: str, keys: list[str]) -> dict[str, bytes]:
         """The fingerprints of the last delivered bodies of these keys (for skipping unchanged records)."""

@@ -9,9 +9,11 @@ one outcome per record. Memory is O(batch size * concurrency), never O(audience)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -30,11 +32,13 @@ from destkit.runtime.delivery.batching import Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.delivery.sender import ErrorTable, ResponseLimits
+from destkit.runtime.engine.locking import RunLock
 from destkit.runtime.engine.pipeline import Pipeline
-from destkit.runtime.engine.policy import RunMode, RunPlan, plan_of_keywords, plan_run
+from destkit.runtime.engine.policy import RunMode, RunPlan, plan_of_keywords, plan_run, sync_hash
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, PreviewItem, ProgressCallback, RunResult
 from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
+from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.errors import AuthFailed, ConfigError, InternalError, Issue
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
 from destkit.runtime.record.checks import Catalog
@@ -174,10 +178,10 @@ class Sync:
             if batch is None:
                 batch = run.batcher.flush()
             if len(collected) > before:
-                items.append(PreviewItem(summary.received, None, collected[-1]))
+                items.append(PreviewItem(run.rows_read, None, collected[-1]))
             elif batch is not None:
-                items.append(PreviewItem(summary.received, orjson.loads(batch.parts[0]), None,
-                                         run.warnings.pop(summary.received, None)))
+                items.append(PreviewItem(run.rows_read, orjson.loads(batch.parts[0]), None,
+                                         run.warnings.pop(run.rows_read, None)))
         return items
 
     def preview(self, records: Iterable[Mapping[str, Any]], limit: int = 5, *, offline: bool = False) -> list[PreviewItem]:
@@ -212,6 +216,8 @@ class Sync:
         resume: RunInfo | None = None,
         only_keys: Iterable[str] | None = None,
         kind: str | None = None,
+        stop: StopRequest | None = None,
+        include_unknown: bool = False,
     ) -> RunResult:
         """Stream `records` to the destination; one outcome per record reaches `on_outcome`.
 
@@ -219,34 +225,53 @@ class Sync:
         ids) under `input_ref` (the input's version, e.g. `engine.input_ref(path)` for a file), and
         `mode` applies the run policy of `destkit.runtime.engine.policy`, as the CLI does:
         ``"resume"`` continues the last unfinished run of this config and input, skipping every row
-        that already has an outcome (`InputChanged` if that run read another input); ``"retry"``
-        sends only the records the last run rejected or dead-lettered, and reads nothing when there
-        are none. `plan` is a plan made beforehand with `plan_run`; `result.plan` says what was done.
+        that already has an outcome (`InputChanged` if that run read another version of the input);
+        ``"retry"`` sends only the records whose latest outcome is rejected or dead-lettered (with
+        `include_unknown`, also those dead-lettered as `unknown_delivery`), and reads nothing when
+        there are none. `plan` is a plan made beforehand with `plan_run`; `result.plan` says what
+        was done. A recorded run holds the run lock of its state store, config and input
+        (`RunLocked` when another process holds it).
+
+        `stop` (a `StopRequest`) ends the run early and cleanly: `result.stopped` says why. A
+        failure that is not a record's (the state store or an outcome callback cannot be written)
+        raises `RunFailed` at once, naming the cause; what was recorded stays recorded.
         Lower level, kept for earlier callers: `resume` (continue this run), `only_keys` (only
         records with these keys) and `kind` (what the store records the run as).
         """
-        if plan is None:
-            plan = plan_of_keywords(input_ref, resume, only_keys, kind) or plan_run(self, state, mode=mode,
-                                                                                    input_ref=input_ref)
-        summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id, action=self.action_id,
-                             dry_run=dry_run)
-        result = RunResult(summary, plan=plan)
-        if plan.nothing_to_do:  # a retry with nothing to send again reads no record and records no run
-            return result
+        lock = None if state is None or dry_run else RunLock.of(state, sync_hash(self), plan.input_ref if plan else input_ref)
+        with lock if lock is not None else contextlib.nullcontext():
+            if plan is None:
+                plan = plan_of_keywords(input_ref, resume, only_keys, kind) or plan_run(
+                    self, state, mode=mode, input_ref=input_ref, include_unknown=include_unknown)
+            summary = RunSummary(run_id=run_id or uuid.uuid4().hex[:12], destination=self.spec.id,
+                                 action=self.action_id, dry_run=dry_run)
+            result = RunResult(summary, plan=plan)
+            if plan.nothing_to_do:  # a retry with nothing to send again reads no record and records no run
+                return result
+            run = RunOptions(_callback_list(on_outcome), progress, dry_run, keep_requests, offline, stop)
+            await self._run_planned(records, state, lock, run, result)
+        return result
+
+    async def _run_planned(self, records: Iterable[Any] | AsyncIterable[Any], state: StateStore | None,
+                           lock: RunLock | None, run: RunOptions, result: RunResult) -> None:
+        summary, plan = result.summary, result.plan
+        assert plan is not None
         t0 = time.perf_counter()
         self._store = state
-        client = self._client() if self._needs_client(dry_run, offline) else None
-        try:
-            if await self._prepared(None if (offline and dry_run) else client, summary):
-                recorder = None if state is None or dry_run else self._recorder(state, plan, summary)
-                runner = Pipeline(self, client, summary, _callback_list(on_outcome), progress, dry_run, keep_requests, result)
-                runner.arm(plan, recorder, state if self.options.incremental else None)
+        client = self._client() if self._needs_client(run.dry_run, run.offline) else None
+        try:  # the client is closed only once every worker task has ended (`Pipeline.go` waits for them)
+            if await self._prepared(None if (run.offline and run.dry_run) else client, summary):
+                recorder = None if state is None or run.dry_run else self._recorder(state, plan, summary)
+                if lock is not None:
+                    lock.note_run(summary.run_id)
+                runner = Pipeline(self, client, summary, run.callbacks, run.progress, run.dry_run, run.keep_requests,
+                                  result)
+                runner.arm(plan, recorder, state if self.options.incremental else None, run.stop)
                 await runner.run(records)
         finally:
             if client is not None:
                 await client.aclose()
         summary.duration_s = time.perf_counter() - t0
-        return result
 
     def _needs_client(self, dry_run: bool, offline: bool) -> bool:
         """A dry run whose catalogs are all given needs no client (and skips its TLS set-up)."""
@@ -274,6 +299,18 @@ class Sync:
             summary.run_id = state.start_run(self.spec.id, self.action_id, config_hash(self.config.model_dump()),
                                              plan.input_ref, kind=plan.kind, run_id=summary.run_id)
         return recorder
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How `arun` was asked to run, handed on to its pipeline."""
+
+    callbacks: list[OutcomeCallback]
+    progress: ProgressCallback | None
+    dry_run: bool
+    keep_requests: bool
+    offline: bool
+    stop: StopRequest | None
 
 
 def _callback_list(on_outcome: OutcomeCallback | Iterable[OutcomeCallback] | None) -> list[OutcomeCallback]:

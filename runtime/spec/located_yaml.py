@@ -1,4 +1,10 @@
-"""YAML loading that remembers where every key is, so errors can name the line."""
+"""YAML loading that remembers where every key is, so errors can name the line.
+
+Every spec and sync config is read here, so this is also where YAML's own amplification is
+bounded: anchors and aliases let a few hundred bytes stand for billions of values. The node
+graph is measured before any Python object is built (`YamlLimitError` if aliases would add more
+than `MAX_ALIAS_NODES` values, an alias contains itself, or nesting is too deep to parse).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,87 @@ from typing import Any
 
 import yaml
 
+from destkit.runtime.errors import DestkitError
+
+MAX_ALIAS_NODES = 10_000  # values that aliases may add to a document once expanded
+
+
+class YamlLimitError(DestkitError, yaml.MarkedYAMLError):
+    """A document over the limits above; `problem` says which, `problem_mark` where, `fix` what to do.
+
+    A YAMLError too, so every loader that reports bad YAML with its line reports this as well.
+    """
+
+    def __init__(self, problem: str, mark: yaml.Mark | None, fix: str) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.fix = fix
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_alias_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases expand to more than MAX_ALIAS_NODES extra nodes.
+
+    Walks the graph once (an aliased node is measured once and its size reused), without
+    recursion, so neither a bomb nor deep nesting costs more than the document's own size.
+    """
+    sizes: dict[int, int] = {}  # id(node) -> nodes it stands for once aliases are expanded
+    ancestors: set[int] = set()
+    distinct = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, measured_children = stack.pop()
+        key = id(node)
+        if measured_children:
+            ancestors.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] - distinct > MAX_ALIAS_NODES:
+                raise YamlLimitError(f"YAML aliases here expand to more than {MAX_ALIAS_NODES:,} values (an alias bomb?)",
+                                     node.start_mark, "write the values out, or alias fewer of them.")
+        elif key in ancestors:
+            raise YamlLimitError("this alias contains itself", node.start_mark, "write the value out instead of aliasing it.")
+        elif key not in sizes:
+            ancestors.add(key)
+            distinct += 1
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise YamlLimitError("the document is nested too deeply", None, "flatten it.") from None
+
+
+def _construct(node: yaml.Node | None) -> Any:
+    """The Python data of an already composed (and checked) document, as `yaml.safe_load` builds it."""
+    if node is None:
+        return None
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    except RecursionError:
+        raise YamlLimitError("the document is nested too deeply", node.start_mark, "flatten it.") from None
+    finally:
+        loader.dispose()
+
 
 class LocatedYaml:
     """Parsed YAML data plus the node tree, for mapping an error location to a line number."""
 
     def __init__(self, text: str, file: str | None = None) -> None:
         self.file = file
-        self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-        self.data: Any = yaml.safe_load(text)
+        self.node = _compose(text)
+        if self.node is not None:
+            check_alias_expansion(self.node)
+        self.data: Any = _construct(self.node)
 
     @classmethod
     def from_path(cls, path: str | Path) -> LocatedYaml:
