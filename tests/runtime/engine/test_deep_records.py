@@ -30,7 +30,7 @@ def deep(levels: int) -> Any:
 def run_with_deep_event(tmp_path: Path, include_payloads: bool) -> tuple[list[Outcome], list[dict[str, Any]]]:
     config = webhook_config("https://hooks.example.com/cdp")
     config["options"] = {"include_payloads": include_payloads}
-    sync = build_sync(config, base_url="http://hooks.test/cdp", transport=httpx.ASGITransport(app=create_app(secret=SECRET)),
+    sync = build_sync(config, base_url="http://127.0.0.1/cdp", transport=httpx.ASGITransport(app=create_app(secret=SECRET)),
                       allow_http=True)
     records = events(3)
     records[1]["payload"] = deep(300)
