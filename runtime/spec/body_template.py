@@ -1,6 +1,7 @@
 """The request body template of the spec language: `$field`, `$settings.name`, `$records`/`$record`,
 the `$$` escape and positional records (`{$columns: ...}`, see models.PositionalRecord); and the
-envelope (`{contacts: $records}`) rendered once into a prefix and a suffix so a batch body is `prefix + b",".join(parts) + suffix`, its size known before it is built.
+envelope (`{contacts: $records}`) rendered once into a prefix and a suffix so a batch body is
+`prefix + b",".join(parts) + suffix`, its size known before it is built.
 """
 
 from __future__ import annotations
