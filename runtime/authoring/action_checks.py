@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 
 from destkit.runtime.authoring.context import CheckContext, Loc
+from destkit.runtime.authoring.record_checks import check_value_lists
 from destkit.runtime.authoring.spec_checks import check_auth, check_auth_secrets, check_errors, check_response
 from destkit.runtime.config.settings import settings_schema
 from destkit.runtime.record.checks import Catalog
@@ -52,6 +53,7 @@ def check_action(
     if request:
         params = _render_request(ctx, action.request, loc, settings)
         _check_record_template_given(ctx, action.request, loc)
+        check_value_lists(ctx, action, loc)
         used |= _fields_sent(ctx, action, params)
         if not _request_compiles(ctx, action, loc, settings, params):
             return used  # the response paths are checked once the request is sound

@@ -4,6 +4,8 @@
 `$x`. A value that is absent is left out, and absence propagates: an object or list whose every
 reference is absent is itself absent, so `phone_numbers: [{type: mobile, value: $phone_number}]`
 disappears for a contact without a phone instead of being sent empty (which could clear data).
+A positional record (`{$columns: {LABEL: $field, ...}, empty: ""}`) is the exception: a row whose
+columns must stay in place, so an absent value is sent as the declared `empty` instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from destkit.mapping.codegen import CodeGen
 from destkit.runtime.spec.body_template import Ref, literal, parse_ref
+from destkit.runtime.spec.models import PositionalRecord
 
 
 def _opt_dict(d: dict[str, Any]) -> dict[str, Any] | None:
@@ -90,8 +93,20 @@ class BodyCompiler:
             return f"_opt_dict({render(True)})", presence
         return f"[x for x in {render(True)} if x is not None]", presence
 
+    def row_expr(self, record: PositionalRecord) -> str:
+        """A positional record: one list literal, an absent column's value replaced by `empty` in place."""
+        empty = self.gen.const(record.empty, "empty")
+        items = []
+        for value in record.columns.values():
+            e, c = self.expr(value)
+            items.append(f"({e} if {c} else {empty})" if c else e)
+        return "[" + ", ".join(items) + ("," if len(items) == 1 else "") + "]"
+
     def emit_top(self, template: Any, target: str, indent: int = 1) -> None:
         """Top-level object: one assignment, then one `if` per optional key (fast on the hot path)."""
+        if isinstance(template, PositionalRecord):
+            self.gen.emit(f"{target} = {self.row_expr(template)}", indent)
+            return
         if not isinstance(template, dict):
             e, c = self.expr(template)
             self.gen.emit(f"{target} = {e}" if not c else f"{target} = {e} if {c} else None", indent)

@@ -1,6 +1,7 @@
-"""The request body template of the spec language: `$field`, `$settings.name`, `$records`/`$record`
-and the `$$` escape, and the envelope (`{contacts: $records}`) rendered once into a prefix and a
-suffix so a batch body is `prefix + b",".join(parts) + suffix`, its size known before it is built.
+"""The request body template of the spec language: `$field`, `$settings.name`, `$records`/`$record`,
+the `$$` escape and positional records (`{$columns: ...}`, see models.PositionalRecord); and the
+envelope (`{contacts: $records}`) rendered once into a prefix and a suffix so a batch body is
+`prefix + b",".join(parts) + suffix`, its size known before it is built.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from destkit.runtime.spec.models import PositionalRecord
 
 _SENTINEL = "\x00destkit-records\x00"
 
@@ -51,6 +54,8 @@ def refs_in(template: Any) -> list[Ref]:
     ref = parse_ref(template)
     if ref is not None:
         out.append(ref)
+    elif isinstance(template, PositionalRecord):
+        out += refs_in(list(template.columns.values()))
     elif isinstance(template, dict) and "$map" in template:
         out += refs_in(template["$map"])
     elif isinstance(template, dict):

@@ -20,7 +20,7 @@ from destkit.runtime.errors import Issue, SpecError
 from destkit.runtime.spec.body_template import build_envelope, refs_in
 from destkit.runtime.spec.hooks import not_a_connector, outside_packages
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
-from destkit.runtime.spec.models import ActionSpec, DestinationSpec, Variant
+from destkit.runtime.spec.models import COLUMNS, ActionSpec, DestinationSpec, PositionalRecord, Variant
 from destkit.runtime.spec.vocabulary import AUTH_KINDS, path_parameters
 
 _BUNDLED = "destkit.specs"
@@ -213,6 +213,22 @@ def _record_refs_resolve(spec: DestinationSpec, action: ActionSpec, base: Loc, i
             issues.add(loc, f"${ref.kind} belongs in request.body, not in the record body.")
 
 
+def _columns_are_the_whole_record(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    """`{$columns: ...}` nested inside a record template would be sent as a literal `$columns` key."""
+    record = action.request.record
+    if not isinstance(record, PositionalRecord) and _has_columns_key(record):
+        issues.add([*base, "request", "record"], "a positional record ({$columns: ...}) must be the whole record, "
+                   "not a part of it.", "make `record:` the {$columns: ...} mapping, and put the other values in the body.")
+
+
+def _has_columns_key(node: object) -> bool:
+    if isinstance(node, dict):
+        return COLUMNS in node or any(_has_columns_key(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_columns_key(v) for v in node)
+    return False
+
+
 def _body_holds_the_records_once(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     if action.request.body is None:
         return
@@ -279,6 +295,7 @@ def _body_envelope_builds(spec: DestinationSpec, action: ActionSpec, base: Loc, 
 # in this order: the issues come out in the order an author reads the action
 _ACTION_CHECKS: tuple[Callable[[DestinationSpec, ActionSpec, Loc, _Issues], None], ...] = (
     _record_refs_resolve,
+    _columns_are_the_whole_record,
     _body_holds_the_records_once,
     _body_names_no_fields,
     _keys_are_fields,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from destkit.runtime.spec.vocabulary import HTTP_METHODS
 
@@ -242,6 +242,47 @@ class ResponseSpec(_Strict):
     )
 
 
+class PositionalRecord(_Strict):
+    """A record sent as a row: one value per declared column, in order, never fewer.
+
+    `{$columns: {EMAIL: $email, PHONE: $phone}, empty: ""}` sends `["<email>", "<phone>"]`; an absent value
+    is sent as `empty` in its column (a plain list would drop it and shift the later columns).
+    `$columns` in the request body stands for the list of column labels (e.g. a `schema:` row).
+    """
+
+    columns: dict[str, Any] = Field(
+        alias="$columns", title="Columns", min_length=1, description="column label → the value sent in that column ($field, "
+        "$settings.name, {$map: ...} or a constant), in the order the destination expects them"
+    )
+    empty: str | int | float | bool | None = Field(
+        default="", description="what an absent value is sent as, so the columns after it stay in place"
+    )
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.columns)
+
+
+COLUMNS = "$columns"
+
+
+def _with_column_labels(node: Any, labels: list[str]) -> Any:
+    """The body with each `$columns` replaced by the column labels (escaped: they are constants)."""
+    if node == COLUMNS:
+        return ["$" + label if label.startswith("$") else label for label in labels]
+    if isinstance(node, dict):
+        return {k: _with_column_labels(v, labels) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_column_labels(v, labels) for v in node]
+    return node
+
+
+def _mentions_columns(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(_mentions_columns(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_mentions_columns(v) for v in node)
+    return bool(node == COLUMNS)
 
 
 class RequestSpec(_Strict):
@@ -251,8 +292,36 @@ class RequestSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict, description="extra headers; values are templates over settings")
     body: Any = Field(default="$records", description="request body; $records stands for the list of record bodies, "
                       "$record for the one record's body; null sends no body")
-    record: Any = Field(default=None, description="one record's body; $field and $settings.name refer to values, "
-                        "{$map: $field, values: {...}} translates a value")
+    record: PositionalRecord | Any = Field(
+        default=None, union_mode="left_to_right", description="one record's body; $field and $settings.name refer "
+        "to values, {$map: $field, values: {...}} translates a value; an absent value is left out. "
+        "{$columns: {LABEL: $field, ...}, empty: ''} sends a row with every column in place instead"
+    )
+
+    @field_validator("record", mode="before")
+    @classmethod
+    def _positional_record(cls, value: Any) -> Any:
+        """A record with `$columns` must be a well-formed positional record (not silently any template)."""
+        if isinstance(value, dict) and COLUMNS in value:
+            try:
+                return PositionalRecord.model_validate(value)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                raise ValueError(f"a positional record is {{$columns: {{LABEL: $field, ...}}, empty: ''}}; "
+                                 f"{where}: {err['msg']}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _body_column_labels(self) -> RequestSpec:
+        """`$columns` in the body is the positional record's column labels, written into the body once here."""
+        if not _mentions_columns(self.body):
+            return self
+        if not isinstance(self.record, PositionalRecord):
+            raise ValueError("$columns in the body stands for the column labels of a positional record; "
+                             "write the record as {$columns: {LABEL: $field, ...}}")
+        self.body = _with_column_labels(self.body, self.record.labels)
+        return self
 
     @field_validator("method")
     @classmethod
