@@ -14,7 +14,7 @@ from destkit.runtime.config.settings import settings_schema
 from destkit.runtime.record.checks import Catalog
 from destkit.runtime.record.compiler import Process, compile_processor
 from destkit.runtime.spec.body_template import build_envelope, refs_in
-from destkit.runtime.spec.models import ActionSpec, RequestSpec, Variant
+from destkit.runtime.spec.models import ActionSpec, KeyMatch, RequestSpec, Variant
 from destkit.runtime.spec.vocabulary import HTTP_METHODS, key_field, path_parameters
 
 MAX_RECORDS_WARN = 10_000
@@ -59,7 +59,22 @@ def check_action(
             return used  # the response paths are checked once the request is sound
     if response:
         check_response(ctx, [*loc, "response"], action.response)
+        check_match_key(ctx, [*loc, "response"], action)
     return used
+
+
+def check_match_key(ctx: CheckContext, loc: Loc, action: ActionSpec) -> None:
+    """Results are matched against each record's key (`batch.key`, else the first required field): any
+    other field in `match.key` finds no record at run time, and the whole batch is dead-lettered."""
+    match = action.response.match
+    key = key_field(action)
+    if not isinstance(match, KeyMatch) or match.key == key:
+        return
+    known = f"'{key}' (batch.key, else the first required field)" if key else "not set (no batch.key, no required field)"
+    ctx.error([*loc, "match", "key"],
+              f"results are matched against each record's key, which is {known}; match.key '{match.key}' is not "
+              "it, so no result would find its record and every batch would be dead-lettered.",
+              f"set batch.key: {match.key} (records with the same {match.key} then never share a batch).")
 
 
 def check_batch(ctx: CheckContext, loc: Loc, action: ActionSpec) -> None:
@@ -123,7 +138,7 @@ def _fields_sent(ctx: CheckContext, action: ActionSpec, params: tuple[str, ...])
             used.add(ref.name)
         elif ref.kind == "setting":
             ctx.used_settings.add(ref.name)
-    if not isinstance(action.response.match, str):
+    if isinstance(action.response.match, KeyMatch):
         used.add(action.response.match.key)
     return used
 

@@ -21,7 +21,9 @@ from destkit.runtime.spec.models import (
     ErrorClasses,
     HmacAuth,
     HookAuth,
+    IndexMatch,
     JwtAuth,
+    KeyMatch,
     ResponseSpec,
     SettingSchema,
 )
@@ -184,14 +186,43 @@ def check_secret_actions(ctx: CheckContext) -> None:
 
 
 def check_response(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
+    match = response.match
     for key, expr in (
         ("results", response.results),
         ("id", response.id),
         ("note", response.note),
         ("error.code", response.error.code),
         ("error.message", response.error.message),
+        ("match.result", match.result if isinstance(match, KeyMatch) else None),
+        ("match.index", match.index if isinstance(match, IndexMatch) else None),
     ):
         check_jmespath(ctx, [*loc, *key.split(".")], expr)
+    check_ok_rule(ctx, loc, response)
+
+
+# what only a JMESPath has: `ok.field` is one key of a result item, read as is
+_PATH_SYNTAX = re.compile(r"[.\[\]*?|@&()`]")
+
+LIST_OF_RESULTS_FIX = ("point `results:` at the list and describe one item of it; add `only: failures` when it "
+                       "lists only the records that failed (docs/writing-a-spec.md, 'Answers that list only failures').")
+
+
+def check_ok_rule(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
+    """An ok rule compares one value of one result: one that would meet a list, or a path, decides nothing."""
+    ok = response.ok
+    if ok is None:
+        return
+    if _PATH_SYNTAX.search(ok.field):
+        ctx.error([*loc, "ok", "field"],
+                  f"ok.field '{ok.field}' is read as one key of each result, not as a path, so no result has it "
+                  "and every record would be refused.", "name a key of a result item; " + LIST_OF_RESULTS_FIX)
+    for name, values in (("in", ok.in_), ("failed", ok.failed or [])):
+        listed = next((v for v in values if isinstance(v, list | dict)), None)
+        if listed is not None:
+            ctx.error([*loc, "ok", name],
+                      f"ok.{name} lists {listed!r}: the rule would meet a list (or mapping) of results, and decide "
+                      "for the whole batch at once: one failure would refuse every record, and its absence would "
+                      "deliver them all.", LIST_OF_RESULTS_FIX)
 
 
 def check_errors(ctx: CheckContext, loc: Loc, classes: ErrorClasses) -> None:

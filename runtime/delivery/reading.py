@@ -9,7 +9,7 @@ from typing import Any
 
 import jmespath
 
-from destkit.runtime.spec.models import KeyMatch, ResponseSpec
+from destkit.runtime.spec.models import IndexMatch, KeyMatch, ResponseSpec
 
 
 @dataclass(slots=True)
@@ -88,11 +88,11 @@ class ResponseReader:
         self._ok = _Values(spec.ok.in_ if spec.ok else [])
         self._failed = _Values(spec.ok.failed) if spec.ok and spec.ok.failed is not None else None
         self._retry_codes = frozenset(spec.retry_codes)
+        self._only_failures = spec.only == "failures"
+        self._owner = _owner_reader(spec.match)
 
     def _item(self, item: Any) -> ItemResult:
-        rid = self._id(item) if self._id else None
-        if rid is not None and rid.__class__ is not str:
-            rid = str(rid)
+        rid = self._rid(item)
         if self._ok_field is not None:
             value = item.get(self._ok_field) if item.__class__ is dict else None
             if value not in self._ok:
@@ -103,10 +103,18 @@ class ResponseReader:
         note = self._note(item)
         return ItemResult(True, rid, None, None, False, None if note is None else str(note))
 
+    def _rid(self, item: Any) -> str | None:
+        rid = self._id(item) if self._id else None
+        return rid if rid is None or rid.__class__ is str else str(rid)
+
     def _not_ok(self, item: Any, rid: str | None, value: Any) -> ItemResult:
         """A refusal with the destination's code and message, or, for a value the spec does not list, unexpected."""
         if self._failed is not None and value not in self._failed:
             return ItemResult(False, rid, unexpected=self._neither(value))
+        return self._refusal(item, rid)
+
+    def _refusal(self, item: Any, rid: str | None) -> ItemResult:
+        """The record was refused: the destination's code and message, retryable when the code is transient."""
         code = self._code(item) if self._code else None
         message = self._message(item) if self._message else None
         code_text = None if code is None else str(code)
@@ -129,24 +137,25 @@ class ResponseReader:
             if str(value) not in self._accept[1]:
                 return f"the answer's {self.spec.accept.field if self.spec.accept else ''} is {value!r}, not one of the accepted values"
         results = self._results(data)
-        match = self.spec.match
-        if isinstance(match, KeyMatch):
-            return self._by_key(results, keys, match.key)
+        if self._owner is not None:
+            return self._by_owner(results, keys)
         if not isinstance(results, list):
             return f"no per-record result list at '{self.spec.results}'"
         if len(results) != len(keys):
             return f"{len(results)} per-record results for {len(keys)} records"
         return [self._item(item) for item in results]
 
-    def _by_key(self, results: Any, keys: list[object], key_field: str) -> list[ItemResult] | str:
-        """Results keyed by the record's key value: a mapping key → error, or a list of items with the key."""
+    def _by_owner(self, results: Any, keys: list[object]) -> list[ItemResult] | str:
+        """Results that each name their record (by key or position): a list of items, or a mapping key → error."""
+        by_key = isinstance(self.spec.match, KeyMatch)
         if results is None or results == []:
-            results = {}  # nothing keyed: no record failed
-        if isinstance(results, dict):
+            # nothing listed: no record failed (keyed errors, or only failures); else every record's result is missing
+            results = {} if by_key else []
+        if isinstance(results, dict) and by_key:
             return self._from_error_mapping(results, keys)
         if isinstance(results, list):
-            return self._from_keyed_items(results, keys, key_field)
-        return f"the results at '{self.spec.results}' are neither a list nor a mapping"
+            return self._from_owned_items(results, keys)
+        return f"the results at '{self.spec.results}' are {_kind(results)}, not a list"
 
     def _from_error_mapping(self, errors: dict[str, Any], keys: list[object]) -> list[ItemResult] | str:
         """A mapping key → error: a key absent from it is a success."""
@@ -166,16 +175,92 @@ class ResponseReader:
         # an entry in the errors mapping is a failure even when the ok rule would pass it
         return result if not result.ok else ItemResult(False, None, None, str(error))
 
-    def _from_keyed_items(self, items: list[Any], keys: list[object], key_field: str) -> list[ItemResult] | str:
-        """A list of result items carrying the key: a record without its item is unreadable."""
-        by_key = {str(item.get(key_field)): item for item in items if isinstance(item, dict)}
+    def _from_owned_items(self, items: list[Any], keys: list[object]) -> list[ItemResult] | str:
+        """A list of result items naming their record: each record reads its own item.
+
+        Listing every record, a record without its item is unreadable; listing only failures, it was
+        delivered, and a failure that names no record of the batch is unreadable (never a success).
+        """
+        assert self._owner is not None
+        owned = self._owner.place(items, keys, strict=self._only_failures)
+        if isinstance(owned, str):
+            return owned
         out = []
-        for k in keys:
-            item = by_key.get(str(k))
-            if item is None:
-                return f"no result for key {k!r}"
-            out.append(self._item(item))
+        for position, key in enumerate(keys):
+            item = owned.get(position)
+            if item is not None:
+                out.append(self._refusal(item, self._rid(item)) if self._only_failures else self._item(item))
+            elif self._only_failures:
+                out.append(ItemResult(True))
+            else:
+                return f"no result for key {key!r}"
         return out
+
+
+def _kind(value: Any) -> str:
+    return "a mapping" if isinstance(value, dict) else f"a {type(value).__name__}"
+
+
+class _ByKey:
+    """Places result items by the key value they carry (case-folded where the destination folds case)."""
+
+    def __init__(self, match: KeyMatch) -> None:
+        key = match.key
+        self._carried: Callable[[Any], Any] = compile_path(match.result) if match.result else lambda item: item.get(key)
+        self._fold: Callable[[str], str] = str.casefold if match.case == "insensitive" else str
+
+    def place(self, items: list[Any], keys: list[object], *, strict: bool) -> dict[int, Any] | str:
+        """Batch position → its item; with `strict`, an item whose key no record has makes the answer unreadable."""
+        positions: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            positions.setdefault(self._fold(str(k)), []).append(i)
+        owned: dict[int, Any] = {}
+        for item in items:
+            carried = self._carried(item) if isinstance(item, dict) else None
+            mine = positions.get(self._fold(str(carried)))
+            if mine is None:
+                if strict:
+                    return f"a result for key {carried!r}, which no record in the batch has"
+                continue
+            for i in mine:
+                owned.setdefault(i, item)  # the first result for a key is its record's
+        return owned
+
+
+class _ByIndex:
+    """Places result items by the 0-based batch position they name."""
+
+    def __init__(self, match: IndexMatch) -> None:
+        self._index = compile_path(match.index)
+        self._path = match.index
+
+    def place(self, items: list[Any], keys: list[object], *, strict: bool) -> dict[int, Any] | str:
+        """Batch position → its item; a position outside the batch makes the answer unreadable."""
+        owned: dict[int, Any] = {}
+        for item in items:
+            value = self._index(item) if isinstance(item, dict) else None
+            position = _position(value)
+            if position is None or not 0 <= position < len(keys):
+                return f"a result whose {self._path} is {value!r}, which is no record's position in the batch"
+            owned.setdefault(position, item)
+        return owned
+
+
+def _position(value: Any) -> int | None:
+    """A position given as a number or as its digits; anything else (a bool, a float, text) is none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _owner_reader(match: KeyMatch | IndexMatch | str) -> _ByKey | _ByIndex | None:
+    if isinstance(match, KeyMatch):
+        return _ByKey(match)
+    if isinstance(match, IndexMatch):
+        return _ByIndex(match)
+    return None
 
 
 def place_errors(errors: dict[str, Any], keys: list[object]) -> dict[str, Any] | str:

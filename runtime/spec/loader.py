@@ -20,7 +20,14 @@ from destkit.runtime.errors import Issue, SpecError
 from destkit.runtime.spec.body_template import build_envelope, refs_in
 from destkit.runtime.spec.hooks import not_a_connector, outside_packages
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
-from destkit.runtime.spec.models import COLUMNS, ActionSpec, DestinationSpec, PositionalRecord, Variant
+from destkit.runtime.spec.models import (
+    COLUMNS,
+    ActionSpec,
+    DestinationSpec,
+    KeyMatch,
+    PositionalRecord,
+    Variant,
+)
 from destkit.runtime.spec.vocabulary import AUTH_KINDS, path_parameters
 
 _BUNDLED = "destkit.specs"
@@ -83,7 +90,7 @@ def parse_spec(text: str, file: str = "<spec>") -> DestinationSpec:
 
 # pydantic puts the tag of the union member it tried into an error's location (auth.jwt.ttl);
 # the author never wrote it, so it is dropped before the location is named or looked up.
-_UNION_TAGS = AUTH_KINDS | {"KeyMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
+_UNION_TAGS = AUTH_KINDS | {"KeyMatch", "IndexMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
 
 
 def _read_yaml(text: str, file: str) -> LocatedYaml:
@@ -249,7 +256,7 @@ def _body_names_no_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, 
 def _keys_are_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     if action.batch.key is not None and action.batch.key not in action.fields:
         issues.add([*base, "batch", "key"], f"'{action.batch.key}' is not a field of this action.")
-    if not isinstance(action.response.match, str) and action.response.match.key not in action.fields:
+    if isinstance(action.response.match, KeyMatch) and action.response.match.key not in action.fields:
         issues.add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
 
 

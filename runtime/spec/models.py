@@ -213,14 +213,40 @@ class ErrorRule(_Strict):
 
 
 class KeyMatch(_Strict):
-    key: str = Field(description="the action field whose value keys the per-record results")
+    """`response.match: {key: ...}`: each result belongs to the record whose key value it carries."""
+
+    key: str = Field(description="the action field whose value keys the per-record results; it must be the "
+                     "record's key (batch.key, else the first required field)")
+    result: str | None = Field(
+        default=None, description="JMESPath in a result item to the key value it carries (default: the item's "
+        "field named like `key`); e.g. email_address"
+    )
+    case: Literal["sensitive", "insensitive"] = Field(
+        default="sensitive", description="insensitive: the destination folds case (e.g. echoes emails "
+        "lower-cased), so key values are compared case-insensitively"
+    )
+
+
+class IndexMatch(_Strict):
+    """`response.match: {index: ...}`: each result names its record's position in the batch."""
+
+    index: str = Field(description="JMESPath in a result item to the 0-based position of its record in the "
+                       "request's list of records; e.g. index")
 
 
 class ResponseSpec(_Strict):
     """How to read per-record results out of a successful batch response."""
 
     results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole answer applies to every record")
-    match: Literal["index"] | KeyMatch = "index"
+    match: Literal["index"] | KeyMatch | IndexMatch = Field(
+        default="index", description="which result is whose: index (the n-th result is the n-th record's), "
+        "{key: field} (the result carrying the record's key value) or {index: path} (the result naming the "
+        "record's position)"
+    )
+    only: Literal["failures"] | None = Field(
+        default=None, description="failures: the results list only the records that failed (each one is a "
+        "refusal); a record without a result was delivered. Needs match {key: ...} or {index: ...}"
+    )
     ok: ResultRule | None = None
     error: ErrorRule = Field(default_factory=ErrorRule)
     id: str | None = Field(default=None, description="JMESPath in a result to the destination's id for the record")
@@ -240,6 +266,16 @@ class ResponseSpec(_Strict):
         default=None, description="import path 'package.module:name' of a ResultReader factory, called with this "
         "response spec, that reads the per-record results instead (docs/extending.md)"
     )
+
+    @model_validator(mode="after")
+    def _failures_need_an_owner(self) -> ResponseSpec:
+        if self.only == "failures" and self.match == "index":
+            raise ValueError("with only: failures the results cannot be matched by their order; "
+                             "write match: {index: <path to the record's position>} or match: {key: <field>}")
+        if self.only == "failures" and self.ok is not None:
+            raise ValueError("with only: failures every listed result is a refusal, so an ok rule has nothing "
+                             "to decide; remove ok")
+        return self
 
 
 class PositionalRecord(_Strict):
