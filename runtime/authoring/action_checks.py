@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 
 from destkit.runtime.authoring.context import CheckContext, Loc
+from destkit.runtime.authoring.normalize_checks import check_normalize
 from destkit.runtime.authoring.record_checks import check_value_lists
 from destkit.runtime.authoring.spec_checks import check_auth, check_auth_secrets, check_errors, check_response
 from destkit.runtime.config.settings import settings_schema
@@ -55,7 +56,8 @@ def check_action(
         _check_record_template_given(ctx, action.request, loc)
         check_value_lists(ctx, action, loc)
         used |= _fields_sent(ctx, action, params)
-        if not _request_compiles(ctx, action, loc, settings, params):
+        # an unknown normalize name would also fail the compile: report it once, with a did-you-mean
+        if not check_normalize(ctx, action, loc) or not _request_compiles(ctx, action, loc, settings, params):
             return used  # the response paths are checked once the request is sound
     if response:
         check_response(ctx, [*loc, "response"], action.response)

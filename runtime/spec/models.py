@@ -49,6 +49,21 @@ class FieldSchema(_Strict):
         default=None, description="when not mapped, look the value up: the id the destination gave this record's key "
         "on an earlier delivery (kept in the state store)"
     )
+    normalize: str | list[str] | None = Field(
+        default=None, description="steps (trim, lower, digits_only, email, e164, e164_no_plus, gmail_dots) or a "
+        "platform preset (meta_email, meta_phone, google_email, google_phone, tiktok_email, tiktok_phone) applied "
+        "to a string before its checks; an empty result is absent"
+    )
+    hash: Literal["sha256"] | None = Field(
+        default=None, description="send the hex digest of the normalised, checked value; a value that already is "
+        "a 64-hex digest is sent as is (lowercased)"
+    )
+
+    @model_validator(mode="after")
+    def _normalize_needs_a_string(self) -> FieldSchema:
+        if (self.normalize is not None or self.hash is not None) and self.types != ("string",):
+            raise ValueError("normalize and hash apply to a field of type: string")
+        return self
 
     @property
     def types(self) -> tuple[str, ...]:
