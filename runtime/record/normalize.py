@@ -8,12 +8,12 @@ plain email or phone and the spec does the rest. Everything is resolved once, wh
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Sequence
 
 from destkit.mapping.errors import MappingReason, TransformError
 from destkit.mapping.transforms import TRANSFORMS
+from destkit.runtime.spec.vocabulary import NORMALIZE_FIX, NORMALIZE_PRESETS, unknown_normalize_message
 
 Step = Callable[[str], str]
 
@@ -71,23 +71,17 @@ STEPS: dict[str, Step] = {
     "gmail_dots": _gmail_dots,
 }
 
-# The platforms' documented normalisation of their match keys, as steps (applied before hashing).
-PRESETS: dict[str, tuple[str, ...]] = {
-    # Meta Custom Audiences, "Normalizing and hashing": email trimmed and lowercased;
-    # phone digits only with the country code, no '+', no leading zeros
-    "meta_email": ("trim", "lower", "email"),
-    "meta_phone": ("e164_no_plus",),
-    # Google Ads Customer Match, "Normalize and hash": email trimmed and lowercased, dots before the
-    # domain removed for gmail.com and googlemail.com; phone in E.164 with the '+'
-    "google_email": ("trim", "lower", "email", "gmail_dots"),
-    "google_phone": ("e164",),
-    # TikTok Audiences, "Hash customer data": email trimmed and lowercased; phone in E.164 with the '+'
-    "tiktok_email": ("trim", "lower", "email"),
-    "tiktok_phone": ("e164",),
-}
+# The platforms' documented normalisation of their match keys, as steps (applied before hashing); the
+# names are the spec language's (`vocabulary.NORMALIZE_PRESETS`), so a spec is checked when it loads:
+# - Meta Custom Audiences, "Normalizing and hashing": email trimmed and lowercased; phone digits only with
+#   the country code, no '+', no leading zeros
+# - Google Ads Customer Match, "Normalize and hash": email trimmed and lowercased, dots before the domain
+#   removed for gmail.com and googlemail.com; phone in E.164 with the '+'
+# - TikTok Audiences, "Hash customer data": email trimmed and lowercased; phone in E.164 with the '+'
+PRESETS: dict[str, tuple[str, ...]] = dict(NORMALIZE_PRESETS)
 
 KNOWN_NAMES = (*STEPS, *PRESETS)
-KNOWN_FIX = f"use a step ({', '.join(STEPS)}) or a preset ({', '.join(PRESETS)})."
+KNOWN_FIX = NORMALIZE_FIX
 
 
 def as_names(normalize: str | Sequence[str] | None) -> list[str]:
@@ -97,16 +91,7 @@ def as_names(normalize: str | Sequence[str] | None) -> list[str]:
     return [normalize] if isinstance(normalize, str) else list(normalize)
 
 
-def suggestion(name: str) -> str | None:
-    """The known step or preset a misspelt name most likely meant."""
-    close = difflib.get_close_matches(name, KNOWN_NAMES, n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def unknown_name_message(name: str) -> str:
-    hint = suggestion(name)
-    text = f"'{name}' is not a normalize step or preset"
-    return text + (f"; did you mean '{hint}'?" if hint else ".")
+unknown_name_message = unknown_normalize_message
 
 
 def expand(names: Sequence[str]) -> list[Step]:
@@ -150,6 +135,5 @@ __all__ = [
     "expand",
     "sha256_hex",
     "strict_email",
-    "suggestion",
     "unknown_name_message",
 ]

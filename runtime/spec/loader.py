@@ -28,7 +28,13 @@ from destkit.runtime.spec.models import (
     PositionalRecord,
     Variant,
 )
-from destkit.runtime.spec.vocabulary import AUTH_KINDS, path_parameters
+from destkit.runtime.spec.vocabulary import (
+    AUTH_KINDS,
+    NORMALIZE_FIX,
+    path_parameters,
+    unknown_normalize_message,
+    unknown_normalize_names,
+)
 
 _BUNDLED = "destkit.specs"
 
@@ -209,6 +215,13 @@ def _check_action(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: 
         check(spec, action, base, issues)
 
 
+def _normalize_names_known(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    for field_name, f in action.fields.items():
+        names = [f.normalize] if isinstance(f.normalize, str) else list(f.normalize or [])
+        for name in unknown_normalize_names(names):
+            issues.add([*base, "fields", field_name, "normalize"], unknown_normalize_message(name), NORMALIZE_FIX)
+
+
 def _record_refs_resolve(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     loc: Loc = [*base, "request", "record"]
     for ref in refs_in(action.request.record):
@@ -301,6 +314,7 @@ def _body_envelope_builds(spec: DestinationSpec, action: ActionSpec, base: Loc, 
 
 # in this order: the issues come out in the order an author reads the action
 _ACTION_CHECKS: tuple[Callable[[DestinationSpec, ActionSpec, Loc, _Issues], None], ...] = (
+    _normalize_names_known,
     _record_refs_resolve,
     _columns_are_the_whole_record,
     _body_holds_the_records_once,

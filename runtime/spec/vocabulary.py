@@ -7,6 +7,7 @@ keeping its own copy, so the language cannot drift between them.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -30,6 +31,35 @@ E164 = E164_PATTERN
 
 #: The `kind:` values of an `auth:` block.
 AUTH_KINDS = frozenset({"api_key", "bearer", "basic", "hook", "none", "jwt", "hmac"})
+
+
+#: Normalisation steps a field may declare (`normalize:`), implemented in `destkit.runtime.record.normalize`.
+NORMALIZE_STEPS = ("trim", "lower", "digits_only", "email", "e164", "e164_no_plus", "gmail_dots")
+
+#: The platforms' documented match-key rules, as steps (cited in `destkit.runtime.record.normalize`).
+NORMALIZE_PRESETS: dict[str, tuple[str, ...]] = {
+    "meta_email": ("trim", "lower", "email"),
+    "meta_phone": ("e164_no_plus",),
+    "google_email": ("trim", "lower", "email", "gmail_dots"),
+    "google_phone": ("e164",),
+    "tiktok_email": ("trim", "lower", "email"),
+    "tiktok_phone": ("e164",),
+}
+
+
+NORMALIZE_FIX = (f"use a step ({', '.join(NORMALIZE_STEPS)}) or a preset ({', '.join(NORMALIZE_PRESETS)}).")
+
+
+def unknown_normalize_names(names: list[str]) -> list[str]:
+    """The names that are neither a step nor a preset."""
+    return [n for n in names if n not in NORMALIZE_STEPS and n not in NORMALIZE_PRESETS]
+
+
+def unknown_normalize_message(name: str) -> str:
+    """Why `name` cannot be a normalize step, with the known name it most likely meant."""
+    close = difflib.get_close_matches(name, [*NORMALIZE_STEPS, *NORMALIZE_PRESETS], n=1, cutoff=0.6)
+    text = f"'{name}' is not a normalize step or preset"
+    return text + (f"; did you mean '{close[0]}'?" if close else ".")
 
 
 def path_parameters(path: str) -> tuple[str, ...]:
@@ -77,6 +107,9 @@ __all__ = [
     "AUTH_KINDS",
     "E164",
     "HTTP_METHODS",
+    "NORMALIZE_FIX",
+    "NORMALIZE_PRESETS",
+    "NORMALIZE_STEPS",
     "PATH_PARAMETER",
     "SECRET_REFERENCE",
     "SETTING_REFERENCE",
@@ -84,4 +117,6 @@ __all__ = [
     "path_parameters",
     "secrets_used",
     "settings_used",
+    "unknown_normalize_message",
+    "unknown_normalize_names",
 ]

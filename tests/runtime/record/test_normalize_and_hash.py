@@ -140,3 +140,27 @@ def test_normalize_on_a_field_that_is_not_a_string_is_a_spec_error() -> None:
     assert [f.issue.message for f in check.errors] == [
         "Value error, normalize and hash apply to a field of type: string.",
     ]
+
+
+def test_every_normalize_name_of_the_spec_language_is_implemented() -> None:
+    from destkit.runtime.record.normalize import PRESETS, STEPS
+    from destkit.runtime.spec.vocabulary import NORMALIZE_PRESETS, NORMALIZE_STEPS
+
+    assert tuple(STEPS) == NORMALIZE_STEPS
+    assert PRESETS == NORMALIZE_PRESETS
+
+
+def test_an_unknown_normalize_name_is_a_spec_error_when_the_spec_loads() -> None:
+    from destkit.runtime.errors import SpecError
+    from destkit.runtime.spec.loader import parse_spec
+
+    try:
+        parse_spec(SPEC.replace("normalize: meta_email", "normalize: meta_emial"), "audience.yaml")
+    except SpecError as exc:
+        assert [str(i) for i in exc.issues] == [
+            "audience.yaml:11: actions.add.fields.email.normalize: 'meta_emial' is not a normalize step or preset; "
+            "did you mean 'meta_email'? Fix: use a step (trim, lower, digits_only, email, e164, e164_no_plus, "
+            "gmail_dots) or a preset (meta_email, meta_phone, google_email, google_phone, tiktok_email, tiktok_phone).",
+        ]
+    else:
+        raise AssertionError("an unknown normalize name must not load")
