@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from destkit.runtime import Status, load_spec
+from destkit.runtime.authoring.check import check_spec_text
 from destkit.runtime.delivery.classify import Action, ErrorTable, classify
 from destkit.runtime.delivery.reading import ResponseReader
 from destkit.runtime.delivery.retry import RateGate, RateHeaders, RetryPolicy, budget_reset
@@ -74,6 +76,16 @@ def test_a_body_rule_can_refuse_a_2xx_answer() -> None:
     classes = ErrorClasses.model_validate({"when": [{"path": "success", "in": [False], "then": "reject"}]})
     resolution = classify(200, {}, {"success": False, "message": "no"}, table(classes))
     assert (resolution.action, resolution.reason) == (Action.REJECT, Reason.DESTINATION_REJECTED)
+
+
+def test_spec_check_refuses_a_body_rule_path_that_is_not_jmespath() -> None:
+    text = load_spec_text("hello_charles") + "\nerrors:\n  when: [{path: 'error.code[', in: [17], then: retry}]\n"
+    problems = [f.issue.key for f in check_spec_text(text).errors]
+    assert problems == ["errors.when.0.path"]
+
+
+def load_spec_text(name: str) -> str:
+    return (Path(__file__).resolve().parents[3] / "specs" / f"{name}.yaml").read_text(encoding="utf-8")
 
 
 # end to end: a throttle sent as HTTP 400 is retried, not rejected
