@@ -226,6 +226,8 @@ def check_ok_rule(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
 
 
 def check_errors(ctx: CheckContext, loc: Loc, classes: ErrorClasses) -> None:
+    for i, rule in enumerate(classes.when):  # a body rule's path is compiled when the sync is built
+        check_jmespath(ctx, [*loc, "when", i, "path"], rule.path)
     # the order the runtime applies them in: auth (stops the run), then retry, then rejected
     owner: dict[int | str, str] = {}
     for cls in ("auth", "retry", "rejected"):

@@ -20,7 +20,7 @@ from destkit.runtime.delivery.exchange import Lost, NoReply, transport_failure
 from destkit.runtime.delivery.reading import compile_path
 from destkit.runtime.delivery.retry import parse_retry_after
 from destkit.runtime.outcomes import Reason
-from destkit.runtime.spec.models import ErrorClasses, ErrorRule, ResponseSpec
+from destkit.runtime.spec.models import BodyErrorRule, ErrorClasses, ErrorRule, ResponseSpec
 
 # the body keys that, by common convention, hold a whole-request error's message
 _MESSAGE_KEYS = ("message", "msg", "error")
@@ -78,6 +78,28 @@ class ErrorPaths:
         return _text(self.code(body) if self.code else None), _text(self.message(body) if self.message else None)
 
 
+@dataclass(frozen=True, slots=True)
+class BodyRule:
+    """A compiled `errors.when` rule: the answer is handled as `then` when the body holds one of `values` at `path`."""
+
+    path: Callable[[Any], Any]
+    values: frozenset[str]  # compared as text, so 17 in the spec matches 17 or "17" in the body
+    then: Action
+
+    @classmethod
+    def compile(cls, rule: BodyErrorRule) -> BodyRule:
+        return cls(compile_path(rule.path), frozenset(map(_as_text, rule.in_)), Action(rule.then))
+
+    def matches(self, body: Any) -> bool:
+        found = self.path(body)
+        return found is not None and not isinstance(found, (dict, list)) and _as_text(found) in self.values
+
+
+def _as_text(value: Any) -> str:
+    """A scalar as JSON writes it (true, not True), so a spec's `false` or `"false"` matches the body's false."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def status_set(values: Collection[int | str]) -> frozenset[int]:
     """The statuses a spec's list names: numbers as they are, a class like '5xx' as its hundred."""
     out: set[int] = set()
@@ -100,13 +122,20 @@ class ErrorTable:
     retry: frozenset[int]
     split: frozenset[int]
     paths: tuple[ErrorPaths, ...] = ()
+    body_rules: tuple[BodyRule, ...] = ()
 
     @classmethod
     def from_spec(cls, classes: ErrorClasses, response: ResponseSpec | None = None) -> ErrorTable:
         rules = (response.request_error, response.error) if response is not None else ()
         paths = tuple(p for p in map(ErrorPaths.compile, rules) if p is not None)
         return cls(status_set(classes.rejected), status_set(classes.auth), status_set(classes.retry),
-                   status_set(classes.split), paths)
+                   status_set(classes.split), paths, tuple(map(BodyRule.compile, classes.when)))
+
+    def body_action(self, body: Any) -> Action | None:
+        """The action of the first body rule the answer matches; None when none does (or the body is not JSON)."""
+        if body is None or isinstance(body, bytes):
+            return None
+        return next((rule.then for rule in self.body_rules if rule.matches(body)), None)
 
 
 def classify(status: int | None, headers: Mapping[str, str], body: Any, spec: ErrorTable, *,
@@ -115,10 +144,14 @@ def classify(status: int | None, headers: Mapping[str, str], body: Any, spec: Er
 
     `body` is the decoded JSON, None when empty, or the raw bytes when it is not JSON. Header names
     are matched case-insensitively. `now` (epoch seconds) dates a Retry-After given as an HTTP date.
-    The order matters: 2xx is always success and the auth class wins over 3xx and the retry class.
+    The order matters: the spec's body rules come first (a throttle may come as a 400), then 2xx is always
+    success and the auth class wins over 3xx and the retry class.
     """
     if status is None:
         return NO_ANSWER
+    ruled = spec.body_action(body) if spec.body_rules else None
+    if ruled is not None:
+        return by_body_rule(ruled, status, headers, body, spec, now)
     if 200 <= status < 300:
         return OK
     if status in spec.auth:
@@ -131,6 +164,27 @@ def classify(status: int | None, headers: Mapping[str, str], body: Any, spec: Er
     if status in spec.retry:
         return _transient(status, headers, body, spec, now)
     return _refusal(status, body, spec)
+
+
+def by_body_rule(action: Action, status: int, headers: Mapping[str, str], body: Any, spec: ErrorTable,
+                 now: float | None) -> Resolution:
+    """The resolution an `errors.when` rule names, with the reason and message its status class would give."""
+    code, message = destination_error(body, spec.paths)
+    if action is Action.OK:
+        return OK
+    if action is Action.STOP:
+        return Resolution(Action.STOP, reason=Reason.AUTH_FAILED, message=message or "unauthorized",
+                          destination_code=code, destination_message=message)
+    if action in (Action.RETRY, Action.RATE_LIMITED):
+        limited = action is Action.RATE_LIMITED
+        return Resolution(action, wait=parse_retry_after(header(headers, "retry-after"), now),
+                          reason=Reason.RATE_LIMITED if limited else Reason.SERVER_ERROR,
+                          message=f"the destination answered HTTP {status} with an error its spec marks as "
+                          f"{'rate limiting' if limited else 'transient'}",
+                          destination_code=code, destination_message=message)
+    return Resolution(action, reason=Reason.DESTINATION_REJECTED,
+                      message=f"the destination refused the request (HTTP {status}); see destination_message.",
+                      destination_code=code, destination_message=message)
 
 
 def redirect(status: int, location: str) -> Resolution:
@@ -228,7 +282,7 @@ def _text(value: Any) -> str | None:
 
 
 __all__ = [
-    "MAYBE_APPLIED", "NO_ANSWER", "OK", "TRANSIENT_RECORDS", "UNKNOWN_DELIVERY_MESSAGE", "Action", "ErrorPaths",
-    "ErrorTable", "Resolution", "classify", "classify_exception", "classify_no_reply", "conventional_error",
+    "MAYBE_APPLIED", "NO_ANSWER", "OK", "TRANSIENT_RECORDS", "UNKNOWN_DELIVERY_MESSAGE", "Action", "BodyRule",
+    "ErrorPaths", "ErrorTable", "Resolution", "by_body_rule", "classify", "classify_exception", "classify_no_reply", "conventional_error",
     "destination_error", "header", "redirect", "status_set",
 ]

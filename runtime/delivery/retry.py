@@ -10,11 +10,14 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+RateHeaders = Literal["x-ratelimit", "ratelimit"]
+"""A spec's `rate_limit.headers`: which family of rate-limit headers its destination sends."""
 
 
 @dataclass
@@ -57,6 +60,35 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def budget_reset(headers: Mapping[str, str], family: RateHeaders, now: float) -> float | None:
+    """Seconds until the rate budget resets when the answer says it is spent (remaining 0); None otherwise.
+
+    `x-ratelimit` gives the reset as epoch seconds (so `now` is the wall clock), `ratelimit` (the IETF draft)
+    as seconds from now. A missing or unreadable header pauses nothing: better one 429 than a guessed pause.
+    """
+    remaining = _number(_header(headers, f"{family}-remaining"))
+    reset = _number(_header(headers, f"{family}-reset"))
+    if remaining is None or remaining > 0 or reset is None:
+        return None
+    seconds = reset - now if family == "x-ratelimit" else reset
+    return max(seconds, 0.0)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is not None and number == number else None  # NaN is no number
+
+
 class RateGate:
     """Spaces requests to a rate and holds every sender while the destination asks us to back off.
 
@@ -81,6 +113,16 @@ class RateGate:
         now = self.clock()
         self._spread = max(spread, self._spread) if self._paused_until > now else spread
         self._paused_until = max(self._paused_until, now + seconds)
+
+    def pause_for_budget(self, headers: Mapping[str, str], family: RateHeaders | None, *, now: float,
+                         cap: float) -> None:
+        """Hold every sender until the reset when the answer's rate-limit headers say the budget is spent,
+        before the destination has to answer 429; `now` is the wall clock (epoch seconds), `cap` the longest pause."""
+        if family is None:
+            return
+        seconds = budget_reset(headers, family, now)
+        if seconds:
+            self.pause(min(seconds, cap))
 
     async def wait(self) -> None:
         if self._paused_until > self.clock():

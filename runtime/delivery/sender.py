@@ -33,7 +33,7 @@ from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseL
 from destkit.runtime.delivery.extensions import Classifier, ResultReader
 from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency
 from destkit.runtime.delivery.reading import ItemResult
-from destkit.runtime.delivery.retry import Clock, RateGate, RetryPolicy, Sleep
+from destkit.runtime.delivery.retry import Clock, RateGate, RateHeaders, RetryPolicy, Sleep
 from destkit.runtime.errors import AuthFailed
 from destkit.runtime.outcomes import Outcome, Reason, Status
 from destkit.runtime.record.compiler import fill_path
@@ -120,7 +120,11 @@ class Deliverer:
         limits: ResponseLimits = DEFAULT_LIMITS,
         idempotency: Idempotency = IDEMPOTENT,
         secrets: Sequence[Secret] = (),
+        rate_headers: RateHeaders | None = None,
+        wall_clock: Clock = time.time,
     ) -> None:
+        self.rate_headers = rate_headers  # the spec's rate-limit header family: a spent budget pauses every sender
+        self.wall_clock = wall_clock  # dates an epoch-seconds reset header
         self.path_params = path_params
         self.client = client
         self.method = method
@@ -200,6 +204,7 @@ class Deliverer:
         status = reply.status
         log.info("request", extra={"run_id": self.run_id, "batch": seq, "attempt": attempt, "status": status,
                                    "records": len(pending), "latency_ms": round(latency * 1000, 1)})
+        self.gate.pause_for_budget(reply.headers, self.rate_headers, now=self.wall_clock(), cap=self.policy.max_retry_after)
         body = decode_body(reply.content)
         resolution = self.classifier(status, reply.headers, body, self.errors)
         if not self.secrets:

@@ -61,7 +61,8 @@ class Pipeline:
             ErrorTable.from_spec(errors, action.response), sync.retry, RateGate(sync.requests_per_second),
             headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
             classifier=classifier_for(errors), limits=ResponseLimits.from_options(sync.options),
-            idempotency=Idempotency.of(action), secrets=sync.secret_values())
+            idempotency=Idempotency.of(action), secrets=sync.secret_values(),
+            rate_headers=sync.spec.rate_limit_for(action).headers)
         self.aborted: str | None = None
         self.secrets = sync.secret_values()
         self.process = sync.processor  # the compiled record path: prepared before a pipeline is built

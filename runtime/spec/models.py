@@ -397,8 +397,27 @@ def _statuses(*values: int | str) -> list[int | str]:
     return list(values)
 
 
+ErrorAction = Literal["ok", "retry", "rate_limited", "reject", "split", "stop"]
+
+
+class BodyErrorRule(_Strict):
+    """`errors.when[]`: an answer whose body holds one of these values at `path` is handled as `then`, whatever its
+    status (e.g. a throttle sent as HTTP 400 with `error.code: 17`)."""
+
+    path: str = Field(min_length=1, description="JMESPath in the answer's JSON body, e.g. error.code")
+    in_: list[bool | int | str] = Field(alias="in", min_length=1, description="the values that select this rule "
+                                        "(a value and its text are the same: 17 matches \"17\")")
+    then: ErrorAction = Field(description="how the answer is handled: ok, retry, rate_limited (retry, pausing "
+                              "every sender first), reject, split or stop")
+
+
 class ErrorClasses(_Strict):
-    """Which HTTP statuses mean what; 2xx is success, 3xx is never followed."""
+    """Which HTTP statuses mean what; 2xx is success, 3xx is never followed. `when` rules read the body first."""
+
+    when: list[BodyErrorRule] = Field(
+        default_factory=list, description="body rules, tried in order before the status classes; the first that "
+        "matches decides"
+    )
 
     rejected: list[int | str] = Field(default_factory=lambda: _statuses(400, 404, 409, 413, 422))
     auth: list[int | str] = Field(default_factory=lambda: _statuses(401, 403))
@@ -418,6 +437,11 @@ class ErrorClasses(_Strict):
 class RateLimit(_Strict):
     requests_per_second: float | None = Field(default=None, gt=0)
     concurrency: int = Field(default=4, ge=1, le=256)
+    headers: Literal["x-ratelimit", "ratelimit"] | None = Field(
+        default=None, description="the rate-limit headers the destination sends: when they say the budget is spent, "
+        "every sender pauses until the reset. x-ratelimit: X-RateLimit-Remaining with X-RateLimit-Reset in epoch "
+        "seconds; ratelimit: RateLimit-Remaining with RateLimit-Reset in seconds from now"
+    )
 
 
 class Timeouts(_Strict):
