@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from doc_blocks import Block, opens_block, read_block
 
 from destkit.runtime import Outcome, build_sync
 from destkit.runtime.authoring.check import check_spec_text
@@ -39,22 +40,6 @@ DOC = ROOT / "docs" / "writing-a-spec.md"
 EXAMPLE = ROOT / "docs" / "examples" / "acme_crm.yaml"
 SPEC_FILE = "acme_crm.yaml"
 TOKEN_ENV = "ACME_CRM_TOKEN"
-
-
-@dataclass
-class Block:
-    lang: str
-    attrs: dict[str, str]
-    flags: set[str]
-    text: str
-    line: int  # of the opening fence, 1-based
-
-    @property
-    def title(self) -> str | None:
-        return self.attrs.get("title")
-
-    def __repr__(self) -> str:
-        return f"{DOC.name}:{self.line} ```{self.lang}"
 
 
 @dataclass
@@ -69,18 +54,9 @@ def parse_doc(text: str) -> Doc:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("```") and line.strip() != "```":
-            info = line[3:].split()
-            start = i
-            i += 1
-            body: list[str] = []
-            while i < len(lines) and lines[i].rstrip() != "```":
-                body.append(lines[i])
-                i += 1
-            assert i < len(lines), f"{DOC.name}:{start + 1}: unclosed code fence"
-            attrs = dict(tok.split("=", 1) for tok in info[1:] if "=" in tok)
-            flags = {tok for tok in info[1:] if "=" not in tok}
-            doc.blocks.append(Block(info[0], attrs, flags, "\n".join(body) + "\n", start + 1))
+        if opens_block(line):
+            block, i = read_block(lines, i, DOC.name)
+            doc.blocks.append(block)
         elif line.strip() == "<!-- test: outcomes of contacts.csv -->":
             i += 1
             rows = []

@@ -16,11 +16,11 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from doc_blocks import Block, parse_blocks
 
 from destkit.runtime.authoring.check import check_spec
 from destkit.runtime.spec.loader import load_spec
@@ -30,44 +30,7 @@ DOC = ROOT / "docs" / "extending.md"
 SPEC_FILE = "relay_events.yaml"
 
 
-@dataclass
-class Block:
-    lang: str
-    attrs: dict[str, str]
-    flags: set[str]
-    text: str
-    line: int  # of the opening fence, 1-based
-
-    @property
-    def title(self) -> str | None:
-        return self.attrs.get("title")
-
-    def __repr__(self) -> str:
-        return f"{DOC.name}:{self.line} ```{self.lang}"
-
-
-def parse_blocks(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        if lines[i].startswith("```") and lines[i].strip() != "```":
-            info = lines[i][3:].split()
-            start = i
-            i += 1
-            body: list[str] = []
-            while i < len(lines) and lines[i].rstrip() != "```":
-                body.append(lines[i])
-                i += 1
-            assert i < len(lines), f"{DOC.name}:{start + 1}: unclosed code fence"
-            attrs = dict(tok.split("=", 1) for tok in info[1:] if "=" in tok)
-            flags = {tok for tok in info[1:] if "=" not in tok}
-            blocks.append(Block(info[0], attrs, flags, "\n".join(body) + "\n", start + 1))
-        i += 1
-    return blocks
-
-
-BLOCKS = parse_blocks(DOC.read_text(encoding="utf-8"))
+BLOCKS = parse_blocks(DOC.read_text(encoding="utf-8"), DOC.name)
 FILES: dict[str, str] = {}
 for _block in BLOCKS:
     if _block.title:
