@@ -187,7 +187,8 @@ def _demo_target(name: str) -> DemoTarget | None:
 
 
 def demo_target(destination: str | None = None) -> DemoTarget:
-    """What `destkit demo` syncs to: `destination`, or the first bundled one whose emulator has a demo profile.
+    """What `destkit demo` syncs to: `destination`, or the first bundled one whose emulator has a demo profile
+    that does not ask to be shown only on request (`by_default: False`).
 
     Raises UsageError when `destination` (or every bundled destination) offers no demo profile.
     """
@@ -201,7 +202,7 @@ def demo_target(destination: str | None = None) -> DemoTarget:
             )
         return target
     for name in bundled_spec_names():
-        if (target := _demo_target(name)) is not None:
+        if (target := _demo_target(name)) is not None and target.profile.get("by_default", True):
             return target
     raise UsageError("no bundled destination's emulator offers a demo profile.")
 

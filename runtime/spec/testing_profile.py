@@ -75,6 +75,8 @@ class DemoProfile(TypedDict):
     """the sync config (YAML text) the demo writes beside the audience"""
     write_audience: Callable[[Path, int], list[Planted]]
     """write_audience(csv_path, rows) -> the problems planted in the rows it wrote"""
+    by_default: NotRequired[bool]
+    """False: shown only when asked for (`destkit demo --destination ID`), never as the default demo"""
 
 
 class EmulatorModule(Protocol):

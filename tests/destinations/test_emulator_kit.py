@@ -75,7 +75,13 @@ def test_the_demo_takes_the_first_bundled_destination_whose_emulator_has_a_demo_
     target = demo.demo_target()
 
     assert (target.spec.id, target.title) == ("hello_charles", "Hello Charles")
-    assert demo.demo_destinations() == ["hello_charles"]
+    assert demo.demo_destinations() == ["braze", "hello_charles"]
+
+
+def test_a_demo_profile_with_by_default_false_is_shown_only_when_asked_for() -> None:
+    # braze sorts first, but its demo profile says by_default: False
+    assert demo.demo_target("braze").profile.get("by_default") is False
+    assert demo.demo_target().spec.id == "hello_charles"
 
 
 def test_the_demo_refuses_a_destination_whose_emulator_has_no_demo_profile() -> None:

@@ -37,6 +37,7 @@ def test_the_hello_charles_example_syncs_its_audience(monkeypatch: pytest.Monkey
 @pytest.mark.parametrize("name, env", [
     ("emarsys.sync.yaml", {"EMARSYS_USERNAME": "acme001", "EMARSYS_SECRET": "s3cr3t-value"}),
     ("webhook.sync.yaml", {"WEBHOOK_SIGNING_SECRET": "whsec_c2VjcmV0LXNpZ25pbmcta2V5"}),
+    ("braze.sync.yaml", {"BRAZE_REST_API_KEY": "braze-rest-key"}),
 ])
 def test_the_other_example_configs_are_valid(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in env.items():
@@ -48,7 +49,7 @@ def test_the_other_example_configs_are_valid(name: str, env: dict[str, str], mon
         (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("93.184.216.34", 0))]
         if host == "hooks.example.com" else real(host, *rest, **kw))
     sync = build_sync(EXAMPLES / name, transport=httpx.ASGITransport(app=create_app()))
-    assert sync.action_id in ("upsert_contacts", "send")
+    assert sync.action_id in ("upsert_contacts", "send", "track_users")
 
 
 def test_the_embedding_example_runs() -> None:
