@@ -193,6 +193,28 @@ def _objects(body: JSONObject, kind: str) -> list[Any] | str:
     return value
 
 
+def _apply_attributes(request: Request, attributes: list[Any]) -> tuple[int, list[JSONObject]]:
+    """Apply each valid attributes object; (how many were applied, the minor errors of the others by index)."""
+    errors, applied = [], 0
+    for index, item in enumerate(attributes):
+        problem = attribute_error(item)
+        if problem is None:
+            _store(request).apply(item)
+            applied += 1
+        else:
+            errors.append({"type": problem, "input_array": "attributes", "index": index})
+    return applied, errors
+
+
+def _success(counts: Mapping[str, int], errors: list[JSONObject]) -> Response:
+    """201 success with ``<kind>_processed`` for each kind the request had, and the minor errors if any."""
+    answer: JSONObject = {"message": "success"}
+    answer.update({f"{kind}_processed": n for kind, n in counts.items()})
+    if errors:
+        answer["errors"] = errors
+    return _reply(201, answer)
+
+
 def _track(request: Request, raw: bytes) -> Response:
     body = _json_object(raw)
     if body is None:
@@ -202,26 +224,11 @@ def _track(request: Request, raw: bytes) -> Response:
         return _reply(400, {"message": refused})
     attributes, events, purchases = (v for v in lists.values() if isinstance(v, list))
     request_exchange(request).contact_count = len(attributes)
-    errors, applied = [], 0
-    for index, item in enumerate(attributes):
-        problem = attribute_error(item)
-        if problem is None:
-            _store(request).apply(item)
-            applied += 1
-        else:
-            errors.append({"type": problem, "input_array": "attributes", "index": index})
+    applied, errors = _apply_attributes(request, attributes)
     if applied == 0 and not events and not purchases:
         return _reply(400, {"message": NO_VALID_DATA, "errors": errors})
-    answer: JSONObject = {"message": "success"}
-    if attributes:
-        answer["attributes_processed"] = applied
-    if events:
-        answer["events_processed"] = len(events)
-    if purchases:
-        answer["purchases_processed"] = len(purchases)
-    if errors:
-        answer["errors"] = errors
-    return _reply(201, answer)
+    given = {"attributes": (attributes, applied), "events": (events, len(events)), "purchases": (purchases, len(purchases))}
+    return _success({kind: n for kind, (objects, n) in given.items() if objects}, errors)
 
 
 async def users_track(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -14,9 +15,10 @@ from starlette.applications import Starlette
 
 from destkit.destinations.braze.emulator import DEFAULT_GROUPS, create_app
 from destkit.destinations.braze.store import EmulatorState
-from destkit.runtime import ConfigError, Outcome, Status, Sync, build_sync
+from destkit.runtime import ConfigError, Outcome, Status, Sync, build_sync, load_spec
 from destkit.runtime.authoring.check import check_spec
 from destkit.runtime.cli.server import running_server
+from destkit.runtime.delivery.reading import ResponseReader
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.outcomes import Reason
 from tests.cli_runs import run_cli
@@ -142,6 +144,39 @@ def test_the_x_ratelimit_headers_pace_the_sync_so_braze_never_answers_429() -> N
     assert result.summary.delivered == 225
     assert [r.status for r in track_requests(app)] == [201, 201, 201]
     assert time.monotonic() - started >= 0.5  # it did wait for the window to reset
+
+
+def test_a_429_from_a_budget_spent_elsewhere_is_retried_after_the_reset() -> None:
+    # the workspace's budget (1 request per second) is spent by another integration just before the sync
+    app = create_app(api_key=KEY, track_limit=(1, 1.0))
+    _spend_budget(app)
+
+    result = in_process(app, config(options={"max_retry_after": 3})).run(users(2))
+
+    assert result.summary.delivered == 2
+    assert [r.status for r in track_requests(app)] == [201, 429, 201]  # the other call, ours refused, ours again
+
+
+def _spend_budget(app: Starlette) -> None:
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+            await client.post("/users/track", json={"attributes": [{"external_id": "other"}]},
+                              headers={"Authorization": f"Bearer {KEY}"})
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("answer, delivered", [
+    ({"message": "success", "attributes_processed": 2}, True),
+    ({"message": "queued"}, True),  # 202 during maintenance: received and queued
+    ({"message": "something went wrong"}, False),
+])
+def test_a_2xx_answer_counts_only_when_its_message_is_success_or_queued(answer: dict[str, Any], delivered: bool) -> None:
+    reader = ResponseReader(load_spec("braze").actions["track_users"].response)
+
+    results = reader.read(answer, ["u1", "u2"])
+
+    assert (not isinstance(results, str) and all(r.ok for r in results)) is delivered
 
 
 # --- remove from a subscription group ---------------------------------------------------------------
