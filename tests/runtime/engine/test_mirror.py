@@ -207,3 +207,34 @@ def test_the_state_store_keeps_no_secret_and_no_field_the_removal_does_not_send(
     assert "user0@example.com" in stored
     assert "Ada Lovelace" not in stored
     assert TOKEN not in stored
+
+
+def test_a_resumed_run_removes_exactly_the_members_its_whole_input_left_out(
+        url: str, audience: Audience, store: StateStore) -> None:
+    sync = mirror_sync(url)
+    sync.run(people(range(3_000)), state=store, input_ref="v1")
+    second = people([*range(2_000), 3_000])
+
+    def crashing() -> Iterator[dict[str, str]]:
+        yield from second[:1_500]
+        raise OSError("the input went away")
+
+    with pytest.raises(OSError):
+        sync.run(crashing(), state=store, input_ref="v2")
+    assert audience.removed == []
+
+    resumed = sync.run(second, state=store, input_ref="v2", mode="resume")
+
+    assert resumed.plan is not None and resumed.plan.resume is not None
+    assert sorted(audience.removed) == sorted(emails(range(2_000, 3_000)))
+    assert audience.members == emails([*range(2_000), 3_000])
+
+
+def test_a_retry_run_removes_nobody(url: str, audience: Audience, store: StateStore) -> None:
+    sync = mirror_sync(url)
+    sync.run(people(range(3)), state=store)
+
+    retry = sync.run(people(range(1)), state=store, only_keys=["user0@example.com"])
+
+    assert audience.removed == []
+    assert retry.summary.removals_skipped == "a retry reads only the records that failed: no member was removed"
