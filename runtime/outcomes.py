@@ -2,6 +2,8 @@
 
 `received = delivered + invalid + rejected + dead_lettered + skipped`, always. Outcomes identify a
 record by its row (1-based position in the input) and its key; they never carry the payload.
+A mirror sync also removes the members who left the audience: each removal has an outcome of its own
+(`operation: remove`, row 0: it is no input row), counted apart (`removed` + failed removals).
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ class Reason(StrEnum):
 REASONS = frozenset(r.value for r in Reason)
 
 
+class Operation(StrEnum):
+    """What an outcome's request did to the destination's audience; only removals are marked."""
+
+    REMOVE = "remove"
+
+
 @dataclass(slots=True, kw_only=True)
 class Outcome:
     """One record's terminal outcome. `destination_*` hold what the destination said, verbatim.
@@ -75,10 +83,11 @@ class Outcome:
     warnings: list[dict[str, str]] | None = None
     attempts: int = 0
     payload: Any = None  # only with options.include_payloads: what was (or would have been) sent
+    operation: Operation | None = None  # remove: a member's removal (options.mirror), not an input record's outcome
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"row": self.row, "key": self.key, "outcome": self.status.value}
-        for name in ("reason", "field", "message", "destination_status", "destination_code",
+        for name in ("operation", "reason", "field", "message", "destination_status", "destination_code",
                      "destination_message", "destination_id", "warnings", "payload"):
             value = getattr(self, name)
             if value is not None:
@@ -111,6 +120,10 @@ class RunSummary:
     aborted: str | None = None
     report_path: str | None = None
     dry_run: bool = False
+    mirror: bool = False  # options.mirror: the members who left the audience were (to be) removed
+    removals: Counter[str] = field(default_factory=Counter)  # removal outcomes, per status (apart from `counts`)
+    removal_reasons: Counter[str] = field(default_factory=Counter)
+    removals_skipped: str | None = None  # why this run removed no one though it mirrors (a cut-short input)
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status.value] += 1
@@ -119,6 +132,21 @@ class RunSummary:
         if outcome.warnings:
             for w in outcome.warnings:
                 self.warnings[str(w["reason"])] += 1
+
+    def add_removal(self, outcome: Outcome) -> None:
+        """A removal's outcome: counted apart, since it is no input record (`received` does not include it)."""
+        self.removals[outcome.status.value] += 1
+        if outcome.reason:
+            self.removal_reasons[str(outcome.reason)] += 1
+
+    @property
+    def removed(self) -> int:
+        """Members the destination confirmed it removed."""
+        return self.removals.get(Status.DELIVERED.value, 0)
+
+    @property
+    def removals_failed(self) -> int:
+        return sum(self.removals.values()) - self.removed
 
     def count(self, status: Status | str) -> int:
         return self.counts.get(str(status), 0)
@@ -152,4 +180,10 @@ class RunSummary:
             "records_per_s": round(self.received / self.duration_s) if self.duration_s else None,
             "aborted": self.aborted,
             "report": self.report_path,
+            **(self._mirror_dict() if self.mirror else {}),
         }
+
+    def _mirror_dict(self) -> dict[str, Any]:
+        return {"removed": self.removed, "removals_failed": self.removals_failed,
+                "removal_reasons": dict(sorted(self.removal_reasons.items())),
+                "removals_skipped": self.removals_skipped}

@@ -37,6 +37,9 @@ def check_one_action(ctx: CheckContext, action_id: str, action: ActionSpec) -> N
         check_auth_secrets(ctx, [*base, "auth"], action.auth, action_id)
     for i, variant in enumerate(action.variants):
         used |= _check_variant(ctx, action_id, action, i, variant)
+    removal = action.removal()
+    if removal is not None and action.remove is not None:  # its request is compiled as a mirror run would send it
+        used |= check_action(ctx, removal, [*base, "remove"], ctx.settings, response=action.remove.response is not None)
     _warn_unused_fields(ctx, base, action, used)
 
 

@@ -30,7 +30,7 @@ from destkit.runtime.engine.report import JsonlReport, summary_path_of
 from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.errors import UsageError
-from destkit.runtime.outcomes import OutcomeCallback, Status
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Status
 from destkit.runtime.spec.hooks import load_hook
 from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 from destkit.runtime.spec.models import DestinationSpec
@@ -73,7 +73,15 @@ async def run_to_report(
     include_delivered = sync.action.report_delivered  # e.g. deletions: the report says each was scheduled
     summary_path_of(report_path).unlink(missing_ok=True)
     report = JsonlReport(report_path, include_delivered=include_delivered)
-    callbacks: list[OutcomeCallback] = [report] if on_outcome is None else [report, on_outcome]
+    removals: list[Outcome] = []  # a mirror run's removals are not input rows: the store keeps no outcome of theirs
+
+    def keep_removal(outcome: Outcome) -> None:
+        if outcome.operation is not None and (include_delivered or outcome.status is not Status.DELIVERED):
+            removals.append(outcome)
+
+    callbacks: list[OutcomeCallback] = [report, keep_removal]
+    if on_outcome is not None:
+        callbacks.append(on_outcome)
     try:
         result = await sync.arun(records, on_outcome=callbacks, progress=progress, state=state, **run_options)
     finally:
@@ -83,6 +91,8 @@ async def run_to_report(
         report = JsonlReport(report_path, include_delivered=include_delivered)
         try:
             for outcome in state.outcomes(summary.run_id, not_delivered_only=not include_delivered):
+                report(outcome)
+            for outcome in removals:
                 report(outcome)
         finally:
             report.close()

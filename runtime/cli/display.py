@@ -88,6 +88,8 @@ def summary_table(summary: RunSummary) -> Table:
         table.add_row(Text(f"  reason: {reason}"), f"{n:,}")
     for reason, n in sorted(summary.warnings.items()):
         table.add_row(Text(f"  warning: {reason}"), f"{n:,}")
+    if summary.mirror:
+        add_removal_rows(table, summary)
     table.add_section()
     rate = f" · {summary.received / summary.duration_s:,.0f} records/s" if summary.duration_s else ""
     table.caption = (
@@ -95,6 +97,17 @@ def summary_table(summary: RunSummary) -> Table:
         f" · {summary.duration_s:.2f} s{rate}"
     )
     return table
+
+
+def add_removal_rows(table: Table, summary: RunSummary) -> None:
+    """A mirror run's removals: members removed, removals that failed (per reason), or why none was tried."""
+    table.add_section()
+    table.add_row(Text("removed", style=STATUS_STYLES[Status.DELIVERED]), f"{summary.removed:,}")
+    table.add_row(Text("removal failed", style=STATUS_STYLES[Status.REJECTED]), f"{summary.removals_failed:,}")
+    for reason, n in sorted(summary.removal_reasons.items()):
+        table.add_row(Text(f"  reason: {reason}"), f"{n:,}")
+    if summary.removals_skipped:
+        table.add_row(Text(f"  {summary.removals_skipped}"), "")
 
 
 class RunDisplay:

@@ -46,6 +46,9 @@ class SyncOptions(BaseModel):
     max_record_bytes: int = Field(default=1_000_000, ge=64, description="a serialized record over this is invalid (too_large)")
     incremental: bool = Field(default=False, description="with a state store: a record whose body is the same as "
                               "the last one delivered for its key is skipped (outcome skipped, reason unchanged)")
+    mirror: bool = Field(default=False, description="with a state store and an action with `remove:`: the audience "
+                         "mirrors the input, so the members delivered before and absent now are removed (once the whole "
+                         "input was read); unchanged members are not sent again (implies incremental)")
     include_payloads: bool = Field(default=False, description="put record payloads in reports (off: reports hold row, key and reason)")
 
     def policy_for(self, catalog: str, reason: str) -> Policy:

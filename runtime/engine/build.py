@@ -29,6 +29,7 @@ from destkit.runtime.config.urls import check_base_url
 from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.pinning import PinnedTransport
 from destkit.runtime.delivery.retry import RetryPolicy
+from destkit.runtime.engine.mirror import no_remove_request
 from destkit.runtime.engine.sync import Sync
 from destkit.runtime.errors import ConfigError, Issue, SpecError
 from destkit.runtime.ops.logs import scrub_loggers
@@ -64,6 +65,7 @@ def build_sync(
     settings_ok = not issues
     secrets = resolve_secrets(spec, config, needs_secrets, issues)
     check_catalog_names(spec, config, issues)
+    check_mirror(action, config, issues)
     mapping = compile_user_mapping(config, action, issues)
     url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, issues)
     if not issues and needs_secrets:
@@ -142,6 +144,12 @@ def check_catalog_names(spec: DestinationSpec, config: SyncConfig, issues: list[
             issues.append(Issue(f"catalogs.{name}", f"'{name}' is not a catalog of {spec.name}.",
                                 f"use one of: {', '.join(spec.catalogs) or '(none)'}.", config.source_file,
                                 config.line_of(f"catalogs.{name}")))
+
+
+def check_mirror(action: ActionSpec, config: SyncConfig, issues: list[Issue]) -> None:
+    """`options.mirror` removes members, so the action must say how (`remove:` in its spec)."""
+    if config.options.mirror and action.removal() is None:
+        issues.append(no_remove_request(config.action, config.source_file, config.line_of("options.mirror")))
 
 
 def field_shapes(action: ActionSpec) -> dict[str, FieldShape]:

@@ -23,6 +23,7 @@ from destkit.runtime.delivery.batching import Batch, Batcher
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
+from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunFailed, RunResult
@@ -45,6 +46,7 @@ class Pipeline:
     def __init__(self, sync: Sync, client: httpx.AsyncClient | None, summary: RunSummary, callbacks: list[OutcomeCallback],
                  progress: ProgressCallback | None, dry_run: bool, keep_requests: bool, result: RunResult) -> None:
         self.sync = sync
+        self.client = client
         self.summary = summary
         self.callbacks = callbacks
         self.progress = progress
@@ -81,6 +83,7 @@ class Pipeline:
         self.stopping: str | None = None  # why a stop was requested: nothing new is sent
         self.grace_timer: asyncio.TimerHandle | None = None
         self.tasks: list[asyncio.Task[Any]] = []
+        self.mirror: Mirror | None = None  # options.mirror: membership kept, departed members removed after the input
 
     # outcomes
 
@@ -149,12 +152,14 @@ class Pipeline:
     # the pipeline
 
     def arm(self, plan: RunPlan, recorder: Recorder | None, incremental: StateStore | None,
-            stop: StopRequest | None = None) -> None:
+            stop: StopRequest | None = None, mirror: Mirror | None = None) -> None:
         """Apply the run policy: only the plan's keys, the resumed run's finished rows skipped, recording."""
         self.only_keys = plan.only_keys
         self.incremental = incremental
         self.recorder = recorder
         self.stop = stop
+        self.mirror = mirror
+        self.summary.mirror = mirror is not None
         if recorder is not None and plan.resume is not None:
             self.skip = recorder.skip
 
@@ -175,9 +180,35 @@ class Pipeline:
                 self.summary.aborted = f"stopped by {self.stopping} before the end of the input; resume the run to finish it"
         if self.recorder is not None:
             self.recorder.flush()
+            await self.remove_departed()
             self.recorder.finish(stopped=self.stopping is not None)
         elif self.stopping is not None:  # the rows read but never sent are not this run's
             self.summary.received = sum(self.summary.count(s) for s in Status)
+
+    async def remove_departed(self) -> None:
+        """Mirror mode, once the input is done: remove the members this run did not see, if it read the whole input."""
+        mirror = self.mirror
+        if mirror is None:
+            return
+        why = self.cut_short()
+        if why is not None:
+            self.summary.removals_skipped = why
+            return
+        assert self.client is not None  # a mirror is armed only for runs that send
+        await mirror.remove_departed(self.client, self.summary.run_id, self.summary, self.callbacks,
+                                     lambda: self.stopping is not None)
+        if mirror.aborted and self.summary.aborted is None:
+            self.summary.aborted = mirror.aborted
+
+    def cut_short(self) -> str | None:
+        """Why this run did not see its whole input (so an absent key proves nothing), or None."""
+        if self.aborted or self.summary.aborted:
+            return "the run was aborted before the end of its input: no member was removed"
+        if self.stopping is not None:
+            return "the run was stopped before the end of its input: no member was removed"
+        if self.only_keys is not None:
+            return "a retry reads only the records that failed: no member was removed"
+        return None
 
     async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         """The producer (this task's `produce`) feeding worker tasks; any failure of either stops both at once."""
@@ -331,6 +362,8 @@ class Pipeline:
             return None
         if warnings:
             self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
+        if self.mirror is not None:
+            self.mirror.hold(row, record)
         return self.batcher.add(row, key, part, params)
 
     def _to_retry(self, record: Any) -> bool:

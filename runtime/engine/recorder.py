@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from destkit.runtime.engine.state import RunInfo, StateStore, Watermark
 from destkit.runtime.outcomes import Outcome, RunSummary
+
+if TYPE_CHECKING:
+    from destkit.runtime.engine.mirror import Mirror
 
 
 class Recorder:
@@ -20,6 +25,7 @@ class Recorder:
         self.watermark = Watermark()
         self.done_before: set[int] = set()
         self.checkpoint = 0
+        self.mirror: Mirror | None = None  # options.mirror: membership changes are written with the outcomes
 
     def resume(self, run: RunInfo) -> None:
         self.checkpoint = run.checkpoint
@@ -31,6 +37,8 @@ class Recorder:
 
     def add(self, outcome: Outcome) -> None:
         self.buffer.append(outcome)
+        if self.mirror is not None:
+            self.mirror.note(outcome)
         if len(self.buffer) >= self.FLUSH_EVERY:
             self.flush()
 
@@ -44,8 +52,12 @@ class Recorder:
             return
         rows = [o.row for o in self.buffer]
         checkpoint = self.watermark.peek(rows)
+        mirror = self.mirror
+        also = mirror.writer(self.summary.run_id) if mirror is not None else None
         self.state.record(self.summary.run_id, self.destination, self.buffer, checkpoint, self.summary.received,
-                          self.fingerprints)
+                          self.fingerprints, also)
+        if mirror is not None:
+            mirror.take_changes()  # written: the next flush writes only what comes after
         self.watermark.add(rows)
         self.buffer, self.fingerprints = [], []
 

@@ -11,7 +11,7 @@ import orjson
 
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.errors import DestkitError
-from destkit.runtime.outcomes import Outcome, RunSummary
+from destkit.runtime.outcomes import Outcome, Reason, RunSummary
 
 ProgressCallback = Callable[[RunSummary], None]
 
@@ -51,7 +51,10 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.summary.aborted is None and self.summary.not_delivered == 0
+        """Nothing aborted, every record delivered (or unchanged since it was), every removal done."""
+        s = self.summary
+        unchanged = s.reasons.get(Reason.UNCHANGED.value, 0)  # the destination has them already
+        return s.aborted is None and s.not_delivered == unchanged and s.removals_failed == 0
 
 
 class RunFailed(DestkitError):

@@ -1,10 +1,12 @@
-"""The state store: runs, per-record terminal outcomes, checkpoints, dead letters, destination ids.
+"""The state store: runs, per-record terminal outcomes, checkpoints, dead letters, destination ids,
+fingerprints and a mirror sync's audience membership (`engine/membership.py`).
 
 SQLite, one file (default `.destkit/state.sqlite` under the working directory). Outcomes are
 written a batch at a time, and the checkpoint (the input row below which every record is
 terminal) moves in the same transaction as the outcomes that justify it, so after a crash the
 store never claims a record is done when its outcome is not there. No payloads and no secrets are
-stored: rows, keys, reason codes, messages and destination ids only.
+stored: rows, keys, reason codes, messages and destination ids only; a mirror sync adds, per member,
+the record its removal request sends (the values that template names, as sent; never a secret).
 
 The file holds personal data (keys), so it is created 0600 (SQLite gives its -wal and -shm files
 the same mode). A store that cannot be opened or written (disk full, read-only directory, I/O
@@ -21,7 +23,7 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,17 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     fingerprint BLOB NOT NULL,
     updated_at REAL NOT NULL,
     PRIMARY KEY (destination, action, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS membership (
+    destination TEXT NOT NULL,
+    action TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body BLOB NOT NULL,
+    params TEXT,
+    seen_run TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (destination, action, audience, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS destination_ids (
     destination TEXT NOT NULL,
@@ -256,10 +269,16 @@ class StateStore:
     # outcomes
 
     def record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int,
-               fingerprints: list[tuple[str, str, bytes]] | None = None) -> None:
-        """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction."""
+               fingerprints: list[tuple[str, str, bytes]] | None = None,
+               also: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction.
+
+        `also` writes more in the same transaction (a mirror sync's membership changes).
+        """
         now = time.time()
         with self._writing(), self._tx():
+            if also is not None:
+                also(self.db)
             if fingerprints:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
@@ -277,6 +296,11 @@ class StateStore:
             if checkpoint is not None:
                 self.db.execute("UPDATE runs SET checkpoint = MAX(checkpoint, ?), received = MAX(received, ?) WHERE run_id = ?",
                                 (checkpoint, received, run_id))
+
+    def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement over many rows in one transaction (for tables another module keeps here)."""
+        with self._writing(), self._tx():
+            self.db.executemany(sql, rows)
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -363,7 +387,7 @@ class StateStore:
     def all_text(self) -> str:
         """Every stored value as text (for the canary test that proves no secret is stored)."""
         parts = []
-        for table in ("runs", "outcomes", "dead_letters", "destination_ids", "fingerprints"):
+        for table in ("runs", "outcomes", "dead_letters", "destination_ids", "fingerprints", "membership"):
             for row in self.db.execute(f"SELECT * FROM {table}"):
                 parts.append(" ".join(map(str, row)))
         return "\n".join(parts)

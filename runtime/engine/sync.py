@@ -33,6 +33,7 @@ from destkit.runtime.delivery.catalogs import catalog_from_config, check_constan
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.delivery.sender import ErrorTable, ResponseLimits
 from destkit.runtime.engine.locking import RunLock
+from destkit.runtime.engine.mirror import Mirror, no_state_store
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunMode, RunPlan, plan_of_keywords, plan_run, sync_hash
 from destkit.runtime.engine.recorder import Recorder
@@ -142,9 +143,9 @@ class Sync:
         self.catalogs = catalogs
         self._process, self.process_source = compile_processor(
             self.action, self.settings, catalogs, policies, frozenset(self.mapping.fields), self.key_field, self.mapping,
-            self.path_params, self._resolve_destination_id)
+            self.path_params, self.resolve_destination_id)
 
-    def _resolve_destination_id(self, field_name: str, key: Any) -> str:
+    def resolve_destination_id(self, field_name: str, key: Any) -> str:
         """The id the destination gave `key` on an earlier delivery, from the state store."""
         found = None
         if self._store is not None and key is not None:
@@ -238,6 +239,8 @@ class Sync:
         Lower level, kept for earlier callers: `resume` (continue this run), `only_keys` (only
         records with these keys) and `kind` (what the store records the run as).
         """
+        if self.options.mirror and state is None and not dry_run:
+            raise no_state_store(self)
         lock = None if state is None or dry_run else RunLock.of(state, sync_hash(self), plan.input_ref if plan else input_ref)
         with lock if lock is not None else contextlib.nullcontext():
             if plan is None:
@@ -266,7 +269,12 @@ class Sync:
                     lock.note_run(summary.run_id)
                 runner = Pipeline(self, client, summary, run.callbacks, run.progress, run.dry_run, run.keep_requests,
                                   result)
-                runner.arm(plan, recorder, state if self.options.incremental else None, run.stop)
+                mirror = None if recorder is None or not self.options.mirror else Mirror(self, recorder.state)
+                if recorder is not None:
+                    recorder.mirror = mirror
+                # a mirror run is incremental: unchanged members are not sent again
+                incremental = self.options.incremental or mirror is not None
+                runner.arm(plan, recorder, state if incremental else None, run.stop, mirror)
                 await runner.run(records)
         finally:
             if client is not None:

@@ -65,7 +65,17 @@ def summary_metrics(summary: RunSummary) -> list[Metric]:
         family = _counter(name, help_text)
         family.add_metric(base, getattr(summary, attribute))
         families.append(family)
+    if summary.mirror:
+        families.append(_removals(summary, base))
     return families
+
+
+def _removals(summary: RunSummary, base: list[str]) -> CounterMetricFamily:
+    """A mirror run's removals by outcome (delivered: removed); not input records, so apart from destkit_records."""
+    family = _counter("destkit_removals", "Members removed from the audience (mirror), by outcome.", ["outcome"])
+    for status in (Status.DELIVERED, Status.REJECTED, Status.DEAD_LETTERED):
+        family.add_metric([*base, status.value], summary.removals.get(status.value, 0))
+    return family
 
 
 class SummaryCollector:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destkit.mapping.codegen import CodeGen
-from destkit.runtime.spec.body_template import Ref, literal, parse_ref
+from destkit.runtime.spec.body_template import ADD, OPERATION, Ref, literal, parse_ref
 from destkit.runtime.spec.models import PositionalRecord
 
 
@@ -30,8 +30,9 @@ class BodyCompiler:
     """
 
     def __init__(self, gen: CodeGen, field_vars: Mapping[str, str], present: Mapping[str, str | None],
-                 settings: Mapping[str, Any]) -> None:
+                 settings: Mapping[str, Any], operation: str = ADD) -> None:
         self.gen = gen
+        self.operation = operation  # what `$operation` stands for: add, or remove in a removal request
         self.field_vars = field_vars
         self.present = present
         self.settings = settings
@@ -58,12 +59,14 @@ class BodyCompiler:
         if ref.kind == "setting":
             value = self.settings.get(ref.name)
             return self.gen.const(value, "s"), (None if value is not None else "False")
+        if ref.kind == OPERATION:
+            return self.gen.const(self.operation, "op"), None
         raise ValueError(f"${ref.kind} cannot stand inside a record body")
 
     def _value_map_expr(self, node: dict[str, Any]) -> tuple[str, str | None]:
         """`{$map: $field, values: {from: to}}`: the mapped value, or the value itself if not listed."""
         ref = parse_ref(node["$map"])
-        if ref is None or ref.kind not in ("field", "setting") or set(node) != {"$map", "values"}:
+        if ref is None or ref.kind not in ("field", "setting", OPERATION) or set(node) != {"$map", "values"}:
             raise ValueError("a value map is {$map: $field, values: {from: to, ...}}")
         inner, presence = self._ref_expr(ref)
         table = self.gen.const(dict(node["values"]), "map")

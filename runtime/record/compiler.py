@@ -20,6 +20,7 @@ from destkit.mapping import CompiledMapping, MappingReason, RecordError
 from destkit.mapping.codegen import CodeGen
 from destkit.runtime.record.body import BodyCompiler
 from destkit.runtime.record.checks import Catalog, CheckCompiler
+from destkit.runtime.spec.body_template import ADD
 from destkit.runtime.spec.models import ActionSpec
 
 Process = Callable[[Mapping[str, Any], list[tuple[str, str, str]]], tuple[Any, bytes, tuple[str, ...] | None]]
@@ -61,19 +62,21 @@ def compile_processor(
     mapping: CompiledMapping | None = None,
     path_params: tuple[str, ...] = (),
     resolver: Resolver | None = None,
+    operation: str = ADD,
 ) -> tuple[Process, str]:
     """One generated function `(s, warnings) -> (key, serialized body, path values)`; raises RecordError.
 
     With `mapping`, `s` is the source record and the mapping's expressions are inlined (no
     intermediate payload dict); a transform failure then surfaces as TransformError, for the caller
-    to attribute through `mapping.apply`. Without it, `s` is an already mapped payload.
+    to attribute through `mapping.apply`. Without it, `s` is an already mapped payload. `operation` is
+    what `$operation` in the record stands for (`remove` in an action's removal request).
     """
     gen = mapping.codegen.child() if mapping is not None else CodeGen()
     field_vars, present = _emit_fields(gen, CheckCompiler(gen, catalogs, policies), action, mapped, key_field,
                                        mapping, resolver)
     _emit_constraints(gen, action, field_vars)
     if action.request.record is not None:
-        BodyCompiler(gen, field_vars, present, settings).emit_top(action.request.record, "b")
+        BodyCompiler(gen, field_vars, present, settings, operation).emit_top(action.request.record, "b")
     else:
         gen.emit("b = None")
     _emit_return(gen, field_vars[key_field] if key_field else "None", [field_vars[p] for p in path_params])

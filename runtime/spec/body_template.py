@@ -1,5 +1,5 @@
 """The request body template of the spec language: `$field`, `$settings.name`, `$records`/`$record`,
-the `$$` escape and positional records (`{$columns: ...}`, see models.PositionalRecord); and the
+`$operation` (`add`, or `remove` in an action's removal request), the `$$` escape and positional records (`{$columns: ...}`, see models.PositionalRecord); and the
 envelope (`{contacts: $records}`) rendered once into a prefix and a suffix so a batch body is
 `prefix + b",".join(parts) + suffix`, its size known before it is built.
 """
@@ -15,11 +15,13 @@ import orjson
 from destkit.runtime.spec.models import PositionalRecord
 
 _SENTINEL = "\x00destkit-records\x00"
+OPERATION = "operation"
+ADD, REMOVE = "add", "remove"  # what `$operation` stands for in an action's request, and in its removal request
 
 
 @dataclass(frozen=True)
 class Ref:
-    kind: str  # "field" | "setting" | "records" | "record"
+    kind: str  # "field" | "setting" | "records" | "record" | "operation"
     name: str
 
 
@@ -32,6 +34,8 @@ def parse_ref(value: Any) -> Ref | None:
         return Ref("records", "")
     if name == "record":
         return Ref("record", "")
+    if name == OPERATION:
+        return Ref(OPERATION, "")
     if name.startswith("settings."):
         return Ref("setting", name[len("settings."):])
     return Ref("field", name)
@@ -85,7 +89,7 @@ class Envelope:
         return self.prefix + b",".join(parts) + self.suffix
 
 
-def _substitute(node: Any, settings: Mapping[str, Any], found: list[str]) -> Any:
+def _substitute(node: Any, settings: Mapping[str, Any], found: list[str], operation: str) -> Any:
     ref = parse_ref(node)
     if ref is not None:
         if ref.kind in ("records", "record"):
@@ -93,19 +97,22 @@ def _substitute(node: Any, settings: Mapping[str, Any], found: list[str]) -> Any
             return _SENTINEL
         if ref.kind == "setting":
             return settings.get(ref.name)
+        if ref.kind == OPERATION:
+            return operation
         raise ValueError(f"${ref.name} cannot stand in the request body; use it in `record:`")
     if isinstance(node, dict):
-        return {k: _substitute(v, settings, found) for k, v in node.items()}
+        return {k: _substitute(v, settings, found, operation) for k, v in node.items()}
     if isinstance(node, list):
-        return [_substitute(v, settings, found) for v in node]
+        return [_substitute(v, settings, found, operation) for v in node]
     return literal(node)
 
 
-def build_envelope(body: Any, settings: Mapping[str, Any]) -> Envelope:
+def build_envelope(body: Any, settings: Mapping[str, Any], operation: str = ADD) -> Envelope:
+    """The envelope of `body` with its settings and `$operation` (`add`, or `remove` for a removal) filled in."""
     if body is None:
         return Envelope(b"", b"", True, empty=True)
     found: list[str] = []
-    rendered = _substitute(body, settings, found)
+    rendered = _substitute(body, settings, found, operation)
     if len(found) != 1:
         raise ValueError("the request body must contain $records (or $record) exactly once")
     single = found[0] == "record"

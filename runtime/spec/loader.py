@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 
 from destkit.mapping import Template, TemplateError
 from destkit.runtime.errors import Issue, SpecError
-from destkit.runtime.spec.body_template import build_envelope, refs_in
+from destkit.runtime.spec.body_template import OPERATION, build_envelope, refs_in
 from destkit.runtime.spec.hooks import not_a_connector, outside_packages
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
 from destkit.runtime.spec.models import (
@@ -26,6 +26,7 @@ from destkit.runtime.spec.models import (
     DestinationSpec,
     KeyMatch,
     PositionalRecord,
+    RequestSpec,
     Variant,
 )
 from destkit.runtime.spec.vocabulary import (
@@ -177,6 +178,8 @@ def _check_code_comes_from_the_declared_packages(spec: DestinationSpec, issues: 
 def _check_templates_compile(spec: DestinationSpec, issues: _Issues) -> None:
     templates: list[tuple[Loc, str]] = [(["base_url"], spec.base_url)]
     templates += [(["actions", a, "request", "path"], act.request.path) for a, act in spec.actions.items()]
+    templates += [(["actions", a, "remove", "request", "path"], act.remove.request.path) for a, act in spec.actions.items()
+                  if act.remove is not None and act.remove.request is not None]
     for loc, source in templates:
         try:
             Template(source)
@@ -199,6 +202,27 @@ def _check_action_and_variants(spec: DestinationSpec, action_id: str, action: Ac
         # a variant is checked only while its action is clean: what it inherits would be named twice
         if len(issues) == issues_before:
             _check_action(spec, _with_variant(action, variant), [*base, "variants", i], issues)
+    _check_removal(spec, action, base, issues)
+
+
+def _check_removal(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    """`remove:` is checked as the action its removals are sent as; `$operation` needs one to mean anything."""
+    removal = action.removal()
+    if removal is None:
+        if _mentions_operation(action.request):
+            issues.add([*base, "request"], "$operation is `add`, or `remove` in the action's removal request, but "
+                       "this action declares no `remove:`.", "declare `remove:` (e.g. `remove: {}` to send removals "
+                       "through this request with $operation = remove), or write the value itself.")
+        return
+    if removal.request == action.request and not _mentions_operation(action.request):
+        issues.add([*base, "remove"], "the removal request is the action's request as is, so a removal would add the "
+                   "member again.", "give `remove.request` what differs (e.g. `method: DELETE`), or say which records "
+                   "are removals with $operation in the record or body (`op: $operation`).")
+    _check_action(spec, removal, [*base, "remove"], issues)
+
+
+def _mentions_operation(request: RequestSpec) -> bool:
+    return any(ref.kind == OPERATION for ref in [*refs_in(request.record), *refs_in(request.body)])
 
 
 def _with_variant(action: ActionSpec, variant: Variant) -> ActionSpec:

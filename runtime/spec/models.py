@@ -476,6 +476,21 @@ class Variant(_Strict):
     auth: Auth | None = None
 
 
+class RemoveRequestSpec(RequestSpec):
+    """`remove.request`: the keys it leaves out (the path too) are the action's request's."""
+
+    path: str = Field(default="", description="default: the action's path")
+
+
+class RemoveSpec(_Strict):
+    """`remove:` (for `options.mirror`): a part not given is the action's own; `$operation` is `remove` here."""
+
+    request: RemoveRequestSpec | None = Field(default=None, description="only the keys that differ from the action's "
+                                              "request; omitted: the action's request, with $operation = remove")
+    response: ResponseSpec | None = Field(default=None, description="default: the action's")
+    batch: BatchSpec | None = Field(default=None, description="default: the action's")
+
+
 class ActionSpec(_Strict):
     title: str
     description: str | None = None
@@ -497,6 +512,23 @@ class ActionSpec(_Strict):
         default=None, description="the header the destination dedupes on; the runtime sets it to a key derived from "
         "the request (method, path, body), so every attempt carries the same key and such a request may be resent"
     )
+
+    remove: RemoveSpec | None = Field(default=None, description="how a member who left the audience is removed "
+                                      "(options.mirror): its own request, or the same one with $operation = remove")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _remove_request_inherits(cls, data: Any) -> Any:
+        """The keys `remove.request` leaves out are the action's request's (filled in before either is validated)."""
+        remove = data.get("remove") if isinstance(data, dict) else None
+        if not (isinstance(remove, dict) and isinstance(remove.get("request"), dict) and isinstance(data.get("request"), dict)):
+            return data
+        return {**data, "remove": {**remove, "request": {**data["request"], **remove["request"]}}}
+
+    def removal(self) -> ActionSpec | None:
+        """This action as its removals are sent (`remove:` applied), or None without one."""
+        parts = {k: v for k in ("request", "response", "batch") if (v := getattr(self.remove, k, None)) is not None}
+        return None if self.remove is None else self.model_copy(update={**parts, "remove": None, "variants": []})
 
     def resolve(self, settings: dict[str, Any]) -> ActionSpec:
         """This action with the first variant whose `when` matches the settings applied."""
