@@ -7,7 +7,7 @@ numbers the requests of a body that names `$session.*` values.
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,9 +97,8 @@ class SessionCounters:
     batches given are those that will be sent (after incremental skipping), so `batch_seq` has no gaps.
     """
 
-    def __init__(self, session_id: int | None = None) -> None:
-        # a positive int64 (what session ids are, where a destination has them), fresh per invocation
-        self.session_id = session_id if session_id is not None else secrets.randbits(62) + 1
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
         self.built = 0
         self._held: Batch | None = None
 
@@ -115,6 +114,12 @@ class SessionCounters:
             ready.append(self._stamped(self._held, last=True))
             self._held = None
         return ready
+
+    @staticmethod
+    def id_of(name: str) -> int:
+        """A session id for a run named `name`: a positive int64 (what session ids are, where a destination
+        has them), the same for the same name, so a run's session can be found from its run id."""
+        return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 2 or 1
 
     def _stamped(self, batch: Batch, *, last: bool) -> Batch:
         self.built += 1

@@ -64,8 +64,10 @@ class Pipeline:
             idempotency=Idempotency.of(action), secrets=sync.secret_values(),
             rate_headers=sync.spec.rate_limit_for(action).headers)
         self.aborted: str | None = None
-        # a body naming `$session.*` values: each request is numbered as it is handed out (one held back)
-        self.counters = SessionCounters() if sync.envelope.session else None
+        # a body naming `$session.*` values: each request is numbered as it is handed out (one held back);
+        # the session is named after the run (a dry run, which opens none, shows one fixed id)
+        self.counters = SessionCounters(SessionCounters.id_of("dry run" if dry_run else summary.run_id)) \
+            if sync.envelope.session else None
         self.secrets = sync.secret_values()
         self.process = sync.processor  # the compiled record path: prepared before a pipeline is built
         self.warnings: dict[int, list[dict[str, str]]] = {}
@@ -159,6 +161,8 @@ class Pipeline:
         self.stop = stop
         if recorder is not None and plan.resume is not None:
             self.skip = recorder.skip
+            if self.counters is not None:  # a resumed run is a new session: its counters start again
+                self.counters = SessionCounters(SessionCounters.id_of(f"{plan.resume.run_id}:{plan.resume.checkpoint}"))
 
     async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         """`go`, then close the run in the store; what was recorded before a crash stays recorded."""

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from destkit.runtime import Status, build_sync
+from destkit.runtime.delivery.batching import SessionCounters
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.errors import SpecError
 from destkit.runtime.spec.body_template import build_envelope
@@ -67,10 +68,6 @@ def test_every_request_of_a_run_carries_the_same_positive_integer_session_id() -
     assert len(ids) == 1
     [session_id] = ids
     assert isinstance(session_id, int) and 0 < session_id < 2**63
-
-
-def test_two_runs_are_two_sessions() -> None:
-    assert sessions_of(1)[0]["session_id"] != sessions_of(1)[0]["session_id"]
 
 
 def test_a_batch_that_fills_up_with_the_input_s_last_record_is_the_last_batch() -> None:
@@ -145,3 +142,19 @@ def test_a_session_value_in_the_record_body_is_refused() -> None:
         "sessions.yaml:19: actions.add.request.record: $session.batch_seq is a value of the whole request; it "
         "belongs in request.body, not in the record body.",
     ]
+
+
+def test_a_run_s_session_id_is_derived_from_its_run_id_and_two_runs_are_two_sessions() -> None:
+    app, seen = recording_destination([])
+    sync = build_sync(CONFIG, spec=parse_spec(SPEC, "sessions.yaml"), base_url="http://api.test", allow_http=True,
+                      transport=httpx.ASGITransport(app=app))
+    first = sync.run(emails(1), run_id="run-a")
+    sync.run(emails(1), run_id="run-b")
+    sync.run(emails(1), run_id="run-a")
+    ids = [body["session"]["session_id"] for body in seen]
+    assert ids[0] == ids[2] == SessionCounters.id_of(first.summary.run_id)
+    assert ids[0] != ids[1]
+
+
+def test_a_dry_run_shows_one_fixed_session_id() -> None:
+    assert sessions_of(1)[0]["session_id"] == sessions_of(3)[0]["session_id"] == SessionCounters.id_of("dry run")
