@@ -342,6 +342,7 @@ def _apply(request: Request, audience_id: str, schema: list[str], data: list[lis
 def create_app(
     *,
     access_token: str = PROFILE_TOKEN,
+    api_key: str | None = None,
     audience_ids: Iterable[str] = (PROFILE_AUDIENCE,),
     max_rows: int = 10_000,
     max_body_bytes: int = 20_000_000,
@@ -353,7 +354,8 @@ def create_app(
 ) -> Starlette:
     """Build the emulator; its state is ``app.state.emulator``, its options ``app.state.options``.
 
-    ``access_token`` is the token it accepts; ``audience_ids`` the custom audiences that exist (empty).
+    ``access_token`` is the token it accepts (``api_key``, what ``destkit emulate --api-key`` passes,
+    replaces it); ``audience_ids`` the custom audiences that exist (empty).
     ``throttle_after``: after that many answered requests, the next ``throttle_requests`` are
     throttled (400, code 80003). ``faults`` (a plan or its ``"429=0.1,seed=7"`` text) applies to the
     users endpoint.
@@ -367,7 +369,7 @@ def create_app(
                     middleware=[Middleware(RecorderMiddleware, requests=emulator_state.requests, make_record=_record)],
                     exception_handlers={404: _http_error, 405: _http_error})
     app.state.emulator = emulator_state
-    app.state.options = EmulatorOptions(access_token=access_token, max_rows=max_rows,
+    app.state.options = EmulatorOptions(access_token=api_key if api_key is not None else access_token, max_rows=max_rows,
                                         body=BodyLimits(max_body_bytes=max_body_bytes, keep_bodies=keep_bodies),
                                         throttle_after=throttle_after, throttle_requests=throttle_requests)
     return app

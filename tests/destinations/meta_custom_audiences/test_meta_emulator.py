@@ -148,3 +148,8 @@ def test_a_session_id_that_is_not_an_integer_is_refused(app: Starlette) -> None:
     answer = send(app, "POST", {"payload": {"schema": SCHEMA, "data": [ANN]},
                                 "session": {"session_id": "abc", "batch_seq": 1, "last_batch_flag": True}})
     assert (answer.status_code, answer.json()["error"]["code"]) == (400, 100)
+
+
+def test_the_api_key_destkit_emulate_passes_is_the_token_the_emulator_accepts() -> None:
+    emulated = create_app(api_key="any-key-you-like", audience_ids=[AUDIENCE])
+    assert send(emulated, "POST", body([ANN]), token="any-key-you-like").status_code == 200
