@@ -115,6 +115,11 @@ class SessionCounters:
             self._held = None
         return ready
 
+    def release(self) -> list[Batch]:
+        """The batch held back, numbered but not flagged last: the input failed, so which was last is unknown."""
+        held, self._held = self._held, None
+        return [] if held is None else [self._stamped(held, last=False)]
+
     @staticmethod
     def id_of(name: str) -> int:
         """A session id for a run named `name`: a positive int64 (what session ids are, where a destination

@@ -224,6 +224,9 @@ class Pipeline:
             raise
         except Exception as exc:  # the source failed (an unreadable file, a crashed stream)
             source_error = exc
+            if self.counters is not None:  # the batch held back for its last_batch flag goes too (not flagged)
+                for batch in self.counters.release():
+                    await self._hand_out(batch, queue)
         for _ in range(workers):
             await queue.put(None)
         return source_error

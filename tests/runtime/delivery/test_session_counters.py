@@ -158,3 +158,16 @@ def test_a_run_s_session_id_is_derived_from_its_run_id_and_two_runs_are_two_sess
 
 def test_a_dry_run_shows_one_fixed_session_id() -> None:
     assert sessions_of(1)[0]["session_id"] == sessions_of(3)[0]["session_id"] == SessionCounters.id_of("dry run")
+
+
+def test_when_the_input_fails_the_batch_held_back_is_still_sent_but_not_as_the_last() -> None:
+    def failing_input() -> Any:
+        yield from emails(3)
+        raise OSError("the source broke")
+
+    app, seen = recording_destination([])
+    sync = build_sync(CONFIG, spec=parse_spec(SPEC, "sessions.yaml"), base_url="http://api.test", allow_http=True,
+                      transport=httpx.ASGITransport(app=app))
+    with pytest.raises(Exception, match="the source broke"):
+        sync.run(failing_input())
+    assert [(len(b["data"]), b["session"]["batch_seq"], b["session"]["last_batch_flag"]) for b in seen] == [(2, 1, False)]
