@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from destkit.runtime.spec.models import ActionSpec, FieldSchema
-from destkit.runtime.spec.vocabulary import E164
+from destkit.runtime.spec.vocabulary import E164, NORMALIZE_PRESETS
 from destkit.testing.expectations import catalog_of, string_reason
 
 __all__ = [
@@ -83,8 +83,25 @@ def _enum_strings(f: FieldSchema, required: bool) -> SearchStrategy[str]:
     return st.sampled_from(allowed) if allowed else st.nothing()
 
 
+# numbers every phone library takes as valid (a drawn +<digits> may not be a number anywhere)
+_VALID_PHONES = ("+14155552671", "+4915112345671", "+442079460958", "+33612345678", "+61412345678")
+
+
+def _normalized_strings(f: FieldSchema) -> SearchStrategy[str] | None:
+    """Values a field's `normalize:` checks accept (an email step wants emails, a phone step numbers)."""
+    names = [f.normalize] if isinstance(f.normalize, str) else list(f.normalize or [])
+    steps = {step for name in names for step in NORMALIZE_PRESETS.get(name, (name,))}
+    if "email" in steps:
+        return _emails()
+    if steps & {"e164", "e164_no_plus"}:
+        return st.sampled_from(_VALID_PHONES)
+    return None
+
+
 def _shaped_strings(f: FieldSchema, required: bool) -> SearchStrategy[str]:
     """Strings of the field's format, else of its pattern, else any text within its lengths."""
+    if (normalized := _normalized_strings(f)) is not None:
+        return normalized
     if f.format is not None:
         return _FORMATTED[f.format]()
     if f.pattern is not None:

@@ -1,12 +1,15 @@
 """Batching: group serialized record bodies under both the record and the byte limit.
 
 Pure and synchronous. A batch never holds two records with the same key (the destination matches
-on it, so the later record waits for the next batch and both land in input order).
+on it, so the later record waits for the next batch and both land in input order). `SessionCounters`
+numbers the requests of a body that names `$session.*` values.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from destkit.runtime.spec.body_template import Envelope
 
@@ -19,13 +22,15 @@ class Batch:
     parts_bytes: int = 0
     seq: int = 0
     params: tuple[str, ...] | None = None  # path parameters (one-record requests only)
+    session: dict[str, Any] | None = None  # the request's `$session.*` values; a resent part keeps them
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def subset(self, indexes: list[int]) -> Batch:
         return Batch([self.rows[i] for i in indexes], [self.keys[i] for i in indexes],
-                     [self.parts[i] for i in indexes], sum(len(self.parts[i]) for i in indexes), self.seq, self.params)
+                     [self.parts[i] for i in indexes], sum(len(self.parts[i]) for i in indexes), self.seq, self.params,
+                     self.session)
 
     def halves(self) -> tuple[Batch, Batch]:
         mid = len(self.rows) // 2
@@ -82,3 +87,46 @@ class Batcher:
 
     def size_of(self, batch: Batch) -> int:
         return self.envelope.size(batch.parts_bytes, len(batch.parts))
+
+
+class SessionCounters:
+    """The `$session.*` values of each request of one run, in the order the requests are built.
+
+    `last_batch` must be true on the final request only, and which one that is is known only when the
+    input ends: so one batch is held back until the next one (or the end of the input) arrives. The
+    batches given are those that will be sent (after incremental skipping), so `batch_seq` has no gaps.
+    """
+
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        self.built = 0
+        self._held: Batch | None = None
+
+    def number(self, batch: Batch | None, *, final: bool = False) -> list[Batch]:
+        """The batches ready to send, numbered: the one held back (if `batch` follows it) and, when the
+        input has ended (`final`), the last one flagged `last_batch`."""
+        ready: list[Batch] = []
+        if batch is not None:
+            if self._held is not None:
+                ready.append(self._stamped(self._held, last=False))
+            self._held = batch
+        if final and self._held is not None:
+            ready.append(self._stamped(self._held, last=True))
+            self._held = None
+        return ready
+
+    def release(self) -> list[Batch]:
+        """The batch held back, numbered but not flagged last: the input failed, so which was last is unknown."""
+        held, self._held = self._held, None
+        return [] if held is None else [self._stamped(held, last=False)]
+
+    @staticmethod
+    def id_of(name: str) -> int:
+        """A session id for a run named `name`: a positive int64 (what session ids are, where a destination
+        has them), the same for the same name, so a run's session can be found from its run id."""
+        return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 2 or 1
+
+    def _stamped(self, batch: Batch, *, last: bool) -> Batch:
+        self.built += 1
+        batch.session = {"id": self.session_id, "batch_seq": self.built, "last_batch": last}
+        return batch

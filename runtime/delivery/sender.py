@@ -184,7 +184,7 @@ class Deliverer:
     async def _send(self, pending: Batch, seq: int, attempt: int) -> Answer:
         """One request for the pending records, once the rate gate lets it go, and its classified answer."""
         await self.gate.wait()
-        content = self.envelope.join(pending.parts)
+        content = self.envelope.join(pending.parts, pending.session)
         path = fill_path(self.path, self.path_params, pending.params)
         self.stats.requests += 1
         self.stats.bytes_sent += len(content)

@@ -19,7 +19,7 @@ import orjson
 
 from destkit.mapping import RecordError
 from destkit.runtime.config.secrets import redact
-from destkit.runtime.delivery.batching import Batch, Batcher
+from destkit.runtime.delivery.batching import Batch, Batcher, SessionCounters
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
@@ -66,6 +66,10 @@ class Pipeline:
             idempotency=Idempotency.of(action), secrets=sync.secret_values(),
             rate_headers=sync.spec.rate_limit_for(action).headers)
         self.aborted: str | None = None
+        # a body naming `$session.*` values: each request is numbered as it is handed out (one held back);
+        # the session is named after the run (a dry run, which opens none, shows one fixed id)
+        self.counters = SessionCounters(SessionCounters.id_of("dry run" if dry_run else summary.run_id)) \
+            if sync.envelope.session else None
         self.secrets = sync.secret_values()
         self.process = sync.processor  # the compiled record path: prepared before a pipeline is built
         self.warnings: dict[int, list[dict[str, str]]] = {}
@@ -140,7 +144,7 @@ class Pipeline:
         if self.keep_requests:
             path = fill_path(self.sync.path, self.sync.path_params, batch.params)
             self.result.requests.append(PreparedRequest(self.sync.method, self.sync.base_url + path,
-                                                        self.sync.envelope.join(batch.parts), len(batch)))
+                                                        self.sync.envelope.join(batch.parts, batch.session), len(batch)))
         if self.progress:
             self.progress(self.summary)
 
@@ -162,6 +166,8 @@ class Pipeline:
         self.summary.mirror = mirror is not None
         if recorder is not None and plan.resume is not None:
             self.skip = recorder.skip
+            if self.counters is not None:  # a resumed run is a new session: its counters start again
+                self.counters = SessionCounters(SessionCounters.id_of(f"{plan.resume.run_id}:{plan.resume.checkpoint}"))
 
     async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         """`go`, then close the run in the store; what was recorded before a crash stays recorded."""
@@ -249,6 +255,9 @@ class Pipeline:
             raise
         except Exception as exc:  # the source failed (an unreadable file, a crashed stream)
             source_error = exc
+            if self.counters is not None:  # the batch held back for its last_batch flag goes too (not flagged)
+                for batch in self.counters.release():
+                    await self._hand_out(batch, queue)
         for _ in range(workers):
             await queue.put(None)
         return source_error
@@ -283,15 +292,21 @@ class Pipeline:
                     break
         if self.stopping is None:
             try:
-                await self.put(self.batcher.flush(), queue)
+                await self.put(self.batcher.flush(), queue, final=True)
             except Exception as exc:
                 raise self.failure(exc) from exc
 
-    async def put(self, batch: Batch | None, queue: asyncio.Queue[Batch | None] | None) -> None:
+    async def put(self, batch: Batch | None, queue: asyncio.Queue[Batch | None] | None, *, final: bool = False) -> None:
+        """Hand a batch out to be sent (`final`: the input has ended, `batch` is the batcher's last)."""
         if batch is not None and self.incremental is not None:
             batch = self.skip_unchanged(batch)
-        if batch is None:
-            return
+        if self.counters is not None:
+            for ready in self.counters.number(batch, final=final):
+                await self._hand_out(ready, queue)
+        elif batch is not None:
+            await self._hand_out(batch, queue)
+
+    async def _hand_out(self, batch: Batch, queue: asyncio.Queue[Batch | None] | None) -> None:
         if queue is None:
             self.emit_delivered_dry(batch)
         elif self.aborted:

@@ -1,5 +1,6 @@
 """The request body template of the spec language: `$field`, `$settings.name`, `$records`/`$record`,
-`$operation` (`add`, or `remove` in an action's removal request), the `$$` escape and positional records (`{$columns: ...}`, see models.PositionalRecord); and the
+`$operation` (`add`, or `remove` in an action's removal request), `$session.name` (per-request counters),
+the `$$` escape and positional records (`{$columns: ...}`, see models.PositionalRecord); and the
 envelope (`{contacts: $records}`) rendered once into a prefix and a suffix so a batch body is
 `prefix + b",".join(parts) + suffix`, its size known before it is built.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 import orjson
@@ -18,10 +20,34 @@ _SENTINEL = "\x00destkit-records\x00"
 OPERATION = "operation"
 ADD, REMOVE = "add", "remove"  # what `$operation` stands for in an action's request, and in its removal request
 
+# The per-request values a body may name as `$session.<name>`: the run's session id (an integer, the same
+# on every request of one invocation), the request's number in build order (1, 2, 3 ...) and whether it is
+# the invocation's final request. Each renders in at most 20 bytes, less than its placeholder, so an
+# envelope's size stays an upper bound of every body built from it.
+SESSION_VALUES = ("id", "batch_seq", "last_batch")
+
+
+def _session_placeholder(name: str) -> str:
+    """What a `$session.<name>` stands as while the envelope is rendered (no template can write it)."""
+    return f"\x00destkit-session:{name}\x00"
+
+
+def _session_token(name: str) -> bytes:
+    """The placeholder as it reads in the rendered envelope: a JSON string the value replaces."""
+    return orjson.dumps(_session_placeholder(name))
+
+
+def unknown_session_message(name: str) -> str:
+    """Why `$session.<name>` is refused, with the name probably meant."""
+    close = get_close_matches(name, SESSION_VALUES, n=1)
+    hint = f"did you mean $session.{close[0]}? " if close else ""
+    return (f"$session.{name} is not a session value; {hint}the body may use "
+            + ", ".join(f"$session.{n}" for n in SESSION_VALUES))
+
 
 @dataclass(frozen=True)
 class Ref:
-    kind: str  # "field" | "setting" | "records" | "record" | "operation"
+    kind: str  # "field" | "setting" | "session" | "records" | "record" | "operation"
     name: str
 
 
@@ -38,6 +64,8 @@ def parse_ref(value: Any) -> Ref | None:
         return Ref(OPERATION, "")
     if name.startswith("settings."):
         return Ref("setting", name[len("settings."):])
+    if name.startswith("session."):
+        return Ref("session", name[len("session."):])
     return Ref("field", name)
 
 
@@ -79,14 +107,24 @@ class Envelope:
     suffix: bytes
     single: bool  # $record: exactly one record body, not a list
     empty: bool = False  # body: null — the request carries no body at all
+    session: tuple[str, ...] = ()  # the `$session.<name>` values the body holds, each filled per request
 
     def size(self, parts_bytes: int, count: int) -> int:
+        """The body's size (an upper bound when it holds session values: each counts as its placeholder)."""
         return len(self.prefix) + len(self.suffix) + parts_bytes + max(count - 1, 0)
 
-    def join(self, parts: list[bytes]) -> bytes:
+    def join(self, parts: list[bytes], session: Mapping[str, Any] | None = None) -> bytes:
+        """The body of a request carrying `parts`; `session` holds the request's counters (see SESSION_VALUES)."""
         if self.empty:
             return b""
-        return self.prefix + b",".join(parts) + self.suffix
+        if not self.session:
+            return self.prefix + b",".join(parts) + self.suffix
+        prefix, suffix = self.prefix, self.suffix
+        for name in self.session:
+            value = orjson.dumps(None if session is None else session.get(name))
+            prefix = prefix.replace(_session_token(name), value)
+            suffix = suffix.replace(_session_token(name), value)
+        return prefix + b",".join(parts) + suffix
 
 
 def _substitute(node: Any, settings: Mapping[str, Any], found: list[str], operation: str) -> Any:
@@ -99,6 +137,11 @@ def _substitute(node: Any, settings: Mapping[str, Any], found: list[str], operat
             return settings.get(ref.name)
         if ref.kind == OPERATION:
             return operation
+        if ref.kind == "session":
+            if ref.name not in SESSION_VALUES:
+                raise ValueError(unknown_session_message(ref.name))
+            found.append("session." + ref.name)
+            return _session_placeholder(ref.name)
         raise ValueError(f"${ref.name} cannot stand in the request body; use it in `record:`")
     if isinstance(node, dict):
         return {k: _substitute(v, settings, found, operation) for k, v in node.items()}
@@ -113,12 +156,14 @@ def build_envelope(body: Any, settings: Mapping[str, Any], operation: str = ADD)
         return Envelope(b"", b"", True, empty=True)
     found: list[str] = []
     rendered = _substitute(body, settings, found, operation)
-    if len(found) != 1:
+    records = [kind for kind in found if kind in ("records", "record")]
+    session = tuple(dict.fromkeys(kind[len("session."):] for kind in found if kind.startswith("session.")))
+    if len(records) != 1:
         raise ValueError("the request body must contain $records (or $record) exactly once")
-    single = found[0] == "record"
+    single = records[0] == "record"
     text = orjson.dumps(rendered)
     token = orjson.dumps(_SENTINEL)
     prefix, _, suffix = text.partition(token)
     if single:
-        return Envelope(prefix, suffix, True)
-    return Envelope(prefix + b"[", b"]" + suffix, False)
+        return Envelope(prefix, suffix, True, session=session)
+    return Envelope(prefix + b"[", b"]" + suffix, False, session=session)

@@ -255,6 +255,9 @@ def _record_refs_resolve(spec: DestinationSpec, action: ActionSpec, base: Loc, i
             issues.add(loc, f"$settings.{ref.name} is not a setting of this spec.", "declare it under settings.")
         elif ref.kind in ("records", "record"):
             issues.add(loc, f"${ref.kind} belongs in request.body, not in the record body.")
+        elif ref.kind == "session":
+            issues.add(loc, f"$session.{ref.name} is a value of the whole request; it belongs in request.body, "
+                       "not in the record body.")
 
 
 def _columns_are_the_whole_record(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:

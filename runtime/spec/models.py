@@ -342,7 +342,8 @@ class RequestSpec(_Strict):
     query: dict[str, str] = Field(default_factory=dict, description="query parameters; values are templates over settings")
     headers: dict[str, str] = Field(default_factory=dict, description="extra headers; values are templates over settings")
     body: Any = Field(default="$records", description="request body; $records stands for the list of record bodies, "
-                      "$record for the one record's body; null sends no body")
+                      "$record for the one record's body; null sends no body. $session.id, $session.batch_seq and "
+                      "$session.last_batch are the request's session counters")
     record: PositionalRecord | Any = Field(
         default=None, union_mode="left_to_right", description="one record's body; $field and $settings.name refer "
         "to values, {$map: $field, values: {...}} translates a value; an absent value is left out. "
