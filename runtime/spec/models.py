@@ -54,9 +54,9 @@ class FieldSchema(_Strict):
         "platform preset (meta_email, meta_phone, google_email, google_phone, tiktok_email, tiktok_phone) applied "
         "to a string before its checks; an empty result is absent"
     )
-    hash: Literal["sha256"] | None = Field(
-        default=None, description="send the hex digest of the normalised, checked value; a value that already is "
-        "a 64-hex digest is sent as is (lowercased)"
+    hash: Literal["sha256", "md5"] | None = Field(
+        default=None, description="send the hex digest (sha256, or md5 where an API keys records by it) of the "
+        "normalised, checked value; a value that already is such a digest (64 or 32 hex) is sent as is (lowercased)"
     )
 
     @model_validator(mode="after")
