@@ -14,9 +14,9 @@ from destkit.runtime.authoring.spec_checks import check_auth, check_auth_secrets
 from destkit.runtime.config.settings import settings_schema
 from destkit.runtime.record.checks import Catalog
 from destkit.runtime.record.compiler import Process, compile_processor
-from destkit.runtime.spec.body_template import build_envelope, refs_in
+from destkit.runtime.spec.body_template import build_envelope, key_templates_in, refs_in
 from destkit.runtime.spec.models import ActionSpec, KeyMatch, RequestSpec, Variant
-from destkit.runtime.spec.vocabulary import HTTP_METHODS, key_field, path_parameters
+from destkit.runtime.spec.vocabulary import HTTP_METHODS, key_field, path_parameters, settings_used
 
 MAX_RECORDS_WARN = 10_000
 MAX_BYTES_WARN = 50_000_000
@@ -140,6 +140,8 @@ def _fields_sent(ctx: CheckContext, action: ActionSpec, params: tuple[str, ...])
             used.add(ref.name)
         elif ref.kind == "setting":
             ctx.used_settings.add(ref.name)
+    for key in key_templates_in(action.request.record):
+        ctx.used_settings |= settings_used(key)
     if isinstance(action.response.match, KeyMatch):
         used.add(action.response.match.key)
     return used

@@ -15,6 +15,13 @@ import orjson
 from destkit.runtime.spec.models import PositionalRecord
 
 _SENTINEL = "\x00destkit-records\x00"
+MERGE = "$merge"
+"""`{$merge: [$object_field, {key: $field}]}` in a record template: the objects merged, a later key winning."""
+
+
+def is_key_template(key: object) -> bool:
+    """An object key written as a template over settings (`"{{ settings.list_id }}"`), rendered per sync."""
+    return isinstance(key, str) and "{{" in key
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,33 @@ def refs_in(template: Any) -> list[Ref]:
     elif isinstance(template, list):
         for v in template:
             out += refs_in(v)
+    return out
+
+
+def merges_in(template: Any) -> list[Any]:
+    """The value under every `$merge` in a template (for the loader's checks)."""
+    out: list[Any] = []
+    if isinstance(template, dict):
+        if MERGE in template:
+            out.append(template[MERGE])
+        for v in template.values():
+            out += merges_in(v)
+    elif isinstance(template, list):
+        for v in template:
+            out += merges_in(v)
+    return out
+
+
+def key_templates_in(template: Any) -> list[str]:
+    """Every object key written as a template over settings (for the loader's and checker's checks)."""
+    out: list[str] = []
+    if isinstance(template, dict):
+        out += [k for k in template if is_key_template(k)]
+        for v in template.values():
+            out += key_templates_in(v)
+    elif isinstance(template, list):
+        for v in template:
+            out += key_templates_in(v)
     return out
 
 

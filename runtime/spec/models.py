@@ -346,6 +346,8 @@ class RequestSpec(_Strict):
     record: PositionalRecord | Any = Field(
         default=None, union_mode="left_to_right", description="one record's body; $field and $settings.name refer "
         "to values, {$map: $field, values: {...}} translates a value; an absent value is left out. "
+        "{$merge: [$object_field, {key: $field}]} merges objects (a later key wins, empty is absent); a key "
+        "written '{{ settings.name }}' is the setting's value. "
         "{$columns: {LABEL: $field, ...}, empty: ''} sends a row with every column in place instead"
     )
 
