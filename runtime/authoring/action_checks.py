@@ -11,7 +11,7 @@ from destkit.runtime.authoring.context import CheckContext, Loc
 from destkit.runtime.authoring.normalize_checks import check_normalize
 from destkit.runtime.authoring.record_checks import check_value_lists
 from destkit.runtime.authoring.spec_checks import check_auth, check_auth_secrets, check_errors, check_response
-from destkit.runtime.config.settings import settings_schema
+from destkit.runtime.config.settings import setting_property
 from destkit.runtime.record.checks import Catalog
 from destkit.runtime.record.compiler import Process, compile_processor
 from destkit.runtime.spec.body_template import build_envelope, key_templates_in, refs_in
@@ -248,7 +248,7 @@ def _with_variant(action: ActionSpec, variant: Variant) -> ActionSpec:
 
 
 def _check_when(ctx: CheckContext, loc: Loc, name: str, value: Any) -> None:
-    schema = settings_schema(ctx.spec)["properties"][name]
+    schema = setting_property(ctx.spec.settings[name])
     problems = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(value)]
     if problems:
         ctx.warn(

@@ -11,8 +11,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+# settings and secrets live in their own module; re-exported, as every spec model is found here
+from destkit.runtime.spec.settings_models import DeriveRule as DeriveRule
+from destkit.runtime.spec.settings_models import SecretSchema as SecretSchema
+from destkit.runtime.spec.settings_models import SettingSchema as SettingSchema
+from destkit.runtime.spec.settings_models import StrictModel
 from destkit.runtime.spec.vocabulary import HTTP_METHODS
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -20,8 +25,7 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 JsonType = Literal["string", "number", "integer", "boolean", "array", "object"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+_Strict = StrictModel
 
 
 class FieldSchema(_Strict):
@@ -68,31 +72,6 @@ class FieldSchema(_Strict):
     @property
     def types(self) -> tuple[str, ...]:
         return (self.type,) if isinstance(self.type, str) else tuple(self.type)
-
-
-class SettingSchema(_Strict):
-    """A non-secret setting the user fills in; JSON-Schema keywords, checked once per sync."""
-
-    type: Literal["string", "number", "integer", "boolean"] = "string"
-    title: str | None = None
-    description: str | None = None
-    default: Any = None
-    pattern: str | None = None
-    enum: list[Any] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    required: bool | None = Field(default=None, description="defaults to true when there is no default")
-
-    @property
-    def is_required(self) -> bool:
-        return self.required if self.required is not None else self.default is None
-
-
-class SecretSchema(_Strict):
-    title: str | None = None
-    description: str | None = None
-    required: bool = True
-    actions: list[str] | None = Field(default=None, description="the actions that use it (default: all)")
 
 
 class ApiKeyAuth(_Strict):
@@ -547,6 +526,14 @@ class DestinationSpec(_Strict):
         """The packages this spec may run code from: its own under destkit.destinations, then the declared ones."""
         declared = [self.python_package] if isinstance(self.python_package, str) else self.python_package or []
         return [f"destkit.destinations.{self.id}", *declared]
+
+    @model_validator(mode="after")
+    def _derived_from_declared_secrets(self) -> DestinationSpec:
+        for name, setting in self.settings.items():
+            if setting.derive is not None and setting.derive.secret not in self.secrets:
+                raise ValueError(f"settings.{name}.derive reads the secret '{setting.derive.secret}', which is not "
+                                 "under secrets")
+        return self
 
     @model_validator(mode="after")
     def _catalogs_exist(self) -> DestinationSpec:
