@@ -15,7 +15,7 @@ from destkit.runtime.config.settings import setting_property
 from destkit.runtime.record.checks import Catalog
 from destkit.runtime.record.compiler import Process, compile_processor
 from destkit.runtime.spec.body_template import build_envelope, key_templates_in, refs_in
-from destkit.runtime.spec.models import ActionSpec, KeyMatch, RequestSpec, Variant
+from destkit.runtime.spec.models import ActionSpec, FieldMatch, KeyMatch, RequestSpec, Variant
 from destkit.runtime.spec.vocabulary import HTTP_METHODS, key_field, path_parameters, settings_used
 
 MAX_RECORDS_WARN = 10_000
@@ -144,6 +144,8 @@ def _fields_sent(ctx: CheckContext, action: ActionSpec, params: tuple[str, ...])
         ctx.used_settings |= settings_used(key)
     if isinstance(action.response.match, KeyMatch):
         used.add(action.response.match.key)
+    elif isinstance(action.response.match, FieldMatch):
+        used.add(action.response.match.field)
     return used
 
 

@@ -19,6 +19,7 @@ from destkit.runtime.spec.models import (
     BasicAuth,
     BearerAuth,
     ErrorClasses,
+    FieldMatch,
     HmacAuth,
     HookAuth,
     IndexMatch,
@@ -197,7 +198,7 @@ def check_response(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
         ("note", response.note),
         ("error.code", response.error.code),
         ("error.message", response.error.message),
-        ("match.result", match.result if isinstance(match, KeyMatch) else None),
+        ("match.result", match.result if isinstance(match, KeyMatch | FieldMatch) else None),
         ("match.index", match.index if isinstance(match, IndexMatch) else None),
     ):
         check_jmespath(ctx, [*loc, *key.split(".")], expr)

@@ -101,6 +101,32 @@ def key_templates_in(template: Any) -> list[str]:
     return out
 
 
+def field_path(template: Any, name: str) -> list[str | int] | None:
+    """Where a plain `$name` sits in a record body built from `template` (keys and list positions), or None.
+
+    Only where the body holds the value as is: not under a key template, a `$merge` or a value map, and in a
+    list only before any entry that may be absent (an absent entry would shift the positions after it).
+    """
+    if isinstance(template, PositionalRecord):
+        columns = list(template.columns.values())
+        return [columns.index("$" + name)] if "$" + name in columns else None
+    if template == "$" + name:
+        return []
+    if isinstance(template, dict) and "$map" not in template and MERGE not in template:
+        for key, value in template.items():
+            inner = None if is_key_template(key) else field_path(value, name)
+            if inner is not None:
+                return [key, *inner]
+    if isinstance(template, list):
+        for i, value in enumerate(template):
+            inner = field_path(value, name)
+            if inner is not None:
+                return [i, *inner]
+            if refs_in(value):
+                return None  # a later position depends on whether this entry is present
+    return None
+
+
 @dataclass(frozen=True)
 class Envelope:
     """The request body around the records: `prefix + parts joined by ',' + suffix`."""

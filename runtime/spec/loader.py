@@ -17,13 +17,21 @@ from pydantic_core import ErrorDetails
 
 from destkit.mapping import Template, TemplateError
 from destkit.runtime.errors import Issue, SpecError
-from destkit.runtime.spec.body_template import build_envelope, key_templates_in, merges_in, parse_ref, refs_in
+from destkit.runtime.spec.body_template import (
+    build_envelope,
+    field_path,
+    key_templates_in,
+    merges_in,
+    parse_ref,
+    refs_in,
+)
 from destkit.runtime.spec.hooks import not_a_connector, outside_packages
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
 from destkit.runtime.spec.models import (
     COLUMNS,
     ActionSpec,
     DestinationSpec,
+    FieldMatch,
     KeyMatch,
     PositionalRecord,
     Variant,
@@ -98,7 +106,7 @@ def parse_spec(text: str, file: str = "<spec>") -> DestinationSpec:
 
 # pydantic puts the tag of the union member it tried into an error's location (auth.jwt.ttl);
 # the author never wrote it, so it is dropped before the location is named or looked up.
-_UNION_TAGS = AUTH_KINDS | {"KeyMatch", "IndexMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
+_UNION_TAGS = AUTH_KINDS | {"KeyMatch", "IndexMatch", "FieldMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
 
 
 def _read_yaml(text: str, file: str) -> LocatedYaml:
@@ -307,6 +315,23 @@ def _keys_are_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, issue
         issues.add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
 
 
+def _match_field_is_a_sent_required_field(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    """`match: {field: ...}` reads each record's value from its body: a required field sent as a plain `$field`."""
+    match = action.response.match
+    if not isinstance(match, FieldMatch):
+        return
+    loc: Loc = [*base, "response", "match", "field"]
+    f = action.fields.get(match.field)
+    if f is None:
+        issues.add(loc, f"'{match.field}' is not a field of this action.")
+    elif not f.required:
+        issues.add(loc, f"'{match.field}' is optional: a record without it could not be matched to its result.",
+                   f"mark {match.field} required: true, or match on a field every record has.")
+    elif field_path(action.request.record, match.field) is None:
+        issues.add(loc, f"${match.field} is not sent as a plain value in the record template, so its value cannot "
+                   "be read back to match a result.", f"put ${match.field} in `record:` as it is (not mapped or merged).")
+
+
 def _some_field_is_required(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     if not any(f.required for f in action.fields.values()):
         issues.add([*base, "fields"], "no field is required, so an empty record would be sent.", "mark the record's key field required: true.")
@@ -356,6 +381,7 @@ _ACTION_CHECKS: tuple[Callable[[DestinationSpec, ActionSpec, Loc, _Issues], None
     _body_holds_the_records_once,
     _body_names_no_fields,
     _keys_are_fields,
+    _match_field_is_a_sent_required_field,
     _some_field_is_required,
     _path_parameters_are_fields,
     _bodyless_request_sends_one_record,

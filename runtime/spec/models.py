@@ -221,6 +221,23 @@ class KeyMatch(_Strict):
     )
 
 
+class FieldMatch(_Strict):
+    """`response.match: {field: ...}`: each result carries the value of a record field other than its key
+    (e.g. the email an API echoes while records are keyed by an id); no two records of a batch share it."""
+
+    field: str = Field(description="the action field whose value (as sent, in the record body) each result carries; "
+                       "required, and a plain $field in the record template. Records with the same value are sent "
+                       "in different batches")
+    result: str | None = Field(
+        default=None, description="JMESPath in a result item to the value it carries (default: the item's field "
+        "named like `field`); e.g. email_address"
+    )
+    case: Literal["sensitive", "insensitive"] = Field(
+        default="sensitive", description="insensitive: the destination folds case, so values are compared (and kept "
+        "apart in batches) case-insensitively"
+    )
+
+
 class IndexMatch(_Strict):
     """`response.match: {index: ...}`: each result names its record's position in the batch."""
 
@@ -232,10 +249,10 @@ class ResponseSpec(_Strict):
     """How to read per-record results out of a successful batch response."""
 
     results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole answer applies to every record")
-    match: Literal["index"] | KeyMatch | IndexMatch = Field(
+    match: Literal["index"] | KeyMatch | IndexMatch | FieldMatch = Field(
         default="index", description="which result is whose: index (the n-th result is the n-th record's), "
-        "{key: field} (the result carrying the record's key value) or {index: path} (the result naming the "
-        "record's position)"
+        "{key: field} (the result carrying the record's key value), {field: name} (the result carrying the value "
+        "of another field of the record) or {index: path} (the result naming the record's position)"
     )
     only: Literal["failures"] | None = Field(
         default=None, description="failures: the results list only the records that failed (each one is a "
@@ -265,7 +282,8 @@ class ResponseSpec(_Strict):
     def _failures_need_an_owner(self) -> ResponseSpec:
         if self.only == "failures" and self.match == "index":
             raise ValueError("with only: failures the results cannot be matched by their order; "
-                             "write match: {index: <path to the record's position>} or match: {key: <field>}")
+                             "write match: {index: <path to the record's position>}, match: {key: <field>} or "
+                             "match: {field: <field>}")
         if self.only == "failures" and self.ok is not None:
             raise ValueError("with only: failures every listed result is a refusal, so an ok rule has nothing "
                              "to decide; remove ok")
