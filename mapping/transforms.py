@@ -255,6 +255,7 @@ def _to_number(args: Any) -> Transform:
 
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
 
 
 def _bool_options(name: str, args: Any, defaults: dict[str, bool]) -> dict[str, bool]:
@@ -273,26 +274,35 @@ def _bool_options(name: str, args: Any, defaults: dict[str, bool]) -> dict[str, 
     return {**defaults, **args}
 
 
-def _sha256(args: Any) -> Transform:
-    """Hex SHA-256 of the (trimmed, lowercased) value. An empty value stays absent (its hash would
-    match everyone without one), and a value that already is a hex digest is not hashed again
-    unless `rehash: true`."""
-    options = _bool_options("sha256", args, {"normalize": True, "rehash": False})
-    normalize, rehash = options["normalize"], options["rehash"]
+def _digest(name: str, algorithm: str, hex_digest: re.Pattern[str]) -> Factory:
+    """A hex-digest transform. An empty value stays absent (its hash would match everyone without
+    one), and a value that already is such a digest is not hashed again unless `rehash: true`."""
 
-    def apply(value: Any) -> Any:
-        if value is None:
-            return None
-        text = str(value)
-        if not text.strip():
-            return None
-        if normalize:
-            text = text.strip().lower()
-        if not rehash and _SHA256_HEX.fullmatch(text.strip()):
-            return text.strip().lower()
-        return hashlib.sha256(text.encode()).hexdigest()
+    def factory(args: Any) -> Transform:
+        options = _bool_options(name, args, {"normalize": True, "rehash": False})
+        normalize, rehash = options["normalize"], options["rehash"]
 
-    return apply
+        def apply(value: Any) -> Any:
+            if value is None:
+                return None
+            text = str(value)
+            if not text.strip():
+                return None
+            if normalize:
+                text = text.strip().lower()
+            if not rehash and hex_digest.fullmatch(text.strip()):
+                return text.strip().lower()
+            return hashlib.new(algorithm, text.encode(), usedforsecurity=False).hexdigest()
+
+        return apply
+
+    return factory
+
+
+# sha256: hex SHA-256 of the (trimmed, lowercased) value. md5: the same with MD5, which some APIs key
+# records by (Mailchimp's subscriber hash is the MD5 of the lower-cased email); an identifier, not security.
+_sha256 = _digest("sha256", "sha256", _SHA256_HEX)
+_md5 = _digest("md5", "md5", _MD5_HEX)
 
 
 def _default(args: Any) -> Transform:
@@ -313,6 +323,7 @@ TRANSFORMS: dict[str, Factory] = {
     "to_string": _to_string,
     "to_number": _to_number,
     "sha256": _sha256,
+    "md5": _md5,
     "default": _default,
 }
 

@@ -30,6 +30,7 @@ __all__ = [
     "LOOPBACK_URL",
     "Emulator",
     "default_profile",
+    "example_settings",
     "load_emulator",
     "point_user_url",
     "profile_for",
@@ -68,7 +69,9 @@ def _text_default(s: SettingSchema) -> str:
 
 
 def _default_value(s: SettingSchema) -> Any:
-    """A value a required setting accepts: its first enum value, else one of its type."""
+    """A value a required setting accepts: the spec's first example, its first enum value, else one of its type."""
+    if s.examples:
+        return s.examples[0]
     if s.enum:
         return s.enum[0]
     if s.type == "boolean":
@@ -90,10 +93,15 @@ def _default_settings(spec: DestinationSpec) -> dict[str, Any]:
     return settings
 
 
+def example_settings(spec: DestinationSpec) -> dict[str, Any]:
+    """The first example of each required setting that has `examples:`."""
+    return {name: s.examples[0] for name, s in spec.settings.items() if s.is_required and s.examples}
+
+
 def default_profile(spec: DestinationSpec, action: str) -> TestingProfile:
     """A profile for a destination whose emulator has no `testing_profile`: settings from the spec."""
     secrets = {
-        name: "destkit-conformance-secret"
+        name: s.examples[0] if s.examples else "destkit-conformance-secret"
         for name, s in spec.secrets.items()
         if s.actions is None or action in s.actions
     }
@@ -164,7 +172,8 @@ def sync_config(
     config: dict[str, Any] = {
         "destination": destination or spec.id,
         "action": action,
-        "settings": dict(profile.get("settings") or {}),
+        # a required setting the profile leaves out takes the spec's example, so the config still builds
+        "settings": {**example_settings(spec), **(profile.get("settings") or {})},
         "secrets": _usable_secrets(spec, action, profile.get("secrets") or {}),
         "mapping": dict(mapping),
     }

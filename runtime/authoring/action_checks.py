@@ -11,12 +11,12 @@ from destkit.runtime.authoring.context import CheckContext, Loc
 from destkit.runtime.authoring.normalize_checks import check_normalize
 from destkit.runtime.authoring.record_checks import check_value_lists
 from destkit.runtime.authoring.spec_checks import check_auth, check_auth_secrets, check_errors, check_response
-from destkit.runtime.config.settings import settings_schema
+from destkit.runtime.config.settings import setting_property
 from destkit.runtime.record.checks import Catalog
 from destkit.runtime.record.compiler import Process, compile_processor
-from destkit.runtime.spec.body_template import build_envelope, refs_in
-from destkit.runtime.spec.models import ActionSpec, KeyMatch, RequestSpec, Variant
-from destkit.runtime.spec.vocabulary import HTTP_METHODS, key_field, path_parameters
+from destkit.runtime.spec.body_template import build_envelope, key_templates_in, refs_in
+from destkit.runtime.spec.models import ActionSpec, FieldMatch, KeyMatch, RequestSpec, Variant
+from destkit.runtime.spec.vocabulary import HTTP_METHODS, key_field, path_parameters, settings_used
 
 MAX_RECORDS_WARN = 10_000
 MAX_BYTES_WARN = 50_000_000
@@ -143,8 +143,12 @@ def _fields_sent(ctx: CheckContext, action: ActionSpec, params: tuple[str, ...])
             used.add(ref.name)
         elif ref.kind == "setting":
             ctx.used_settings.add(ref.name)
+    for key in key_templates_in(action.request.record):
+        ctx.used_settings |= settings_used(key)
     if isinstance(action.response.match, KeyMatch):
         used.add(action.response.match.key)
+    elif isinstance(action.response.match, FieldMatch):
+        used.add(action.response.match.field)
     return used
 
 
@@ -249,7 +253,7 @@ def _with_variant(action: ActionSpec, variant: Variant) -> ActionSpec:
 
 
 def _check_when(ctx: CheckContext, loc: Loc, name: str, value: Any) -> None:
-    schema = settings_schema(ctx.spec)["properties"][name]
+    schema = setting_property(ctx.spec.settings[name])
     problems = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(value)]
     if problems:
         ctx.warn(

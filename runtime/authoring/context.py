@@ -30,8 +30,8 @@ def sample_settings(spec: DestinationSpec) -> tuple[dict[str, Any], set[str]]:
     for name, s in spec.settings.items():
         if s.default is not None:
             values[name] = s.default
-        else:
-            values[name] = _placeholder(s)
+        else:  # the spec's own example where it gives one (a derived setting's value is one too)
+            values[name] = s.examples[0] if s.examples else _placeholder(s)
             placeholders.add(name)
     return values, placeholders
 
@@ -72,7 +72,8 @@ class CheckContext:
         self.findings: list[Finding] = []
         self.settings, self.placeholders = sample_settings(spec)
         self.used_settings: set[str] = set()
-        self.used_secrets: set[str] = set()
+        # a secret a setting is derived from is used by whatever uses that setting
+        self.used_secrets: set[str] = {s.derive.secret for s in spec.settings.values() if s.derive is not None}
         self.used_catalogs: set[str] = set()
         self.has_hook = False
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from destkit.runtime.authoring.context import CheckContext, Loc
-from destkit.runtime.spec.body_template import parse_ref
+from destkit.runtime.spec.body_template import MERGE, parse_ref
 from destkit.runtime.spec.models import ActionSpec, PositionalRecord
 
 POSITIONAL_FIX = (
@@ -47,6 +47,10 @@ def _value_lists(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | 
     """(path, items) of every list of two or more plain values (references, value maps, constants)."""
     if isinstance(node, dict) and "$map" not in node:
         for key, value in node.items():
+            if key == MERGE:  # the objects merged, not a row of values
+                for i, entry in enumerate(value if isinstance(value, list) else []):
+                    yield from _value_lists(entry, [*path, key, i])
+                continue
             yield from _value_lists(value, [*path, key])
     elif isinstance(node, list):
         if len(node) >= 2 and all(_is_value(item) for item in node):

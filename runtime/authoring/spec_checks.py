@@ -11,7 +11,7 @@ import jsonschema
 from jmespath.exceptions import JMESPathError, ParseError
 
 from destkit.runtime.authoring.context import CheckContext, Loc
-from destkit.runtime.config.settings import settings_schema
+from destkit.runtime.config.settings import setting_property
 from destkit.runtime.config.urls import check_base_url as base_url_problem
 from destkit.runtime.spec.hooks import load_hook
 from destkit.runtime.spec.models import (
@@ -19,6 +19,7 @@ from destkit.runtime.spec.models import (
     BasicAuth,
     BearerAuth,
     ErrorClasses,
+    FieldMatch,
     HmacAuth,
     HookAuth,
     IndexMatch,
@@ -77,11 +78,15 @@ def auth_templates(auth: Any) -> list[tuple[str, str]]:
 
 
 def check_settings(ctx: CheckContext) -> None:
-    """Each setting's pattern compiles and its default satisfies the setting's own schema."""
-    schema = settings_schema(ctx.spec)
+    """Each setting's pattern compiles, and its default and examples satisfy the setting's own schema."""
     for name, s in ctx.spec.settings.items():
-        if _pattern_compiles(ctx, name, s) and s.default is not None:
-            _check_default(ctx, name, s, schema["properties"][name])
+        if not _pattern_compiles(ctx, name, s):
+            continue
+        schema = setting_property(s)
+        if s.default is not None:
+            _check_value(ctx, ["settings", name, "default"], "the default", s.default, s, schema)
+        for i, example in enumerate(s.examples or []):
+            _check_value(ctx, ["settings", name, "examples", i], f"the example {example!r}", example, s, schema)
 
 
 def _pattern_compiles(ctx: CheckContext, name: str, setting: SettingSchema) -> bool:
@@ -95,17 +100,17 @@ def _pattern_compiles(ctx: CheckContext, name: str, setting: SettingSchema) -> b
     return True
 
 
-def _check_default(ctx: CheckContext, name: str, setting: SettingSchema, schema: dict[str, Any]) -> None:
-    problems = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(setting.default)]
+def _check_value(ctx: CheckContext, loc: Loc, what: str, value: Any, setting: SettingSchema,
+                 schema: dict[str, Any]) -> None:
+    """A value the spec gives for a setting (its default, an example) is one the setting accepts."""
+    problems = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(value)]
     # the JSON schema's pattern searches; a setting's pattern must match the whole value
-    if setting.pattern and isinstance(setting.default, str) and re.fullmatch(setting.pattern, setting.default) is None:
-        problems.append(f"{setting.default!r} does not match the whole pattern")
+    if setting.pattern and isinstance(value, str) and re.fullmatch(setting.pattern, value) is None:
+        problems.append(f"{value!r} does not match the whole pattern")
     if problems:
-        ctx.error(
-            ["settings", name, "default"],
-            f"the default does not satisfy the setting's own schema: {problems[0]}.",
-            "change the default or the setting's type, pattern or enum.",
-        )
+        noun = what.split(" ")[1]
+        ctx.error(loc, f"{what} does not satisfy the setting's own schema: {problems[0]}.",
+                  f"change the {noun} or the setting's type, pattern or enum.")
 
 
 def check_base_url(ctx: CheckContext) -> None:
@@ -193,7 +198,7 @@ def check_response(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
         ("note", response.note),
         ("error.code", response.error.code),
         ("error.message", response.error.message),
-        ("match.result", match.result if isinstance(match, KeyMatch) else None),
+        ("match.result", match.result if isinstance(match, KeyMatch | FieldMatch) else None),
         ("match.index", match.index if isinstance(match, IndexMatch) else None),
     ):
         check_jmespath(ctx, [*loc, *key.split(".")], expr)

@@ -1,40 +1,88 @@
-"""Settings checks: a destination's settings schema, and a user's settings checked against it in full."""
+"""Settings checks: a destination's settings schema, a user's settings checked against it in full, and
+the settings derived from a secret (`derive:`)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
 
 from destkit.runtime.config.model import SyncConfig
+from destkit.runtime.config.secrets import Secret
 from destkit.runtime.errors import Issue
 from destkit.runtime.spec.models import DestinationSpec, SettingSchema
 
 
 def settings_schema(spec: DestinationSpec) -> dict[str, Any]:
     """The JSON Schema of a destination's settings (drives config checks, editors and docs)."""
-    props: dict[str, Any] = {}
-    for name, s in spec.settings.items():
-        prop: dict[str, Any] = {"type": s.type}
-        for kw in ("title", "description", "default", "pattern", "enum", "minimum", "maximum"):
-            value = getattr(s, kw)
-            if value is not None:
-                prop[kw] = value
-        props[name] = prop
+    # a derived setting is not the user's to give: it is read from a secret when the sync is built
+    props = {name: setting_property(s) for name, s in spec.settings.items() if s.derive is None}
     required = [n for n, s in spec.settings.items() if s.is_required]
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
+def setting_property(s: SettingSchema) -> dict[str, Any]:
+    """One setting's JSON Schema."""
+    prop: dict[str, Any] = {"type": s.type}
+    for kw in ("title", "description", "default", "pattern", "enum", "minimum", "maximum", "examples"):
+        value = getattr(s, kw)
+        if value is not None:
+            prop[kw] = value
+    return prop
+
+
 def check_settings(spec: DestinationSpec, config: SyncConfig) -> tuple[dict[str, Any], list[Issue]]:
     """The settings a sync uses (the spec's defaults, then the config's) and every problem with them."""
-    settings: dict[str, Any] = {n: s.default for n, s in spec.settings.items() if s.default is not None}
+    settings: dict[str, Any] = {n: s.default for n, s in spec.settings.items()
+                                if s.default is not None and s.derive is None}
     settings.update(config.settings)
-    issues = partial_pattern_matches(spec, config, settings)
+    issues = given_derived_settings(spec, config, settings)
+    issues += partial_pattern_matches(spec, config, settings)
     validator = jsonschema.Draft202012Validator(settings_schema(spec))
     for err in sorted(validator.iter_errors(settings), key=lambda e: list(e.path)):
         issues += schema_error_issues(spec, config, settings, err)
     return settings, issues
+
+
+def given_derived_settings(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
+    """A setting the spec derives from a secret, given in the config anyway: an issue (and left out)."""
+    issues = []
+    for name, setting in spec.settings.items():
+        if setting.derive is not None and name in settings:
+            del settings[name]
+            issues.append(Issue(f"settings.{name}", f"'{name}' is read from the secret '{setting.derive.secret}', "
+                                "not set in the config.", f"remove settings.{name}.", config.source_file,
+                                config.line_of(f"settings.{name}")))
+    return issues
+
+
+def derive_settings(spec: DestinationSpec, config: SyncConfig, secrets: Mapping[str, Secret],
+                    settings: dict[str, Any], needs_secrets: bool = True) -> list[Issue]:
+    """Each derived setting into `settings`, read from its secret; a secret that does not match is an issue
+    naming the secret, never showing it. Without the secret (an offline preview), the default or the
+    first example stands in."""
+    issues = []
+    for name, setting in spec.settings.items():
+        rule = setting.derive
+        if rule is None:
+            continue
+        secret = secrets.get(rule.secret)
+        if secret is None:
+            stand_in = setting.default if setting.default is not None else (setting.examples or [None])[0]
+            if stand_in is not None and not needs_secrets:
+                settings[name] = stand_in
+            continue
+        found = re.search(rule.pattern, secret.reveal())
+        if found is None or not found.group(1):
+            issues.append(Issue(f"secrets.{rule.secret}", f"the secret '{rule.secret}' does not have the form the "
+                                f"setting '{name}' is read from (pattern {rule.pattern}).",
+                                f"check the value of the secret '{rule.secret}': {setting.description or 'copy it again'}"
+                                .rstrip(".") + ".", config.source_file, config.line_of(f"secrets.{rule.secret}")))
+            continue
+        settings[name] = found.group(1)
+    return issues
 
 
 def partial_pattern_matches(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
@@ -93,4 +141,4 @@ def invalid_value(spec: DestinationSpec, config: SyncConfig, err: jsonschema.Val
     return Issue(key, message, fix, config.source_file, config.line_of(key))
 
 
-__all__ = ["check_settings", "settings_schema"]
+__all__ = ["check_settings", "derive_settings", "setting_property", "settings_schema"]

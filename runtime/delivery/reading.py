@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import jmespath
+import orjson
 
-from destkit.runtime.spec.models import IndexMatch, KeyMatch, ResponseSpec
+from destkit.runtime.spec.body_template import field_path
+from destkit.runtime.spec.models import FieldMatch, IndexMatch, KeyMatch, RequestSpec, ResponseSpec
 
 
 @dataclass(slots=True)
@@ -147,7 +149,7 @@ class ResponseReader:
 
     def _by_owner(self, results: Any, keys: list[object]) -> list[ItemResult] | str:
         """Results that each name their record (by key or position): a list of items, or a mapping key → error."""
-        by_key = isinstance(self.spec.match, KeyMatch)
+        by_key = isinstance(self.spec.match, KeyMatch | FieldMatch)
         if results is None or results == []:
             # nothing listed: no record failed (keyed errors, or only failures); else every record's result is missing
             results = {} if by_key else []
@@ -202,10 +204,13 @@ def _kind(value: Any) -> str:
 
 
 class _ByKey:
-    """Places result items by the key value they carry (case-folded where the destination folds case)."""
+    """Places result items by the key value they carry (case-folded where the destination folds case).
 
-    def __init__(self, match: KeyMatch) -> None:
-        key = match.key
+    With `match: {field: ...}` the "keys" are the values of that field, read from the records' bodies.
+    """
+
+    def __init__(self, match: KeyMatch | FieldMatch) -> None:
+        key = match.key if isinstance(match, KeyMatch) else match.field
         self._carried: Callable[[Any], Any] = compile_path(match.result) if match.result else lambda item: item.get(key)
         self._fold: Callable[[str], str] = str.casefold if match.case == "insensitive" else str
 
@@ -255,12 +260,38 @@ def _position(value: Any) -> int | None:
     return None
 
 
-def _owner_reader(match: KeyMatch | IndexMatch | str) -> _ByKey | _ByIndex | None:
-    if isinstance(match, KeyMatch):
+def _owner_reader(match: KeyMatch | IndexMatch | FieldMatch | str) -> _ByKey | _ByIndex | None:
+    if isinstance(match, KeyMatch | FieldMatch):
         return _ByKey(match)
     if isinstance(match, IndexMatch):
         return _ByIndex(match)
     return None
+
+
+MatchValue = Callable[[bytes], object]
+"""A record's value to match results on, read from its serialized body."""
+
+
+def match_value_reader(response: ResponseSpec, request: RequestSpec) -> MatchValue | None:
+    """With `match: {field: ...}`: a function reading that field's value from a record's body (case-folded when
+    the match is case-insensitive), so results can be matched and batches kept free of duplicates; else None."""
+    match = response.match
+    if not isinstance(match, FieldMatch):
+        return None
+    path = field_path(request.record, match.field)
+    if path is None:  # the loader refuses this spec; a hand-built one reads no value
+        raise ValueError(f"${match.field} is not a plain value of the record template")
+    fold = match.case == "insensitive"
+
+    def value(part: bytes) -> object:
+        node: Any = orjson.loads(part)
+        for step in path:
+            node = node[step]
+        if fold:
+            return str(node).casefold()
+        return node if isinstance(node, str | int | float | bool) else orjson.dumps(node)  # hashable
+
+    return value
 
 
 def place_errors(errors: dict[str, Any], keys: list[object]) -> dict[str, Any] | str:

@@ -252,7 +252,7 @@ class Deliverer:
 
     def _interpret(self, batch: Batch, answer: Answer, attempt: int) -> tuple[list[Outcome], Batch | None]:
         """Terminal outcomes for the records the answer settles, and the batch of those to send again."""
-        results = self.reader.read(None if answer.body.__class__ is bytes else answer.body, batch.keys)
+        results = self.reader.read(None if answer.body.__class__ is bytes else answer.body, batch.match_keys)
         if isinstance(results, str):
             if answer.body.__class__ is bytes:
                 results = "its answer is not JSON (or is nested over 1,024 levels deep)"

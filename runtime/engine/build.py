@@ -24,7 +24,7 @@ from destkit.mapping import (
 )
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.secrets import Secret, redact, redact_live, resolve_secret
-from destkit.runtime.config.settings import check_settings
+from destkit.runtime.config.settings import check_settings, derive_settings
 from destkit.runtime.config.urls import check_base_url
 from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.pinning import PinnedTransport
@@ -60,10 +60,12 @@ def build_sync(
     spec = spec or spec_of(config, trust_spec)
     action = action_of(spec, config)
     settings, issues = check_settings(spec, config)
-    if not issues:
-        action = action.resolve(settings)
-    settings_ok = not issues
     secrets = resolve_secrets(spec, config, needs_secrets, issues)
+    derived = derive_settings(spec, config, secrets, settings, needs_secrets)  # e.g. a data center from an API key
+    settings_ok = not issues and not derived
+    issues += derived
+    if settings_ok:
+        action = action.resolve(settings)
     check_catalog_names(spec, config, issues)
     check_mirror(action, config, issues)
     mapping = compile_user_mapping(config, action, issues)

@@ -21,6 +21,7 @@ from destkit.mapping import RecordError
 from destkit.runtime.config.secrets import redact
 from destkit.runtime.delivery.batching import Batch, Batcher, SessionCounters
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
+from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
 from destkit.runtime.engine.mirror import Mirror
@@ -54,7 +55,8 @@ class Pipeline:
         self.keep_requests = keep_requests
         self.result = result
         action = sync.action
-        self.batcher = Batcher(sync.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=action.batch.key is not None)
+        self.batcher = Batcher(sync.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=action.batch.key is not None,
+                               match_value=match_value_reader(action.response, action.request))
         self.max_record_bytes = min(sync.options.max_record_bytes, action.batch.max_bytes - len(sync.envelope.prefix) - len(sync.envelope.suffix))
         errors = sync.spec.errors_for(action)
         self.deliverer = Deliverer(

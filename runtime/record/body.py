@@ -6,6 +6,11 @@ reference is absent is itself absent, so `phone_numbers: [{type: mobile, value: 
 disappears for a contact without a phone instead of being sent empty (which could clear data).
 A positional record (`{$columns: {LABEL: $field, ...}, empty: ""}`) is the exception: a row whose
 columns must stay in place, so an absent value is sent as the declared `empty` instead.
+
+`{$merge: [$custom_properties, {first_name: $first_name}]}` is one object made of several, left to
+right: a later entry's key wins, an absent entry adds nothing, and an empty result is absent. An
+object key written as a template over settings (`"{{ settings.list_id }}": $subscribed`) is the
+setting's value, rendered once when the body compiles.
 """
 
 from __future__ import annotations
@@ -14,13 +19,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from destkit.mapping.codegen import CodeGen
-from destkit.runtime.spec.body_template import ADD, OPERATION, Ref, literal, parse_ref
+from destkit.mapping.templates import render_once
+from destkit.runtime.spec.body_template import ADD, MERGE, OPERATION, Ref, is_key_template, literal, parse_ref
 from destkit.runtime.spec.models import PositionalRecord
 
 
 def _opt_dict(d: dict[str, Any]) -> dict[str, Any] | None:
     out = {k: v for k, v in d.items() if v is not None}
     return out or None
+
+
+def _merge_objects(*parts: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The objects merged left to right (a later key wins); absent ones add nothing; empty is absent."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        if part:
+            out.update(part)
+    return out or None
+
+
+MERGE_FORM = "a merge is {$merge: [$object_field, {key: $field, ...}, ...]}: a list of object fields and objects"
 
 
 class BodyCompiler:
@@ -37,6 +55,8 @@ class BodyCompiler:
         self.present = present
         self.settings = settings
         gen.ns["_opt_dict"] = _opt_dict
+        gen.ns["_merge_objects"] = _merge_objects
+        self.indent = 1  # where statements a value needs first (a merge) go
 
     def expr(self, node: Any) -> tuple[str, str | None]:
         """(expression, presence): presence None = always present, "" = a constant (no reference),
@@ -46,8 +66,10 @@ class BodyCompiler:
             return self._ref_expr(ref)
         if isinstance(node, dict) and "$map" in node:
             return self._value_map_expr(node)
+        if isinstance(node, dict) and MERGE in node:
+            return self._merge_expr(node)
         if isinstance(node, dict):
-            return self._container([(self.gen.const(k, "k"), *self.expr(v)) for k, v in node.items()], is_dict=True)
+            return self._container([(self._key(k), *self.expr(v)) for k, v in node.items()], is_dict=True)
         if isinstance(node, list):
             return self._container([("", *self.expr(v)) for v in node], is_dict=False)
         return self.gen.const(literal(node), "c"), ""
@@ -71,6 +93,31 @@ class BodyCompiler:
         inner, presence = self._ref_expr(ref)
         table = self.gen.const(dict(node["values"]), "map")
         return f"{table}.get({inner}, {inner})", presence
+
+    def _key(self, key: str) -> str:
+        """An object key: a constant, or a template over settings rendered now (e.g. a list id from settings)."""
+        if not is_key_template(key):
+            return self.gen.const(key, "k")
+        rendered = render_once(key, {"settings": dict(self.settings)})
+        if not rendered:
+            raise ValueError(f"the key {key!r} renders empty; give the setting it uses a value")
+        return self.gen.const(rendered, "k")
+
+    def _merge_expr(self, node: dict[str, Any]) -> tuple[str, str | None]:
+        """`{$merge: [...]}`: merged into a variable first, so an empty result can be absent."""
+        entries = node[MERGE]
+        if set(node) != {MERGE} or not isinstance(entries, list) or not entries:
+            raise ValueError(MERGE_FORM)
+        parts = []
+        for entry in entries:
+            ref = parse_ref(entry)
+            if not isinstance(entry, dict) and (ref is None or ref.kind != "field"):
+                raise ValueError(f"{MERGE_FORM}; {entry!r} is neither")
+            e, c = self.expr(entry)
+            parts.append(f"({e} if {c} else None)" if c else e)
+        var = self.gen.var("_merged")
+        self.gen.emit(f"{var} = _merge_objects({', '.join(parts)})", self.indent)
+        return var, f"{var} is not None"
 
     def _container(self, parts: list[tuple[str, str, str | None]], is_dict: bool) -> tuple[str, str | None]:
         ref_conds = [c for _, _, c in parts if c != ""]
@@ -107,6 +154,7 @@ class BodyCompiler:
 
     def emit_top(self, template: Any, target: str, indent: int = 1) -> None:
         """Top-level object: one assignment, then one `if` per optional key (fast on the hot path)."""
+        self.indent = indent
         if isinstance(template, PositionalRecord):
             self.gen.emit(f"{target} = {self.row_expr(template)}", indent)
             return
@@ -117,7 +165,7 @@ class BodyCompiler:
         always: list[str] = []
         optional: list[tuple[str, str, str]] = []
         for k, v in template.items():
-            key = self.gen.const(k, "k")
+            key = self._key(k)
             e, c = self.expr(v)
             if not c:
                 always.append(f"{key}: {e}")

@@ -19,7 +19,7 @@ from typing import Any
 from destkit.mapping import MappingReason, RecordError
 from destkit.mapping.codegen import CodeGen
 from destkit.mapping.errors import TransformError
-from destkit.runtime.record.normalize import HASHED, as_names, build_normalizer, sha256_hex
+from destkit.runtime.record.normalize import DIGESTS, as_names, build_normalizer
 from destkit.runtime.record.normalize import strict_email as strict_email  # defined next to the `email` step
 from destkit.runtime.spec.models import CatalogSpec, FieldSchema
 from destkit.runtime.spec.vocabulary import E164
@@ -372,8 +372,9 @@ class CheckCompiler:
         gen.bind("_EMAIL", _LENIENT_EMAIL.fullmatch)
         gen.bind("_DATE", _DATE.fullmatch)
         gen.bind("_DATETIME", _DATETIME.fullmatch)
-        gen.bind("_HASHED", HASHED.fullmatch)
-        gen.bind("_sha256_hex", sha256_hex)
+        for name, (digest, hash_hex) in DIGESTS.items():
+            gen.bind(f"_HASHED_{name}", digest.fullmatch)
+            gen.bind(f"_{name}_hex", hash_hex)
 
     def emit_field(self, name: str, f: FieldSchema, var: str, source: str | None) -> str | None:
         """Statements that leave the field's checked value in `var`; returns its presence condition.
@@ -473,7 +474,7 @@ class CheckCompiler:
         emit(f"{var} = _as_str({n}, {var})", 3)
         at = 2
         if f.hash is not None:
-            emit(f"if _HASHED({var}.strip()) is not None:", 2)
+            emit(f"if _HASHED_{f.hash}({var}.strip()) is not None:", 2)
             emit(f"{var} = {var}.strip().lower()", 3)
             emit("else:", 2)
             at = 3
@@ -487,7 +488,7 @@ class CheckCompiler:
             at += 1
         self._emit_string_checks(n, f, var, at)
         if f.hash is not None:
-            emit(f"{var} = _sha256_hex({var})", at)
+            emit(f"{var} = _{f.hash}_hex({var})", at)
 
     def _emit_array(self, n: str, f: FieldSchema, var: str) -> None:
         g, emit = self.gen, self.gen.emit

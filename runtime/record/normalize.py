@@ -1,4 +1,4 @@
-"""Spec-owned normalisation and hashing of a field (`normalize:` steps or a platform preset, `hash: sha256`).
+"""Spec-owned normalisation and hashing of a field (`normalize:` steps or a platform preset, `hash: sha256` or `md5`).
 
 A step is a plain function on a string that returns the normalised string or raises `TransformError`
 when the value cannot be what the field holds (an invalid email is `invalid_email`, never a hash of
@@ -20,8 +20,10 @@ Step = Callable[[str], str]
 _NON_DIGITS = re.compile(r"[^0-9]")
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 HASHED = re.compile(r"[0-9a-fA-F]{64}")  # a value that already is a hex SHA-256 digest is sent as is
+HASHED_MD5 = re.compile(r"[0-9a-fA-F]{32}")  # likewise an MD5 digest, for `hash: md5`
 _e164 = TRANSFORMS["e164"](None)  # the mapping transform: validates with phonenumbers, one implementation
 _sha256 = TRANSFORMS["sha256"]({"normalize": False})  # the spec's steps decide the normalisation
+_md5 = TRANSFORMS["md5"]({"normalize": False})
 
 
 def strict_email(value: str) -> bool:
@@ -124,8 +126,22 @@ def sha256_hex(value: str) -> str:
     return str(_sha256(value))
 
 
+def md5_hex(value: str) -> str:
+    """The hex MD5 of the normalised value (`hash: md5`, e.g. a subscriber hash of a lower-cased email)."""
+    return str(_md5(value))
+
+
+DIGESTS: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
+    "sha256": (HASHED, sha256_hex),
+    "md5": (HASHED_MD5, md5_hex),
+}
+"""`hash:` name → (what an existing digest looks like, the hash function)."""
+
+
 __all__ = [
+    "DIGESTS",
     "HASHED",
+    "HASHED_MD5",
     "KNOWN_FIX",
     "KNOWN_NAMES",
     "PRESETS",
@@ -133,6 +149,7 @@ __all__ = [
     "as_names",
     "build_normalizer",
     "expand",
+    "md5_hex",
     "sha256_hex",
     "strict_email",
     "unknown_name_message",

@@ -45,6 +45,15 @@ def unknown_session_message(name: str) -> str:
             + ", ".join(f"$session.{n}" for n in SESSION_VALUES))
 
 
+MERGE = "$merge"
+"""`{$merge: [$object_field, {key: $field}]}` in a record template: the objects merged, a later key winning."""
+
+
+def is_key_template(key: object) -> bool:
+    """An object key written as a template over settings (`"{{ settings.list_id }}"`), rendered per sync."""
+    return isinstance(key, str) and "{{" in key
+
+
 @dataclass(frozen=True)
 class Ref:
     kind: str  # "field" | "setting" | "session" | "records" | "record" | "operation"
@@ -97,6 +106,59 @@ def refs_in(template: Any) -> list[Ref]:
         for v in template:
             out += refs_in(v)
     return out
+
+
+def merges_in(template: Any) -> list[Any]:
+    """The value under every `$merge` in a template (for the loader's checks)."""
+    out: list[Any] = []
+    if isinstance(template, dict):
+        if MERGE in template:
+            out.append(template[MERGE])
+        for v in template.values():
+            out += merges_in(v)
+    elif isinstance(template, list):
+        for v in template:
+            out += merges_in(v)
+    return out
+
+
+def key_templates_in(template: Any) -> list[str]:
+    """Every object key written as a template over settings (for the loader's and checker's checks)."""
+    out: list[str] = []
+    if isinstance(template, dict):
+        out += [k for k in template if is_key_template(k)]
+        for v in template.values():
+            out += key_templates_in(v)
+    elif isinstance(template, list):
+        for v in template:
+            out += key_templates_in(v)
+    return out
+
+
+def field_path(template: Any, name: str) -> list[str | int] | None:
+    """Where a plain `$name` sits in a record body built from `template` (keys and list positions), or None.
+
+    Only where the body holds the value as is: not under a key template, a `$merge` or a value map, and in a
+    list only before any entry that may be absent (an absent entry would shift the positions after it).
+    """
+    if isinstance(template, PositionalRecord):
+        columns = list(template.columns.values())
+        return [columns.index("$" + name)] if "$" + name in columns else None
+    if template == "$" + name:
+        return []
+    if isinstance(template, dict) and "$map" not in template and MERGE not in template:
+        for key, value in template.items():
+            inner = None if is_key_template(key) else field_path(value, name)
+            if inner is not None:
+                return [key, *inner]
+    if isinstance(template, list):
+        for i, value in enumerate(template):
+            inner = field_path(value, name)
+            if inner is not None:
+                return [i, *inner]
+            if refs_in(value):
+                return None  # a later position depends on whether this entry is present
+    return None
 
 
 @dataclass(frozen=True)

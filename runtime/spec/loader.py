@@ -17,13 +17,22 @@ from pydantic_core import ErrorDetails
 
 from destkit.mapping import Template, TemplateError
 from destkit.runtime.errors import Issue, SpecError
-from destkit.runtime.spec.body_template import OPERATION, build_envelope, refs_in
+from destkit.runtime.spec.body_template import (
+    OPERATION,
+    build_envelope,
+    field_path,
+    key_templates_in,
+    merges_in,
+    parse_ref,
+    refs_in,
+)
 from destkit.runtime.spec.hooks import not_a_connector, outside_packages
 from destkit.runtime.spec.located_yaml import LocatedYaml, yaml_error_line
 from destkit.runtime.spec.models import (
     COLUMNS,
     ActionSpec,
     DestinationSpec,
+    FieldMatch,
     KeyMatch,
     PositionalRecord,
     RequestSpec,
@@ -33,11 +42,13 @@ from destkit.runtime.spec.vocabulary import (
     AUTH_KINDS,
     NORMALIZE_FIX,
     path_parameters,
+    settings_used,
     unknown_normalize_message,
     unknown_normalize_names,
 )
 
 _BUNDLED = "destkit.specs"
+MERGE_FIX = "write {$merge: [$object_field, {key: $field, ...}]}: object fields and objects, a later key winning."
 
 Loc = list[str | int]
 
@@ -97,7 +108,7 @@ def parse_spec(text: str, file: str = "<spec>") -> DestinationSpec:
 
 # pydantic puts the tag of the union member it tried into an error's location (auth.jwt.ttl);
 # the author never wrote it, so it is dropped before the location is named or looked up.
-_UNION_TAGS = AUTH_KINDS | {"KeyMatch", "IndexMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
+_UNION_TAGS = AUTH_KINDS | {"KeyMatch", "IndexMatch", "FieldMatch", "str", "list[str]", "int", "function-after[_catalogs_exist(), DestinationSpec]"}
 
 
 def _read_yaml(text: str, file: str) -> LocatedYaml:
@@ -260,6 +271,38 @@ def _record_refs_resolve(spec: DestinationSpec, action: ActionSpec, base: Loc, i
                        "not in the record body.")
 
 
+def _merges_are_objects(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    """Each `$merge` entry is an object field or an object template: a scalar cannot be merged into one."""
+    loc: Loc = [*base, "request", "record"]
+    for entries in merges_in(action.request.record):
+        if not isinstance(entries, list) or not entries:
+            issues.add(loc, "$merge takes a list of the objects to merge.", MERGE_FIX)
+            continue
+        for entry in entries:
+            ref = parse_ref(entry)
+            if isinstance(entry, dict) or (ref is not None and ref.kind == "field" and ref.name not in action.fields):
+                continue  # an object template; an unknown field is named by _record_refs_resolve
+            if ref is None or ref.kind != "field":
+                issues.add(loc, f"$merge: {entry!r} is not an object.", MERGE_FIX)
+            elif "object" not in action.fields[ref.name].types:
+                issues.add(loc, f"$merge: ${ref.name} is a field of type {action.fields[ref.name].type}, not an object.",
+                           MERGE_FIX)
+
+
+def _key_templates_name_settings(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    """A key written as a template reads declared settings only (it is rendered once per sync)."""
+    loc: Loc = [*base, "request", "record"]
+    for key in key_templates_in(action.request.record):
+        try:
+            Template(key)
+        except TemplateError as exc:
+            issues.add(loc, f"the key {key!r}: {exc}.", "fix the Jinja2 syntax.")
+            continue
+        for name in sorted(settings_used(key) - set(spec.settings)):
+            issues.add(loc, f"the key {key!r} reads settings.{name}, which is not a setting of this spec.",
+                       "declare it under settings.")
+
+
 def _columns_are_the_whole_record(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
     """`{$columns: ...}` nested inside a record template would be sent as a literal `$columns` key."""
     record = action.request.record
@@ -298,6 +341,23 @@ def _keys_are_fields(spec: DestinationSpec, action: ActionSpec, base: Loc, issue
         issues.add([*base, "batch", "key"], f"'{action.batch.key}' is not a field of this action.")
     if isinstance(action.response.match, KeyMatch) and action.response.match.key not in action.fields:
         issues.add([*base, "response", "match", "key"], f"'{action.response.match.key}' is not a field of this action.")
+
+
+def _match_field_is_a_sent_required_field(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
+    """`match: {field: ...}` reads each record's value from its body: a required field sent as a plain `$field`."""
+    match = action.response.match
+    if not isinstance(match, FieldMatch):
+        return
+    loc: Loc = [*base, "response", "match", "field"]
+    f = action.fields.get(match.field)
+    if f is None:
+        issues.add(loc, f"'{match.field}' is not a field of this action.")
+    elif not f.required:
+        issues.add(loc, f"'{match.field}' is optional: a record without it could not be matched to its result.",
+                   f"mark {match.field} required: true, or match on a field every record has.")
+    elif field_path(action.request.record, match.field) is None:
+        issues.add(loc, f"${match.field} is not sent as a plain value in the record template, so its value cannot "
+                   "be read back to match a result.", f"put ${match.field} in `record:` as it is (not mapped or merged).")
 
 
 def _some_field_is_required(spec: DestinationSpec, action: ActionSpec, base: Loc, issues: _Issues) -> None:
@@ -343,10 +403,13 @@ def _body_envelope_builds(spec: DestinationSpec, action: ActionSpec, base: Loc, 
 _ACTION_CHECKS: tuple[Callable[[DestinationSpec, ActionSpec, Loc, _Issues], None], ...] = (
     _normalize_names_known,
     _record_refs_resolve,
+    _merges_are_objects,
+    _key_templates_name_settings,
     _columns_are_the_whole_record,
     _body_holds_the_records_once,
     _body_names_no_fields,
     _keys_are_fields,
+    _match_field_is_a_sent_required_field,
     _some_field_is_required,
     _path_parameters_are_fields,
     _bodyless_request_sends_one_record,

@@ -11,8 +11,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+# settings and secrets live in their own module; re-exported, as every spec model is found here
+from destkit.runtime.spec.settings_models import DeriveRule as DeriveRule
+from destkit.runtime.spec.settings_models import SecretSchema as SecretSchema
+from destkit.runtime.spec.settings_models import SettingSchema as SettingSchema
+from destkit.runtime.spec.settings_models import StrictModel
 from destkit.runtime.spec.vocabulary import HTTP_METHODS
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -20,8 +25,7 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 JsonType = Literal["string", "number", "integer", "boolean", "array", "object"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+_Strict = StrictModel
 
 
 class FieldSchema(_Strict):
@@ -54,9 +58,9 @@ class FieldSchema(_Strict):
         "platform preset (meta_email, meta_phone, google_email, google_phone, tiktok_email, tiktok_phone) applied "
         "to a string before its checks; an empty result is absent"
     )
-    hash: Literal["sha256"] | None = Field(
-        default=None, description="send the hex digest of the normalised, checked value; a value that already is "
-        "a 64-hex digest is sent as is (lowercased)"
+    hash: Literal["sha256", "md5"] | None = Field(
+        default=None, description="send the hex digest (sha256, or md5 where an API keys records by it) of the "
+        "normalised, checked value; a value that already is such a digest (64 or 32 hex) is sent as is (lowercased)"
     )
 
     @model_validator(mode="after")
@@ -68,31 +72,6 @@ class FieldSchema(_Strict):
     @property
     def types(self) -> tuple[str, ...]:
         return (self.type,) if isinstance(self.type, str) else tuple(self.type)
-
-
-class SettingSchema(_Strict):
-    """A non-secret setting the user fills in; JSON-Schema keywords, checked once per sync."""
-
-    type: Literal["string", "number", "integer", "boolean"] = "string"
-    title: str | None = None
-    description: str | None = None
-    default: Any = None
-    pattern: str | None = None
-    enum: list[Any] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    required: bool | None = Field(default=None, description="defaults to true when there is no default")
-
-    @property
-    def is_required(self) -> bool:
-        return self.required if self.required is not None else self.default is None
-
-
-class SecretSchema(_Strict):
-    title: str | None = None
-    description: str | None = None
-    required: bool = True
-    actions: list[str] | None = Field(default=None, description="the actions that use it (default: all)")
 
 
 class ApiKeyAuth(_Strict):
@@ -242,6 +221,23 @@ class KeyMatch(_Strict):
     )
 
 
+class FieldMatch(_Strict):
+    """`response.match: {field: ...}`: each result carries the value of a record field other than its key
+    (e.g. the email an API echoes while records are keyed by an id); no two records of a batch share it."""
+
+    field: str = Field(description="the action field whose value (as sent, in the record body) each result carries; "
+                       "required, and a plain $field in the record template. Records with the same value are sent "
+                       "in different batches")
+    result: str | None = Field(
+        default=None, description="JMESPath in a result item to the value it carries (default: the item's field "
+        "named like `field`); e.g. email_address"
+    )
+    case: Literal["sensitive", "insensitive"] = Field(
+        default="sensitive", description="insensitive: the destination folds case, so values are compared (and kept "
+        "apart in batches) case-insensitively"
+    )
+
+
 class IndexMatch(_Strict):
     """`response.match: {index: ...}`: each result names its record's position in the batch."""
 
@@ -253,10 +249,10 @@ class ResponseSpec(_Strict):
     """How to read per-record results out of a successful batch response."""
 
     results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole answer applies to every record")
-    match: Literal["index"] | KeyMatch | IndexMatch = Field(
+    match: Literal["index"] | KeyMatch | IndexMatch | FieldMatch = Field(
         default="index", description="which result is whose: index (the n-th result is the n-th record's), "
-        "{key: field} (the result carrying the record's key value) or {index: path} (the result naming the "
-        "record's position)"
+        "{key: field} (the result carrying the record's key value), {field: name} (the result carrying the value "
+        "of another field of the record) or {index: path} (the result naming the record's position)"
     )
     only: Literal["failures"] | None = Field(
         default=None, description="failures: the results list only the records that failed (each one is a "
@@ -286,7 +282,8 @@ class ResponseSpec(_Strict):
     def _failures_need_an_owner(self) -> ResponseSpec:
         if self.only == "failures" and self.match == "index":
             raise ValueError("with only: failures the results cannot be matched by their order; "
-                             "write match: {index: <path to the record's position>} or match: {key: <field>}")
+                             "write match: {index: <path to the record's position>}, match: {key: <field>} or "
+                             "match: {field: <field>}")
         if self.only == "failures" and self.ok is not None:
             raise ValueError("with only: failures every listed result is a refusal, so an ok rule has nothing "
                              "to decide; remove ok")
@@ -347,6 +344,8 @@ class RequestSpec(_Strict):
     record: PositionalRecord | Any = Field(
         default=None, union_mode="left_to_right", description="one record's body; $field and $settings.name refer "
         "to values, {$map: $field, values: {...}} translates a value; an absent value is left out. "
+        "{$merge: [$object_field, {key: $field}]} merges objects (a later key wins, empty is absent); a key "
+        "written '{{ settings.name }}' is the setting's value. "
         "{$columns: {LABEL: $field, ...}, empty: ''} sends a row with every column in place instead"
     )
 
@@ -578,6 +577,14 @@ class DestinationSpec(_Strict):
         """The packages this spec may run code from: its own under destkit.destinations, then the declared ones."""
         declared = [self.python_package] if isinstance(self.python_package, str) else self.python_package or []
         return [f"destkit.destinations.{self.id}", *declared]
+
+    @model_validator(mode="after")
+    def _derived_from_declared_secrets(self) -> DestinationSpec:
+        for name, setting in self.settings.items():
+            if setting.derive is not None and setting.derive.secret not in self.secrets:
+                raise ValueError(f"settings.{name}.derive reads the secret '{setting.derive.secret}', which is not "
+                                 "under secrets")
+        return self
 
     @model_validator(mode="after")
     def _catalogs_exist(self) -> DestinationSpec:
