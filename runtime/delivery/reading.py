@@ -9,7 +9,7 @@ from typing import Any
 
 import jmespath
 
-from destkit.runtime.spec.models import IndexMatch, KeyMatch, ResponseSpec
+from destkit.runtime.spec.models import IndexMatch, KeyMatch, ResultsSpec
 
 
 @dataclass(slots=True)
@@ -76,7 +76,7 @@ def _path_or_none(expression: str | None) -> Callable[[Any], Any] | None:
 class ResponseReader:
     """The default `ResultReader`: compiled once per action from the spec's `response:` (paths and the ok rule)."""
 
-    def __init__(self, spec: ResponseSpec) -> None:
+    def __init__(self, spec: ResultsSpec) -> None:
         self.spec = spec
         self._results = _path_or_none(spec.results)
         self._code = _path_or_none(spec.error.code)

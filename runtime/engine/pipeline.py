@@ -23,6 +23,7 @@ from destkit.runtime.delivery.batching import Batch, Batcher
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
+from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunFailed, RunResult
@@ -62,7 +63,8 @@ class Pipeline:
             headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
             classifier=classifier_for(errors), limits=ResponseLimits.from_options(sync.options),
             idempotency=Idempotency.of(action), secrets=sync.secret_values(),
-            rate_headers=sync.spec.rate_limit_for(action).headers)
+            rate_headers=sync.spec.rate_limit_for(action).headers, job=action.response.job)
+        self.jobs: StoredJobs | None = None  # set by `arm` when the action answers with jobs and the run is recorded
         self.aborted: str | None = None
         self.secrets = sync.secret_values()
         self.process = sync.processor  # the compiled record path: prepared before a pipeline is built
@@ -157,6 +159,11 @@ class Pipeline:
         self.stop = stop
         if recorder is not None and plan.resume is not None:
             self.skip = recorder.skip
+        if recorder is not None and self.deliverer.job is not None:
+            self.jobs = StoredJobs(recorder, self.summary)
+            self.deliverer.job.ledger = self.jobs
+            if plan.resume is not None:
+                self.jobs.reopen(plan.resume.run_id)
 
     async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         """`go`, then close the run in the store; what was recorded before a crash stays recorded."""
@@ -202,6 +209,8 @@ class Pipeline:
         workers = [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
         producer = asyncio.create_task(self.feed_workers(records, queue, len(workers)))
         self.tasks = [producer, *workers]
+        if self.jobs is not None and self.jobs.reopened:  # a resumed run's open jobs, polled alongside
+            self.tasks.append(asyncio.create_task(self.jobs.finish_reopened(self)))
         await run_together(self.tasks)
         source_error = None if producer.cancelled() else producer.result()
         if source_error is not None:
@@ -455,6 +464,8 @@ class Pipeline:
             stats = self.deliverer.stats
             self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
         self.attach_warnings(outcomes)
+        if self.jobs is not None:
+            self.jobs.settled(batch)
         if self.include_payloads:
             sent = dict(zip(batch.rows, batch.parts, strict=True))
             for o in outcomes:

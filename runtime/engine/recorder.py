@@ -17,6 +17,7 @@ class Recorder:
         self.summary = summary
         self.buffer: list[Outcome] = []
         self.fingerprints: list[tuple[str, str, bytes]] = []
+        self.jobs_done: list[str] = []  # jobs whose results are buffered: closed with them, in one transaction
         self.watermark = Watermark()
         self.done_before: set[int] = set()
         self.checkpoint = 0
@@ -28,6 +29,10 @@ class Recorder:
 
     def skip(self, row: int) -> bool:
         return row <= self.checkpoint or row in self.done_before
+
+    def mark_done(self, rows: list[int]) -> None:
+        """Rows finished by this resumed run before reading the input (its open jobs' results): not read again."""
+        self.done_before.update(rows)
 
     def add(self, outcome: Outcome) -> None:
         self.buffer.append(outcome)
@@ -45,9 +50,9 @@ class Recorder:
         rows = [o.row for o in self.buffer]
         checkpoint = self.watermark.peek(rows)
         self.state.record(self.summary.run_id, self.destination, self.buffer, checkpoint, self.summary.received,
-                          self.fingerprints)
+                          self.fingerprints, self.jobs_done)
         self.watermark.add(rows)
-        self.buffer, self.fingerprints = [], []
+        self.buffer, self.fingerprints, self.jobs_done = [], [], []
 
     def finish(self, *, stopped: bool = False) -> None:
         """Close the run and make the summary the store's (it includes rows finished before a resume).
