@@ -267,3 +267,10 @@ def test_spec_check_reports_a_job_expression_that_is_not_jmespath() -> None:
 def test_spec_check_passes_the_job_spec() -> None:
     check = check_spec_text(SPEC)
     assert check.errors == []
+
+
+def test_spec_check_reports_a_job_results_match_key_that_is_not_the_record_key() -> None:
+    spec = SPEC.replace("match: {index: index}", "match: {key: user_id}")
+    check = check_spec_text(spec)
+    assert [f.issue.key for f in check.errors] == ["actions.import_rows.response.job.results.match.key"]
+    assert "match.key 'user_id' is not it" in check.errors[0].issue.message
