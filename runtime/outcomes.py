@@ -52,6 +52,7 @@ class Reason(StrEnum):
     REDIRECT = "redirect"
     RUN_ABORTED = "run_aborted"
     UNCHANGED = "unchanged"
+    JOB_UNFINISHED = "job_unfinished"  # the destination's job failed, or did not end within the spec's timeout
 
 
 REASONS = frozenset(r.value for r in Reason)

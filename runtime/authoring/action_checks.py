@@ -71,15 +71,19 @@ def check_action(
 def check_match_key(ctx: CheckContext, loc: Loc, action: ActionSpec) -> None:
     """Results are matched against each record's key (`batch.key`, else the first required field): any
     other field in `match.key` finds no record at run time, and the whole batch is dead-lettered."""
-    match = action.response.match
+    job = action.response.job
+    matches = [(loc, action.response.match)]
+    if job is not None and job.results is not None:  # a job's results are matched to the records alike
+        matches.append(([*loc, "job", "results"], job.results.match))
     key = key_field(action)
-    if not isinstance(match, KeyMatch) or match.key == key:
-        return
-    known = f"'{key}' (batch.key, else the first required field)" if key else "not set (no batch.key, no required field)"
-    ctx.error([*loc, "match", "key"],
-              f"results are matched against each record's key, which is {known}; match.key '{match.key}' is not "
-              "it, so no result would find its record and every batch would be dead-lettered.",
-              f"set batch.key: {match.key} (records with the same {match.key} then never share a batch).")
+    for where, match in matches:
+        if not isinstance(match, KeyMatch) or match.key == key:
+            continue
+        known = f"'{key}' (batch.key, else the first required field)" if key else "not set (no batch.key, no required field)"
+        ctx.error([*where, "match", "key"],
+                  f"results are matched against each record's key, which is {known}; match.key '{match.key}' is not "
+                  "it, so no result would find its record and every batch would be dead-lettered.",
+                  f"set batch.key: {match.key} (records with the same {match.key} then never share a batch).")
 
 
 def check_batch(ctx: CheckContext, loc: Loc, action: ActionSpec) -> None:

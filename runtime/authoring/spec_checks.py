@@ -14,6 +14,7 @@ from destkit.runtime.authoring.context import CheckContext, Loc
 from destkit.runtime.config.settings import setting_property
 from destkit.runtime.config.urls import check_base_url as base_url_problem
 from destkit.runtime.spec.hooks import load_hook
+from destkit.runtime.spec.jobs import job_path_problem
 from destkit.runtime.spec.models import (
     ApiKeyAuth,
     BasicAuth,
@@ -23,9 +24,12 @@ from destkit.runtime.spec.models import (
     HmacAuth,
     HookAuth,
     IndexMatch,
+    JobResults,
+    JobSpec,
     JwtAuth,
     KeyMatch,
     ResponseSpec,
+    ResultsSpec,
     SettingSchema,
 )
 from destkit.runtime.spec.vocabulary import secrets_used
@@ -190,10 +194,10 @@ def check_secret_actions(ctx: CheckContext) -> None:
 # --- responses, error classes, catalogs ---------------------------------------------------------
 
 
-def check_response(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
+def check_response(ctx: CheckContext, loc: Loc, response: ResultsSpec) -> None:
     match = response.match
     for key, expr in (
-        ("results", response.results),
+        ("items" if isinstance(response, JobResults) else "results", response.results),  # a job's results: `items`
         ("id", response.id),
         ("note", response.note),
         ("error.code", response.error.code),
@@ -203,6 +207,22 @@ def check_response(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
     ):
         check_jmespath(ctx, [*loc, *key.split(".")], expr)
     check_ok_rule(ctx, loc, response)
+    if isinstance(response, ResponseSpec) and response.job is not None:
+        check_job(ctx, [*loc, "job"], response.job)
+
+
+def check_job(ctx: CheckContext, loc: Loc, job: JobSpec) -> None:
+    """A job's expressions compile, and its paths take no parameter but {job_id} (the loader refuses
+    others; a spec built in Python is checked here too)."""
+    results = job.results
+    for key, expr in (("id", job.id), ("poll.until", job.poll.until), ("poll.failed", job.poll.failed),
+                      ("results.next", results.next if results else None)):
+        check_jmespath(ctx, [*loc, *key.split(".")], expr)
+    for key, path in (("poll", job.poll.path), ("results", results.path if results else None)):
+        if path is not None and (problem := job_path_problem(path)) is not None:
+            ctx.error([*loc, key, "path"], f"{problem}.", "write the path with {job_id} where the job's id goes.")
+    if results is not None:
+        check_response(ctx, [*loc, "results"], results)
 
 
 # what only a JMESPath has: `ok.field` is one key of a result item, read as is
@@ -212,7 +232,7 @@ LIST_OF_RESULTS_FIX = ("point `results:` at the list and describe one item of it
                        "lists only the records that failed (docs/writing-a-spec.md, 'Answers that list only failures').")
 
 
-def check_ok_rule(ctx: CheckContext, loc: Loc, response: ResponseSpec) -> None:
+def check_ok_rule(ctx: CheckContext, loc: Loc, response: ResultsSpec) -> None:
     """An ok rule compares one value of one result: one that would meet a list, or a path, decides nothing."""
     ok = response.ok
     if ok is None:

@@ -22,7 +22,7 @@ from destkit.runtime.config.secrets import Secret
 from destkit.runtime.delivery.classify import ErrorTable, Resolution, classify
 from destkit.runtime.delivery.reading import ItemResult, ResponseReader
 from destkit.runtime.spec.hooks import load_callable
-from destkit.runtime.spec.models import ErrorClasses, ResponseSpec
+from destkit.runtime.spec.models import ErrorClasses, ResultsSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class ResultReader(Protocol):
 class ReaderFactory(Protocol):
     """`response.hook`: builds the action's `ResultReader` from its `response:` spec (once per sync)."""
 
-    def __call__(self, spec: ResponseSpec, /) -> ResultReader: ...
+    def __call__(self, spec: ResultsSpec, /) -> ResultReader: ...
 
 
 class Classifier(Protocol):
@@ -71,7 +71,7 @@ def load_auth_factory(path: str) -> AuthFactory:
     return cast(AuthFactory, load_callable(path, "auth.hook", "an auth factory (options) -> httpx.Auth"))
 
 
-def reader_for(response: ResponseSpec) -> ResultReader:
+def reader_for(response: ResultsSpec) -> ResultReader:
     """The action's result reader: the spec's `response.hook`, else the declarative `ResponseReader`."""
     if response.hook is None:
         return ResponseReader(response)

@@ -11,7 +11,7 @@ import jmespath
 import orjson
 
 from destkit.runtime.spec.body_template import field_path
-from destkit.runtime.spec.models import FieldMatch, IndexMatch, KeyMatch, RequestSpec, ResponseSpec
+from destkit.runtime.spec.models import FieldMatch, IndexMatch, KeyMatch, RequestSpec, ResultsSpec
 
 
 @dataclass(slots=True)
@@ -78,7 +78,7 @@ def _path_or_none(expression: str | None) -> Callable[[Any], Any] | None:
 class ResponseReader:
     """The default `ResultReader`: compiled once per action from the spec's `response:` (paths and the ok rule)."""
 
-    def __init__(self, spec: ResponseSpec) -> None:
+    def __init__(self, spec: ResultsSpec) -> None:
         self.spec = spec
         self._results = _path_or_none(spec.results)
         self._code = _path_or_none(spec.error.code)
@@ -272,7 +272,7 @@ MatchValue = Callable[[bytes], object]
 """A record's value to match results on, read from its serialized body."""
 
 
-def match_value_reader(response: ResponseSpec, request: RequestSpec) -> MatchValue | None:
+def match_value_reader(response: ResultsSpec, request: RequestSpec) -> MatchValue | None:
     """With `match: {field: ...}`: a function reading that field's value from a record's body (case-folded when
     the match is case-insensitive), so results can be matched and batches kept free of duplicates; else None."""
     match = response.match

@@ -32,12 +32,14 @@ from destkit.runtime.delivery.classify import (
 from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseLimits, exchange
 from destkit.runtime.delivery.extensions import Classifier, ResultReader
 from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency
+from destkit.runtime.delivery.jobs import NO_LEDGER, JobFollower, JobLedger
 from destkit.runtime.delivery.reading import ItemResult
 from destkit.runtime.delivery.retry import Clock, RateGate, RateHeaders, RetryPolicy, Sleep
 from destkit.runtime.errors import AuthFailed
 from destkit.runtime.outcomes import Outcome, Reason, Status
 from destkit.runtime.record.compiler import fill_path
 from destkit.runtime.spec.body_template import Envelope
+from destkit.runtime.spec.models import JobSpec
 
 log = logging.getLogger("destkit.deliver")
 
@@ -122,6 +124,8 @@ class Deliverer:
         secrets: Sequence[Secret] = (),
         rate_headers: RateHeaders | None = None,
         wall_clock: Clock = time.time,
+        job: JobSpec | None = None,
+        ledger: JobLedger = NO_LEDGER,
     ) -> None:
         self.rate_headers = rate_headers  # the spec's rate-limit header family: a spent budget pauses every sender
         self.wall_clock = wall_clock  # dates an epoch-seconds reset header
@@ -144,6 +148,7 @@ class Deliverer:
         self.stats = DeliveryStats()
         self.run_id = run_id
         self.secrets = tuple(secrets)  # scrubbed from every string the destination sends before it is an outcome
+        self.job = None if job is None else JobFollower(self, job, ledger)  # the answer names a job to follow
 
     async def deliver(self, batch: Batch, budget: list[int] | None = None) -> list[Outcome]:
         """Send until every record of `batch` has a terminal outcome; only unfinished records are resent.
@@ -162,48 +167,88 @@ class Deliverer:
             answer = await self._send(pending, batch.seq, tries.attempt)
             resolution = answer.resolution
             if resolution.action is Action.OK:
-                finished, again = self._interpret(pending, answer, tries.attempt)
+                finished, again = await self._settle(pending, answer, tries.attempt)
                 done += finished
                 if again is None:
                     return done
                 pending, resolution = again, TRANSIENT_RECORDS
             elif resolution.action not in _SEND_AGAIN:
                 return done + await self._conclude(pending, answer, tries.attempt, budget)
-            delay = tries.wait_after(resolution, self.policy)
-            throttled = resolution.action is Action.RATE_LIMITED
-            if throttled:  # every sender sharing the gate waits, this one included (in `_send`), then they spread out
-                spread = min(self.policy.resume_spread, delay)  # a short pause is not stretched much
-                self.gate.pause(delay, spread)
-                delay += spread  # the latest this sender may resume
-            if tries.exhausted(self.policy) or self.clock() - started + delay > self.policy.max_seconds:
+            if not await self.wait_to_resend(resolution, tries, started):
                 return done + self._give_up(pending, answer.status, resolution, tries.attempt)
-            self.stats.retries += 1
-            if not throttled:
-                await self.sleep(delay)
+
+    async def wait_to_resend(self, resolution: Resolution, tries: Tries, started: float) -> bool:
+        """Count a transient answer and wait before sending again; False when out of attempts or time."""
+        delay = tries.wait_after(resolution, self.policy)
+        throttled = resolution.action is Action.RATE_LIMITED
+        if throttled:  # every sender sharing the gate waits, this one included (in `_send`), then they spread out
+            spread = min(self.policy.resume_spread, delay)  # a short pause is not stretched much
+            self.gate.pause(delay, spread)
+            delay += spread  # the latest this sender may resume
+        if tries.exhausted(self.policy) or self.clock() - started + delay > self.policy.max_seconds:
+            return False
+        self.stats.retries += 1
+        if not throttled:
+            await self.sleep(delay)
+        return True
+
+    async def _settle(self, pending: Batch, answer: Answer, attempt: int) -> tuple[list[Outcome], Batch | None]:
+        """A 2xx: read the records' results from it, or, when it names a job, from the job once it ends."""
+        if self.job is None:
+            return self.interpret(pending, answer, attempt)
+        return await self.job.follow_answer(pending, answer, attempt)
 
     async def _send(self, pending: Batch, seq: int, attempt: int) -> Answer:
         """One request for the pending records, once the rate gate lets it go, and its classified answer."""
         await self.gate.wait()
         content = self.envelope.join(pending.parts, pending.session)
         path = fill_path(self.path, self.path_params, pending.params)
-        self.stats.requests += 1
         self.stats.bytes_sent += len(content)
         headers = self.headers
         if self.idempotency.key_header is not None:  # the same key on every attempt: the destination dedupes
             headers = {**headers, **self.idempotency.headers(self.method, path, content)}
+        return await self.request(self.method, path, content=content, headers=headers, params=self.params,
+                                  may_resend=self.idempotency.may_resend,
+                                  log_extra={"batch": seq, "attempt": attempt, "records": len(pending)})
+
+    async def fetch(self, url: str, log_extra: dict[str, object]) -> Answer:
+        """A GET on the destination (a job's status or results page), once the rate gate lets it go."""
+        await self.gate.wait()
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
+        return await self.request("GET", url, content=b"", headers=headers, params=None, may_resend=True,
+                                  log_extra=log_extra)
+
+    async def fetch_settled(self, url: str, log_extra: dict[str, object]) -> Answer:
+        """GET `url` until its answer is not transient, with the batch requests' retry policy: the answer
+        (a success, a refusal, or the last transient one when out of attempts or time). A 401/403 raises
+        `AuthFailed`, as for any request."""
+        started = self.clock()
+        tries = Tries()
+        while True:
+            tries.attempt += 1
+            answer = await self.fetch(url, {**log_extra, "attempt": tries.attempt})
+            action = answer.resolution.action
+            if action is Action.STOP:
+                raise AuthFailed(answer.status or 0, answer.resolution.message)
+            if action not in _SEND_AGAIN or not await self.wait_to_resend(answer.resolution, tries, started):
+                return answer
+
+    async def request(self, method: str, path: str, *, content: bytes, headers: Mapping[str, str],
+                      params: Mapping[str, str] | None, may_resend: bool, log_extra: dict[str, object]) -> Answer:
+        """One exchange, counted, logged, paced by the answer's rate-limit headers, and classified."""
+        self.stats.requests += 1
         t0 = time.perf_counter()
-        reply = await exchange(self.client, self.method, path, self.limits, content=content or None,
-                               headers=headers, params=self.params)
+        reply = await exchange(self.client, method, path, self.limits, content=content or None,
+                               headers=headers, params=params)
         if isinstance(reply, NoReply):
-            resolution = classify_no_reply(reply, may_resend=self.idempotency.may_resend)
-            log.warning("request failed", extra={"run_id": self.run_id, "batch": seq, "attempt": attempt,
-                                                 "records": len(pending), "reason": str(resolution.reason)})
+            resolution = classify_no_reply(reply, may_resend=may_resend)
+            log.warning("request failed", extra={"run_id": self.run_id, **log_extra, "reason": str(resolution.reason)})
             return Answer(reply.status, None, resolution)
         latency = time.perf_counter() - t0
         self.stats.latencies.append(latency)
         status = reply.status
-        log.info("request", extra={"run_id": self.run_id, "batch": seq, "attempt": attempt, "status": status,
-                                   "records": len(pending), "latency_ms": round(latency * 1000, 1)})
+        log.info("request", extra={"run_id": self.run_id, **log_extra, "status": status,
+                                   "latency_ms": round(latency * 1000, 1)})
         self.gate.pause_for_budget(reply.headers, self.rate_headers, now=self.wall_clock(), cap=self.policy.max_retry_after)
         body = decode_body(reply.content)
         resolution = self.classifier(status, reply.headers, body, self.errors)
@@ -227,11 +272,11 @@ class Deliverer:
         if resolution.action is Action.STOP:
             raise AuthFailed(answer.status or 0, resolution.message)
         if resolution.action is Action.DEAD_LETTER:
-            return self._all(pending, status=Status.DEAD_LETTERED, reason=resolution.reason or Reason.UNEXPECTED_RESPONSE,
+            return self.every(pending, status=Status.DEAD_LETTERED, reason=resolution.reason or Reason.UNEXPECTED_RESPONSE,
                              message=resolution.message, attempt=attempt, answer_status=answer.status)
         if resolution.action is Action.SPLIT and len(pending) > 1 and budget[0] > 0:
             return await self._split(pending, budget)
-        return self._all(pending, status=Status.REJECTED, reason=resolution.reason or Reason.DESTINATION_REJECTED,
+        return self.every(pending, status=Status.REJECTED, reason=resolution.reason or Reason.DESTINATION_REJECTED,
                          message=resolution.message, attempt=attempt, answer_status=answer.status,
                          code=resolution.destination_code, detail=resolution.destination_message)
 
@@ -239,7 +284,7 @@ class Deliverer:
         """Out of attempts or time: dead-letter the records, to be sent again by the next run."""
         message = (f"{resolution.message}; gave up after {attempt} attempt{'s' if attempt > 1 else ''}. "
                    "The record is dead-lettered and will be sent again by the next run or `destkit retry`.")
-        return self._all(pending, status=Status.DEAD_LETTERED, reason=resolution.reason or Reason.SERVER_ERROR,
+        return self.every(pending, status=Status.DEAD_LETTERED, reason=resolution.reason or Reason.SERVER_ERROR,
                          message=message, attempt=attempt, answer_status=status,
                          code=resolution.destination_code, detail=resolution.destination_message)
 
@@ -250,14 +295,15 @@ class Deliverer:
         a, b = await asyncio.gather(self.deliver(left, budget), self.deliver(right, budget))
         return a + b
 
-    def _interpret(self, batch: Batch, answer: Answer, attempt: int) -> tuple[list[Outcome], Batch | None]:
+    def interpret(self, batch: Batch, answer: Answer, attempt: int,
+                   reader: ResultReader | None = None) -> tuple[list[Outcome], Batch | None]:
         """Terminal outcomes for the records the answer settles, and the batch of those to send again."""
-        results = self.reader.read(None if answer.body.__class__ is bytes else answer.body, batch.match_keys)
+        results = (reader or self.reader).read(None if answer.body.__class__ is bytes else answer.body, batch.match_keys)
         if isinstance(results, str):
             if answer.body.__class__ is bytes:
                 results = "its answer is not JSON (or is nested over 1,024 levels deep)"
             results = redact(results, self.secrets)  # it may quote the answer
-            return self._all(batch, status=Status.DEAD_LETTERED, reason=Reason.UNEXPECTED_RESPONSE,
+            return self.every(batch, status=Status.DEAD_LETTERED, reason=Reason.UNEXPECTED_RESPONSE,
                              message=f"the destination answered {answer.status} but {results}; {MAYBE_APPLIED}",
                              attempt=attempt, answer_status=answer.status), None
         if answer.echoes_secret:
@@ -279,7 +325,7 @@ class Deliverer:
         return out, (batch.subset(again) if again else None)
 
     @staticmethod
-    def _all(batch: Batch, *, status: Status, reason: Reason, message: str, attempt: int,
+    def every(batch: Batch, *, status: Status, reason: Reason, message: str, attempt: int,
              answer_status: int | None = None, code: str | None = None, detail: str | None = None) -> list[Outcome]:
         """The same outcome for every record of the batch."""
         return [Outcome(row=row, status=status, key=None if key is None else str(key), reason=reason, message=message,

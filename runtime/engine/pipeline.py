@@ -24,6 +24,7 @@ from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
+from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
@@ -66,7 +67,8 @@ class Pipeline:
             headers=sync.headers, params=sync.query or None, run_id=summary.run_id, path_params=sync.path_params,
             classifier=classifier_for(errors), limits=ResponseLimits.from_options(sync.options),
             idempotency=Idempotency.of(action), secrets=sync.secret_values(),
-            rate_headers=sync.spec.rate_limit_for(action).headers)
+            rate_headers=sync.spec.rate_limit_for(action).headers, job=action.response.job)
+        self.jobs: StoredJobs | None = None  # set by `arm` when the action answers with jobs and the run is recorded
         self.aborted: str | None = None
         # a body naming `$session.*` values: each request is numbered as it is handed out (one held back);
         # the session is named after the run (a dry run, which opens none, shows one fixed id)
@@ -170,6 +172,11 @@ class Pipeline:
             self.skip = recorder.skip
             if self.counters is not None:  # a resumed run is a new session: its counters start again
                 self.counters = SessionCounters(SessionCounters.id_of(f"{plan.resume.run_id}:{plan.resume.checkpoint}"))
+        if recorder is not None and self.deliverer.job is not None:
+            self.jobs = StoredJobs(recorder, self.summary)
+            self.deliverer.job.ledger = self.jobs
+            if plan.resume is not None:
+                self.jobs.reopen(plan.resume.run_id)
 
     async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         """`go`, then close the run in the store; what was recorded before a crash stays recorded."""
@@ -241,6 +248,8 @@ class Pipeline:
         workers = [asyncio.create_task(self.worker(queue)) for _ in range(self.sync.concurrency)]
         producer = asyncio.create_task(self.feed_workers(records, queue, len(workers)))
         self.tasks = [producer, *workers]
+        if self.jobs is not None and self.jobs.reopened:  # a resumed run's open jobs, polled alongside
+            self.tasks.append(asyncio.create_task(self.jobs.finish_reopened(self)))
         await run_together(self.tasks)
         source_error = None if producer.cancelled() else producer.result()
         if source_error is not None:
@@ -505,6 +514,8 @@ class Pipeline:
             stats = self.deliverer.stats
             self.summary.requests, self.summary.retries, self.summary.bytes_sent = stats.requests, stats.retries, stats.bytes_sent
         self.attach_warnings(outcomes)
+        if self.jobs is not None:
+            self.jobs.settled(batch)
         if self.include_payloads:
             sent = dict(zip(batch.rows, batch.parts, strict=True))
             for o in outcomes:

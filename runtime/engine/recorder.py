@@ -22,6 +22,7 @@ class Recorder:
         self.summary = summary
         self.buffer: list[Outcome] = []
         self.fingerprints: list[tuple[str, str, bytes]] = []
+        self.jobs_done: list[str] = []  # jobs whose results are buffered: closed with them, in one transaction
         self.watermark = Watermark()
         self.done_before: set[int] = set()
         self.checkpoint = 0
@@ -34,6 +35,10 @@ class Recorder:
 
     def skip(self, row: int) -> bool:
         return row <= self.checkpoint or row in self.done_before
+
+    def mark_done(self, rows: list[int]) -> None:
+        """Rows finished by this resumed run before reading the input (its open jobs' results): not read again."""
+        self.done_before.update(rows)
 
     def add(self, outcome: Outcome) -> None:
         self.buffer.append(outcome)
@@ -55,11 +60,11 @@ class Recorder:
         mirror = self.mirror
         also = mirror.writer(self.summary.run_id) if mirror is not None else None
         self.state.record(self.summary.run_id, self.destination, self.buffer, checkpoint, self.summary.received,
-                          self.fingerprints, also)
+                          self.fingerprints, also, self.jobs_done)
         if mirror is not None:
             mirror.take_changes()  # written: the next flush writes only what comes after
         self.watermark.add(rows)
-        self.buffer, self.fingerprints = [], []
+        self.buffer, self.fingerprints, self.jobs_done = [], [], []
 
     def finish(self, *, stopped: bool = False) -> None:
         """Close the run and make the summary the store's (it includes rows finished before a resume).

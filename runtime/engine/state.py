@@ -1,5 +1,5 @@
 """The state store: runs, per-record terminal outcomes, checkpoints, dead letters, destination ids,
-fingerprints and a mirror sync's audience membership (`engine/membership.py`).
+fingerprints, open jobs and a mirror sync's audience membership (`engine/membership.py`).
 
 SQLite, one file (default `.destkit/state.sqlite` under the working directory). Outcomes are
 written a batch at a time, and the checkpoint (the input row below which every record is
@@ -94,6 +94,14 @@ CREATE TABLE IF NOT EXISTS membership (
     updated_at REAL NOT NULL,
     PRIMARY KEY (destination, action, audience, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS jobs (
+    run_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    rows TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (run_id, job_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS destination_ids (
     destination TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -162,6 +170,15 @@ class RunInfo:
     started_at: float
     finished_at: float | None
     aborted: str | None
+
+
+@dataclass(frozen=True)
+class OpenJob:
+    """A job a destination accepted and whose results are not recorded yet: its id and its records."""
+
+    job_id: str
+    rows: list[int]
+    keys: list[str | None]
 
 
 class Watermark:
@@ -270,8 +287,9 @@ class StateStore:
 
     def record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int,
                fingerprints: list[tuple[str, str, bytes]] | None = None,
-               also: Callable[[sqlite3.Connection], None] | None = None) -> None:
-        """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction.
+               also: Callable[[sqlite3.Connection], None] | None = None, jobs_done: list[str] | None = None) -> None:
+        """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction,
+        which also closes the jobs (`jobs_done`) whose results these outcomes are.
 
         `also` writes more in the same transaction (a mirror sync's membership changes).
         """
@@ -279,6 +297,8 @@ class StateStore:
         with self._writing(), self._tx():
             if also is not None:
                 also(self.db)
+            if jobs_done:
+                self.db.executemany("DELETE FROM jobs WHERE run_id = ? AND job_id = ?", [(run_id, j) for j in jobs_done])
             if fingerprints:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
@@ -379,6 +399,21 @@ class StateStore:
                 found[key] = fp
         return found
 
+    # jobs
+
+    def open_job(self, run_id: str, job_id: str, rows: list[int], keys: list[object]) -> None:
+        """A destination accepted a job holding these rows: until its results are recorded, a resumed run
+        polls it instead of sending the rows again."""
+        with self._writing():
+            self.db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
+                            (run_id, job_id, json.dumps(rows), json.dumps([None if k is None else str(k) for k in keys]),
+                             time.time()))
+
+    def open_jobs(self, run_id: str) -> list[OpenJob]:
+        """The run's jobs whose results are not recorded yet, oldest first."""
+        return [OpenJob(job_id, json.loads(rows), json.loads(keys)) for job_id, rows, keys in self.db.execute(
+            "SELECT job_id, rows, keys FROM jobs WHERE run_id = ? ORDER BY created_at", (run_id,))]
+
     def destination_id(self, destination: str, key: str) -> str | None:
         row = self.db.execute("SELECT destination_id FROM destination_ids WHERE destination = ? AND key = ?",
                               (destination, key)).fetchone()
@@ -387,7 +422,7 @@ class StateStore:
     def all_text(self) -> str:
         """Every stored value as text (for the canary test that proves no secret is stored)."""
         parts = []
-        for table in ("runs", "outcomes", "dead_letters", "destination_ids", "fingerprints", "membership"):
+        for table in ("runs", "outcomes", "dead_letters", "destination_ids", "fingerprints", "membership", "jobs"):
             for row in self.db.execute(f"SELECT * FROM {table}"):
                 parts.append(" ".join(map(str, row)))
         return "\n".join(parts)

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from destkit.runtime.spec.jobs import JobPage, JobPoll
+
 # settings and secrets live in their own module; re-exported, as every spec model is found here
 from destkit.runtime.spec.settings_models import DeriveRule as DeriveRule
 from destkit.runtime.spec.settings_models import SecretSchema as SecretSchema
@@ -245,8 +247,8 @@ class IndexMatch(_Strict):
                        "request's list of records; e.g. index")
 
 
-class ResponseSpec(_Strict):
-    """How to read per-record results out of a successful batch response."""
+class ResultsSpec(_Strict):
+    """How to read per-record results out of an answer (`response:`, and a job's `results:`)."""
 
     results: str | None = Field(default=None, description="JMESPath to the per-record result list; none: the whole answer applies to every record")
     match: Literal["index"] | KeyMatch | IndexMatch | FieldMatch = Field(
@@ -279,7 +281,7 @@ class ResponseSpec(_Strict):
     )
 
     @model_validator(mode="after")
-    def _failures_need_an_owner(self) -> ResponseSpec:
+    def _failures_need_an_owner(self) -> ResultsSpec:
         if self.only == "failures" and self.match == "index":
             raise ValueError("with only: failures the results cannot be matched by their order; "
                              "write match: {index: <path to the record's position>}, match: {key: <field>} or "
@@ -287,6 +289,36 @@ class ResponseSpec(_Strict):
         if self.only == "failures" and self.ok is not None:
             raise ValueError("with only: failures every listed result is a refusal, so an ok rule has nothing "
                              "to decide; remove ok")
+        return self
+
+
+class JobResults(ResultsSpec, JobPage):
+    """`job.results`: the job's per-record results, paged, read as `response:` reads an answer."""
+
+    results: str | None = Field(default=None, alias="items", description="JMESPath to the per-record result "
+                                "list in each page; none: the job's end applies to every record")
+
+
+class JobSpec(_Strict):
+    """`response.job`: the answer is a job (e.g. 202 + id); its records stay in flight until it ends."""
+
+    id: str = Field(description="JMESPath to the job's id in the submit answer, e.g. data.id")
+    poll: JobPoll
+    results: JobResults | None = Field(default=None, description="where the per-record results are read once "
+                                       "the job has completed; none: every record was applied")
+
+
+class ResponseSpec(ResultsSpec):
+    """How to read a successful batch answer: its per-record results, or the job it started."""
+
+    job: JobSpec | None = Field(default=None, description="the answer names a job: poll it, then read the "
+                                "records' results from it (a resumed run polls it instead of resending)")
+
+    @model_validator(mode="after")
+    def _a_job_answers_later(self) -> ResponseSpec:
+        if self.job is not None and (self.results is not None or self.ok is not None):
+            raise ValueError("with job, the per-record results are read from the job (job.results), not from "
+                             "the submit answer; move results/ok under job.results")
         return self
 
 
