@@ -9,10 +9,11 @@ error classes). These models are the single source for the loader's checks, for
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from destkit.runtime.spec.oauth2_model import OAuth2Auth
 from destkit.runtime.spec.vocabulary import HTTP_METHODS
 
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -177,7 +178,9 @@ class HmacAuth(_Strict):
         return self
 
 
-Auth = Annotated[ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth, Field(discriminator="kind")]
+AuthKind: TypeAlias = ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth | OAuth2Auth
+"""Every auth block's model (the `kind:` chooses one)."""
+Auth = Annotated[AuthKind, Field(discriminator="kind")]
 
 
 class RequestRef(_Strict):
