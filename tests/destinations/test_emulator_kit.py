@@ -75,7 +75,7 @@ def test_the_demo_takes_the_first_bundled_destination_whose_emulator_has_a_demo_
     target = demo.demo_target()
 
     assert (target.spec.id, target.title) == ("hello_charles", "Hello Charles")
-    assert demo.demo_destinations() == ["hello_charles"]
+    assert demo.demo_destinations() == ["hello_charles", "hubspot"]
 
 
 def test_the_demo_refuses_a_destination_whose_emulator_has_no_demo_profile() -> None:
