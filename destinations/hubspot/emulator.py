@@ -167,12 +167,13 @@ async def _memberships(request: Request, state: HubSpotState) -> Response:
 def create_app(*, private_app_token: str = TOKEN, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                refresh_token: str = REFRESH_TOKEN, token_ttl: int = 1800, rotate_refresh_token: bool = False,
                lists: Iterable[str] = (LIST_ID,), burst: int = 100, gdpr_deleted: Iterable[str] = (),
-               state: HubSpotState | None = None) -> Starlette:
+               state: HubSpotState | None = None, api_key: str | None = None) -> Starlette:
     """The emulator; its state is `app.state.emulator`, its token endpoint `app.state.issuer`.
 
     `burst` requests per 10 s ([doc] 100 for private apps on Free and Starter, 190 on Professional and
     Enterprise); `token_ttl` the seconds an OAuth access token lives ([doc] 1800); `lists` the static
-    list ids the account has; `gdpr_deleted` emails that may not be created again.
+    list ids the account has; `gdpr_deleted` emails that may not be created again. `api_key` (what
+    `destkit emulate --api-key` passes) replaces the private-app token.
     """
     emulator_state = state if state is not None else HubSpotState()
     emulator_state.budget = BurstBudget(limit=burst)
@@ -188,7 +189,7 @@ def create_app(*, private_app_token: str = TOKEN, client_id: str = CLIENT_ID, cl
     ])
     app.state.emulator = emulator_state
     app.state.issuer = issuer
-    app.state.gate = Gate(private_app_token, issuer, emulator_state.budget)
+    app.state.gate = Gate(api_key or private_app_token, issuer, emulator_state.budget)
     return app
 
 

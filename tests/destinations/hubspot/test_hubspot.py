@@ -110,6 +110,12 @@ def test_a_request_without_a_valid_token_is_refused_with_401() -> None:
     assert (answer.status_code, answer.json()["category"]) == (401, "INVALID_AUTHENTICATION")
 
 
+def test_destkit_emulates_api_key_is_the_private_app_token_the_emulator_accepts() -> None:
+    answer = TestClient(create_app(api_key="pat-from-the-cli")).put(
+        f"/crm/v3/lists/{LIST_ID}/memberships/add", json=[], headers={"authorization": "Bearer pat-from-the-cli"})
+    assert answer.status_code == 200
+
+
 def test_the_burst_limit_answers_429_with_the_rate_limits_category() -> None:
     client = TestClient(create_app(burst=2))
     statuses = [client.put(f"/crm/v3/lists/{LIST_ID}/memberships/add", json=[], headers=BEARER) for _ in range(3)]

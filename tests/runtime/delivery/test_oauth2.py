@@ -282,3 +282,29 @@ def test_spec_check_refuses_a_token_url_that_is_not_https() -> None:
     text = SPEC.replace("CLIENT_AUTH", "body").replace('"{{ settings.token_url }}"', '"http://auth.example/token"')
     found = [(f.issue.key, f.issue.message) for f in check_spec_text(text, "tokened.yaml").findings if f.severity == "error"]
     assert found == [("auth.token_url", "the token URL: http://auth.example/token is not HTTPS; destkit only sends over HTTPS.")]
+
+
+def test_the_client_credentials_grant_sends_no_refresh_token(served: Any, issuer: TokenIssuer) -> None:
+    block = OAuth2Auth.model_validate({"kind": "oauth2", "grant": "client_credentials", "token_url": served[1],
+                                       "client_id": "{{ secrets.client_id }}", "client_secret": "{{ secrets.client_secret }}"})
+    flow = build_auth(block, _secrets(), {}, TokenEndpoint(served[1], allow_loopback=True))
+
+    async def one() -> int:
+        async with httpx.AsyncClient(auth=flow) as client:
+            return (await client.post(served[0] + "/send", json={})).status_code
+
+    assert asyncio.run(one()) == 200
+    assert (issuer.grants, issuer.refresh_used) == (["client_credentials"], [])
+
+
+def test_a_token_endpoint_that_is_down_dead_letters_the_records_for_the_next_run(served: Any) -> None:
+    async def down(request: Request) -> Response:
+        return JSONResponse({"message": "maintenance"}, 503)
+
+    with running_server(Starlette(routes=[Route("/oauth/token", down, methods=["POST"])])) as auth_url:
+        sync = build_sync(config(auth_url + "/oauth/token"), spec=spec(), base_url=served[0], allow_http=True)
+        outcomes: list[Any] = []
+        result = sync.run(records(2), on_outcome=outcomes.append)
+    assert result.summary.aborted is None
+    assert [(o.status, o.reason) for o in outcomes] == [(Status.DEAD_LETTERED, "connection_error")] * 2
+    assert served[2].authorizations == []
