@@ -123,7 +123,7 @@ class OAuth2Flow(httpx.Auth):
         self._token: Token | None = None
         self._locks: dict[int, asyncio.Lock] = {}  # one per event loop: a Sync may run in several
         self.clock = clock
-        self.fetches = 0  # token requests sent, for the run's statistics and tests
+        self.fetches = 0  # token answers read (tests and debugging)
 
     def __repr__(self) -> str:
         return f"OAuth2Flow({self._client.grant!r}, {self._client.endpoint.url!r}, ***)"

@@ -188,6 +188,15 @@ def test_a_whole_batch_400_is_split_so_the_other_contacts_are_delivered(served: 
     assert result.summary.requests > 1
 
 
+def test_a_429_from_the_burst_limit_is_retried_until_every_contact_is_delivered(served: str, app: Starlette) -> None:
+    state_of(app).budget.limit, state_of(app).budget.interval = 1, 0.2  # one request per 0.2 s
+    sync = build_sync({**config("upsert_contacts"), "options": {"concurrency": 3}}, base_url=served, allow_http=True)
+    result = sync.run([{"email": f"u{i}@example.com"} for i in range(300)])
+    assert result.summary.delivered == 300
+    assert result.summary.retries > 0
+    assert len(state_of(app).by_email) == 300
+
+
 def test_list_membership_follows_the_ids_of_earlier_upserts(served: str, app: Starlette, tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.db")
     contacts = [{"email": f"u{i}@example.com"} for i in range(5)]
