@@ -32,6 +32,7 @@ from destkit.runtime.spec.models import (
     ResultsSpec,
     SettingSchema,
 )
+from destkit.runtime.spec.oauth2_model import OAuth2Auth
 from destkit.runtime.spec.vocabulary import secrets_used
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -75,6 +76,9 @@ def auth_templates(auth: Any) -> list[tuple[str, str]]:
         return [("secret", auth.secret), ("scheme", auth.scheme)]  # the scheme may be the user's choice (a setting)
     if isinstance(auth, JwtAuth):
         return [("secret", auth.secret)]
+    if isinstance(auth, OAuth2Auth):
+        found = [("client_id", auth.client_id), ("client_secret", auth.client_secret)]
+        return found + ([("refresh_token", auth.refresh_token)] if auth.refresh_token else [])
     return []
 
 
@@ -149,6 +153,22 @@ def check_auth(ctx: CheckContext, loc: Loc, auth: Any) -> None:
         return
     for key, source in auth_templates(auth):
         ctx.render([*loc, key], source, ctx.settings, secrets=ctx.spec.secrets)
+    if isinstance(auth, OAuth2Auth):
+        check_token_url(ctx, loc, auth)
+
+
+def check_token_url(ctx: CheckContext, loc: Loc, auth: OAuth2Auth) -> None:
+    """The token URL and scope render over settings only (a secret in a URL would be logged); the URL is HTTPS."""
+    if auth.scope is not None:
+        ctx.render([*loc, "scope"], auth.scope, ctx.settings)
+    url, placeholder = ctx.render([*loc, "token_url"], auth.token_url, ctx.settings)
+    if url is None:
+        return
+    problem = base_url_problem(url, override=True, allow_http=False, user_url=False)
+    if problem:
+        note = " (rendered with placeholder settings)" if placeholder else ""
+        ctx.add("warning" if placeholder else "error", [*loc, "token_url"], f"the token URL: {problem}{note}.",
+                "give the token endpoint's https URL, e.g. https://auth.example.com/oauth/token.")
 
 
 def _check_auth_hook(ctx: CheckContext, loc: Loc, auth: HookAuth) -> None:

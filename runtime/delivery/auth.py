@@ -24,16 +24,18 @@ from pydantic import TypeAdapter
 from destkit.mapping import Template
 from destkit.runtime.config.secrets import Secret
 from destkit.runtime.delivery.extensions import AuthHookOptions, load_auth_factory
+from destkit.runtime.delivery.oauth2 import TokenEndpoint, oauth2_auth
 from destkit.runtime.spec.models import (
     ApiKeyAuth,
     Auth,
+    AuthKind,
     BasicAuth,
     BearerAuth,
     HmacAuth,
     HookAuth,
     JwtAuth,
-    NoAuth,
 )
+from destkit.runtime.spec.oauth2_model import OAuth2Auth
 
 
 def _render(template: str, secrets: Mapping[str, Secret], settings: Mapping[str, Any]) -> Secret:
@@ -231,8 +233,10 @@ def hmac_auth(spec_auth: HmacAuth, secrets: Mapping[str, Secret], settings: Mapp
     return HmacBodyAuth(_render(spec_auth.secret, secrets, settings), scheme, signature)
 
 
-def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth,
-               secrets: Mapping[str, Secret], settings: Mapping[str, Any]) -> httpx.Auth | None:
+def build_auth(spec_auth: AuthKind, secrets: Mapping[str, Secret], settings: Mapping[str, Any],
+               token_endpoint: TokenEndpoint | None = None) -> httpx.Auth | None:
+    """The spec's auth block with its credentials rendered; `token_endpoint`: oauth2's checked token URL
+    (by default the block's own, rendered and checked here)."""
     if isinstance(spec_auth, ApiKeyAuth):
         value = _render(spec_auth.value, secrets, settings)
         return HeaderAuth(spec_auth.name, value) if spec_auth.in_ == "header" else QueryAuth(spec_auth.name, value)
@@ -249,13 +253,15 @@ def build_auth(spec_auth: ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAut
                              spec_auth.header, spec_auth.scheme, clock_skew=spec_auth.clock_skew_seconds)
     if isinstance(spec_auth, HmacAuth):
         return hmac_auth(spec_auth, secrets, settings)
+    if isinstance(spec_auth, OAuth2Auth):
+        return oauth2_auth(spec_auth, secrets, settings, token_endpoint)
     if isinstance(spec_auth, HookAuth):
         factory = load_auth_factory(spec_auth.hook)
         return factory(AuthHookOptions(secrets=secrets, settings=settings, options=spec_auth.options))
     return None
 
 
-_AUTH_BLOCK: TypeAdapter[ApiKeyAuth | BearerAuth | BasicAuth | HookAuth | NoAuth | JwtAuth | HmacAuth] = TypeAdapter(Auth)
+_AUTH_BLOCK: TypeAdapter[AuthKind] = TypeAdapter(Auth)
 
 
 def declared_auth(options: AuthHookOptions) -> httpx.Auth:

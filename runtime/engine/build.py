@@ -27,6 +27,7 @@ from destkit.runtime.config.secrets import Secret, redact, redact_live, resolve_
 from destkit.runtime.config.settings import check_settings, derive_settings
 from destkit.runtime.config.urls import check_base_url
 from destkit.runtime.delivery.auth import build_auth
+from destkit.runtime.delivery.oauth2 import TokenEndpoint, token_endpoint
 from destkit.runtime.delivery.pinning import PinnedTransport
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.engine.mirror import no_remove_request
@@ -35,7 +36,8 @@ from destkit.runtime.errors import ConfigError, Issue, SpecError
 from destkit.runtime.ops.logs import scrub_loggers
 from destkit.runtime.spec.loader import load_spec
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
-from destkit.runtime.spec.vocabulary import path_parameters
+from destkit.runtime.spec.oauth2_model import OAuth2Auth
+from destkit.runtime.spec.vocabulary import path_parameters, settings_used
 
 
 def build_sync(
@@ -70,13 +72,15 @@ def build_sync(
     check_mirror(action, config, issues)
     mapping = compile_user_mapping(config, action, issues)
     url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, issues)
+    endpoint = token_endpoint_of(spec, action, config, settings, base_url, allow_http, issues) if settings_ok else None
     if not issues and needs_secrets:
-        check_credentials(spec, action, config, secrets, settings, issues)
+        check_credentials(spec, action, config, secrets, settings, issues, endpoint)
     if issues:
         raise ConfigError(redact_issues(issues, secrets))
     assert mapping is not None and url is not None
     scrub_loggers(redact_live)  # httpx logs each request's URL, a query-string API key included
     sync = assemble(config, spec, action, settings, secrets, mapping, url, base_url, transport, retry)
+    sync.token_endpoint = endpoint
     if spec.user_url and transport is None:
         sync.transport = pinned_transport(sync, allow_http)
     return sync
@@ -197,12 +201,29 @@ def pinned_transport(sync: Sync, allow_http: bool) -> PinnedTransport:
     return PinnedTransport(allow_loopback=allow_http, limits=limits)
 
 
+def token_endpoint_of(spec: DestinationSpec, action: ActionSpec, config: SyncConfig, settings: Mapping[str, Any],
+                      override: str | None, allow_http: bool, issues: list[Issue]) -> TokenEndpoint | None:
+    """An oauth2 block's token URL, rendered and passed by the URL guard (it follows a base URL override to an
+    emulator when it is on the spec's API host); None for the other auth kinds."""
+    auth = action.auth or spec.auth
+    if not isinstance(auth, OAuth2Auth):
+        return None
+    try:
+        spec_base_url = Template(spec.base_url).render({"settings": dict(settings)})
+        return token_endpoint(auth, settings, spec_base_url=spec_base_url, override=override, allow_http=allow_http)
+    except (ValueError, TemplateError) as exc:
+        key = "settings" if settings_used(auth.token_url) else "base_url" if override else "auth.token_url"
+        issues.append(Issue(key, f"{exc}.", "point the token URL at the destination's HTTPS token endpoint.",
+                            config.source_file, config.line_of(key) if key == "settings" else None))
+        return None
+
+
 def check_credentials(spec: DestinationSpec, action: ActionSpec, config: SyncConfig, secrets: Mapping[str, Secret],
-                      settings: Mapping[str, Any], issues: list[Issue]) -> None:
+                      settings: Mapping[str, Any], issues: list[Issue], endpoint: TokenEndpoint | None = None) -> None:
     """Credentials are rendered and decoded once now, so a malformed one is a config error, not 1,000 failures."""
     auth = action.auth or spec.auth
     try:
-        build_auth(auth, dict(secrets), dict(settings))
+        build_auth(auth, dict(secrets), dict(settings), endpoint)
     except (ValueError, TemplateError) as exc:
         used = sorted(set(re.findall(r"secrets\.([A-Za-z_]\w*)", auth.model_dump_json())))
         key = f"secrets.{used[0]}" if len(used) == 1 else "secrets"

@@ -30,6 +30,7 @@ from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.batching import Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
+from destkit.runtime.delivery.oauth2 import TokenEndpoint
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.delivery.sender import ErrorTable, ResponseLimits
 from destkit.runtime.engine.locking import RunLock
@@ -80,6 +81,7 @@ class Sync:
         self.query = {k: Template(v).render(context) for k, v in action.request.query.items()}
         self.headers = {k: Template(v).render(context) for k, v in action.request.headers.items()}
         self._store: StateStore | None = None
+        self.token_endpoint: TokenEndpoint | None = None  # an oauth2 block's checked token URL (build_sync sets it)
         self.catalogs: dict[str, Catalog] | None = None
         self._process: Process | None = None
         self.process_source = ""
@@ -104,7 +106,7 @@ class Sync:
         timeouts = self.spec.timeouts
         return httpx.AsyncClient(
             base_url=self.base_url,
-            auth=build_auth(self.action.auth or self.spec.auth, self._secrets, self.settings),
+            auth=build_auth(self.action.auth or self.spec.auth, self._secrets, self.settings, self.token_endpoint),
             timeout=httpx.Timeout(self.options.timeout or timeouts.read, connect=timeouts.connect),
             follow_redirects=False,
             transport=self.transport,

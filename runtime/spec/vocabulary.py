@@ -30,7 +30,7 @@ SECRET_REFERENCE = re.compile(r"secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*
 E164 = E164_PATTERN
 
 #: The `kind:` values of an `auth:` block.
-AUTH_KINDS = frozenset({"api_key", "bearer", "basic", "hook", "none", "jwt", "hmac"})
+AUTH_KINDS = frozenset({"api_key", "bearer", "basic", "hook", "none", "jwt", "hmac", "oauth2"})
 
 
 #: Normalisation steps a field may declare (`normalize:`), implemented in `destkit.runtime.record.normalize`.

@@ -75,7 +75,7 @@ def test_the_demo_takes_the_first_bundled_destination_whose_emulator_has_a_demo_
     target = demo.demo_target()
 
     assert (target.spec.id, target.title) == ("hello_charles", "Hello Charles")
-    assert demo.demo_destinations() == ["braze", "hello_charles", "klaviyo", "meta_custom_audiences"]
+    assert demo.demo_destinations() == ["braze", "hello_charles", "hubspot", "klaviyo", "meta_custom_audiences"]
 
 
 def test_a_demo_profile_with_by_default_false_is_shown_only_when_asked_for() -> None:
