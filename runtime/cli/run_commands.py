@@ -8,6 +8,7 @@ keeps a run safe to stop and repeat (outputs, the run lock, signals) is in `run_
 
 from __future__ import annotations
 
+import difflib
 import shlex
 import uuid
 from dataclasses import dataclass
@@ -93,6 +94,18 @@ def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secret
         fail(exc.render())
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def checked_log_level(level: str) -> str:
+    """`--log-level` as given, if it is a level; otherwise a usage error (exit 2) naming the levels."""
+    if level.lower() in LOG_LEVELS:
+        return level.lower()
+    close = difflib.get_close_matches(level.lower(), LOG_LEVELS, n=1)
+    fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(LOG_LEVELS)}."
+    fail(f"--log-level '{level}' is not a log level (one of: {', '.join(LOG_LEVELS)}). Fix: {fix}")
+
+
 def open_input(path: Path, fmt: InputFormat | None) -> Any:
     if not path.exists():
         fail(f"input file {path} does not exist; check the --input path.")
@@ -164,7 +177,7 @@ def sync_command(
         bool, typer.Option("--resume", help="Continue the last unfinished run of this config and input.")
     ] = False,
     metrics_port: Annotated[
-        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.")
+        int | None, typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port.")
     ] = None,
     metrics_host: Annotated[
         str, typer.Option("--metrics-host", help="The address the metrics port binds to.")
@@ -264,7 +277,7 @@ class FileRun:
 
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
-    configure_logs(request.log_level)
+    configure_logs(checked_log_level(request.log_level))
     check_outputs(request.report_path, input_path=request.input_path, config=request.config, state=request.state_path)
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec)
     records = open_input(request.input_path, request.fmt)
