@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from destkit.runtime.config.secrets import Secret
+from destkit.runtime.config.source_paths import UnknownPathPolicy
 from destkit.runtime.errors import ConfigError, Issue
 from destkit.runtime.spec.located_yaml import LocatedYaml, YamlLimitError, yaml_error_line
 
@@ -47,6 +48,9 @@ class SyncOptions(BaseModel):
     incremental: bool = Field(default=False, description="with a state store: a record whose body is the same as "
                               "the last one delivered for its key is skipped (outcome skipped, reason unchanged)")
     include_payloads: bool = Field(default=False, description="put record payloads in reports (off: reports hold row, key and reason)")
+    on_unknown_source_path: UnknownPathPolicy = Field(
+        default="error", description="a mapped source path the input's header (or first records) lacks: a config "
+        "error, or a warning (sparse JSON whose first records miss a field)")
 
     def policy_for(self, catalog: str, reason: str) -> Policy:
         if catalog in self.on_unknown:

@@ -76,7 +76,7 @@ def test_a_metrics_port_out_of_range_is_a_usage_error(files: tuple[Path, Path]) 
 
 # a bug, injected: reading the input raises what no command expects
 CRASHING = [sys.executable, "-c",
-            "import sys, destkit.runtime.cli.run_commands as r\n"
+            "import sys, destkit.runtime.cli.loading as r\n"
             "def boom(*a, **k): raise KeyError('no such thing')\n"
             "r.read_records = boom\n"
             "sys.argv[0] = 'destkit'\n"
