@@ -27,6 +27,7 @@ from destkit.runtime.config.secrets import Secret, redact, redact_live, resolve_
 from destkit.runtime.config.settings import check_settings
 from destkit.runtime.config.urls import check_base_url
 from destkit.runtime.delivery.auth import build_auth
+from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants
 from destkit.runtime.delivery.pinning import PinnedTransport
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.engine.sync import Sync
@@ -68,7 +69,8 @@ def build_sync(
     url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, issues)
     if not issues and needs_secrets:
         check_credentials(spec, action, config, secrets, settings, issues)
-    if issues:
+    if issues:  # refused anyway: what `Sync.prepare` would find with the config's own catalogs is listed too
+        check_given_catalogs(spec, action, config, mapping, issues)
         raise ConfigError(redact_issues(issues, secrets))
     assert mapping is not None and url is not None
     scrub_loggers(redact_live)  # httpx logs each request's URL, a query-string API key included
@@ -142,6 +144,33 @@ def check_catalog_names(spec: DestinationSpec, config: SyncConfig, issues: list[
             issues.append(Issue(f"catalogs.{name}", f"'{name}' is not a catalog of {spec.name}.",
                                 f"use one of: {', '.join(spec.catalogs) or '(none)'}.", config.source_file,
                                 config.line_of(f"catalogs.{name}")))
+
+
+def check_given_catalogs(spec: DestinationSpec, action: ActionSpec, config: SyncConfig, mapping: CompiledMapping | None,
+                         issues: list[Issue]) -> None:
+    """Constant tags and custom-property keys checked against the catalogs the config gives (normally done
+    when the sync is prepared), so a config refused for another reason lists these problems in the same pass."""
+    given = config.catalogs or {}
+    catalogs = {name: catalog_from_config(name, spec.catalogs[name], values)
+                for name, values in given.items() if name in spec.catalogs}
+    fields = {}
+    for name, f in action.fields.items():
+        refs = [r for r in (f.catalog, f.keys_catalog, f.items.catalog if f.items else None) if r is not None]
+        if name in config.mapping and refs and all(r in catalogs for r in refs):
+            fields[name] = f
+    if not fields:
+        return
+    if mapping is None:  # the whole mapping did not compile: each catalog field alone may
+        mapping = CompiledMapping(apply=dict, fields=())
+        for name, f in fields.items():
+            try:
+                one = compile_mapping({name: config.mapping[name]}, {name: FieldShape(f.types)})
+            except MappingConfigError:
+                continue  # already an issue
+            mapping.constants.update(one.constants)
+            mapping.object_keys.update(one.object_keys)
+    found = check_constants(catalogs, fields, mapping.constants, mapping.object_keys)
+    issues += [Issue(i.key, i.message, i.fix, config.source_file, config.line_of(i.key)) for i in found]
 
 
 def field_shapes(action: ActionSpec) -> dict[str, FieldShape]:
