@@ -24,7 +24,7 @@ from destkit.runtime.authoring.action_checks import check_one_action
 from destkit.runtime.authoring.context import CheckContext, sample_settings
 from destkit.runtime.authoring.findings import Finding, Severity
 from destkit.runtime.authoring.locations import known_keys, relocate
-from destkit.runtime.authoring.recovery import findings_past_errors, tidy_schema_findings
+from destkit.runtime.authoring.recovery import findings_past_errors, tidy_schema_findings, yaml_finding
 from destkit.runtime.authoring.spec_checks import (
     check_auth,
     check_base_url,
@@ -85,6 +85,8 @@ def check_spec_text(text: str, file: str = "<spec>") -> SpecCheck:
     try:
         spec = parse_spec(text, file)
     except SpecError as exc:
+        if [i.key for i in exc.issues] == ["(yaml)"] and (finding := yaml_finding(text, file)) is not None:
+            return SpecCheck(file, None, [finding])
         reported = tidy_schema_findings([Finding("error", relocate(i, text, file)) for i in exc.issues], text)
         return SpecCheck(file, None, reported + findings_past_errors(text, file, exc.issues, reported, deep_check))
     try:

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from destkit.runtime.authoring.findings import Finding
+from destkit.runtime.config.yaml_errors import describe, error_line, excerpt
 from destkit.runtime.errors import Issue
 from destkit.runtime.spec.hooks import not_a_connector, outside_packages
 from destkit.runtime.spec.loader import check_semantics
@@ -51,6 +52,16 @@ def tidy_schema_findings(findings: list[Finding], text: str) -> list[Finding]:
         fix = issue.fix or _choice_fix(issue.message, _value_at(data, key))
         tidy.append(Finding(finding.severity, Issue(key, issue.message, fix, issue.file, issue.line)))
     return tidy
+
+
+def yaml_finding(text: str, file: str) -> Finding | None:
+    """A YAML syntax error on the line of the mistake, shown with a caret (None if the text parses)."""
+    try:
+        LocatedYaml(text, file)
+    except yaml.YAMLError as exc:
+        return Finding("error", Issue("(yaml)", f"not valid YAML: {describe(exc)}.",
+                                      "fix the YAML syntax on this line:" + excerpt(text, exc), file, error_line(exc)))
+    return None
 
 
 def findings_past_errors(text: str, file: str, issues: list[Issue], reported: list[Finding],
@@ -161,4 +172,4 @@ def _set(data: dict[str, Any], path: list[str | int], value: Any) -> None:
         parent[path[-1]] = value
 
 
-__all__ = ["code_is_allowed", "findings_past_errors", "tidy_schema_findings"]
+__all__ = ["code_is_allowed", "findings_past_errors", "tidy_schema_findings", "yaml_finding"]

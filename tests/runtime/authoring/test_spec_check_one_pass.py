@@ -65,3 +65,13 @@ def test_a_semantic_error_does_not_hide_the_authors_checks() -> None:
 def test_an_error_is_listed_once() -> None:
     text = HELLO.replace(BASE_URL, BASE_URL.replace("subdomain", "subdomian"))
     assert keys_of(text) == ["base_url"]
+
+
+def test_a_yaml_error_in_a_spec_is_shown_on_its_line_with_a_caret() -> None:
+    text = HELLO.replace("rate_limit: {concurrency: 4}", "rate_limit: {concurrency: 4")
+    [finding] = check_spec_text(text, "hc.yaml").findings
+    line = text.splitlines().index("rate_limit: {concurrency: 4") + 1
+    assert (finding.issue.key, finding.issue.line) == ("(yaml)", line)
+    assert finding.issue.fix == ("fix the YAML syntax on this line:\n"
+                                 f"    {line} | rate_limit: {{concurrency: 4\n"
+                                 f"    {' ' * len(str(line))} |             ^")
