@@ -8,6 +8,7 @@ the run.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,9 +338,7 @@ def record_columns(records: Iterable[dict[str, Any]], name: str, sample: int = S
     """The field paths (`a`, `a.b`, `a.0.c`) of the first `sample` records of `name` (an iterable of dicts)."""
     paths: set[str] = set()
     count = 0
-    for record in records:
-        if count >= sample:
-            break
+    for record in itertools.islice(records, sample):  # no record past the sample is taken from an iterator
         count += 1
         _add_paths(record, "", paths)
     exhaustive = count < sample  # every record was looked at
