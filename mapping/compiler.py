@@ -29,7 +29,7 @@ from destkit.mapping.errors import (
 )
 from destkit.mapping.paths import compile_path, split_path
 from destkit.mapping.templates import Template, TemplateError
-from destkit.mapping.transforms import build_transform, chain
+from destkit.mapping.transforms import TRANSFORMS, build_transform, chain
 
 _SOURCE_KEYS = ("path", "const", "template")
 _FIELD_KEYS = {*_SOURCE_KEYS, "default", "transform"}
@@ -122,6 +122,14 @@ def _compact(obj: dict[str, Any]) -> dict[str, Any] | None:
 def _is_key_by_key(spec: Any) -> bool:
     """An object field mapped key by key: `{loyalty_tier: attributes.tier, audience: {const: VIP}}`."""
     return isinstance(spec, dict) and bool(spec) and not (set(spec) & set(_SOURCE_KEYS))
+
+
+def _transform_fix(spec: Any) -> str:
+    """`did you mean 'trim'?` for a misspelt transform name, else where the transforms are listed."""
+    name = spec if isinstance(spec, str) else next(iter(spec), None) if isinstance(spec, dict) and len(spec) == 1 else None
+    close = difflib.get_close_matches(name, sorted(TRANSFORMS), n=1, cutoff=0.6) if isinstance(name, str) else []
+    listed = "see the transform list in the README (trim, lower, e164, ...)."
+    return f"did you mean the transform '{close[0]}'?" if close else listed
 
 
 def _suggestion(close: list[str], otherwise: str) -> str:
@@ -289,7 +297,7 @@ class _Builder:
             try:
                 built.append(build_transform(t))
             except ValueError as exc:
-                self.issue(f"{key}[{i}]", f"{exc}.", "see the transform list in the README (trim, lower, e164, ...).")
+                self.issue(f"{key}[{i}]", f"{exc}.", _transform_fix(t))
                 return None
         fn = chain(built)
         return expr if fn is None else f"{self.gen.const(fn, 'f')}({expr})"

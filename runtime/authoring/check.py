@@ -9,7 +9,8 @@ request uses, a setting or secret nothing reads, batch limits beyond what APIs a
 
 Errors make the spec unusable (a sync would fail to build or send garbage); warnings do not.
 This module is the entry point; the checks live in `spec_checks` (spec-wide) and `action_checks`
-(per action and variant), the loader's messages are improved in `locations`.
+(per action and variant), the loader's messages are improved in `locations`. A spec the loader
+refuses is checked on past its first failing stage (`recovery`), so one run lists every error.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from destkit.runtime.authoring.action_checks import check_one_action
 from destkit.runtime.authoring.context import CheckContext, sample_settings
 from destkit.runtime.authoring.findings import Finding, Severity
 from destkit.runtime.authoring.locations import known_keys, relocate
+from destkit.runtime.authoring.recovery import findings_past_errors, tidy_schema_findings, yaml_finding
 from destkit.runtime.authoring.spec_checks import (
     check_auth,
     check_base_url,
@@ -83,7 +85,10 @@ def check_spec_text(text: str, file: str = "<spec>") -> SpecCheck:
     try:
         spec = parse_spec(text, file)
     except SpecError as exc:
-        return SpecCheck(file, None, [Finding("error", relocate(i, text, file)) for i in exc.issues])
+        if [i.key for i in exc.issues] == ["(yaml)"] and (finding := yaml_finding(text, file)) is not None:
+            return SpecCheck(file, None, [finding])
+        reported = tidy_schema_findings([Finding("error", relocate(i, text, file)) for i in exc.issues], text)
+        return SpecCheck(file, None, reported + findings_past_errors(text, file, exc.issues, reported, deep_check))
     try:
         doc: LocatedYaml | None = LocatedYaml(text, file)
     except yaml.YAMLError:  # pragma: no cover - parse_spec read the same text

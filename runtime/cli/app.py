@@ -4,9 +4,10 @@ spec schema, test and init.
 This module builds the typer app from the command modules: `run_commands.py` (preview, sync,
 retry), `try_commands.py` (demo, emulate, specs) and `authoring_commands.py` (spec, test, init);
 what they print is in `display.py`. Exit codes: 0 everything delivered (or the command did what it
-was asked), 1 some records were not delivered, 2 the run could not start or was stopped (config
-error, refused credentials, unreadable input). Expected failures print a message, never a
-traceback, and no output carries a secret.
+was asked), 1 some records were not delivered, 2 the run could not start or was stopped (usage or
+config error, refused credentials, unreadable input, a busy port), 3 an internal error (a bug: one
+line pointing at a log file with the traceback, `crashes.py`). Expected failures print a message,
+never a traceback, and no output carries a secret.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Annotated
 import typer
 
 from destkit.runtime.cli.authoring_commands import init, spec_app, test_command
+from destkit.runtime.cli.crashes import handle_uncaught
 from destkit.runtime.cli.display import say
 from destkit.runtime.cli.run_commands import preview, retry, sync_command
 from destkit.runtime.cli.try_commands import demo, emulate, specs
@@ -58,7 +60,11 @@ app.command()(init)
 
 
 def main() -> None:
-    app(prog_name="destkit")
+    """Run the command; an exception no command handled exits 2 (a destkit error) or 3 (a bug), never 1."""
+    try:
+        app(prog_name="destkit")
+    except Exception as exc:  # the last resort: one line and an exit code a scheduler can read
+        raise SystemExit(handle_uncaught(exc)) from None
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-EXIT_OK, EXIT_NOT_DELIVERED, EXIT_ERROR = 0, 1, 2
+# 2: a usage, config or environment error (nothing or not all was tried); 3: a bug in destkit
+EXIT_OK, EXIT_NOT_DELIVERED, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
 T = TypeVar("T")
 

@@ -34,6 +34,13 @@ from destkit.runtime.cli.display import (
     say,
     summary_table,
 )
+from destkit.runtime.cli.loading import (
+    InputCheck,
+    WarnUnknownPathsOpt,
+    checked_log_level,
+    load_sync,
+    open_input,
+)
 from destkit.runtime.cli.run_safety import (
     check_outputs,
     open_state,
@@ -51,11 +58,9 @@ from destkit.runtime.engine import (
     StateStoreError,
     StopRequest,
     Sync,
-    build_sync,
     input_ref,
     plan_run,
 )
-from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import DEFAULT_PATH
 from destkit.runtime.engine.stopping import DEFAULT_GRACE_S
 from destkit.runtime.errors import AuthFailed, ConfigError
@@ -84,26 +89,6 @@ TrustSpecOpt = Annotated[bool, typer.Option(
     "--trust-spec", help="Let the config name a spec file by path: its hooks run as code (bundled ids need no flag).")]
 
 
-def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secrets: bool = True,
-              trust_spec: bool = False) -> Sync:
-    try:
-        return build_sync(config, base_url=base_url, allow_http=allow_http, needs_secrets=needs_secrets,
-                          trust_spec=trust_spec)
-    except ConfigError as exc:
-        fail(exc.render())
-
-
-def open_input(path: Path, fmt: InputFormat | None) -> Any:
-    if not path.exists():
-        fail(f"input file {path} does not exist; check the --input path.")
-    if not path.is_file():
-        fail(f"input {path} is not a file; give a CSV or JSON Lines file with --input.")
-    try:
-        return read_records(path, fmt.value if fmt else None)
-    except ValueError as exc:
-        fail(f"{exc}.")
-
-
 # --- preview -----------------------------------------------------------------------------------------
 
 
@@ -118,13 +103,15 @@ def preview(
     allow_http: AllowHttpOpt = False,
     fmt: FormatOpt = None,
     trust_spec: TrustSpecOpt = False,
+    warn_unknown_paths: WarnUnknownPathsOpt = False,
 ) -> None:
     """Show the first records as the destination would receive them, or why they would not be sent.
 
     Nothing is sent: only the catalogs are read (GET), unless --offline.
     """
-    sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec)
-    records = open_input(input_path, fmt)
+    sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
+                     check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths))
+    records = open_input(input_path, fmt and fmt.value)
     try:
         items = sync.preview(records, n, offline=offline)
     except AuthFailed as exc:
@@ -164,7 +151,7 @@ def sync_command(
         bool, typer.Option("--resume", help="Continue the last unfinished run of this config and input.")
     ] = False,
     metrics_port: Annotated[
-        int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.")
+        int | None, typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port.")
     ] = None,
     metrics_host: Annotated[
         str, typer.Option("--metrics-host", help="The address the metrics port binds to.")
@@ -181,6 +168,7 @@ def sync_command(
     wait_for_lock: WaitForLockOpt = False,
     stop_grace: StopGraceOpt = DEFAULT_GRACE_S,
     trust_spec: TrustSpecOpt = False,
+    warn_unknown_paths: WarnUnknownPathsOpt = False,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
@@ -192,7 +180,7 @@ def sync_command(
                      None if no_state else state_path, RunMode.RESUME if resume else RunMode.SYNC,
                      MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level,
                      wait_for_lock=wait_for_lock, stop_grace=stop_grace,
-                     trust_spec=trust_spec))
+                     trust_spec=trust_spec, warn_unknown_paths=warn_unknown_paths))
 
 
 def retry(
@@ -212,12 +200,14 @@ def retry(
     wait_for_lock: WaitForLockOpt = False,
     stop_grace: StopGraceOpt = DEFAULT_GRACE_S,
     trust_spec: TrustSpecOpt = False,
+    warn_unknown_paths: WarnUnknownPathsOpt = False,
 ) -> None:
     """Send again, from the input's current data, the records of this config and input whose last outcome was
     rejected or dead-lettered. An interrupted retry is continued by the next one."""
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet, state_path, RunMode.RETRY,
                      None, log_level, wait_for_lock=wait_for_lock, stop_grace=stop_grace,
-                     include_unknown=include_unknown, trust_spec=trust_spec))
+                     include_unknown=include_unknown, trust_spec=trust_spec,
+                     warn_unknown_paths=warn_unknown_paths))
 
 
 @dataclass(frozen=True)
@@ -239,6 +229,7 @@ class FileRun:
     stop_grace: float = DEFAULT_GRACE_S
     include_unknown: bool = False
     trust_spec: bool = False
+    warn_unknown_paths: bool = False
 
     @property
     def report_path(self) -> Path:
@@ -252,6 +243,7 @@ class FileRun:
             ("--state", self.state_path if self.state_path != DEFAULT_PATH else None), ("--quiet", self.quiet),
             ("--log-level", self.log_level if self.log_level != "warning" else None),
             ("--include-unknown", self.include_unknown), ("--trust-spec", self.trust_spec),
+            ("--warn-unknown-paths", self.warn_unknown_paths),
             ("--resume", self.mode is not RunMode.RETRY)]
         words = ["destkit", "retry" if self.mode is RunMode.RETRY else "sync", str(self.config)]
         for name, value in options:
@@ -264,10 +256,12 @@ class FileRun:
 
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
-    configure_logs(request.log_level)
+    configure_logs(checked_log_level(request.log_level))
     check_outputs(request.report_path, input_path=request.input_path, config=request.config, state=request.state_path)
-    sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec)
-    records = open_input(request.input_path, request.fmt)
+    fmt = request.fmt and request.fmt.value
+    sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
+                     check=InputCheck(request.input_path, fmt, request.warn_unknown_paths))
+    records = open_input(request.input_path, fmt)
     if request.state_path is None:
         result, summary_file = deliver(sync, records, None, None, request)
     else:

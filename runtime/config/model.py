@@ -6,6 +6,8 @@ Parsed into `SyncConfig`; the checks against the spec live in `settings.py`, `se
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,8 +21,11 @@ from pydantic import (
     field_serializer,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 
 from destkit.runtime.config.secrets import Secret
+from destkit.runtime.config.source_paths import UnknownPathPolicy
+from destkit.runtime.config.yaml_errors import describe, error_line, excerpt
 from destkit.runtime.errors import ConfigError, Issue
 from destkit.runtime.spec.located_yaml import LocatedYaml, YamlLimitError, yaml_error_line
 
@@ -50,6 +55,9 @@ class SyncOptions(BaseModel):
                          "mirrors the input, so the members delivered before and absent now are removed (once the whole "
                          "input was read); unchanged members are not sent again (implies incremental)")
     include_payloads: bool = Field(default=False, description="put record payloads in reports (off: reports hold row, key and reason)")
+    on_unknown_source_path: UnknownPathPolicy = Field(
+        default="error", description="a mapped source path the input's header (or first records) lacks: a config "
+        "error, or a warning (sparse JSON whose first records miss a field)")
 
     def policy_for(self, catalog: str, reason: str) -> Policy:
         if catalog in self.on_unknown:
@@ -59,6 +67,33 @@ class SyncOptions(BaseModel):
         if reason == "unknown_custom_property":
             return self.on_unknown_custom_property
         return "reject"
+
+
+def _text_of(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def validation_message(err: ErrorDetails) -> tuple[str, str]:
+    """(message, fix) for one pydantic error of a sync config: the fix names the key or value meant."""
+    loc = list(err["loc"])
+    if err["type"] == "extra_forbidden":
+        options = loc[:1] == ["options"] and len(loc) == 2
+        known = list(SyncOptions.model_fields if options else SyncConfig.model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        where = "a sync option" if options else "a sync config key"
+        return (f"'{loc[-1]}' is not {where}.",
+                f"did you mean '{close[0]}'?" if close else f"remove it or check its spelling ({', '.join(known)}).")
+    if err["type"] == "missing":
+        return f"{err['msg']}.", f"add `{loc[-1]}:`."
+    if err["type"] == "literal_error":
+        allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        close = difflib.get_close_matches(str(err["input"]), allowed, n=1, cutoff=0.6)
+        return (f"{err['input']!r} is not one of: {', '.join(allowed)}.",
+                f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(allowed)}.")
+    return f"{err['msg']}.", ""
 
 
 class SyncConfig(BaseModel):
@@ -114,12 +149,8 @@ class SyncConfig(BaseModel):
             for err in exc.errors():
                 loc = list(err["loc"])
                 key = ".".join(str(p) for p in loc) or "(root)"
-                msg, fix = err["msg"], ""
-                if err["type"] == "extra_forbidden":
-                    msg, fix = f"'{loc[-1]}' is not a sync config key", "remove it or check its spelling (destination, action, settings, secrets, mapping, options, catalogs)."
-                elif err["type"] == "missing":
-                    fix = f"add `{loc[-1]}:`."
-                issues.append(Issue(key, msg + ".", fix, source_file, doc.line_of(loc) if doc else None))
+                msg, fix = validation_message(err)
+                issues.append(Issue(key, msg, fix, source_file, doc.line_of(loc) if doc else None))
             raise ConfigError(issues) from None
         config._source_file = source_file
         config._doc = doc
@@ -136,8 +167,9 @@ class SyncConfig(BaseModel):
         except YamlLimitError as exc:
             raise ConfigError([Issue("(yaml)", f"{exc.problem}.", exc.fix, str(p), yaml_error_line(exc))]) from None
         except yaml.YAMLError as exc:
-            raise ConfigError([Issue("(yaml)", f"not valid YAML: {getattr(exc, 'problem', exc)}.", "fix the YAML syntax.",
-                                     str(p), yaml_error_line(exc))]) from None
+            raise ConfigError([Issue("(yaml)", f"not valid YAML: {describe(exc)}.",
+                                     "fix the YAML syntax on this line:" + excerpt(_text_of(p), exc),
+                                     str(p), error_line(exc))]) from None
         except UnicodeDecodeError:
             raise ConfigError([Issue("(file)", f"{p} is not UTF-8 text.", "save it as UTF-8.")]) from None
         return cls.from_dict(doc.data, source_file=str(p), doc=doc)

@@ -3,6 +3,7 @@ the settings derived from a secret (`derive:`)."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -97,8 +98,10 @@ def partial_pattern_matches(spec: DestinationSpec, config: SyncConfig, settings:
         if setting is None or not setting.pattern or not isinstance(value, str):
             continue
         if re.fullmatch(setting.pattern, value) is None and re.search(setting.pattern, value) is not None:
+            what = f" ({setting.description})" if setting.description else ""
             issues.append(Issue(f"settings.{name}", f"{value!r} is not a valid {setting.title or name} (it has extra characters).",
-                                setting.description or "", config.source_file, config.line_of(f"settings.{name}")))
+                                f"remove the extra characters: {name} must match {setting.pattern} in full{what}.",
+                                config.source_file, config.line_of(f"settings.{name}")))
     return issues
 
 
@@ -113,9 +116,15 @@ def schema_error_issues(spec: DestinationSpec, config: SyncConfig, settings: dic
 
 
 def unknown_settings(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
-    return [Issue(f"settings.{key}", f"'{key}' is not a setting of {spec.name}.", f"use one of: {', '.join(spec.settings)}.",
+    return [Issue(f"settings.{key}", f"'{key}' is not a setting of {spec.name}.", _closest(key, list(spec.settings)),
                   config.source_file, config.line_of(f"settings.{key}"))
             for key in sorted(set(settings) - set(spec.settings))]
+
+
+def _closest(wrong: Any, choices: list[Any]) -> str:
+    """`did you mean 'x'?` for the choice closest to `wrong`, else the list of choices."""
+    close = difflib.get_close_matches(str(wrong), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(map(str, choices))}."
 
 
 def missing_settings(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
@@ -129,16 +138,33 @@ def missing_settings(spec: DestinationSpec, config: SyncConfig, settings: dict[s
 
 
 def invalid_value(spec: DestinationSpec, config: SyncConfig, err: jsonschema.ValidationError) -> Issue:
-    """A value of the wrong type or outside its enum, range or pattern; the fix is the setting's description."""
+    """A value of the wrong type or outside its enum, range or pattern; the fix says what to write instead."""
     key = "settings." + ".".join(str(p) for p in err.path)
     name = str(err.path[-1]) if err.path else ""
     setting: SettingSchema | None = spec.settings.get(name)
-    fix = setting.description if setting and setting.description else ""
     if err.validator == "pattern":
         message = f"{err.instance!r} is not a valid {setting.title if setting and setting.title else name}."
     else:
         message = f"{err.message}."
-    return Issue(key, message, fix, config.source_file, config.line_of(key))
+    return Issue(key, message, value_fix(name, setting, err), config.source_file, config.line_of(key))
+
+
+_TYPE_FIXES = {"boolean": "true or false", "integer": "a whole number", "number": "a number", "string": "text"}
+
+
+def value_fix(name: str, setting: SettingSchema | None, err: jsonschema.ValidationError) -> str:
+    """What to change, by the rule the value broke (the setting's description only says what it is for)."""
+    if err.validator == "enum":
+        return _closest(err.instance, list(err.validator_value or []))  # type: ignore[arg-type]
+    if err.validator == "type":
+        return f"set {name} to {_TYPE_FIXES.get(str(err.validator_value), str(err.validator_value))}."
+    if err.validator in ("minimum", "maximum"):
+        bound = "at least" if err.validator == "minimum" else "at most"
+        return f"set {name} to a number {bound} {err.validator_value}."
+    if err.validator == "pattern":
+        what = f" ({setting.description})" if setting and setting.description else ""
+        return f"set {name} to a value matching {err.validator_value}{what}."
+    return setting.description if setting and setting.description else ""
 
 
 __all__ = ["check_settings", "derive_settings", "setting_property", "settings_schema"]

@@ -28,6 +28,7 @@ from destkit.runtime.config.settings import check_settings, derive_settings
 from destkit.runtime.config.urls import check_base_url
 from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.oauth2 import TokenEndpoint, token_endpoint
+from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants
 from destkit.runtime.delivery.pinning import PinnedTransport
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.engine.mirror import no_remove_request
@@ -75,7 +76,8 @@ def build_sync(
     endpoint = token_endpoint_of(spec, action, config, settings, base_url, allow_http, issues) if settings_ok else None
     if not issues and needs_secrets:
         check_credentials(spec, action, config, secrets, settings, issues, endpoint)
-    if issues:
+    if issues:  # refused anyway: what `Sync.prepare` would find with the config's own catalogs is listed too
+        check_given_catalogs(spec, action, config, mapping, issues)
         raise ConfigError(redact_issues(issues, secrets))
     assert mapping is not None and url is not None
     scrub_loggers(redact_live)  # httpx logs each request's URL, a query-string API key included
@@ -156,6 +158,33 @@ def check_mirror(action: ActionSpec, config: SyncConfig, issues: list[Issue]) ->
     """`options.mirror` removes members, so the action must say how (`remove:` in its spec)."""
     if config.options.mirror and action.removal() is None:
         issues.append(no_remove_request(config.action, config.source_file, config.line_of("options.mirror")))
+
+
+def check_given_catalogs(spec: DestinationSpec, action: ActionSpec, config: SyncConfig, mapping: CompiledMapping | None,
+                         issues: list[Issue]) -> None:
+    """Constant tags and custom-property keys checked against the catalogs the config gives (normally done
+    when the sync is prepared), so a config refused for another reason lists these problems in the same pass."""
+    given = config.catalogs or {}
+    catalogs = {name: catalog_from_config(name, spec.catalogs[name], values)
+                for name, values in given.items() if name in spec.catalogs}
+    fields = {}
+    for name, f in action.fields.items():
+        refs = [r for r in (f.catalog, f.keys_catalog, f.items.catalog if f.items else None) if r is not None]
+        if name in config.mapping and refs and all(r in catalogs for r in refs):
+            fields[name] = f
+    if not fields:
+        return
+    if mapping is None:  # the whole mapping did not compile: each catalog field alone may
+        mapping = CompiledMapping(apply=dict, fields=())
+        for name, f in fields.items():
+            try:
+                one = compile_mapping({name: config.mapping[name]}, {name: FieldShape(f.types)})
+            except MappingConfigError:
+                continue  # already an issue
+            mapping.constants.update(one.constants)
+            mapping.object_keys.update(one.object_keys)
+    found = check_constants(catalogs, fields, mapping.constants, mapping.object_keys)
+    issues += [Issue(i.key, i.message, i.fix, config.source_file, config.line_of(i.key)) for i in found]
 
 
 def field_shapes(action: ActionSpec) -> dict[str, FieldShape]:

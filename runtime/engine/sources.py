@@ -1,4 +1,4 @@
-"""Record sources: CSV and JSON Lines files, streamed.
+"""Record sources: CSV and JSON Lines files, streamed; and the columns an input offers a mapping.
 
 A line that cannot be read (broken JSON, wrong column count, bad encoding) becomes a `Malformed`
 item in the stream, which the run turns into an `invalid` outcome naming the line; it never stops
@@ -8,12 +8,15 @@ the run.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
+
+from destkit.runtime.config.source_paths import Columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,10 +283,15 @@ def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_
         yield from _CsvReader(fh, delimiter, limits).items()
 
 
+def format_of(path: Path, fmt: str | None = None) -> str | None:
+    """csv, tsv or jsonl: `fmt` if given, else by extension (.csv, .tsv, .jsonl/.ndjson/.json); None if unknown."""
+    return fmt or {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}.get(path.suffix.lower())
+
+
 def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
     """By extension (.csv, .jsonl/.ndjson/.json) unless `fmt` says."""
     p = Path(path)
-    kind = fmt or {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}.get(p.suffix.lower())
+    kind = format_of(p, fmt)
     if kind == "csv":
         return read_csv(p)
     if kind == "tsv":
@@ -291,3 +299,62 @@ def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
     if kind == "jsonl":
         return read_jsonl(p)
     raise ValueError(f"cannot tell the format of {p}; use .csv or .jsonl, or pass --format")
+
+
+# --- the columns an input offers a mapping ------------------------------------------------------------
+
+SAMPLE_RECORDS = 100  # JSON records looked at for their fields: enough for a dense export, quick for any
+MAX_SAMPLE_PATHS = 5000  # field paths kept from them (a record with huge nested lists stays cheap)
+OTHER_DELIMITERS = (";", "\t", "|")
+
+
+def read_columns(path: str | Path, fmt: str | None = None, sample: int = SAMPLE_RECORDS) -> Columns | None:
+    """The header of a CSV/TSV file, or the field paths of the first `sample` JSON records; None if the
+    format is unknown or the header cannot be read (reading the records reports that)."""
+    p = Path(path)
+    kind = format_of(p, fmt)
+    if kind in ("csv", "tsv"):
+        return csv_columns(p, "\t" if kind == "tsv" else ",")
+    if kind == "jsonl":
+        records = (item for item in read_jsonl(p) if not isinstance(item, Malformed))
+        return record_columns(records, p.name, sample)
+    return None
+
+
+def csv_columns(path: Path, delimiter: str) -> Columns | None:
+    """The header row's names; a header that is one column holding another delimiter names that delimiter."""
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        reader = _CsvReader(fh, delimiter, CsvLimits())
+        if reader._read_header() is not None or not reader.header:
+            return None
+    header = reader.header
+    other = next((d for d in OTHER_DELIMITERS if d != delimiter and d in header[0]), None) if len(header) == 1 else None
+    return Columns(f"the header of {path.name}", frozenset(header), exhaustive=True, flat=True, delimiter=other,
+                   header=header[0])
+
+
+def record_columns(records: Iterable[dict[str, Any]], name: str, sample: int = SAMPLE_RECORDS) -> Columns:
+    """The field paths (`a`, `a.b`, `a.0.c`) of the first `sample` records of `name` (an iterable of dicts)."""
+    paths: set[str] = set()
+    count = 0
+    for record in itertools.islice(records, sample):  # no record past the sample is taken from an iterator
+        count += 1
+        _add_paths(record, "", paths)
+    exhaustive = count < sample  # every record was looked at
+    return Columns(name if exhaustive else f"the first {count:,} records of {name}", frozenset(paths),
+                   exhaustive=exhaustive, flat=False)
+
+
+def _add_paths(value: Any, prefix: str, paths: set[str], depth: int = 0) -> None:
+    """Every path into `value` (dict keys; the first item of a list as `.0`), up to a depth and a count."""
+    if depth > 8 or len(paths) >= MAX_SAMPLE_PATHS:
+        return
+    if isinstance(value, dict):
+        for key, child in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            paths.add(path)
+            _add_paths(child, path, paths, depth + 1)
+    elif isinstance(value, list) and value and prefix:
+        paths.add(f"{prefix}.0")
+        _add_paths(value[0], f"{prefix}.0", paths, depth + 1)

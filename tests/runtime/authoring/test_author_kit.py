@@ -319,7 +319,9 @@ def test_no_spec_given_is_a_usage_error() -> None:
 def test_not_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
     done = cli("spec", "check", str(write(tmp_path, "spec_version: 1\nid: [demo\n")))
     assert done.returncode == 1
-    assert f"{tmp_path / 'demo.yaml'}:3: (yaml): not valid YAML" in done.stdout
+    # the line of the mistake: the `[` never closed (PyYAML notices it at the end of the text, line 3)
+    assert f"{tmp_path / 'demo.yaml'}:2: (yaml): not valid YAML" in done.stdout
+    assert "    2 | id: [demo\n      |     ^" in done.stdout
 
 
 def test_a_variant_shadowed_by_an_earlier_one_is_a_warning() -> None:

@@ -1,0 +1,113 @@
+"""What a command that reads a file of records checks before the first record is sent.
+
+The config is checked as a whole (`build_sync`) together with the input it will read: every source
+path the mapping reads must be a column of the CSV header, or a field of the first JSON records
+(`destkit.runtime.config.source_paths`), so `first_name: frist_name` is a config error with a
+did-you-mean, not a run that quietly sends no first names. All the problems come out in one list.
+With `--warn-unknown-paths` (or `options: {on_unknown_source_path: warn}`) an unknown path is a
+warning instead, for sparse JSON whose first records lack a field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from destkit.runtime.cli.display import err, fail
+from destkit.runtime.config.model import SyncConfig
+from destkit.runtime.config.source_paths import SPARSE_HINT, unknown_source_paths
+from destkit.runtime.engine import Sync, build_sync
+from destkit.runtime.engine.sources import read_columns, read_records
+from destkit.runtime.errors import ConfigError, Issue
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+WarnUnknownPathsOpt = Annotated[bool, typer.Option(
+    "--warn-unknown-paths",
+    help="A mapped source path the input's header (or first JSON records) lacks is a warning, not an error "
+         "(sparse JSON).")]
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    """The input a sync will read, to check the mapping's source paths against (format None: by extension)."""
+
+    path: Path
+    fmt: str | None = None
+    warn_unknown_paths: bool = False
+
+
+def checked_log_level(level: str) -> str:
+    """`--log-level` as given, if it is a level; otherwise a usage error (exit 2) naming the levels."""
+    if level.lower() in LOG_LEVELS:
+        return level.lower()
+    close = difflib.get_close_matches(level.lower(), LOG_LEVELS, n=1)
+    fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(LOG_LEVELS)}."
+    fail(f"--log-level '{level}' is not a log level (one of: {', '.join(LOG_LEVELS)}). Fix: {fix}")
+
+
+def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secrets: bool = True,
+              trust_spec: bool = False, check: InputCheck | None = None) -> Sync:
+    """The sync of `config`, checked with its input: every problem of both is printed at once (exit 2)."""
+    try:
+        loaded = SyncConfig.load(config)
+    except ConfigError as exc:
+        fail(exc.render())
+    errors, warnings = input_issues(loaded, check)
+    try:
+        sync = build_sync(loaded, base_url=base_url, allow_http=allow_http, needs_secrets=needs_secrets,
+                          trust_spec=trust_spec)
+    except ConfigError as exc:
+        fail(ConfigError(exc.issues + errors, exc.title).render() if errors and type(exc) is ConfigError
+             else exc.render())
+    if errors:
+        fail(ConfigError(errors, "the mapping does not fit the input").render())
+    for issue in warnings:
+        err.print(Text("warning: ", style="bold yellow") + Text(str(issue)))
+    return sync
+
+
+def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Issue], list[Issue]]:
+    """(errors, warnings): the mapping's source paths the input lacks. Nothing if the input cannot be read
+    (opening it for the records reports that)."""
+    if check is None or not check.path.is_file():
+        return [], []
+    try:
+        columns = read_columns(check.path, check.fmt)
+    except (OSError, ValueError):
+        return [], []
+    if columns is None or not isinstance(config.mapping, dict):
+        return [], []
+    issues = unknown_source_paths(config.mapping, columns)
+    warn = check.warn_unknown_paths or config.options.on_unknown_source_path == "warn"
+    # a file split on another delimiter stays an error: no record of it could be mapped
+    errors = [located(i, config, check.path) for i in issues if i.key == "(input)" or not warn]
+    warnings = [located(Issue(i.key, i.message, i.fix.removesuffix(" " + SPARSE_HINT)), config, check.path)
+                for i in issues if i.key != "(input)" and warn]
+    return errors, warnings
+
+
+def located(issue: Issue, config: SyncConfig, input_path: Path) -> Issue:
+    """The issue with its place: the config's line of its mapping key, or the input file itself."""
+    if issue.key == "(input)":
+        return Issue(issue.key, issue.message, issue.fix, str(input_path))
+    return Issue(issue.key, issue.message, issue.fix, config.source_file, config.line_of(issue.key))
+
+
+def open_input(path: Path, fmt: str | None) -> Any:
+    if not path.exists():
+        fail(f"input file {path} does not exist; check the --input path.")
+    if not path.is_file():
+        fail(f"input {path} is not a file; give a CSV or JSON Lines file with --input.")
+    try:
+        return read_records(path, fmt)
+    except ValueError as exc:
+        fail(f"{exc}.")
+
+
+__all__ = ["InputCheck", "WarnUnknownPathsOpt", "checked_log_level", "input_issues", "load_sync", "open_input"]

@@ -1,0 +1,119 @@
+"""The source paths a mapping reads, checked against the columns an input really has.
+
+A misspelt source path (`first_name: frist_name`) reads nothing from every record: without this
+check the run sends every record without a first name, or refuses thousands of them as "required
+but empty" without ever naming the path. So before the first record is sent, every path the
+mapping reads (`email`, `{path: attributes.tier}`, key by key inside an object field) is looked up
+in the input's `Columns` (a CSV header, or the fields of the first JSON records) and an unknown one
+is an issue with a did-you-mean over the real columns. Templates are not checked here: a missing
+name in a template already fails each record with its name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from destkit.mapping.paths import split_path
+from destkit.runtime.errors import Issue
+
+# what a mapped source path that the input lacks is: a config error, or a warning (sparse JSON)
+UnknownPathPolicy = Literal["error", "warn"]
+
+# a delimiter a one-column CSV header may really be split on, and how to read such a file
+DELIMITER_FIXES = {
+    ";": "re-export the file comma-separated (destkit reads ',' in .csv files and tabs in .tsv files).",
+    "\t": "pass --format tsv (or name the file .tsv): it is tab-separated.",
+    "|": "re-export the file comma-separated (destkit reads ',' in .csv files and tabs in .tsv files).",
+}
+DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+SPARSE_HINT = "If the field is only in later records (sparse JSON), pass --warn-unknown-paths."
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What an input offers a mapping: its column names, or the field paths seen in its first records.
+
+    `exhaustive`: a CSV header names every column; a sample of JSON records may miss a sparse field.
+    `flat`: a CSV record has no nested fields, so only a path's first segment names a column.
+    `delimiter`: set when a CSV header is one column that looks split on another delimiter.
+    """
+
+    origin: str
+    paths: frozenset[str]
+    exhaustive: bool
+    flat: bool
+    delimiter: str | None = None
+    header: str = ""
+
+    def has(self, path: str) -> bool:
+        parts = split_path(path)
+        if self.flat:
+            return parts[0] in self.paths
+        # a list's items are sampled by their first: `identities.1.id` is known if `identities.0.id` is
+        return ".".join("0" if p.lstrip("-").isdigit() else p for p in parts) in self.paths or ".".join(parts) in self.paths
+
+    def suggest(self, path: str) -> str | None:
+        close = difflib.get_close_matches(path, sorted(self.paths), n=1, cutoff=0.6)
+        return close[0] if close else None
+
+
+def mapped_source_paths(mapping: Mapping[str, Any], prefix: str = "mapping") -> Iterator[tuple[str, str]]:
+    """(config key, source path) for every path the mapping reads; malformed entries are the compiler's to report."""
+    for name, spec in mapping.items():
+        key = f"{prefix}.{name}"
+        if isinstance(spec, str):
+            yield key, spec
+        elif isinstance(spec, dict) and isinstance(spec.get("path"), str):
+            yield f"{key}.path", spec["path"]
+        elif isinstance(spec, dict) and spec and not {"path", "const", "template"} & set(spec):
+            yield from mapped_source_paths(spec, key)  # an object field mapped key by key
+
+
+def unknown_source_paths(mapping: Mapping[str, Any], columns: Columns) -> list[Issue]:
+    """One issue per mapped source path the input does not have (or one naming the delimiter, for a
+    CSV whose header is one column split on something else)."""
+    unknown = [(key, path) for key, path in mapped_source_paths(mapping) if _readable(path) and not columns.has(path)]
+    if not unknown:
+        return []
+    if columns.delimiter is not None:
+        return [delimiter_issue(columns)]
+    return [unknown_path_issue(key, path, columns) for key, path in unknown]
+
+
+def unknown_path_issue(key: str, path: str, columns: Columns) -> Issue:
+    where = "is not a column of" if columns.flat else "is in none of" if not columns.exhaustive else "is in no record of"
+    suggestion = columns.suggest(path)
+    if suggestion is not None:
+        fix = f"did you mean '{suggestion}'?"
+    elif columns.paths:
+        fix = f"map one of: {', '.join(sorted(columns.paths)[:20])}."
+    else:
+        fix = "check that the input has records."
+    if not columns.exhaustive:
+        fix += " " + SPARSE_HINT
+    return Issue(key, f"'{path}' {where} {columns.origin}.", fix)
+
+
+def delimiter_issue(columns: Columns) -> Issue:
+    assert columns.delimiter is not None
+    name = DELIMITER_NAMES[columns.delimiter]
+    return Issue("(input)", f"{columns.origin} is one column, '{_shorten(columns.header)}': the file looks "
+                            f"separated by {name}, not commas.", DELIMITER_FIXES[columns.delimiter])
+
+
+def _readable(path: str) -> bool:
+    try:
+        split_path(path)
+    except ValueError:
+        return False  # the compiler reports a malformed path
+    return True
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "delimiter_issue", "mapped_source_paths", "unknown_source_paths"]
