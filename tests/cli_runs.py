@@ -128,6 +128,12 @@ def report_lines(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
+def run_report(state: Path, kind: str = "sync") -> Path:
+    """The report of the state store's one run of `kind`, in the run's own folder beside the store."""
+    [(run_id,)] = state_rows(state, "SELECT run_id FROM runs WHERE kind = ?", kind)
+    return state.parent / "runs" / str(run_id) / "report.jsonl"
+
+
 def summary_of(report: Path) -> dict[str, Any]:
     summary: dict[str, Any] = orjson.loads(report.with_suffix(".summary.json").read_bytes())
     return summary

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import secrets
 import shlex
 import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from destkit.runtime.engine.report import JsonlReport, summary_path_of
 from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.errors import UsageError
-from destkit.runtime.outcomes import OutcomeCallback, Status
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Status
 from destkit.runtime.spec.hooks import load_hook
 from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 from destkit.runtime.spec.models import DestinationSpec
@@ -38,6 +39,7 @@ from destkit.runtime.spec.testing_profile import DemoProfile, Planted
 
 DEMO_DIR_ENV = "DESTKIT_DEMO_DIR"
 DEMO_ROWS = 2500
+DEFAULT_DEMO_DIR = ".destkit/demo"
 DEFAULT_EMULATOR_KEY = "emulator-key"
 
 
@@ -66,19 +68,30 @@ async def run_to_report(
 ) -> tuple[RunResult, Path]:
     """Run `records` through `sync`, one report line per record not delivered; write the summary beside it.
 
+    Without a state store no later run knows this one, so a report line never promises that "the
+    next run" or `destkit retry` sends a record again (`without_state`).
+
     With a state store the report is rewritten from the store when the run ends, so a resumed run's
-    report accounts for the rows finished before the crash too, each exactly once. An earlier
-    run's summary is removed first: a run killed before its end must not leave one that looks like its own.
+    report accounts for the rows finished before the crash too, each exactly once. A run refused
+    before any record had an outcome (refused credentials) leaves an earlier report and summary at
+    these paths as they were, and its summary says `report: null`.
     """
     include_delivered = sync.action.report_delivered  # e.g. deletions: the report says each was scheduled
-    summary_path_of(report_path).unlink(missing_ok=True)
+    had_earlier = report_path.is_file() and report_path.stat().st_size > 0
     report = JsonlReport(report_path, include_delivered=include_delivered)
-    callbacks: list[OutcomeCallback] = [report] if on_outcome is None else [report, on_outcome]
+    sink: OutcomeCallback = report if state is not None else (lambda outcome: report(without_state(outcome)))
+    callbacks: list[OutcomeCallback] = [sink] if on_outcome is None else [sink, on_outcome]
     try:
         result = await sync.arun(records, on_outcome=callbacks, progress=progress, state=state, **run_options)
-    finally:
+    except BaseException:
         report.close()
+        raise
     summary = result.summary
+    if had_earlier and summary.aborted and report.lines == 0 and not stored_outcomes(state, summary.run_id):
+        report.close(keep_earlier=True)
+        summary.report_path = None
+        return result, summary_path_of(report_path)
+    report.close()
     if state is not None and summary.run_id and state.run(summary.run_id) is not None:
         report = JsonlReport(report_path, include_delivered=include_delivered)
         try:
@@ -88,6 +101,26 @@ async def run_to_report(
             report.close()
     summary.report_path = str(report_path)
     return result, report.write_summary(summary)
+
+
+# what an outcome message promises of the next run or `destkit retry`: true only with a state store
+_PROMISE = re.compile(r"(?:,? to be sent again| and will be sent again|; the record will be retried) by the next run"
+                      r"(?: or `destkit retry`)?\.|`destkit retry --include-unknown` sends it again\.")
+_NO_STATE = "; this run keeps no state (--no-state), so no later run knows it: run the input again to send it."
+
+
+def without_state(outcome: Outcome) -> Outcome:
+    """An outcome of a run without a state store, its message not promising what only a state store keeps."""
+    if outcome.message is None or not _PROMISE.search(outcome.message):
+        return outcome
+    message = _PROMISE.sub(lambda m: _NO_STATE if not m.group().startswith("`") else "run the input again to send it "
+                           "(this run keeps no state, --no-state, for `destkit retry` to use).", outcome.message)
+    return replace(outcome, message=message)
+
+
+def stored_outcomes(state: StateStore | None, run_id: str | None) -> bool:
+    """Whether the state store holds an outcome of run `run_id` (a resumed run's earlier part)."""
+    return state is not None and bool(run_id) and next(state.outcomes(str(run_id)), None) is not None
 
 
 def counting(records: Iterable[Any], tick: Callable[[], None]) -> Iterator[Any]:
@@ -230,7 +263,8 @@ def http_url(host: str, port: int) -> str:
 
 
 def demo_dir() -> Path:
-    return Path(os.environ.get(DEMO_DIR_ENV) or "destkit-demo")
+    """Where the demo writes: $DESTKIT_DEMO_DIR, or `.destkit/demo` (beside the state store, so a checkout stays clean)."""
+    return Path(os.environ.get(DEMO_DIR_ENV) or DEFAULT_DEMO_DIR)
 
 
 def _check(run: DemoRun, rows: int) -> list[str]:
@@ -291,7 +325,7 @@ OUTCOME_MEANING = {
     "delivered": "delivered, with warnings",
     "invalid": "invalid (failed destkit's checks, never sent)",
     "rejected": "rejected (sent, and the destination refused it)",
-    "dead_lettered": "dead-lettered (sending kept failing; the next run retries it)",
+    "dead_lettered": "dead-lettered (sending kept failing; running the input again sends it again)",
     "skipped": "skipped (unchanged since it was last delivered)",
 }
 
@@ -351,4 +385,5 @@ __all__ = [
     "run_demo",
     "run_to_report",
     "summary_path_for",
+    "without_state",
 ]

@@ -43,7 +43,7 @@ def demo(
 ) -> None:
     """Write a sample audience and config, and sync them to a destination's emulator, in-process.
 
-    The folder is $DESTKIT_DEMO_DIR, or ./destkit-demo.
+    The folder is $DESTKIT_DEMO_DIR, or .destkit/demo.
     """
     folder = _demo.demo_dir()
     display = RunDisplay()
