@@ -207,6 +207,19 @@ def load_emulator(destination: str, *, trust_spec: bool = False, **options: Any)
     return spec, create_app(**app_options)
 
 
+def emulator_credentials(spec: DestinationSpec, api_key: str) -> list[tuple[str, str, str]]:
+    """(secret name, its title, the value) the emulator of `spec` checks: the `api_key` it was given when its
+    factory takes one, else the secrets of its testing profile (a webhook's signing secret, Emarsys' user and secret)."""
+    create_app, module = _emulator_factory(spec)
+    if "api_key" in inspect.signature(create_app).parameters:
+        return [("api_key", "API key", api_key)]
+    testing_profile = getattr(module, "testing_profile", None)
+    profile = testing_profile(next(iter(spec.actions))) if callable(testing_profile) else None
+    secrets_used = dict(profile.get("secrets", {})) if profile else {}
+    return [(name, (spec.secrets[name].title if name in spec.secrets else None) or name, value)
+            for name, value in secrets_used.items()]
+
+
 def _demo_target(name: str) -> DemoTarget | None:
     """The demo target of destination `name`, or None when its emulator module offers no demo profile."""
     spec = load_spec(name)
@@ -377,6 +390,7 @@ __all__ = [
     "demo_destinations",
     "demo_dir",
     "demo_target",
+    "emulator_credentials",
     "explain",
     "http_url",
     "load_emulator",

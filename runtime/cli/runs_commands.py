@@ -67,9 +67,9 @@ def show(
     try:
         info = one_run(store, run, state)
         for label, value in run_facts(store, info):
-            say(f"{label + ':':<13}{value}")
+            say(f"{label + ':':<16}{value}")
         for label, path in file_lines(info, state):
-            say(f"{label + ':':<13}{path}")
+            say(f"{label + ':':<16}{path}")
     finally:
         store.close()
 
