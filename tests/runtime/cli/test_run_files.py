@@ -12,7 +12,16 @@ import pytest
 
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.cli.server import running_server
-from tests.cli_runs import ENV, KEY_ENV, report_lines, run_cli, state_rows, sync_args, write_audience, write_config
+from tests.cli_runs import (
+    ENV,
+    KEY_ENV,
+    report_lines,
+    run_cli,
+    state_rows,
+    sync_args,
+    write_audience,
+    write_config,
+)
 from tests.conftest import API_KEY, PROPERTIES, TAGS
 
 

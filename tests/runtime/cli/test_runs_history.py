@@ -48,8 +48,8 @@ def test_runs_show_prints_the_run_its_counts_and_where_its_files_are(url: str, t
     folder = tmp_path / "runs" / run_id
     assert lines[0] == f"run:            {run_id}"
     assert f"config:         {config.resolve()}" in lines
-    assert ["received:       3", "delivered:      2", "invalid:        1"] == [
-        line for line in lines if line.startswith(("received:", "delivered:", "invalid:"))]
+    assert [
+        line for line in lines if line.startswith(("received:", "delivered:", "invalid:"))] == ["received:       3", "delivered:      2", "invalid:        1"]
     assert "  reason invalid_phone:1" in lines
     assert lines[-3:] == [f"folder:         {folder}", f"report:         {folder / 'report.jsonl'}",
                           f"summary:        {folder / 'report.summary.json'}"]
