@@ -55,9 +55,9 @@ def sync_args(config: Path, audience: Path, url: str, state: Path, *more: str, c
 
 
 def run_cli(args: list[str], *, timeout: float = 120, prefix: list[str] | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*(prefix or []), *CLI, *args], env=env or ENV, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, cwd=cwd)
 
 
 def start_cli(args: list[str], stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> subprocess.Popen[str]:
