@@ -21,7 +21,7 @@ def readme_commands() -> list[str]:
 def ci_commands() -> list[str]:
     """The commands of `.ci/run` after it has changed into the checkout (comments left out)."""
     lines = (ROOT / ".ci" / "run").read_text("utf-8").splitlines()
-    after_cd = lines[[i for i, line in enumerate(lines) if line.startswith("cd ")][0] + 1:]
+    after_cd = lines[next(i for i, line in enumerate(lines) if line.startswith("cd ")) + 1:]
     return [line for line in after_cd if line.strip() and not line.lstrip().startswith("#")]
 
 
