@@ -209,7 +209,7 @@ def load_emulator(destination: str, *, trust_spec: bool = False, **options: Any)
 
 def emulator_credentials(spec: DestinationSpec, api_key: str) -> list[tuple[str, str, str]]:
     """(secret name, its title, the value) the emulator of `spec` checks: the `api_key` it was given when its
-    factory takes one, else the secrets of its testing profile (a webhook's signing secret, Emarsys' user and secret)."""
+    factory takes one, else the secrets of its testing profile (a signing secret, a user name and secret)."""
     create_app, module = _emulator_factory(spec)
     if "api_key" in inspect.signature(create_app).parameters:
         return [("api_key", "API key", api_key)]
