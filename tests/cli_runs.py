@@ -55,9 +55,9 @@ def sync_args(config: Path, audience: Path, url: str, state: Path, *more: str, c
 
 
 def run_cli(args: list[str], *, timeout: float = 120, prefix: list[str] | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*(prefix or []), *CLI, *args], env=env or ENV, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, cwd=cwd)
 
 
 def start_cli(args: list[str], stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> subprocess.Popen[str]:
@@ -126,6 +126,12 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "
 
 def report_lines(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def run_report(state: Path, kind: str = "sync") -> Path:
+    """The report of the state store's one run of `kind`, in the run's own folder beside the store."""
+    [(run_id,)] = state_rows(state, "SELECT run_id FROM runs WHERE kind = ?", kind)
+    return state.parent / "runs" / str(run_id) / "report.jsonl"
 
 
 def summary_of(report: Path) -> dict[str, Any]:

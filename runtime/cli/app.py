@@ -1,8 +1,9 @@
-"""The `destkit` command line: demo, preview, sync, retry, emulate, specs; for connector authors, spec check,
-spec schema, test and init.
+"""The `destkit` command line: demo, preview, sync, retry, runs, emulate, specs; for connector authors, spec
+check, spec schema, test and init.
 
 This module builds the typer app from the command modules: `run_commands.py` (preview, sync,
-retry), `try_commands.py` (demo, emulate, specs) and `authoring_commands.py` (spec, test, init);
+retry), `runs_commands.py` (runs), `try_commands.py` (demo, emulate, specs) and
+`authoring_commands.py` (spec, test, init);
 what they print is in `display.py`. Exit codes: 0 everything delivered (or the command did what it
 was asked), 1 some records were not delivered, 2 the run could not start or was stopped (usage or
 config error, refused credentials, unreadable input, a busy port), 3 an internal error (a bug: one
@@ -13,7 +14,7 @@ never a traceback, and no output carries a secret.
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +22,7 @@ from destkit.runtime.cli.authoring_commands import init, spec_app, test_command
 from destkit.runtime.cli.crashes import handle_uncaught
 from destkit.runtime.cli.display import say
 from destkit.runtime.cli.run_commands import preview, retry, sync_command
+from destkit.runtime.cli.runs_commands import runs_app
 from destkit.runtime.cli.try_commands import demo, emulate, specs
 
 app = typer.Typer(
@@ -52,6 +54,7 @@ app.command()(demo)
 app.command()(preview)
 app.command("sync")(sync_command)
 app.command()(retry)
+app.add_typer(runs_app, name="runs")
 app.command()(emulate)
 app.command()(specs)
 app.add_typer(spec_app, name="spec")
@@ -59,10 +62,30 @@ app.command("test")(test_command)
 app.command()(init)
 
 
+def without_flag_types(command: Any) -> Any:
+    """The (typer-built click) command with its flags shown as `--quiet  -q`, not `--quiet  -q  <bool>`:
+    a flag takes no value. `--help` is made per context, so it is hidden as it is made."""
+    for param in command.params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    make_help = command.get_help_option
+
+    def help_option(ctx: Any) -> Any:
+        option = make_help(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        without_flag_types(sub)
+    return command
+
+
 def main() -> None:
     """Run the command; an exception no command handled exits 2 (a destkit error) or 3 (a bug), never 1."""
     try:
-        app(prog_name="destkit")
+        without_flag_types(typer.main.get_command(app))(prog_name="destkit")
     except Exception as exc:  # the last resort: one line and an exit code a scheduler can read
         raise SystemExit(handle_uncaught(exc)) from None
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import secrets
 import shlex
 import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from destkit.runtime.spec.testing_profile import DemoProfile, Planted
 
 DEMO_DIR_ENV = "DESTKIT_DEMO_DIR"
 DEMO_ROWS = 2500
+DEFAULT_DEMO_DIR = ".destkit/demo"
 DEFAULT_EMULATOR_KEY = "emulator-key"
 
 
@@ -66,12 +68,16 @@ async def run_to_report(
 ) -> tuple[RunResult, Path]:
     """Run `records` through `sync`, one report line per record not delivered; write the summary beside it.
 
+    Without a state store no later run knows this one, so a report line never promises that "the
+    next run" or `destkit retry` sends a record again (`without_state`).
+
     With a state store the report is rewritten from the store when the run ends, so a resumed run's
-    report accounts for the rows finished before the crash too, each exactly once. An earlier
-    run's summary is removed first: a run killed before its end must not leave one that looks like its own.
+    report accounts for the rows finished before the crash too, each exactly once. A run refused
+    before any record had an outcome (refused credentials) leaves an earlier report and summary at
+    these paths as they were, and its summary says `report: null`.
     """
     include_delivered = sync.action.report_delivered  # e.g. deletions: the report says each was scheduled
-    summary_path_of(report_path).unlink(missing_ok=True)
+    had_earlier = report_path.is_file() and report_path.stat().st_size > 0
     report = JsonlReport(report_path, include_delivered=include_delivered)
     removals: list[Outcome] = []  # a mirror run's removals are not input rows: the store keeps no outcome of theirs
 
@@ -79,14 +85,21 @@ async def run_to_report(
         if outcome.operation is not None and (include_delivered or outcome.status is not Status.DELIVERED):
             removals.append(outcome)
 
-    callbacks: list[OutcomeCallback] = [report, keep_removal]
+    sink: OutcomeCallback = report if state is not None else (lambda outcome: report(without_state(outcome)))
+    callbacks: list[OutcomeCallback] = [sink, keep_removal]
     if on_outcome is not None:
         callbacks.append(on_outcome)
     try:
         result = await sync.arun(records, on_outcome=callbacks, progress=progress, state=state, **run_options)
-    finally:
+    except BaseException:
         report.close()
+        raise
     summary = result.summary
+    if had_earlier and summary.aborted and report.lines == 0 and not stored_outcomes(state, summary.run_id):
+        report.close(keep_earlier=True)
+        summary.report_path = None
+        return result, summary_path_of(report_path)
+    report.close()
     if state is not None and summary.run_id and state.run(summary.run_id) is not None:
         report = JsonlReport(report_path, include_delivered=include_delivered)
         try:
@@ -98,6 +111,26 @@ async def run_to_report(
             report.close()
     summary.report_path = str(report_path)
     return result, report.write_summary(summary)
+
+
+# what an outcome message promises of the next run or `destkit retry`: true only with a state store
+_PROMISE = re.compile(r"(?:,? to be sent again| and will be sent again|; the record will be retried) by the next run"
+                      r"(?: or `destkit retry`)?\.|`destkit retry --include-unknown` sends it again\.")
+_NO_STATE = "; this run keeps no state (--no-state), so no later run knows it: run the input again to send it."
+
+
+def without_state(outcome: Outcome) -> Outcome:
+    """An outcome of a run without a state store, its message not promising what only a state store keeps."""
+    if outcome.message is None or not _PROMISE.search(outcome.message):
+        return outcome
+    message = _PROMISE.sub(lambda m: _NO_STATE if not m.group().startswith("`") else "run the input again to send it "
+                           "(this run keeps no state, --no-state, for `destkit retry` to use).", outcome.message)
+    return replace(outcome, message=message)
+
+
+def stored_outcomes(state: StateStore | None, run_id: str | None) -> bool:
+    """Whether the state store holds an outcome of run `run_id` (a resumed run's earlier part)."""
+    return state is not None and bool(run_id) and next(state.outcomes(str(run_id)), None) is not None
 
 
 def counting(records: Iterable[Any], tick: Callable[[], None]) -> Iterator[Any]:
@@ -184,6 +217,19 @@ def load_emulator(destination: str, *, trust_spec: bool = False, **options: Any)
     return spec, create_app(**app_options)
 
 
+def emulator_credentials(spec: DestinationSpec, api_key: str) -> list[tuple[str, str, str]]:
+    """(secret name, its title, the value) the emulator of `spec` checks: the `api_key` it was given when its
+    factory takes one, else the secrets of its testing profile (a signing secret, a user name and secret)."""
+    create_app, module = _emulator_factory(spec)
+    if "api_key" in inspect.signature(create_app).parameters:
+        return [("api_key", "API key", api_key)]
+    testing_profile = getattr(module, "testing_profile", None)
+    profile = testing_profile(next(iter(spec.actions))) if callable(testing_profile) else None
+    secrets_used = dict(profile.get("secrets", {})) if profile else {}
+    return [(name, (spec.secrets[name].title if name in spec.secrets else None) or name, value)
+            for name, value in secrets_used.items()]
+
+
 def _demo_target(name: str) -> DemoTarget | None:
     """The demo target of destination `name`, or None when its emulator module offers no demo profile."""
     spec = load_spec(name)
@@ -241,7 +287,8 @@ def http_url(host: str, port: int) -> str:
 
 
 def demo_dir() -> Path:
-    return Path(os.environ.get(DEMO_DIR_ENV) or "destkit-demo")
+    """Where the demo writes: $DESTKIT_DEMO_DIR, or `.destkit/demo` (beside the state store, so a checkout stays clean)."""
+    return Path(os.environ.get(DEMO_DIR_ENV) or DEFAULT_DEMO_DIR)
 
 
 def _check(run: DemoRun, rows: int) -> list[str]:
@@ -302,7 +349,7 @@ OUTCOME_MEANING = {
     "delivered": "delivered, with warnings",
     "invalid": "invalid (failed destkit's checks, never sent)",
     "rejected": "rejected (sent, and the destination refused it)",
-    "dead_lettered": "dead-lettered (sending kept failing; the next run retries it)",
+    "dead_lettered": "dead-lettered (sending kept failing; running the input again sends it again)",
     "skipped": "skipped (unchanged since it was last delivered)",
 }
 
@@ -354,6 +401,7 @@ __all__ = [
     "demo_destinations",
     "demo_dir",
     "demo_target",
+    "emulator_credentials",
     "explain",
     "http_url",
     "load_emulator",
@@ -362,4 +410,5 @@ __all__ = [
     "run_demo",
     "run_to_report",
     "summary_path_for",
+    "without_state",
 ]

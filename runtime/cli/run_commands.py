@@ -2,15 +2,17 @@
 
 Which rows a run resumes or sends again is the engine's run policy (`destkit.runtime.engine.policy`),
 the same an embedding platform gets from `Sync.run(records, state=..., mode=...)`; here it is only
-announced. A run writes one report line per record not delivered and the summary beside it. What
-keeps a run safe to stop and repeat (outputs, the run lock, signals) is in `run_safety.py`.
+announced. A run writes one report line per record not delivered and the summary beside it, into its
+own folder `runs/<run_id>/` beside the state store (or where `--report` says), and records that
+folder in the state store for `destkit runs`. What keeps a run safe to stop and repeat (outputs,
+the run lock, signals) is in `run_safety.py`.
 """
 
 from __future__ import annotations
 
 import shlex
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -21,6 +23,7 @@ from rich.text import Text
 from destkit.runtime.cli import demo as _demo
 from destkit.runtime.cli.display import (
     EXIT_ERROR,
+    EXIT_NOT_DELIVERED,
     EXIT_OK,
     RunDisplay,
     auth_message,
@@ -61,12 +64,14 @@ from destkit.runtime.engine import (
     input_ref,
     plan_run,
 )
+from destkit.runtime.engine.report import RunFiles, runs_folder
+from destkit.runtime.engine.results import Thresholds
 from destkit.runtime.engine.state import DEFAULT_PATH
 from destkit.runtime.engine.stopping import DEFAULT_GRACE_S
 from destkit.runtime.errors import AuthFailed, ConfigError
 from destkit.runtime.ops.logs import configure as configure_logs
 from destkit.runtime.ops.metrics import MetricsOptions, RunMetrics
-from destkit.runtime.outcomes import RunSummary
+from destkit.runtime.outcomes import RunSummary, Status
 
 
 class InputFormat(StrEnum):
@@ -80,7 +85,17 @@ InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Records: .csv, .t
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Send to this URL instead of the spec's.")]
 AllowHttpOpt = Annotated[bool, typer.Option("--allow-http", help="Allow a plain-HTTP base URL (emulators).")]
 FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display and no summary table.")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress display and no summary table (where the files are is still printed).")]
+ReportOpt = Annotated[Path | None, typer.Option(
+    "--report", help="JSONL report path, the summary beside it (default: the run's own folder, runs/<run id>/ beside "
+    "the state store).")]
+MaxInvalidOpt = Annotated[float | None, typer.Option(
+    "--max-invalid-ratio", min=0, max=1, help="Fail the run (exit 1) when more than this share of the records is "
+    "invalid, e.g. 0.05; fewer invalid records alone do not fail it.")]
+MaxRejectedOpt = Annotated[float | None, typer.Option(
+    "--max-rejected-ratio", min=0, max=1, help="Fail the run (exit 1) when more than this share of the records is "
+    "rejected by the destination; fewer rejected records alone do not fail it.")]
 WaitForLockOpt = Annotated[bool, typer.Option(
     "--wait-for-lock", help="If another run of this config and input holds the state store, wait for it to end.")]
 StopGraceOpt = Annotated[float, typer.Option(
@@ -133,12 +148,7 @@ def preview(
 def sync_command(
     config: ConfigArg,
     input_path: InputOpt,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report", help="JSONL report path (default: <input stem>.report.jsonl next to the input)."
-        ),
-    ] = None,
+    report: ReportOpt = None,
     base_url: BaseUrlOpt = None,
     allow_http: AllowHttpOpt = False,
     fmt: FormatOpt = None,
@@ -169,24 +179,30 @@ def sync_command(
     stop_grace: StopGraceOpt = DEFAULT_GRACE_S,
     trust_spec: TrustSpecOpt = False,
     warn_unknown_paths: WarnUnknownPathsOpt = False,
+    max_invalid_ratio: MaxInvalidOpt = None,
+    max_rejected_ratio: MaxRejectedOpt = None,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
-    Exit 0 when all were delivered, 1 when some were not, 2 when the run could not start or was
-    stopped (refused credentials, a full disk, another run holding the state), 130 / 143 when
-    Ctrl-C / SIGTERM stopped it (it prints the command that finishes it).
+    Exit 0 when all were delivered, 1 when some were not (or more than --max-invalid-ratio /
+    --max-rejected-ratio), 2 when the run could not start or was stopped (refused credentials, a
+    full disk, another run holding the state), 130 / 143 when Ctrl-C / SIGTERM stopped it (it
+    prints the command that finishes it).
     """
+    if no_state and resume:
+        fail("--resume continues a run recorded in the state store, and --no-state keeps none; drop one of them.")
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet,
                      None if no_state else state_path, RunMode.RESUME if resume else RunMode.SYNC,
                      MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level,
                      wait_for_lock=wait_for_lock, stop_grace=stop_grace,
-                     trust_spec=trust_spec, warn_unknown_paths=warn_unknown_paths))
+                     trust_spec=trust_spec, warn_unknown_paths=warn_unknown_paths,
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio)))
 
 
 def retry(
     config: ConfigArg,
     input_path: InputOpt,
-    report: Annotated[Path | None, typer.Option("--report", help="JSONL report path.")] = None,
+    report: ReportOpt = None,
     base_url: BaseUrlOpt = None,
     allow_http: AllowHttpOpt = False,
     fmt: FormatOpt = None,
@@ -201,13 +217,16 @@ def retry(
     stop_grace: StopGraceOpt = DEFAULT_GRACE_S,
     trust_spec: TrustSpecOpt = False,
     warn_unknown_paths: WarnUnknownPathsOpt = False,
+    max_invalid_ratio: MaxInvalidOpt = None,
+    max_rejected_ratio: MaxRejectedOpt = None,
 ) -> None:
     """Send again, from the input's current data, the records of this config and input whose last outcome was
     rejected or dead-lettered. An interrupted retry is continued by the next one."""
     run_file(FileRun(config, input_path, report, base_url, allow_http, fmt, quiet, state_path, RunMode.RETRY,
                      None, log_level, wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      include_unknown=include_unknown, trust_spec=trust_spec,
-                     warn_unknown_paths=warn_unknown_paths))
+                     warn_unknown_paths=warn_unknown_paths,
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio)))
 
 
 @dataclass(frozen=True)
@@ -230,10 +249,13 @@ class FileRun:
     include_unknown: bool = False
     trust_spec: bool = False
     warn_unknown_paths: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
-    @property
-    def report_path(self) -> Path:
-        return self.report or _demo.default_report_path(self.input_path)
+    def files(self, run_id: str) -> RunFiles:
+        """Where run `run_id` writes: the named --report, or its own folder beside the state store."""
+        if self.report is not None:
+            return RunFiles.beside(self.report)
+        return RunFiles.in_folder(runs_folder(self.state_path or DEFAULT_PATH) / run_id)
 
     def resume_command(self) -> str:
         """The command that finishes this run: the same one, with --resume for a sync (a retry continues itself)."""
@@ -244,6 +266,8 @@ class FileRun:
             ("--log-level", self.log_level if self.log_level != "warning" else None),
             ("--include-unknown", self.include_unknown), ("--trust-spec", self.trust_spec),
             ("--warn-unknown-paths", self.warn_unknown_paths),
+            ("--max-invalid-ratio", self.thresholds.max_invalid_ratio),
+            ("--max-rejected-ratio", self.thresholds.max_rejected_ratio),
             ("--resume", self.mode is not RunMode.RETRY)]
         words = ["destkit", "retry" if self.mode is RunMode.RETRY else "sync", str(self.config)]
         for name, value in options:
@@ -257,29 +281,49 @@ class FileRun:
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(checked_log_level(request.log_level))
-    check_outputs(request.report_path, input_path=request.input_path, config=request.config, state=request.state_path)
+    if request.report is not None:  # a run's own folder is new: only a named report can be one of the run's inputs
+        check_outputs(request.report, input_path=request.input_path, config=request.config, state=request.state_path)
     fmt = request.fmt and request.fmt.value
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
                      check=InputCheck(request.input_path, fmt, request.warn_unknown_paths))
     records = open_input(request.input_path, fmt)
     if request.state_path is None:
-        result, summary_file = deliver(sync, records, None, None, request)
+        result, files = deliver(sync, records, None, None, request)
     else:
         store = open_state(request.state_path)
         ref = input_ref(request.input_path)
         try:
             with run_lock(store, sync, ref, wait=request.wait_for_lock):
                 plan = announce(planned(sync, store, request, ref))
-                result, summary_file = deliver(sync, records, store, plan, request)
+                result, files = deliver(sync, records, store, plan, request)
         finally:
             store.close()
-    if not request.quiet:
-        print_summary(result, request.report_path, summary_file)
+    print_summary(result, files, quiet=request.quiet)
+    if request.state_path is None:
+        tell_no_state_dead_letters(result.summary)
     if result.stopped:
         tell_stopped(result, request)
     if result.summary.aborted:
         fail(auth_message(result.summary.aborted))
-    raise typer.Exit(exit_code(result))
+    raise typer.Exit(threshold_exit_code(result, request.thresholds))
+
+
+def threshold_exit_code(result: RunResult, thresholds: Thresholds) -> int:
+    """The exit code, with the thresholds: one line per threshold exceeded (exit 1); within them, exit 0."""
+    breaches = thresholds.exceeded(result.summary)
+    for breach in breaches:
+        err.print(Text("error: ", style="bold red") + Text(f"the run failed: {breach}."))
+    if breaches:
+        return EXIT_NOT_DELIVERED
+    return EXIT_OK if thresholds.limits() and thresholds.tolerated(result.summary) else exit_code(result)
+
+
+def tell_no_state_dead_letters(summary: RunSummary) -> None:
+    """Without a state store no later run knows the dead letters: say how they get sent."""
+    n = summary.count(Status.DEAD_LETTERED)
+    if n:
+        say(f"{plural(n, 'record')} dead-lettered (see the report). This run kept no state (--no-state), so no later "
+            "run or `destkit retry` knows them: run the whole input again to send them, or run with a state store.")
 
 
 def tell_stopped(result: RunResult, request: FileRun) -> NoReturn:
@@ -336,12 +380,13 @@ def tell_unknown(plan: RunPlan) -> None:
 
 
 def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | None,
-            request: FileRun) -> tuple[RunResult, Path]:
-    """Run the records into the report, with the live display and the metrics server if asked for."""
+            request: FileRun) -> tuple[RunResult, RunFiles]:
+    """Run the records into the run's report, with the live display and the metrics server if asked for."""
     display = None if request.quiet else RunDisplay()
     if display is not None:
         records = _demo.counting(records, display.tick)
     run_id = plan.resume.run_id if plan is not None and plan.resume is not None else uuid.uuid4().hex[:12]
+    files = request.files(run_id)
     metrics = run_metrics(request, RunSummary(run_id=run_id, destination=sync.spec.id, action=sync.action_id))
 
     def progress(summary: RunSummary) -> None:
@@ -353,22 +398,33 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     async def go() -> Any:
         stop = StopRequest(request.stop_grace)
         with stopping_on_signals(stop):
-            return await _demo.run_to_report(sync, records, request.report_path, progress=progress, state=store,
+            return await _demo.run_to_report(sync, records, files.report, progress=progress, state=store,
                                              plan=plan, on_outcome=display.outcome if display else None, stop=stop,
                                              run_id=run_id)
 
     try:
-        result, summary_file = run_with_display(go, display)
+        result, _summary_file = run_with_display(go, display)
+        note_files(store, result, request, files)
     except (RunFailed, StateStoreError) as exc:
         stopped_by_failure(str(exc), request)
     except ConfigError as exc:
         fail(exc.render())
     except OSError as exc:
-        stopped_by_failure(f"cannot read {request.input_path} or write {request.report_path}: {exc.strerror or exc}",
+        stopped_by_failure(f"cannot read {request.input_path} or write {files.report}: {exc.strerror or exc}",
                            request)
     if metrics is not None:
         finish_metrics(metrics, result.summary, request.quiet)
-    return result, summary_file
+    return result, files
+
+
+def note_files(store: StateStore | None, result: RunResult, request: FileRun, files: RunFiles) -> None:
+    """Record in the state store the config the run ran and where its files are (for `destkit runs show`)."""
+    run_id = result.summary.run_id
+    if store is not None and run_id and store.run(run_id) is not None:
+        where = files.folder if files.folder is not None else files.report
+        store.note_run(run_id, config_path=str(request.config.resolve()), files=str(where.resolve()))
+
+
 
 
 def run_metrics(request: FileRun, first: RunSummary) -> RunMetrics | None:
@@ -398,10 +454,18 @@ def stopped_by_failure(message: str, request: FileRun) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
-def print_summary(result: RunResult, report_path: Path, summary_file: Path) -> None:
-    out.print(summary_table(result.summary))
-    say(f"report:  {report_path}  (one line per record not delivered or delivered with warnings)")
-    say(f"summary: {summary_file}")
+def print_summary(result: RunResult, files: RunFiles, *, quiet: bool) -> None:
+    """The summary table (not with --quiet), then where the run's files are (always: a scheduler logs it)."""
+    refused_at_once = result.summary.aborted is not None and result.summary.received == 0
+    if not quiet and not refused_at_once:  # a table of zeros says nothing the error line does not
+        out.print(summary_table(result.summary))
+    if result.summary.report_path is None:
+        say(f"report:  none written; the earlier report {files.report} and its summary were kept "
+            "(no record had an outcome).")
+        return
+    detail = "" if quiet else "  (one line per record not delivered or delivered with warnings)"
+    say(f"report:  {files.report}{detail}")
+    say(f"summary: {files.summary}")
 
 
 __all__ = ["FileRun", "InputFormat", "load_sync", "open_input", "preview", "retry", "run_file", "sync_command"]

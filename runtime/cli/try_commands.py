@@ -43,7 +43,7 @@ def demo(
 ) -> None:
     """Write a sample audience and config, and sync them to a destination's emulator, in-process.
 
-    The folder is $DESTKIT_DEMO_DIR, or ./destkit-demo.
+    The folder is $DESTKIT_DEMO_DIR, or .destkit/demo.
     """
     folder = _demo.demo_dir()
     display = RunDisplay()
@@ -156,9 +156,13 @@ def emulate(
     url = _demo.http_url(host, port)
     out.print(Text(f"{spec.name} emulator", style="bold"))
     say(f"  base URL: {url}")
-    say(f"  API key:  {api_key}")
+    credentials = _demo.emulator_credentials(spec, api_key)
+    for _name, title, value in credentials:
+        say(f"  {title + ':':<9} {value}")
     say(f"  use it:   destkit sync CONFIG --input FILE --base-url {url} --allow-http")
-    say("            with the config's API key variable set to the key above. Ctrl-C stops.")
+    names = " and ".join(f"`{name}`" for name, _title, _value in credentials) or "secrets"
+    say(f"            with the config's {names} set to the value above (e.g. {{env: VAR}} and export VAR=...). "
+        "Ctrl-C stops.")
     server = uvicorn.Server(uvicorn.Config(application, log_level="info", lifespan="off"))
     with sock:
         server.run(sockets=[sock])

@@ -27,8 +27,8 @@ from destkit.runtime.config.secrets import Secret, redact, redact_live, resolve_
 from destkit.runtime.config.settings import check_settings, derive_settings
 from destkit.runtime.config.urls import check_base_url
 from destkit.runtime.delivery.auth import build_auth
-from destkit.runtime.delivery.oauth2 import TokenEndpoint, token_endpoint
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants
+from destkit.runtime.delivery.oauth2 import TokenEndpoint, token_endpoint
 from destkit.runtime.delivery.pinning import PinnedTransport
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.engine.mirror import no_remove_request
@@ -55,7 +55,8 @@ def build_sync(
     """Check a sync config (a SyncConfig, a dict, or a YAML file path) and compile it.
 
     Raises ConfigError listing every problem, each with its key, line (for files) and a fix.
-    `needs_secrets=False` (an offline preview: nothing will be sent) lets secrets be absent.
+    `needs_secrets=False` (an offline preview: nothing will be sent) lets secrets be absent, and looks
+    no host name up in DNS (a run that sends resolves and checks it).
     `trust_spec=True` lets the config name a spec file by path (a spec's hooks run as code);
     a bundled destination id, or a `spec` given here, needs no trust.
     """
@@ -72,7 +73,7 @@ def build_sync(
     check_catalog_names(spec, config, issues)
     check_mirror(action, config, issues)
     mapping = compile_user_mapping(config, action, issues)
-    url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, issues)
+    url = base_url_of(spec, config, settings, base_url, settings_ok, allow_http, issues, resolve=needs_secrets)
     endpoint = token_endpoint_of(spec, action, config, settings, base_url, allow_http, issues) if settings_ok else None
     if not issues and needs_secrets:
         check_credentials(spec, action, config, secrets, settings, issues, endpoint)
@@ -201,7 +202,7 @@ def compile_user_mapping(config: SyncConfig, action: ActionSpec, issues: list[Is
 
 
 def base_url_of(spec: DestinationSpec, config: SyncConfig, settings: Mapping[str, Any], override: str | None,
-                settings_ok: bool, allow_http: bool, issues: list[Issue]) -> str | None:
+                settings_ok: bool, allow_http: bool, issues: list[Issue], *, resolve: bool = True) -> str | None:
     """The base URL (the override, or the spec's template rendered with settings), passed by the URL guard."""
     if not settings_ok:
         return override
@@ -214,7 +215,8 @@ def base_url_of(spec: DestinationSpec, config: SyncConfig, settings: Mapping[str
             issues.append(Issue("base_url", f"{exc}.", "check the settings the spec's base_url uses.", file))
             return None
     # a user's URL is resolved and checked even with a transport given: the transport may send it anywhere
-    problem = check_base_url(url, override=override is not None, allow_http=allow_http, user_url=spec.user_url)
+    problem = check_base_url(url, override=override is not None, allow_http=allow_http, user_url=spec.user_url,
+                             resolve=resolve)
     if problem:
         issues.append(Issue("base_url" if override else "settings", problem + ".",
                             "use the https URL of the destination." if override else

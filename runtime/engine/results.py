@@ -1,5 +1,6 @@
 """What a run gives back: the result with its summary, the requests a dry run would send, a preview item;
-and `RunFailed`, what it raises when something other than a record stops it."""
+the failure thresholds a scheduler sets (`Thresholds`); and `RunFailed`, what a run raises when something
+other than a record stops it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import orjson
 
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.errors import DestkitError
-from destkit.runtime.outcomes import Outcome, Reason, RunSummary
+from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 
 ProgressCallback = Callable[[RunSummary], None]
 
@@ -57,6 +58,50 @@ class RunResult:
         return s.aborted is None and s.not_delivered == unchanged and s.removals_failed == 0
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The share of a run's records that may be invalid or rejected before the run counts as failed.
+
+    A scheduler sets them so that a broken export (every phone number malformed) fails loudly
+    instead of quietly delivering the few records that pass. None: no threshold. Records of a
+    kind within its threshold do not fail the run by themselves; dead letters always do.
+    """
+
+    max_invalid_ratio: float | None = None
+    max_rejected_ratio: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_invalid_ratio", "max_rejected_ratio"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(f"{name} must be between 0 and 1 (a share of the records), not {value}")
+
+    def limits(self) -> list[tuple[Status, float, str]]:
+        """(outcome, its largest allowed share, the option that sets it) for each threshold set."""
+        found = [(Status.INVALID, self.max_invalid_ratio, "max-invalid-ratio"),
+                 (Status.REJECTED, self.max_rejected_ratio, "max-rejected-ratio")]
+        return [(status, limit, option) for status, limit, option in found if limit is not None]
+
+    def exceeded(self, summary: RunSummary) -> list[str]:
+        """One sentence per threshold the run went over: `4 of 6 records (66.7%) were invalid, more than
+        --max-invalid-ratio 0.05 allows`."""
+        breaches = []
+        for status, limit, option in self.limits():
+            n = summary.count(status)
+            if summary.received and n / summary.received > limit:
+                breaches.append(f"{n:,} of {summary.received:,} records ({n / summary.received:.1%}) were {status.value}, "
+                                f"more than --{option} {limit:g} allows")
+        return breaches
+
+    def tolerated(self, summary: RunSummary) -> bool:
+        """Whether every record not delivered is of a kind within its threshold (the run then succeeds)."""
+        if self.exceeded(summary) or summary.aborted:
+            return False
+        within = {status for status, _limit, _option in self.limits()}
+        return all(summary.count(status) == 0 for status in (Status.INVALID, Status.REJECTED, Status.DEAD_LETTERED)
+                   if status not in within)
+
+
 class RunFailed(DestkitError):
     """A run stopped because something other than a record failed: recording its outcomes (the state
     store, the report, an outcome callback) or sending them (a bug in the HTTP shell).
@@ -71,4 +116,4 @@ class RunFailed(DestkitError):
         super().__init__(f"the run stopped: {cause}")
 
 
-__all__ = ["PreparedRequest", "PreviewItem", "ProgressCallback", "RunFailed", "RunResult"]
+__all__ = ["PreparedRequest", "PreviewItem", "ProgressCallback", "RunFailed", "RunResult", "Thresholds"]

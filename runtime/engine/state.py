@@ -112,6 +112,10 @@ CREATE TABLE IF NOT EXISTS destination_ids (
 """
 
 
+# columns added to `runs` after its first version: (name, SQL type), added in this order to an older store
+_ADDED_RUN_COLUMNS = (("config_path", "TEXT"), ("files", "TEXT"))
+
+
 def config_hash(config: dict[str, Any]) -> str:
     """Identifies "the same sync": destination, action, settings and mapping (not secrets, not options)."""
     relevant = {k: config.get(k) for k in ("destination", "action", "settings", "mapping")}
@@ -170,6 +174,17 @@ class RunInfo:
     started_at: float
     finished_at: float | None
     aborted: str | None
+    config_path: str | None = None  # the sync config file, when a command line run it (see `note_run`)
+    files: str | None = None  # the run's folder, or the report file `--report` named
+
+    @property
+    def input_path(self) -> str:
+        """The input file this run read ("" for an embedder's snapshot id)."""
+        return input_source(self.input_ref)
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.finished_at is None else max(0.0, self.finished_at - self.started_at)
 
 
 @dataclass(frozen=True)
@@ -219,8 +234,20 @@ class StateStore:
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(_SCHEMA)
+            self._add_missing_columns()
         except (sqlite3.Error, OSError) as exc:
             raise StateStoreError(self.path, exc) from exc
+
+    def _add_missing_columns(self) -> None:
+        """A store written by an older destkit gets the columns added since (its rows keep theirs, NULL in the new)."""
+        have = {name for (_, name, *_rest) in self.db.execute("PRAGMA table_info(runs)")}
+        for name, kind in _ADDED_RUN_COLUMNS:
+            if name not in have:
+                try:
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def __repr__(self) -> str:
         return f"StateStore({str(self.path)!r})"
@@ -277,6 +304,23 @@ class StateStore:
             args.append(kind)
         order = " ORDER BY started_at DESC, rowid DESC" if newest_first else " ORDER BY started_at, rowid"
         return [RunInfo(*row) for row in self.db.execute(sql + order, args)]
+
+    def history(self, limit: int | None = None) -> list[RunInfo]:
+        """Every run of this store, of any config, newest first (at most `limit`)."""
+        sql = "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC"
+        rows = self.db.execute(sql + " LIMIT ?", (limit,)) if limit is not None else self.db.execute(sql)
+        return [RunInfo(*row) for row in rows]
+
+    def find_run(self, prefix: str) -> list[RunInfo]:
+        """The runs whose id starts with `prefix` (a run id may be given shortened, as git's commits are)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.db.execute("SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY started_at", (escaped + "%",))
+        return [RunInfo(*row) for row in rows]
+
+    def note_run(self, run_id: str, *, config_path: str | None, files: str | None) -> None:
+        """What a command line run adds to its row: the config file it ran and where its files are."""
+        with self._writing():
+            self.db.execute("UPDATE runs SET config_path = ?, files = ? WHERE run_id = ?", (config_path, files, run_id))
 
     def finish_run(self, run_id: str, received: int, aborted: str | None = None) -> None:
         with self._writing():

@@ -183,11 +183,13 @@ def test_the_cli_prints_and_stores_no_form_of_the_key(tmp_path: Path) -> None:
              "--state", str(tmp_path / "state.sqlite"), "--log-level", "debug"],
             env={**os.environ, "ECHO_KEY": SECRET}, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stdout + done.stderr  # some records were not delivered
-    written = {p.name: p.read_bytes().decode("utf-8", "replace") for p in tmp_path.iterdir()}
-    assert {"records.report.jsonl", "records.report.summary.json", "state.sqlite"} <= set(written)
+    written = {p.relative_to(tmp_path).as_posix(): p.read_bytes().decode("utf-8", "replace")
+               for p in tmp_path.rglob("*") if p.is_file()}
+    [run_folder] = {name.rsplit("/", 1)[0] for name in written if name.startswith("runs/")}
+    assert {f"{run_folder}/report.jsonl", f"{run_folder}/report.summary.json", "state.sqlite"} <= set(written)
     assert {name: leaks(text) for name, text in written.items() if leaks(text)} == {}
     assert leaks(done.stdout + done.stderr) == []
-    assert "***" in written["records.report.jsonl"]
+    assert "***" in written[f"{run_folder}/report.jsonl"]
 
 
 # --- a literal secret given from Python ----------------------------------------------------------

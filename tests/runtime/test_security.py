@@ -102,8 +102,9 @@ def test_cli_runs_that_fail_in_every_way_never_print_or_store_the_secret(tmp_pat
                     args += ["--state", str(tmp_path / "state.sqlite"), "--log-level", "debug"]
                 proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
                 outputs += [proc.stdout, proc.stderr]
-    for path in tmp_path.iterdir():
-        outputs.append(path.read_bytes().decode("utf-8", "replace"))
+    for path in tmp_path.rglob("*"):  # the run folders (runs/<run id>/) included
+        if path.is_file():
+            outputs.append(path.read_bytes().decode("utf-8", "replace"))
     assert all(CANARY not in out for out in outputs)
 
 

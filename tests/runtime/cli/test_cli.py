@@ -65,7 +65,8 @@ def write_audience(folder: Path, text: str = AUDIENCE) -> Path:
     return path
 
 
-def cli(*args: str, key: str = KEY, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, key: str = KEY, env: dict[str, str] | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", KEY_ENV: key, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "destkit.runtime.cli.app", *args],
@@ -74,7 +75,14 @@ def cli(*args: str, key: str = KEY, env: dict[str, str] | None = None) -> subpro
         env=full_env,
         timeout=60,
         check=False,
+        cwd=cwd,
     )
+
+
+def run_folder(folder: Path) -> Path:
+    """The one run folder a sync with `--state folder/state.sqlite` wrote (`runs/<run id>/`)."""
+    [found] = (folder / "runs").iterdir()
+    return found
 
 
 def report_lines(path: Path) -> list[dict[str, Any]]:
@@ -89,7 +97,9 @@ def emulator() -> Iterator[tuple[Starlette, str]]:
 
 
 def sync_args(config: Path, audience: Path, url: str, *more: str) -> list[str]:
-    return ["sync", str(config), "--input", str(audience), "--base-url", url, "--allow-http", *more]
+    """A sync with its state store (and so its run folders) beside the config."""
+    return ["sync", str(config), "--input", str(audience), "--base-url", url, "--allow-http",
+            "--state", str(config.parent / "state.sqlite"), *more]
 
 
 # --- demo, specs, version ------------------------------------------------------------------------
@@ -184,7 +194,7 @@ def test_sync_exits_1_reports_each_undelivered_row_and_delivers_only_valid_conta
     result = cli(*sync_args(config, audience, url))
 
     assert result.returncode == 1, result.stderr
-    lines = report_lines(tmp_path / "audience.report.jsonl")
+    lines = report_lines(run_folder(tmp_path) / "report.jsonl")
     assert [(line["row"], line["key"], line["outcome"], line["reason"], line["field"]) for line in lines] == [
         (2, "c2", "invalid", "invalid_phone", "phone_number"),
         (3, "c3", "invalid", "unknown_tag", "tags"),
@@ -192,7 +202,7 @@ def test_sync_exits_1_reports_each_undelivered_row_and_delivers_only_valid_conta
         (5, None, "invalid", "missing_required", "external_reference_id"),
     ]
     assert set(app.state.emulator.contacts) == {"c1", "c6"}
-    summary = orjson.loads((tmp_path / "audience.report.summary.json").read_bytes())
+    summary = orjson.loads((run_folder(tmp_path) / "report.summary.json").read_bytes())
     assert (summary["received"], summary["delivered"], summary["invalid"]) == (6, 2, 4)
 
 
@@ -206,7 +216,7 @@ def test_sync_writes_the_report_where_report_says(tmp_path: Path, emulator: tupl
     assert result.returncode == 1, result.stderr
     assert len(report_lines(report)) == 4
     assert orjson.loads((tmp_path / "out" / "run.summary.json").read_bytes())["report"] == str(report)
-    assert result.stdout == ""
+    assert result.stdout == f"report:  {report}\nsummary: {tmp_path / 'out' / 'run.summary.json'}\n"
 
 
 def test_sync_exits_0_when_every_record_is_delivered(tmp_path: Path, emulator: tuple[Starlette, str]) -> None:
@@ -218,7 +228,7 @@ def test_sync_exits_0_when_every_record_is_delivered(tmp_path: Path, emulator: t
 
     assert result.returncode == 0, result.stderr
     assert set(app.state.emulator.contacts) == {"c1"}
-    assert report_lines(tmp_path / "audience.report.jsonl") == []
+    assert report_lines(run_folder(tmp_path) / "report.jsonl") == []
 
 
 def test_sync_exits_2_on_an_unknown_mapping_field_naming_the_key(tmp_path: Path) -> None:
@@ -227,7 +237,7 @@ def test_sync_exits_2_on_an_unknown_mapping_field_naming_the_key(tmp_path: Path)
     )
     audience = write_audience(tmp_path)
 
-    result = cli("sync", str(config), "--input", str(audience))
+    result = cli("sync", str(config), "--input", str(audience), cwd=tmp_path)
 
     assert result.returncode == 2
     assert (
@@ -235,7 +245,7 @@ def test_sync_exits_2_on_an_unknown_mapping_field_naming_the_key(tmp_path: Path)
         in result.stderr
     )
     assert "Traceback" not in result.stderr + result.stdout
-    assert not (tmp_path / "audience.report.jsonl").exists()
+    assert not (tmp_path / ".destkit").exists()
 
 
 def test_sync_exits_2_when_the_destination_refuses_the_api_key(
@@ -275,7 +285,7 @@ def test_sync_reports_a_malformed_csv_line_as_invalid_malformed_input(
     result = cli(*sync_args(config, audience, url))
 
     assert result.returncode == 1, result.stderr
-    [line] = report_lines(tmp_path / "audience.report.jsonl")
+    [line] = report_lines(run_folder(tmp_path) / "report.jsonl")
     assert (line["row"], line["outcome"], line["reason"]) == (2, "invalid", "malformed_input")
     assert line["message"].startswith("line 3 ")
     assert set(app.state.emulator.contacts) == {"c1", "c6"}
@@ -306,7 +316,7 @@ def test_secret_appears_nowhere_in_output_or_report_files(tmp_path: Path) -> Non
     texts = [
         result.stdout,
         result.stderr,
-        *(p.read_text("utf-8") for p in tmp_path.glob("audience.report.*")),
+        *(p.read_text("utf-8") for p in run_folder(tmp_path).glob("report.*")),
     ]
     assert len(texts) == 4
     assert not [t for t in texts if CANARY in t]
@@ -320,7 +330,7 @@ def test_refused_secret_appears_nowhere_in_output(tmp_path: Path, emulator: tupl
 
     assert result.returncode == 2
     assert CANARY not in result.stdout + result.stderr
-    assert CANARY not in (tmp_path / "audience.report.jsonl").read_text("utf-8")
+    assert CANARY not in (run_folder(tmp_path) / "report.jsonl").read_text("utf-8")
 
 
 # --- emulate -------------------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def test_retry_resends_only_the_dead_lettered_records_with_their_current_data(tm
     with running_server(failing) as url:
         first = cli("sync", str(config), "--base-url", url, *common, env=env)
     assert first.returncode == 1
-    summary = orjson.loads((tmp_path / "a.report.summary.json").read_bytes())
+    [summary_file] = (tmp_path / "runs").glob("*/report.summary.json")  # the run's own folder beside the store
+    summary = orjson.loads(summary_file.read_bytes())
     assert (summary["dead_lettered"], summary["reasons"]) == (5, {"server_error": 5})
     assert state.contacts == {}
     write_csv(audience_csv, {3: "Changed"})  # the source changed since

@@ -14,7 +14,7 @@ from destkit.runtime.cli.server import running_server
 from destkit.runtime.engine.report import JsonlReport
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.outcomes import Outcome, Status
-from tests.cli_runs import run_cli, sync_args, write_audience, write_config
+from tests.cli_runs import run_cli, run_report, sync_args, write_audience, write_config
 from tests.conftest import API_KEY, PROPERTIES, TAGS
 
 
@@ -40,7 +40,7 @@ def test_the_state_store_report_and_summary_are_created_readable_by_their_owner_
     state = tmp_path / "state" / "state.sqlite"
     result = run_cli(sync_args(write_config(tmp_path), audience, url, state))
     assert result.returncode == 1, result.stderr
-    report = tmp_path / "a.report.jsonl"
+    report = run_report(state)
     assert (mode(state), mode(report), mode(report.with_suffix(".summary.json"))) == (0o600, 0o600, 0o600)
 
 

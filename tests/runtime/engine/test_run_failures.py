@@ -25,6 +25,7 @@ from tests.cli_runs import (
     outcome_rows,
     report_lines,
     run_cli,
+    run_report,
     summary_of,
     sync_args,
     write_audience,
@@ -108,7 +109,7 @@ def test_the_cli_under_a_file_size_limit_exits_2_naming_the_cause_and_resume_fin
         slow_emulator: tuple[Starlette, str], tmp_path: Path) -> None:
     app, url = slow_emulator
     config, audience_csv = write_config(tmp_path, "{concurrency: 2}"), write_audience(tmp_path / "a.csv", ROWS)
-    state, report = tmp_path / "state.sqlite", tmp_path / "a.report.jsonl"
+    state = tmp_path / "state.sqlite"
     args = sync_args(config, audience_csv, url, state)
     limited = run_cli(args, prefix=["bash", "-c", 'ulimit -f 192 && exec "$@"', "bash"])
     assert limited.returncode == 2, limited.stderr
@@ -118,6 +119,7 @@ def test_the_cli_under_a_file_size_limit_exits_2_naming_the_cause_and_resume_fin
     again = run_cli([*args, "--resume"])
     assert again.returncode == 0, again.stderr
     assert outcome_rows(state) == list(range(1, ROWS + 1))
+    report = run_report(state)
     assert report_lines(report) == []
     summary = summary_of(report)
     assert (summary["received"], summary["delivered"]) == (ROWS, ROWS)

@@ -13,6 +13,7 @@ from destkit.runtime.cli.server import running_server
 from tests.cli_runs import (
     Gate,
     run_cli,
+    run_report,
     start_cli,
     state_rows,
     summary_of,
@@ -42,7 +43,7 @@ def test_the_logs_the_summary_and_the_state_name_the_same_run_id(url: str, tmp_p
     result = run_cli(sync_args(write_config(tmp_path), audience, url, state, "--log-level", "info"))
     assert result.returncode == 0, result.stderr
     [(stored,)] = state_rows(state, "SELECT run_id FROM runs")
-    assert logged_run_ids(result.stderr) == {summary_of(tmp_path / "a.report.jsonl")["run_id"]} == {stored}
+    assert logged_run_ids(result.stderr) == {summary_of(run_report(state))["run_id"]} == {stored}
 
 
 def test_a_resumed_run_logs_and_summarises_under_the_id_it_was_started_with(tmp_path: Path) -> None:
@@ -61,4 +62,4 @@ def test_a_resumed_run_logs_and_summarises_under_the_id_it_was_started_with(tmp_
         resumed = run_cli([*args, "--resume"])
     assert resumed.returncode == 0, resumed.stderr
     [(stored,)] = state_rows(state, "SELECT run_id FROM runs")
-    assert logged_run_ids(resumed.stderr) == {summary_of(tmp_path / "a.report.jsonl")["run_id"]} == {stored}
+    assert logged_run_ids(resumed.stderr) == {summary_of(run_report(state))["run_id"]} == {stored}

@@ -24,6 +24,7 @@ from tests.cli_runs import (
     outcome_rows,
     report_lines,
     run_cli,
+    run_report,
     start_cli,
     state_rows,
     summary_of,
@@ -82,7 +83,7 @@ def test_sigterm_exits_143_with_a_complete_report_and_summary_of_what_was_done(
     audience = write_audience(tmp_path / "a.csv", ROWS, bad_phone_rows=BAD)
     state, report = tmp_path / "state.sqlite", tmp_path / "a.report.jsonl"
     report.with_suffix(".summary.json").write_text('{"run_id": "an earlier run"}')
-    args = sync_args(write_config(tmp_path, "{concurrency: 2}"), audience, url, state)
+    args = sync_args(write_config(tmp_path, "{concurrency: 2}"), audience, url, state, "--report", str(report))
     stopped = stopped_by(signal.SIGTERM, args, state, gate)
     assert stopped.returncode == 143, stopped.stderr
     run_id = the_run_id(state)
@@ -100,10 +101,11 @@ def test_sigterm_prints_the_command_that_resumes_and_it_finishes_every_row_once(
         served: tuple[Gate, str], tmp_path: Path) -> None:
     gate, url = served
     audience = write_audience(tmp_path / "a.csv", ROWS, bad_phone_rows=BAD)
-    state, report = tmp_path / "state.sqlite", tmp_path / "a.report.jsonl"
+    state = tmp_path / "state.sqlite"
     args = sync_args(write_config(tmp_path, "{concurrency: 2}"), audience, url, state)
     stopped = stopped_by(signal.SIGTERM, args, state, gate)
     assert stopped.returncode == 143, stopped.stderr
+    report = run_report(state)  # the resumed run writes into the folder of the run it finishes
     command = printed_resume_command(stopped)
     assert command == [*args, "--resume"]
     resumed = run_cli(command)
@@ -158,11 +160,11 @@ def test_a_second_signal_stops_at_once_without_waiting_for_batches_in_flight(tmp
 def test_ctrl_c_during_a_retry_dead_letters_nothing_and_the_next_retry_delivers_the_rest(tmp_path: Path) -> None:
     workspace = EmulatorState()
     audience = write_audience(tmp_path / "a.csv", ROWS)
-    state, report = tmp_path / "state.sqlite", tmp_path / "a.report.jsonl"
+    state = tmp_path / "state.sqlite"
     config = write_config(tmp_path, "{max_attempts: 1, concurrency: 2}")
     with running_server(gated(workspace, passes=ROWS, rate_503=1.0)) as url:
         first = run_cli(sync_args(config, audience, url, state))
-    assert first.returncode == 1 and summary_of(report)["dead_lettered"] == ROWS
+    assert first.returncode == 1 and summary_of(run_report(state))["dead_lettered"] == ROWS
     gate = gated(workspace)
     with running_server(gate) as url:
         retry_args = sync_args(config, audience, url, state, command="retry")
@@ -175,5 +177,6 @@ def test_ctrl_c_during_a_retry_dead_letters_nothing_and_the_next_retry_delivers_
     assert again.returncode == 0, again.stderr
     assert "Nothing to retry" not in again.stdout
     assert len(workspace.contacts) == ROWS
+    report = run_report(state, "retry")  # the retry that finished the interrupted one wrote into its folder
     assert report_lines(report) == []
     assert summary_of(report)["delivered"] == ROWS

@@ -214,7 +214,8 @@ def test_the_cli_serves_counters_from_the_first_scrape_and_keeps_the_final_figur
     with running_server(app) as url:
         proc = subprocess.Popen(
             destkit("sync", str(config), "--input", str(records), "--base-url", url, "--allow-http", "--no-state",
-                    "--quiet", "--metrics-host", "127.0.0.2", "--metrics-port", str(port), "--metrics-linger", "120"),
+                    "--quiet", "--metrics-host", "127.0.0.2", "--metrics-port", str(port), "--metrics-linger", "120",
+                    "--report", str(summary_file.parent / "a.report.jsonl")),
             env={**os.environ, "HC_KEY": API_KEY}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             scrapes = scrape_until_finished(proc, f"http://127.0.0.2:{port}/metrics", summary_file)
@@ -236,7 +237,7 @@ def test_the_cli_pushes_the_final_figures_to_the_pushgateway(tmp_path: Path) -> 
     with running_server(app) as url, gateway() as (gateway_url, received):
         done = subprocess.run(
             destkit("sync", str(config), "--input", str(records), "--base-url", url, "--allow-http", "--no-state",
-                    "--quiet", "--metrics-pushgateway", gateway_url),
+                    "--quiet", "--metrics-pushgateway", gateway_url, "--report", str(summary_file.parent / "a.report.jsonl")),
             env={**os.environ, "HC_KEY": API_KEY}, capture_output=True, text=True, timeout=WAIT_S)
     assert done.returncode == 1, done.stderr  # row 3 is invalid
     [(method, path, body)] = received
@@ -252,7 +253,7 @@ def test_a_pushgateway_that_cannot_be_reached_is_a_warning_and_the_exit_code_sta
     with running_server(app) as url:
         done = subprocess.run(
             destkit("sync", str(config), "--input", str(records), "--base-url", url, "--allow-http", "--no-state",
-                    "--quiet", "--metrics-pushgateway", closed),
+                    "--quiet", "--metrics-pushgateway", closed, "--report", str(tmp_path / "a.report.jsonl")),
             env={**os.environ, "HC_KEY": API_KEY}, capture_output=True, text=True, timeout=WAIT_S)
     assert done.returncode == 0
     assert f"warning: could not push the metrics to {closed}: [Errno 111] Connection refused." in done.stderr.splitlines()
