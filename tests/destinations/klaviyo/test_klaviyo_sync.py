@@ -162,7 +162,7 @@ def test_a_sync_killed_while_its_job_runs_is_resumed_by_polling_the_job_not_by_s
     state = app.state.emulator
     with running_server(app) as url:
         args = ["sync", str(config), "--input", str(audience), "--base-url", url, "--allow-http",
-                "--state", str(tmp_path / "state.sqlite"), "--quiet"]
+                "--state", str(tmp_path / "state.sqlite"), "--report", str(tmp_path / "audience.report.jsonl"), "--quiet"]
         first = subprocess.Popen([*CLI, *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while state.requests["poll"] < 1 and time.monotonic() < deadline:
