@@ -24,6 +24,7 @@ from destkit.runtime.cli.display import say
 from destkit.runtime.cli.run_commands import preview, retry, sync_command
 from destkit.runtime.cli.runs_commands import runs_app
 from destkit.runtime.cli.try_commands import demo, emulate, specs
+from destkit.runtime.cli.ui_command import ui
 
 app = typer.Typer(
     name="destkit",
@@ -57,6 +58,7 @@ app.command()(retry)
 app.add_typer(runs_app, name="runs")
 app.command()(emulate)
 app.command()(specs)
+app.command()(ui)
 app.add_typer(spec_app, name="spec")
 app.command("test")(test_command)
 app.command()(init)
