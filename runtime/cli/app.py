@@ -1,9 +1,9 @@
-"""The `destkit` command line: demo, preview, sync, retry, runs, emulate, specs; for connector authors, spec
+"""The `destkit` command line: demo, preview, sync, retry, runs, emulate, specs, ui; for connector authors, spec
 check, spec schema, test and init.
 
 This module builds the typer app from the command modules: `run_commands.py` (preview, sync,
 retry), `runs_commands.py` (runs), `try_commands.py` (demo, emulate, specs) and
-`authoring_commands.py` (spec, test, init);
+`authoring_commands.py` (spec, test, init), `ui_command.py` (ui, the web mapping tester in `runtime/ui/`);
 what they print is in `display.py`. Exit codes: 0 everything delivered (or the command did what it
 was asked), 1 some records were not delivered, 2 the run could not start or was stopped (usage or
 config error, refused credentials, unreadable input, a busy port), 3 an internal error (a bug: one

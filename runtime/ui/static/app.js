@@ -159,7 +159,8 @@ async function sendSample() {
   $("sent").textContent = `sent: ${s.received} received, ${s.delivered} delivered, ${s.not_delivered} not delivered`;
   $("answers").replaceChildren(
     ...reply.outcomes.filter((o) => o.outcome !== "delivered").map(outcomeNode),
-    ...reply.answers.map((a) => el("div", { class: "answer" }, el("b", {}, `${a.method} ${a.path} → ${a.status}`), "\n", a.answer)));
+    ...reply.answers.map((a) => el("details", { class: "answer" },
+      el("summary", {}, `${a.method} ${a.path} → ${a.status}`), el("pre", {}, a.answer))));
 }
 
 async function downloadConfig() {
@@ -229,8 +230,7 @@ function currentToken() {
 function suggestions() {
   const token = currentToken();
   const pool = token.kind === "field" ? (state.action?.fields || []).map((f) => f.name) : state.columns;
-  const used = token.kind === "field" ? token.prefix : token.prefix;
-  return { token, found: pool.filter((n) => n.startsWith(used) && n !== used).slice(0, 8) };
+  return { token, found: pool.filter((n) => n.startsWith(token.prefix) && n !== token.prefix).slice(0, 8) };
 }
 
 function showCompletion() {
