@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -31,6 +32,7 @@ from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 
 EMULATOR_ORIGIN = "http://emulator.destkit.test"  # served in process through an ASGI transport, never resolved
+USER_URL_ORIGIN = "http://127.0.0.1"  # a user's own URL (a webhook) is resolved and checked: an address needs no DNS
 MAX_SAMPLE_RECORDS = 200
 MAX_ANSWER_CHARS = 2000
 
@@ -127,6 +129,14 @@ def emulator_app(spec: DestinationSpec, profile: dict[str, Any], secrets: dict[s
     options = dict(profile["app_options"])
     options.update({name: value for name, value in secrets.items() if name in accepted})
     return create_app(**options)
+
+
+def emulator_base_url(spec: DestinationSpec, settings: dict[str, Any]) -> str:
+    """Where the sync addresses the in-process emulator: a made-up origin, or for a destination at the user's
+    own URL (a webhook) a loopback address with that URL's path."""
+    if not spec.user_url:
+        return EMULATOR_ORIGIN
+    return USER_URL_ORIGIN + urlsplit(str(settings.get("url", ""))).path
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -294,7 +304,8 @@ def prepare(trial: Trial, vault: Vault) -> Prepared:
     secrets = {**profile.get("secrets", {}), **entered}
     transport = RecordingTransport(httpx.ASGITransport(app=emulator_app(spec, profile, secrets)))
     config = config_dict(trial, secrets)
-    sync = build_sync(config, base_url=EMULATOR_ORIGIN, transport=transport, allow_http=True)
+    sync = build_sync(config, base_url=emulator_base_url(spec, config["settings"]), transport=transport,
+                      allow_http=True)
     return Prepared(sync, transport, [*vault.all(), *(Secret(v) for v in secrets.values())])
 
 

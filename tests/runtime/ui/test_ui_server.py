@@ -78,3 +78,12 @@ def test_a_page_of_another_site_cannot_post_to_the_tester(client: httpx.Client) 
     reply = client.post("/api/secrets", json={"destination": "hello_charles", "secrets": {"api_key": SECRET}},
                         headers={"origin": "https://evil.example"})
     assert reply.status_code == 403
+
+
+def test_a_jsonl_sample_is_sent_to_the_emulator_of_a_destination_at_the_users_own_url(client: httpx.Client) -> None:
+    trial = {"destination": "webhook", "action": "send", "mapping": "id: id\ndata: data\n", "extra": "",
+             "settings": {"url": "https://hooks.example.com/hooks/destkit", "method": "POST", "mode": "batch"},
+             "sample": '{"id": "u1", "data": {"plan": "pro"}}\n', "format": "jsonl"}
+    reply = client.post("/api/send", json=trial).json()
+    assert reply["summary"] == {"received": 1, "delivered": 1, "not_delivered": 0}
+    assert [(a["method"], a["path"], a["status"]) for a in reply["answers"]] == [("POST", "/hooks/destkit/", 200)]
