@@ -6,6 +6,7 @@ answers with them; the downloaded config names `{env: ...}` references.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
@@ -35,10 +36,14 @@ async def page(request: Request) -> Response:
     return Response(static_file(name), media_type=STATIC_TYPES[name], headers={"cache-control": "no-store"})
 
 
+class BodyTooLarge(ConfigError):
+    """A request (a sample) over MAX_BODY_BYTES."""
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise ConfigError([Issue("sample", "the sample is over 5 MB.", "paste a smaller sample.")])
+        raise BodyTooLarge([Issue("sample", "the sample is over 5 MB.", "try a smaller sample: the first rows show the mapping.")])
     body = orjson.loads(raw or b"{}")
     return body if isinstance(body, dict) else {}
 
@@ -100,10 +105,21 @@ async def refuse_foreign_origin(request: Request) -> Response | None:
     return None
 
 
-def guarded(handler: Any) -> Any:
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler` for this site's page only, answering a body it cannot read with what is wrong (no traceback)."""
     async def run(request: Request) -> Response:
         refused = await refuse_foreign_origin(request)
-        return refused if refused is not None else await handler(request)
+        if refused is not None:
+            return refused
+        try:
+            return await handler(request)
+        except BodyTooLarge as exc:
+            return answer({"issues": workbench.issue_rows(exc, [])}, 413)
+        except orjson.JSONDecodeError:
+            return answer({"issues": [{"key": "request", "message": "the request body is not JSON.", "fix": ""}]}, 400)
     return run
 
 

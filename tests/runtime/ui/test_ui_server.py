@@ -87,3 +87,16 @@ def test_a_jsonl_sample_is_sent_to_the_emulator_of_a_destination_at_the_users_ow
     reply = client.post("/api/send", json=trial).json()
     assert reply["summary"] == {"received": 1, "delivered": 1, "not_delivered": 0}
     assert [(a["method"], a["path"], a["status"]) for a in reply["answers"]] == [("POST", "/hooks/destkit/", 200)]
+
+
+def test_a_sample_over_5_mb_is_refused_with_what_to_do(client: httpx.Client) -> None:
+    reply = client.post("/api/preview", json={**TRIAL, "sample": "id\n" + "x\n" * 2_600_000})
+    assert reply.status_code == 413
+    assert reply.json()["issues"] == [{"key": "sample", "message": "the sample is over 5 MB.",
+                                       "fix": "try a smaller sample: the first rows show the mapping."}]
+
+
+def test_a_body_that_is_not_json_is_refused_with_a_message(client: httpx.Client) -> None:
+    reply = client.post("/api/preview", content=b"{not json", headers={"content-type": "application/json"})
+    assert reply.status_code == 400
+    assert reply.json()["issues"][0]["message"] == "the request body is not JSON."
