@@ -6,6 +6,7 @@ answers with them; the downloaded config names `{env: ...}` references.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -98,7 +99,11 @@ async def download_config(request: Request) -> Response:
 
 
 async def refuse_foreign_origin(request: Request) -> Response | None:
-    """A page of another site must not drive this server from the user's browser (it holds secrets)."""
+    """A page of another site must not drive this server from the user's browser (it holds secrets): neither
+    by posting to it (its Origin differs) nor by a name of its own resolved to this address (DNS rebinding:
+    the page is addressed by an IP address or `localhost`, never by another name)."""
+    if not is_address_or_localhost(request.url.hostname or ""):
+        return Response("this tester answers only at an IP address or localhost", status_code=403)
     origin = request.headers.get("origin")
     if origin and origin.rstrip("/") not in (f"http://{request.url.netloc}", f"https://{request.url.netloc}"):
         return Response("cross-origin requests are refused", status_code=403)
@@ -106,6 +111,14 @@ async def refuse_foreign_origin(request: Request) -> Response | None:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def is_address_or_localhost(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host == "localhost"
+    return True
 
 
 def guarded(handler: Handler) -> Handler:

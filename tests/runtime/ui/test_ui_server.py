@@ -100,3 +100,8 @@ def test_a_body_that_is_not_json_is_refused_with_a_message(client: httpx.Client)
     reply = client.post("/api/preview", content=b"{not json", headers={"content-type": "application/json"})
     assert reply.status_code == 400
     assert reply.json()["issues"][0]["message"] == "the request body is not JSON."
+
+
+def test_a_request_for_another_host_name_is_refused_against_dns_rebinding(client: httpx.Client) -> None:
+    reply = client.post("/api/preview", json=TRIAL, headers={"host": "rebind.evil.example"})
+    assert reply.status_code == 403
