@@ -21,7 +21,7 @@ PACKAGES = {"mapping": "destkit.mapping", "runtime": "destkit.runtime", "destina
 
 # Layers inside runtime: a module may import its own layer and lower ones, never a higher one.
 RUNTIME_LAYERS = {"errors": 0, "outcomes": 0, "spec": 1, "record": 2, "config": 3, "delivery": 4,
-                  "engine": 5, "ops": 1, "authoring": 6, "cli": 7}
+                  "engine": 5, "ops": 1, "authoring": 6, "ui": 7, "cli": 8}
 # Across packages: destinations → runtime → mapping (testing is the QA kit on top of them).
 PACKAGE_LAYERS = {"destkit.mapping": 0, "destkit.runtime": 1, "destkit.destinations": 2, "destkit.testing": 3}
 

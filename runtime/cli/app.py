@@ -1,9 +1,9 @@
-"""The `destkit` command line: demo, preview, sync, retry, runs, emulate, specs; for connector authors, spec
+"""The `destkit` command line: demo, preview, sync, retry, runs, emulate, specs, ui; for connector authors, spec
 check, spec schema, test and init.
 
 This module builds the typer app from the command modules: `run_commands.py` (preview, sync,
 retry), `runs_commands.py` (runs), `try_commands.py` (demo, emulate, specs) and
-`authoring_commands.py` (spec, test, init);
+`authoring_commands.py` (spec, test, init), `ui_command.py` (ui, the web mapping tester in `runtime/ui/`);
 what they print is in `display.py`. Exit codes: 0 everything delivered (or the command did what it
 was asked), 1 some records were not delivered, 2 the run could not start or was stopped (usage or
 config error, refused credentials, unreadable input, a busy port), 3 an internal error (a bug: one
@@ -24,6 +24,7 @@ from destkit.runtime.cli.display import say
 from destkit.runtime.cli.run_commands import preview, retry, sync_command
 from destkit.runtime.cli.runs_commands import runs_app
 from destkit.runtime.cli.try_commands import demo, emulate, specs
+from destkit.runtime.cli.ui_command import ui
 
 app = typer.Typer(
     name="destkit",
@@ -57,6 +58,7 @@ app.command()(retry)
 app.add_typer(runs_app, name="runs")
 app.command()(emulate)
 app.command()(specs)
+app.command()(ui)
 app.add_typer(spec_app, name="spec")
 app.command("test")(test_command)
 app.command()(init)
