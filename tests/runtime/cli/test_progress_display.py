@@ -23,6 +23,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from destkit.destinations._kit import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.cli.server import running_server
 from tests.cli_runs import CLI, ENV, Gate, outcome_rows, run_cli, wait_until, write_audience, write_config
@@ -196,3 +197,16 @@ def test_off_a_terminal_a_short_run_prints_no_progress_line(gate: tuple[Gate, st
     result = run_cli(args_for(tmp_path, url))
     assert result.returncode == 1
     assert "progress: " not in result.stderr
+
+
+def test_the_bar_counts_each_throttled_answer_and_the_retry_it_caused(tmp_path: Path) -> None:
+    app = create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES,
+                     faults=FaultPlan(seed=7, rate_429=0.4, retry_after=0.05))
+    with running_server(app) as url:
+        terminal = Terminal(args_for(tmp_path, url))
+        assert terminal.wait() == 1
+    throttled = sum(1 for r in app.state.emulator.requests if r.status == 429)
+    assert throttled > 0  # the seed throttles some batches
+    [last] = [line for line in screen(terminal.text()) if BAR.search(line)][-1:]
+    assert f"retries {throttled} · throttled {throttled}" in last  # a throttled batch is sent again once
+    assert f"{throttled} retries" in terminal.text()  # the summary table says the same
