@@ -210,3 +210,24 @@ def test_the_bar_counts_each_throttled_answer_and_the_retry_it_caused(tmp_path: 
     [last] = [line for line in screen(terminal.text()) if BAR.search(line)][-1:]
     assert f"retries {throttled} · throttled {throttled}" in last  # a throttled batch is sent again once
     assert f"{throttled} retries" in terminal.text()  # the summary table says the same
+
+
+def test_ctrl_c_on_a_terminal_stops_and_the_resumed_run_counts_on_from_what_was_done(
+        gate: tuple[Gate, str], tmp_path: Path) -> None:
+    held, url = gate
+    args = args_for(tmp_path, url)
+    state = tmp_path / "state.sqlite"
+    terminal = Terminal(args)
+    wait_until(lambda: held.held > 0 and len(outcome_rows(state)) >= 1_000, what="a batch answered, one held")
+    os.write(terminal.fd, b"\x03")  # Ctrl-C: the terminal sends SIGINT to the CLI
+    wait_until(lambda: "SIGINT: stopping" in terminal.text(), what="Ctrl-C to be handled")
+    held.open()
+    assert terminal.wait() == 130
+    done = len(outcome_rows(state))
+    [command] = [line.strip() for line in screen(terminal.text()) if line.strip().startswith("destkit ")]
+    resumed = Terminal(shlex.split(command)[1:])
+    assert resumed.wait() == 1
+    frames = bar_frames(resumed.text())
+    assert frames[0][1] >= done  # the rows the first part finished count as done from the first frame
+    assert frames[-1] == (100, ROWS, ROWS)
+    assert outcome_rows(state) == list(range(1, ROWS + 1))
