@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.spinner import Spinner
 from rich.syntax import Syntax
 from rich.table import Table
@@ -112,48 +113,153 @@ def add_removal_rows(table: Table, summary: RunSummary) -> None:
 
 
 class RunDisplay:
-    """Live counters for a run: records read, batches and outcomes (a `progress` + outcome callback)."""
+    """The live progress of a run: records done of the total, percentage, rate, ETA, outcomes so far by
+    status, retries and throttled answers (an outcome callback, a `progress` callback and a log tap).
 
-    def __init__(self) -> None:
+    "Done" is records with an outcome, not records read: reading runs ahead of delivery by the
+    batches queued. `total` is the records the run will give an outcome (None: unknown, no
+    percentage); `estimated` marks a total guessed from the file's size. Once the whole input was
+    read and the run was not stopped, the total becomes what was done, so a finished run shows 100%
+    even when the up-front count was off (a quoted newline in a CSV, blank lines). `done_before`:
+    the outcomes of the run being resumed.
+    """
+
+    def __init__(self, total: int | None = None, *, estimated: bool = False,
+                 done_before: Counter[str] | None = None, every_s: float | None = None) -> None:
         self.read = 0
         self.batches = 0
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter(done_before or {})
+        self.done_before = sum(self.counts.values())
+        self.total = total
+        self.estimated = estimated
+        self.retries = 0
+        self.later_attempts = 0  # requests the log tap saw with attempt > 1 (live, before their batch ends)
+        self.throttled = 0
+        self.read_all = False
+        self.stopping: str | None = None
+        self.every_s = every_s  # not on a terminal: a plain progress line this often (None: none)
         self.spinner = Spinner("dots")
         self.started = time.monotonic()
+        self.last_line = self.started
 
+    # the callbacks
     def tick(self) -> None:
         self.read += 1
+
+    def reading(self, records: Iterable[Any]) -> Iterator[Any]:
+        """Pass `records` through, counting them; notes when the input was read to its end."""
+        for record in records:
+            self.read += 1
+            yield record
+        self.read_all = True
 
     def outcome(self, outcome: Outcome) -> None:
         self.counts[outcome.status.value] += 1
 
     def progress(self, summary: RunSummary) -> None:
         self.batches = summary.batches
+        self.retries = max(self.retries, summary.retries)
+        if self.every_s is not None and time.monotonic() - self.last_line >= self.every_s:
+            self.last_line = time.monotonic()
+            err.print("progress: " + self.line().plain, markup=False, highlight=False, soft_wrap=True)
+
+    def request_seen(self, status: int | None, attempt: int | None) -> None:
+        """A request the log tap saw: a later attempt is a retry, a 429 a throttling wait."""
+        if attempt is not None and attempt > 1:
+            self.later_attempts += 1
+            self.retries = max(self.retries, self.later_attempts)
+        if status == HTTP_TOO_MANY_REQUESTS:
+            self.throttled += 1
+
+    def stop_requested(self, forced: bool) -> None:
+        self.stopping = "stopping at once" if forced else "stopping: finishing the batches in flight"
+
+    def finish(self) -> None:
+        """The run ended: when it read its whole input and was not stopped, every record is done (100%)."""
+        if self.read_all and self.stopping is None:
+            self.total = self.done
+
+    # the figures
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    def rate(self) -> float:
+        """Records done per second in this run (the resumed run's earlier outcomes are not this run's work)."""
+        elapsed = time.monotonic() - self.started
+        return (self.done - self.done_before) / elapsed if elapsed > 0 else 0.0
+
+    def eta_s(self) -> float | None:
+        rate = self.rate()
+        if self.total is None or rate <= 0 or self.stopping is not None or self.done >= self.total:
+            return None
+        return max(self.total - self.done, 0) / rate
+
+    def percent(self) -> int | None:
+        if not self.total:
+            return None
+        return min(100, self.done * 100 // self.total)
+
+    def line(self) -> Text:
+        """The progress as one line of text (the bar beside it on a terminal)."""
+        c = self.counts
+        pct = self.percent()
+        about = "~" if self.estimated else ""
+        of = f"/{about}{self.total:,}" if self.total is not None else ""
+        eta = self.eta_s()
+        text = Text.assemble(
+            f"{pct}% · " if pct is not None else "",
+            f"{self.done:,}{of} records · {self.rate():,.0f} records/s",
+            f" · ETA {clock(eta)}" if eta is not None else "",
+            " · ",
+            (f"delivered {c['delivered']:,}", "green"), " · ",
+            (f"invalid {c['invalid']:,}", "yellow"), " · ",
+            (f"rejected {c['rejected']:,}", "red"), " · ",
+            (f"dead-lettered {c['dead_lettered']:,}", "magenta"),
+            (f" · skipped {c['skipped']:,}" if c["skipped"] else "", "dim"),
+            f" · retries {self.retries:,} · throttled {self.throttled:,}",
+            f" · {clock(time.monotonic() - self.started)} elapsed",
+        )
+        if self.stopping:
+            text.append(f" · {self.stopping}", style="bold yellow")
+        return text
 
     def __rich__(self) -> Any:
-        c = self.counts
-        text = Text.assemble(
-            f"read {self.read:,} · batches {self.batches:,} · ",
-            (f"delivered {c['delivered']:,}", "green"),
-            " · ",
-            (f"invalid {c['invalid']:,}", "yellow"),
-            " · ",
-            (f"rejected {c['rejected']:,}", "red"),
-            " · ",
-            (f"dead-lettered {c['dead_lettered']:,}", "magenta"),
-            f" · {time.monotonic() - self.started:.1f} s",
-        )
         grid = Table.grid(padding=(0, 1))
-        grid.add_row(self.spinner, text)
+        bar = ProgressBar(total=float(self.total) if self.total else None, completed=float(self.done), width=24)
+        grid.add_row(self.spinner, bar, self.line())
         return grid
 
 
+HTTP_TOO_MANY_REQUESTS = 429
+
+
+def clock(seconds: float) -> str:
+    """`42 s`, `3:07`, `1:02:03`."""
+    s = int(seconds + 0.5)
+    if s < 60:
+        return f"{s} s"
+    h, rest = divmod(s, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def live_progress() -> bool:
+    """Whether a live bar can be drawn: progress goes to stderr, so stdout stays for what a script reads."""
+    return err.is_terminal
+
+
 def run_with_display(coro_factory: Callable[[], Coroutine[Any, Any, T]], display: RunDisplay | None) -> T:
-    """Run the coroutine, with the live display on a terminal."""
-    if display is None or not out.is_terminal:
-        return asyncio.run(coro_factory())
-    with Live(display, console=out, refresh_per_second=8, transient=True):
-        return asyncio.run(coro_factory())
+    """Run the coroutine, with the live bar on a terminal (on stderr, log lines printed above it)."""
+    if display is None or not live_progress():
+        result = asyncio.run(coro_factory())
+        if display is not None:
+            display.finish()
+        return result
+    with Live(display, console=err, refresh_per_second=8) as live:
+        result = asyncio.run(coro_factory())
+        display.finish()
+        live.refresh()
+        return result
 
 
 # --- a preview ------------------------------------------------------------------------------------
@@ -235,9 +341,11 @@ __all__ = [
     "RunDisplay",
     "add_spec_rows",
     "auth_message",
+    "clock",
     "err",
     "exit_code",
     "fail",
+    "live_progress",
     "out",
     "plural",
     "print_preview_item",

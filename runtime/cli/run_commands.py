@@ -10,8 +10,11 @@ the run lock, signals) is in `run_safety.py`.
 
 from __future__ import annotations
 
+import logging
+import os
 import shlex
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +33,7 @@ from destkit.runtime.cli.display import (
     err,
     exit_code,
     fail,
+    live_progress,
     out,
     plural,
     print_preview_item,
@@ -66,6 +70,7 @@ from destkit.runtime.engine import (
 )
 from destkit.runtime.engine.report import RunFiles, runs_folder
 from destkit.runtime.engine.results import Thresholds
+from destkit.runtime.engine.sources import format_of
 from destkit.runtime.engine.state import DEFAULT_PATH
 from destkit.runtime.engine.stopping import DEFAULT_GRACE_S
 from destkit.runtime.errors import AuthFailed, ConfigError
@@ -329,9 +334,11 @@ def tell_no_state_dead_letters(summary: RunSummary) -> None:
 def tell_stopped(result: RunResult, request: FileRun) -> NoReturn:
     """A run a signal stopped: what was done, the command that finishes it, exit 128 + the signal's number."""
     assert result.stopped is not None
-    done = plural(result.summary.received, "record")
-    err.print(f"Stopped by {result.stopped}: {done} got an outcome (in the report); the rest were not sent.",
-              markup=False, highlight=False)
+    summary = result.summary
+    done = plural(summary.received, "record")
+    by_status = ", ".join(f"{summary.count(s):,} {s.value.replace('_', '-')}" for s in Status if summary.count(s))
+    err.print(f"Stopped by {result.stopped}: {done} got an outcome" + (f": {by_status}" if by_status else "")
+              + " (in the report); the rest were not sent.", markup=False, highlight=False)
     tell_resume(request)
     raise typer.Exit(stop_exit_code(result.stopped))
 
@@ -381,10 +388,12 @@ def tell_unknown(plan: RunPlan) -> None:
 
 def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | None,
             request: FileRun) -> tuple[RunResult, RunFiles]:
-    """Run the records into the run's report, with the live display and the metrics server if asked for."""
-    display = None if request.quiet else RunDisplay()
+    """Run the records into the run's report, with the progress display and the metrics server if asked for."""
+    display = progress_display(request, store, plan)
     if display is not None:
-        records = _demo.counting(records, display.tick)
+        records = display.reading(records)
+        console = err if live_progress() else None  # log lines printed above the bar, not glued onto it
+        configure_logs(checked_log_level(request.log_level), console=console, tap=request_tap(display))
     run_id = plan.resume.run_id if plan is not None and plan.resume is not None else uuid.uuid4().hex[:12]
     files = request.files(run_id)
     metrics = run_metrics(request, RunSummary(run_id=run_id, destination=sync.spec.id, action=sync.action_id))
@@ -397,6 +406,8 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
 
     async def go() -> Any:
         stop = StopRequest(request.stop_grace)
+        if display is not None:
+            stop.subscribe(display.stop_requested)
         with stopping_on_signals(stop):
             return await _demo.run_to_report(sync, records, files.report, progress=progress, state=store,
                                              plan=plan, on_outcome=display.outcome if display else None, stop=stop,
@@ -415,6 +426,78 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     if metrics is not None:
         finish_metrics(metrics, result.summary, request.quiet)
     return result, files
+
+
+# --- progress -----------------------------------------------------------------------------------------
+
+PROGRESS_INTERVAL_ENV = "DESTKIT_PROGRESS_INTERVAL"  # seconds between plain progress lines off a terminal
+DEFAULT_PROGRESS_INTERVAL_S = 30.0
+COUNT_LIMIT_BYTES = 256 * 2**20  # up to this size the lines are counted (well under a second); above, estimated
+CHUNK = 2**20
+
+
+def progress_display(request: FileRun, store: StateStore | None, plan: RunPlan | None) -> RunDisplay | None:
+    """The run's progress display (none with --quiet): the live bar on a terminal, else a line now and then.
+
+    The total is the records that will get an outcome: a retry's records to send again, else the
+    input's rows; a resumed run starts from the outcomes its first part recorded.
+    """
+    if request.quiet:
+        return None
+    before = store.counts(plan.resume.run_id)[0] if store is not None and plan and plan.resume else None
+    total: int | None
+    if plan is not None and plan.mode is RunMode.RETRY:
+        total, estimated = len(plan.only_keys or ()), False
+    else:
+        total, estimated = input_total(request.input_path, request.fmt and request.fmt.value)
+    return RunDisplay(total, estimated=estimated, done_before=before,
+                      every_s=None if live_progress() else progress_interval())
+
+
+def progress_interval() -> float | None:
+    """Off a terminal (a scheduler's log), a plain progress line every 30 s, as Airbyte's job logs report
+    records read periodically; `DESTKIT_PROGRESS_INTERVAL` changes it (0: after every batch, off: none)."""
+    value = os.environ.get(PROGRESS_INTERVAL_ENV, "").strip().lower()
+    if value in ("off", "none", "no"):
+        return None
+    try:
+        return max(float(value), 0.0) if value else DEFAULT_PROGRESS_INTERVAL_S
+    except ValueError:
+        return DEFAULT_PROGRESS_INTERVAL_S
+
+
+def input_total(path: Path, fmt: str | None) -> tuple[int | None, bool]:
+    """(records in the input, whether estimated): its lines, less a CSV's header; for a file above
+    `COUNT_LIMIT_BYTES`, its size over the first MiB's bytes per line. None when it cannot be told."""
+    header = 1 if format_of(path, fmt) in ("csv", "tsv") else 0
+    try:
+        size = path.stat().st_size
+        if size <= COUNT_LIMIT_BYTES:
+            return max(count_lines(path) - header, 0), False
+        with path.open("rb") as fh:
+            head = fh.read(CHUNK)
+    except OSError:
+        return None, False
+    lines = head.count(b"\n")
+    return (max(size * lines // len(head) - header, 0), True) if lines else (None, False)
+
+
+def count_lines(path: Path) -> int:
+    """Lines of a file, a last line without a newline included (a newline count, a chunk at a time)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def request_tap(display: RunDisplay) -> Callable[[logging.LogRecord], None]:
+    """What the display learns from the request log lines: retries and throttling waits as they happen."""
+    def see(record: logging.LogRecord) -> None:
+        if record.msg in ("request", "request failed"):
+            display.request_seen(getattr(record, "status", None), getattr(record, "attempt", None))
+    return see
 
 
 def note_files(store: StateStore | None, result: RunResult, request: FileRun, files: RunFiles) -> None:

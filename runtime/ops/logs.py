@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import IO
 
 import orjson
+from rich.console import Console
 
 _FIELDS = ("run_id", "batch", "attempt", "status", "records", "latency_ms", "reason", "outcome")
 
@@ -33,14 +34,51 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out).decode()
 
 
-def configure(level: str = "WARNING", stream: IO[str] | None = None, json: bool = True) -> logging.Handler:
-    handler = logging.StreamHandler(stream or sys.stderr)
+def configure(level: str = "WARNING", stream: IO[str] | None = None, json: bool = True, *,
+              console: Console | None = None, tap: Callable[[logging.LogRecord], None] | None = None) -> logging.Handler:
+    """Log lines of `level` and above to `stream` (stderr), or through `console` while a live progress bar
+    is drawn on it; `tap` also sees every request's INFO line whatever the level (it drives the bar's
+    retries and throttling counts; only the handler prints, at `level`)."""
+    handler: logging.Handler = ConsoleHandler(console) if console is not None else logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    threshold = logging.getLevelName(level.upper())
+    handler.setLevel(threshold)
     logger = logging.getLogger("destkit")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level.upper())
+    logger.handlers[:] = [handler] if tap is None else [handler, Tap(tap)]
+    logger.setLevel(threshold if tap is None else min(threshold, logging.INFO))
     logger.propagate = False
     return handler
+
+
+class ConsoleHandler(logging.Handler):
+    """Prints each log line through a rich `Console`: while a live progress bar is on that console, rich
+    puts the line above the bar instead of gluing it onto the bar's line.
+
+    Not `rich.logging.RichHandler`: that one lays lines out in columns wrapped to the terminal's
+    width, which would split a JSON line; this keeps each one whole, as the stream handler does.
+    """
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            self.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        except Exception:  # a log line never breaks a run
+            self.handleError(record)
+
+
+class Tap(logging.Handler):
+    """Hands every record to a function (the progress display's counters); prints nothing."""
+
+    def __init__(self, see: Callable[[logging.LogRecord], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.see = see
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.see(record)
 
 
 # the loggers of the HTTP libraries: httpx logs each request's URL (a query-string API key with it) at INFO,
