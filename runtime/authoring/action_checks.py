@@ -40,7 +40,24 @@ def check_one_action(ctx: CheckContext, action_id: str, action: ActionSpec) -> N
     removal = action.removal()
     if removal is not None and action.remove is not None:  # its request is compiled as a mirror run would send it
         used |= check_action(ctx, removal, [*base, "remove"], ctx.settings, response=action.remove.response is not None)
+    check_settings_given(ctx, action_id, action)
     _warn_unused_fields(ctx, base, action, used)
+
+
+def check_settings_given(ctx: CheckContext, action_id: str, action: ActionSpec) -> None:
+    """A setting the request's templates render must be given to every sync of the action: one that is
+    optional for it, without a default, would fail the sync's build instead of its config check."""
+    req = action.request
+    sources = [("path", req.path), ("method", req.method), *(("query", v) for v in req.query.values()),
+               *(("headers", v) for v in req.headers.values())]
+    for part, source in sources:
+        for name in sorted(settings_used(source) & set(ctx.spec.settings)):
+            setting = ctx.spec.settings[name]
+            if setting.default is None and setting.derive is None and not setting.required_for(action_id):
+                ctx.warn(["actions", action_id, "request", part],
+                         f"the request uses settings.{name}, which a sync of {action_id} may leave out "
+                         "(it is not required for this action and has no default).",
+                         f"add {action_id} to settings.{name}.actions (or give the setting a default).")
 
 
 def check_action(
