@@ -40,7 +40,56 @@ def check_one_action(ctx: CheckContext, action_id: str, action: ActionSpec) -> N
     removal = action.removal()
     if removal is not None and action.remove is not None:  # its request is compiled as a mirror run would send it
         used |= check_action(ctx, removal, [*base, "remove"], ctx.settings, response=action.remove.response is not None)
+    if action.remove is not None:
+        check_removal_identity(ctx, base, action)
+        check_variants_keep_removal(ctx, base, action)
+    check_settings_given(ctx, action_id, action)
     _warn_unused_fields(ctx, base, action, used)
+
+
+def check_removal_identity(ctx: CheckContext, base: Loc, action: ActionSpec) -> None:
+    """A mirror run knows a member by its record's key: `batch.key`, else the first required field. Without
+    one no record becomes a member (nobody who leaves is ever removed); a fallback works but says nothing."""
+    if action.batch.key is not None:
+        return
+    key = key_field(action)
+    if key is None:
+        ctx.error([*base, "remove"], "a mirror run knows a member by its record's key, and this action has none "
+                  "(no batch.key, no required field): no member who left the audience would ever be removed.",
+                  "set batch.key to the field that identifies a member (e.g. batch: {key: email}).")
+        return
+    ctx.warn([*base, "batch"], f"this action removes members (`remove:`) but has no batch.key: members are known by "
+             f"'{key}', its first required field, and a request may hold the same member twice.",
+             f"set batch.key: {key} (or the field that identifies a member).")
+
+
+def check_variants_keep_removal(ctx: CheckContext, base: Loc, action: ActionSpec) -> None:
+    """`remove.request` is built on the action's own request: a variant's request does not change it."""
+    if action.remove is None or action.remove.request is None:
+        return  # `remove: {}` sends removals through the request in use, a variant's included
+    for i, variant in enumerate(action.variants):
+        if variant.request is not None:
+            ctx.warn([*base, "variants", i, "request"],
+                     "this variant changes the request, but a mirror run's removals are built on the action's own "
+                     f"request (remove.request fills in from it): they would still go to {action.remove.request.path}.",
+                     "put this request in an action of its own with its own `remove:`, or write `remove: {}` "
+                     "(removals through the request in use, with $operation = remove).")
+
+
+def check_settings_given(ctx: CheckContext, action_id: str, action: ActionSpec) -> None:
+    """A setting the request's templates render must be given to every sync of the action: one that is
+    optional for it, without a default, would fail the sync's build instead of its config check."""
+    req = action.request
+    sources = [("path", req.path), ("method", req.method), *(("query", v) for v in req.query.values()),
+               *(("headers", v) for v in req.headers.values())]
+    for part, source in sources:
+        for name in sorted(settings_used(source) & set(ctx.spec.settings)):
+            setting = ctx.spec.settings[name]
+            if setting.default is None and setting.derive is None and not setting.required_for(action_id):
+                ctx.warn(["actions", action_id, "request", part],
+                         f"the request uses settings.{name}, which a sync of {action_id} may leave out "
+                         "(it is not required for this action and has no default).",
+                         f"add {action_id} to settings.{name}.actions (or give the setting a default).")
 
 
 def check_action(

@@ -88,6 +88,7 @@ def auth_templates(auth: Any) -> list[tuple[str, str]]:
 def check_settings(ctx: CheckContext) -> None:
     """Each setting's pattern compiles, and its default and examples satisfy the setting's own schema."""
     for name, s in ctx.spec.settings.items():
+        _names_actions(ctx, ["settings", name, "actions"], s.actions)
         if not _pattern_compiles(ctx, name, s):
             continue
         schema = setting_property(s)
@@ -202,13 +203,14 @@ def check_auth_secrets(ctx: CheckContext, loc: Loc, auth: Any, action_id: str) -
 def check_secret_actions(ctx: CheckContext) -> None:
     """`secrets.<name>.actions` names actions of this spec."""
     for name, secret in ctx.spec.secrets.items():
-        for action_id in secret.actions or []:
-            if action_id not in ctx.spec.actions:
-                ctx.error(
-                    ["secrets", name, "actions"],
-                    f"'{action_id}' is not an action of this spec.",
-                    f"use one of: {', '.join(ctx.spec.actions)}.",
-                )
+        _names_actions(ctx, ["secrets", name, "actions"], secret.actions)
+
+
+def _names_actions(ctx: CheckContext, loc: Loc, actions: list[str] | None) -> None:
+    """An `actions:` list (of a secret or a setting) names actions of this spec."""
+    for action_id in actions or []:
+        if action_id not in ctx.spec.actions:
+            ctx.error(loc, f"'{action_id}' is not an action of this spec.", f"use one of: {', '.join(ctx.spec.actions)}.")
 
 
 # --- responses, error classes, catalogs ---------------------------------------------------------

@@ -16,11 +16,12 @@ from destkit.runtime.errors import Issue
 from destkit.runtime.spec.models import DestinationSpec, SettingSchema
 
 
-def settings_schema(spec: DestinationSpec) -> dict[str, Any]:
-    """The JSON Schema of a destination's settings (drives config checks, editors and docs)."""
+def settings_schema(spec: DestinationSpec, action: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of a destination's settings (drives config checks, editors and docs); with `action`,
+    for a sync of that action (a setting `actions:` limits is required only for those)."""
     # a derived setting is not the user's to give: it is read from a secret when the sync is built
     props = {name: setting_property(s) for name, s in spec.settings.items() if s.derive is None}
-    required = [n for n, s in spec.settings.items() if s.is_required]
+    required = [n for n, s in spec.settings.items() if s.required_for(action)]
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
@@ -41,7 +42,7 @@ def check_settings(spec: DestinationSpec, config: SyncConfig) -> tuple[dict[str,
     settings.update(config.settings)
     issues = given_derived_settings(spec, config, settings)
     issues += partial_pattern_matches(spec, config, settings)
-    validator = jsonschema.Draft202012Validator(settings_schema(spec))
+    validator = jsonschema.Draft202012Validator(settings_schema(spec, config.action))
     for err in sorted(validator.iter_errors(settings), key=lambda e: list(e.path)):
         issues += schema_error_issues(spec, config, settings, err)
     return settings, issues
@@ -130,8 +131,9 @@ def _closest(wrong: Any, choices: list[Any]) -> str:
 def missing_settings(spec: DestinationSpec, config: SyncConfig, settings: dict[str, Any]) -> list[Issue]:
     issues = []
     for key, setting in spec.settings.items():
-        if key not in settings and setting.is_required:
-            issues.append(Issue(f"settings.{key}", f"the setting '{key}' ({setting.title or key}) is required.",
+        if key not in settings and setting.required_for(config.action):
+            by = f" by the action '{config.action}'" if setting.actions is not None else ""
+            issues.append(Issue(f"settings.{key}", f"the setting '{key}' ({setting.title or key}) is required{by}.",
                                 f"add it under settings: {setting.description or ''}".strip(), config.source_file,
                                 config.line_of("settings")))
     return issues

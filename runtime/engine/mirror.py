@@ -21,7 +21,7 @@ import httpx
 
 from destkit.mapping import Template
 from destkit.runtime.config.secrets import redact
-from destkit.runtime.delivery.batching import Batch, Batcher
+from destkit.runtime.delivery.batching import Batch, Batcher, SessionCounters
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
@@ -144,6 +144,8 @@ class Mirror:
         deliverer = self._deliverer(client, run_id)
         action = self.removal.action
         batcher = Batcher(deliverer.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=False)
+        # a body naming `$session.*` values: the removals are a session of their own, numbered like the adds
+        counters = SessionCounters(SessionCounters.id_of(f"{run_id}:removals")) if deliverer.envelope.session else None
         ready: list[Batch] = []
         number = 0
         for page in self.membership.departed(run_id):
@@ -151,14 +153,14 @@ class Mirror:
                 number += 1
                 batch = batcher.add(number, member.key, member.body, member.params)
                 if batch is not None:
-                    ready.append(batch)
+                    ready.extend(_numbered(counters, batch))
             if len(ready) >= self.sync.concurrency:
                 await self._send_round(deliverer, ready, summary, callbacks)
                 ready = []
             if self.aborted or stopped():
                 return
-        last = batcher.flush()
-        await self._send_round(deliverer, [*ready, *([last] if last else [])], summary, callbacks)
+        ready.extend(_numbered(counters, batcher.flush(), final=True))
+        await self._send_round(deliverer, ready, summary, callbacks)
 
     def _deliverer(self, client: httpx.AsyncClient, run_id: str) -> Deliverer:
         sync, request, action = self.sync, self.removal, self.removal.action
@@ -214,6 +216,13 @@ class Mirror:
         summary.add_removal(outcome)
         for cb in callbacks:
             cb(outcome)
+
+
+def _numbered(counters: SessionCounters | None, batch: Batch | None, *, final: bool = False) -> list[Batch]:
+    """The batches ready to send: all of them without session counters, else as the counters release them."""
+    if counters is None:
+        return [] if batch is None else [batch]
+    return counters.number(batch, final=final)
 
 
 def _dead(batch: Batch, reason: Reason, message: str) -> list[Outcome]:

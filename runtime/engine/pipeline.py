@@ -210,8 +210,11 @@ class Pipeline:
             self.summary.removals_skipped = why
             return
         assert self.client is not None  # a mirror is armed only for runs that send
+        stop = self.stop  # the input's stop subscription has ended: a request during the removals is read here
         await mirror.remove_departed(self.client, self.summary.run_id, self.summary, self.callbacks,
-                                     lambda: self.stopping is not None)
+                                     lambda: stop is not None and stop.requested)
+        if stop is not None and stop.requested:  # the rest of the departed members are removed by the next run
+            self.result.stopped = stop.reason
         if mirror.aborted and self.summary.aborted is None:
             self.summary.aborted = mirror.aborted
 

@@ -158,7 +158,7 @@ class BodyCompiler:
         if isinstance(template, PositionalRecord):
             self.gen.emit(f"{target} = {self.row_expr(template)}", indent)
             return
-        if not isinstance(template, dict):
+        if not isinstance(template, dict) or MERGE in template:  # a merged record (`record: {$merge: [...]}`) too
             e, c = self.expr(template)
             self.gen.emit(f"{target} = {e}" if not c else f"{target} = {e} if {c} else None", indent)
             return

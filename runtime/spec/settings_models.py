@@ -50,6 +50,10 @@ class SettingSchema(StrictModel):
         default=None, min_length=1, description="valid values, e.g. for `destkit test` when a testing profile "
         "gives none; each must pass the setting's type, pattern, enum and range"
     )
+    actions: list[str] | None = Field(
+        default=None, description="the actions that need it (default: all); a required setting is required only "
+        "for a sync of one of these actions, and a sync of another action may leave it out"
+    )
     derive: DeriveRule | None = Field(
         default=None, description="the value is read from a secret, not given by the user: the one group of "
         "`pattern` searched in `secret` (a secret it does not match is a config error)"
@@ -61,6 +65,12 @@ class SettingSchema(StrictModel):
         if self.derive is not None:
             return False
         return self.required if self.required is not None else self.default is None
+
+
+    def required_for(self, action: str | None) -> bool:
+        """Whether a sync of `action` must give it; with no action (the destination's schema in general), a
+        setting only some actions need is not required."""
+        return self.is_required and (self.actions is None or action in self.actions)
 
 
 class SecretSchema(StrictModel):

@@ -24,7 +24,7 @@ actions:
     fields:
       email: {type: string, required: true}
       name: {type: string}
-    batch: {max_records: 100}
+    batch: {max_records: 100, key: email}
     request:
       path: "/audiences/{{ settings.audience_id }}/members"
       body: {members: $records}
