@@ -21,6 +21,7 @@ import typer
 from destkit.runtime.cli.authoring_commands import init, spec_app, test_command
 from destkit.runtime.cli.crashes import handle_uncaught
 from destkit.runtime.cli.display import say
+from destkit.runtime.cli.dry_run_command import dry_run
 from destkit.runtime.cli.run_commands import preview, retry, sync_command
 from destkit.runtime.cli.runs_commands import runs_app
 from destkit.runtime.cli.try_commands import demo, emulate, specs
@@ -52,6 +53,7 @@ def _root(
 # the order of `destkit --help`
 app.command()(demo)
 app.command()(preview)
+app.command("dry-run")(dry_run)
 app.command("sync")(sync_command)
 app.command()(retry)
 app.add_typer(runs_app, name="runs")
