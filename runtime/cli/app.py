@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from destkit.runtime.cli.authoring_commands import init, spec_app, test_command
+from destkit.runtime.cli.config_init import config_app
 from destkit.runtime.cli.crashes import handle_uncaught
 from destkit.runtime.cli.display import say
 from destkit.runtime.cli.dry_run_command import dry_run
@@ -62,6 +63,7 @@ app.command()(specs)
 app.add_typer(spec_app, name="spec")
 app.command("test")(test_command)
 app.command()(init)
+app.add_typer(config_app, name="config")
 
 
 def without_flag_types(command: Any) -> Any:
