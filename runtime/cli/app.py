@@ -25,6 +25,7 @@ from destkit.runtime.cli.display import say
 from destkit.runtime.cli.dry_run_command import dry_run
 from destkit.runtime.cli.run_commands import preview, retry, sync_command
 from destkit.runtime.cli.runs_commands import runs_app
+from destkit.runtime.cli.send_one import send_one
 from destkit.runtime.cli.try_commands import demo, emulate, specs
 
 app = typer.Typer(
@@ -55,6 +56,7 @@ def _root(
 app.command()(demo)
 app.command()(preview)
 app.command("dry-run")(dry_run)
+app.command("send-one")(send_one)
 app.command("sync")(sync_command)
 app.command()(retry)
 app.add_typer(runs_app, name="runs")
