@@ -1,8 +1,9 @@
-"""The `destkit` command line: demo, preview, sync, retry, runs, emulate, specs; for connector authors, spec
-check, spec schema, test and init.
+"""The `destkit` command line: demo, preview, dry-run, send-one, sync, retry, runs, emulate, specs, config
+init; for connector authors, spec check, spec schema, test and init.
 
 This module builds the typer app from the command modules: `run_commands.py` (preview, sync,
-retry), `runs_commands.py` (runs), `try_commands.py` (demo, emulate, specs) and
+retry), `dry_run_command.py` (dry-run), `send_one.py` (send-one), `runs_commands.py` (runs),
+`try_commands.py` (demo, emulate, specs), `config_init.py` (config init) and
 `authoring_commands.py` (spec, test, init);
 what they print is in `display.py`. Exit codes: 0 everything delivered (or the command did what it
 was asked), 1 some records were not delivered, 2 the run could not start or was stopped (usage or

@@ -15,7 +15,7 @@ from destkit.runtime.cli.server import running_server
 from tests.cli_runs import ENV, run_cli
 from tests.conftest import API_KEY, PROPERTIES, TAGS
 
-HEADER = "External Reference ID,FirstName,last_name,Phone,email,Tags,favourite_colour\n"
+HEADER = "External Reference ID,FirstName,Last Nme,Phone,email,Tags,favourite_colour\n"
 ROW = "u1,Ann,Lee,+14155550101,ann@example.com,vip,green\n"
 
 
@@ -31,7 +31,7 @@ def test_the_mapping_is_guessed_from_exact_case_insensitive_and_close_column_nam
     audience.write_text(HEADER + ROW, encoding="utf-8")
     output, stdout = init(tmp_path, "--input", str(audience))
     assert yaml.safe_load(output.read_text(encoding="utf-8"))["mapping"] == {
-        "external_reference_id": "External Reference ID", "first_name": "FirstName", "last_name": "last_name",
+        "external_reference_id": "External Reference ID", "first_name": "FirstName", "last_name": "Last Nme",
         "phone_number": "Phone", "email_address": "email", "tags": "Tags"}
     assert stdout.startswith(f"Wrote {output}: 6 of 8 fields mapped from the input's columns.\n")
 
@@ -96,3 +96,9 @@ def test_an_unknown_action_is_a_usage_error_with_a_did_you_mean(tmp_path: Path) 
     assert result.returncode == 2
     assert "hello_charles has no action 'send_contact'. Fix: did you mean 'send_contacts'?" in result.stderr
     assert not (tmp_path / "s.yaml").exists()
+
+
+def test_without_output_the_config_is_written_to_sync_yaml_in_the_current_folder(tmp_path: Path) -> None:
+    result = run_cli(["config", "init", "hello_charles", "send_contacts"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load((tmp_path / "sync.yaml").read_text(encoding="utf-8"))["action"] == "send_contacts"
