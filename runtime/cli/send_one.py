@@ -143,21 +143,23 @@ def show_exchange(exchange: Exchange, masker: Masker) -> None:
         say("  " + bounded(exchange.answer, masker).replace("\n", "\n  "))
 
 
-def is_catalog_read(exchange: Exchange, sync: Sync) -> bool:
-    return exchange.request.method == "GET" and sync.action.request.method != "GET"
+def first_write(exchanges: list[Exchange]) -> int:
+    """The index of the first request that is not a read (the reads before it are the catalogs)."""
+    return next((i for i, e in enumerate(exchanges) if e.request.method != "GET"), len(exchanges))
 
 
 def show_exchanges(exchanges: list[Exchange], sync: Sync, masker: Masker) -> None:
-    """Catalog reads one line each; every other request (each attempt of the write) in full."""
-    for exchange in exchanges:
-        if is_catalog_read(exchange, sync):
-            say(f"catalog read: GET {masker.text(str(exchange.request.url))} → {exchange.status or exchange.error}")
-    writes = [e for e in exchanges if not is_catalog_read(e, sync)]
-    if not writes:
+    """The catalog reads one line each; every request from the first write on (each attempt, a job's polls) in
+    full."""
+    start = first_write(exchanges) if sync.action.request.method != "GET" else 0
+    for exchange in exchanges[:start]:
+        say(f"catalog read: GET {masker.text(str(exchange.request.url))} → {exchange.status or exchange.error}")
+    sent = exchanges[start:]
+    if not sent:
         say("No request was sent for this record.")
-    for n, exchange in enumerate(writes, 1):
+    for n, exchange in enumerate(sent, 1):
         say("")
-        say(f"Request {n} of {len(writes)}:" if len(writes) > 1 else "Request:")
+        say(f"Request {n} of {len(sent)}:" if len(sent) > 1 else "Request:")
         show_exchange(exchange, masker)
 
 
@@ -228,4 +230,4 @@ def told(sync: Sync, record: Any, recording: Recording, row: int) -> NoReturn:
     raise typer.Exit(show_outcome(outcome, masker))
 
 
-__all__ = ["Recording", "send_one"]
+__all__ = ["MAX_SHOWN", "Masker", "Recording", "bounded", "send_one"]

@@ -13,7 +13,9 @@ import pytest
 from starlette.applications import Starlette
 
 from destkit.destinations.hello_charles.emulator import create_app
+from destkit.runtime.cli.send_one import MAX_SHOWN, Masker, bounded
 from destkit.runtime.cli.server import running_server
+from destkit.runtime.engine import build_sync
 from tests.cli_runs import ENV, KEY_ENV, run_cli, write_audience, write_config
 from tests.conftest import API_KEY, PROPERTIES, TAGS, emulator_state
 
@@ -112,3 +114,19 @@ def test_refused_credentials_exit_2_and_show_the_refused_request_masked(url: str
     assert result.returncode == 2
     assert "authentication failed" in result.stderr
     assert "wrong-key-123" not in result.stdout + result.stderr
+
+
+def test_a_long_answer_is_cut_after_max_shown_characters_saying_how_many_more_there_were(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, API_KEY)
+    masker = Masker(build_sync(write_config(tmp_path), needs_secrets=False))
+    assert bounded(b"x" * (MAX_SHOWN + 10), masker) == "x" * MAX_SHOWN + "\n… (10 more characters not shown)"
+    assert bounded(b"short", masker) == "short"
+
+
+def test_the_api_key_in_a_body_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, API_KEY)
+    masker = Masker(build_sync(write_config(tmp_path), needs_secrets=True, base_url="http://127.0.0.1:9",
+                               allow_http=True))
+    assert bounded(f'{{"echo": "{API_KEY}"}}'.encode(), masker) == '{"echo": "***"}'
+    assert masker.header("X-Api-Key", API_KEY) == "***"
