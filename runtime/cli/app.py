@@ -1,9 +1,10 @@
-"""The `destkit` command line: demo, preview, sync, retry, runs, emulate, specs, ui; for connector authors, spec
-check, spec schema, test and init.
+"""The `destkit` command line: demo, preview, dry-run, send-one, sync, retry, runs, emulate, specs, config
+init, ui; for connector authors, spec check, spec schema, test and init.
 
 This module builds the typer app from the command modules: `run_commands.py` (preview, sync,
-retry), `runs_commands.py` (runs), `try_commands.py` (demo, emulate, specs) and
-`authoring_commands.py` (spec, test, init), `ui_command.py` (ui, the web mapping tester in `runtime/ui/`);
+retry), `dry_run_command.py` (dry-run), `send_one.py` (send-one), `runs_commands.py` (runs),
+`try_commands.py` (demo, emulate, specs), `config_init.py` (config init),
+`authoring_commands.py` (spec, test, init) and `ui_command.py` (ui, the web mapping tester in `runtime/ui/`);
 what they print is in `display.py`. Exit codes: 0 everything delivered (or the command did what it
 was asked), 1 some records were not delivered, 2 the run could not start or was stopped (usage or
 config error, refused credentials, unreadable input, a busy port), 3 an internal error (a bug: one
@@ -19,10 +20,13 @@ from typing import Annotated, Any
 import typer
 
 from destkit.runtime.cli.authoring_commands import init, spec_app, test_command
+from destkit.runtime.cli.config_init import config_app
 from destkit.runtime.cli.crashes import handle_uncaught
 from destkit.runtime.cli.display import say
+from destkit.runtime.cli.dry_run_command import dry_run
 from destkit.runtime.cli.run_commands import preview, retry, sync_command
 from destkit.runtime.cli.runs_commands import runs_app
+from destkit.runtime.cli.send_one import send_one
 from destkit.runtime.cli.try_commands import demo, emulate, specs
 from destkit.runtime.cli.ui_command import ui
 
@@ -53,6 +57,8 @@ def _root(
 # the order of `destkit --help`
 app.command()(demo)
 app.command()(preview)
+app.command("dry-run")(dry_run)
+app.command("send-one")(send_one)
 app.command("sync")(sync_command)
 app.command()(retry)
 app.add_typer(runs_app, name="runs")
@@ -62,6 +68,7 @@ app.command()(ui)
 app.add_typer(spec_app, name="spec")
 app.command("test")(test_command)
 app.command()(init)
+app.add_typer(config_app, name="config")
 
 
 def without_flag_types(command: Any) -> Any:

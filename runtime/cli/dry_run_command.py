@@ -1,0 +1,112 @@
+"""`destkit dry-run`: the whole input through mapping, checks and batching, with nothing sent.
+
+It writes the same report and summary as a sync, into its own run folder (`runs/<run_id>/` beside
+the state store, which it does not open) or where `--report` says, and exits like a sync: 1 when
+some records would not be delivered. Catalogs are read from the destination (GET) unless
+`--offline`, where the config's `catalogs:` are used.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from destkit.runtime.cli import demo as _demo
+from destkit.runtime.cli.display import RunDisplay, auth_message, err, fail, out, plural, run_with_display
+from destkit.runtime.cli.loading import InputCheck, WarnUnknownPathsOpt, load_sync, open_input
+from destkit.runtime.cli.run_commands import (
+    AllowHttpOpt,
+    BaseUrlOpt,
+    ConfigArg,
+    FormatOpt,
+    InputOpt,
+    QuietOpt,
+    ReportOpt,
+    TrustSpecOpt,
+    print_summary,
+    threshold_exit_code,
+)
+from destkit.runtime.cli.run_safety import check_outputs
+from destkit.runtime.engine import RunResult, Sync
+from destkit.runtime.engine.report import RunFiles, runs_folder
+from destkit.runtime.engine.results import Thresholds
+from destkit.runtime.engine.state import DEFAULT_PATH
+from destkit.runtime.errors import AuthFailed, ConfigError
+from destkit.runtime.outcomes import Status
+
+OfflineOpt = Annotated[bool, typer.Option(
+    "--offline", help="Read no catalogs from the destination: the config's `catalogs:` are used (no secrets needed).")]
+StateFolderOpt = Annotated[Path, typer.Option(
+    "--state", help="The state store whose runs/ folder gets this run's files (nothing is recorded in it).")]
+
+
+def dry_run(
+    config: ConfigArg,
+    input_path: InputOpt,
+    report: ReportOpt = None,
+    offline: OfflineOpt = False,
+    base_url: BaseUrlOpt = None,
+    allow_http: AllowHttpOpt = False,
+    fmt: FormatOpt = None,
+    quiet: QuietOpt = False,
+    state_path: StateFolderOpt = DEFAULT_PATH,
+    trust_spec: TrustSpecOpt = False,
+    warn_unknown_paths: WarnUnknownPathsOpt = False,
+) -> None:
+    """Run the whole input through everything but the network: the report and summary a sync would write.
+
+    Nothing is sent and no state is kept; only the catalogs are read (GET), unless --offline.
+    Exit 0 when every record would be delivered, 1 when some would not, 2 when it could not run.
+    """
+    if report is not None:
+        check_outputs(report, input_path=input_path, config=config, state=None)
+    sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
+                     check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths))
+    records = open_input(input_path, fmt and fmt.value)
+    run_id = uuid.uuid4().hex[:12]
+    files = RunFiles.beside(report) if report is not None else RunFiles.in_folder(runs_folder(state_path) / run_id)
+    result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet, input_path=input_path)
+    finish(result, files, quiet=quiet)
+
+
+def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offline: bool, quiet: bool,
+                 input_path: Path) -> RunResult:
+    """The dry run of `records` into the run's report (with the live display unless `quiet`)."""
+    display = None if quiet else RunDisplay()
+    if display is not None:
+        records = _demo.counting(records, display.tick)
+    try:
+        result, _summary = run_with_display(
+            lambda: _demo.run_to_report(sync, records, files.report,
+                                        on_outcome=display.outcome if display else None,
+                                        progress=display.progress if display else None,
+                                        dry_run=True, offline=offline, run_id=run_id),
+            display)
+    except AuthFailed as exc:
+        fail(auth_message(exc.message))
+    except ConfigError as exc:
+        fail(exc.render())
+    except OSError as exc:
+        fail(f"cannot read {input_path} or write {files.report}: {exc.strerror or exc}.")
+    return result
+
+
+def finish(result: RunResult, files: RunFiles, *, quiet: bool) -> NoReturn:
+    """The summary and the files, what would have been sent, and the sync's exit code."""
+    print_summary(result, files, quiet=quiet)
+    if result.summary.aborted:
+        fail(auth_message(result.summary.aborted))
+    would_send = result.summary.count(Status.DELIVERED)
+    out.print(f"Dry run: {plural(would_send, 'record')} would be sent; nothing was sent and no state was kept.",
+              markup=False, highlight=False)
+    code = threshold_exit_code(result, Thresholds())
+    if code and not quiet:
+        err.print("Some records would not be delivered: the report says why, one line each.",
+                  markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+__all__ = ["dry_run"]
