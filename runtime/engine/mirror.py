@@ -21,7 +21,7 @@ import httpx
 
 from destkit.mapping import Template
 from destkit.runtime.config.secrets import redact
-from destkit.runtime.delivery.batching import Batch, Batcher
+from destkit.runtime.delivery.batching import Batch, Batcher, SessionCounters
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
@@ -144,6 +144,8 @@ class Mirror:
         deliverer = self._deliverer(client, run_id)
         action = self.removal.action
         batcher = Batcher(deliverer.envelope, action.batch.max_records, action.batch.max_bytes, dedupe=False)
+        # a body naming `$session.*` values: the removals are a session of their own, numbered like a run's
+        counters = SessionCounters(SessionCounters.id_of(f"{run_id}:remove")) if deliverer.envelope.session else None
         ready: list[Batch] = []
         number = 0
         for page in self.membership.departed(run_id):
@@ -151,14 +153,15 @@ class Mirror:
                 number += 1
                 batch = batcher.add(number, member.key, member.body, member.params)
                 if batch is not None:
-                    ready.append(batch)
+                    ready.extend(counters.number(batch) if counters is not None else [batch])
             if len(ready) >= self.sync.concurrency:
                 await self._send_round(deliverer, ready, summary, callbacks)
                 ready = []
             if self.aborted or stopped():
                 return
         last = batcher.flush()
-        await self._send_round(deliverer, [*ready, *([last] if last else [])], summary, callbacks)
+        tail = counters.number(last, final=True) if counters is not None else [last] if last else []
+        await self._send_round(deliverer, [*ready, *tail], summary, callbacks)
 
     def _deliverer(self, client: httpx.AsyncClient, run_id: str) -> Deliverer:
         sync, request, action = self.sync, self.removal, self.removal.action
