@@ -23,6 +23,7 @@ __all__ = [
     "SCALARS",
     "TEXT",
     "Catalogs",
+    "digests",
     "merge_named_keys",
     "string_values",
     "valid_record_strategy",
@@ -100,8 +101,24 @@ def _normalized_strings(f: FieldSchema) -> SearchStrategy[str] | None:
     return None
 
 
+_DIGEST_HEX = {"sha256": 64, "md5": 32}
+
+
+def digests(algorithm: str) -> SearchStrategy[str]:
+    """Values already hashed with `algorithm` (hex, either case): a `hash:` field sends them as they are."""
+    hex_digits = st.text("0123456789abcdef", min_size=_DIGEST_HEX[algorithm], max_size=_DIGEST_HEX[algorithm])
+    return st.tuples(hex_digits, st.booleans()).map(lambda t: t[0].upper() if t[1] else t[0])
+
+
 def _shaped_strings(f: FieldSchema, required: bool) -> SearchStrategy[str]:
-    """Strings of the field's format, else of its pattern, else any text within its lengths."""
+    """Strings of the field's format, else of its pattern, else any text within its lengths; for a
+    `hash:` field without `normalize:`, already hashed values among them (a normalised field's values
+    are drawn as what its steps want, so its checks are exercised)."""
+    plain = _plain_shaped_strings(f, required)
+    return plain | digests(f.hash) if f.hash is not None and not f.normalize else plain
+
+
+def _plain_shaped_strings(f: FieldSchema, required: bool) -> SearchStrategy[str]:
     if (normalized := _normalized_strings(f)) is not None:
         return normalized
     if f.format is not None:

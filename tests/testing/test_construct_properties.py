@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from destkit.runtime import Status, build_sync
 from destkit.runtime.spec.loader import parse_spec
+from destkit.runtime.spec.models import FieldSchema
 from destkit.testing import broken_records, valid_records, valid_settings
-from destkit.testing.values import merge_named_keys
+from destkit.testing.values import digests, merge_named_keys, string_values
 
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -156,3 +157,34 @@ def test_nothing_invalid_is_sent(valid: list[dict[str, Any]], broken: Any) -> No
     [first] = [o for o in outcomes if o.row == 1]
     assert (first.status, first.reason, first.field) == (Status.INVALID, broken.reason, broken.field)
     assert [r.body for r in mixed.requests] == [r.body for r in clean.requests]
+
+
+@FEW
+@given(digests("sha256"))
+def test_an_already_hashed_value_is_sent_as_it_is(digest: str) -> None:
+    spec = parse_spec("""
+spec_version: 1
+id: hashed
+name: Hashed
+base_url: "https://api.example.com"
+auth: {kind: none}
+actions:
+  add:
+    title: Add
+    fields:
+      email: {type: string, required: true, normalize: meta_email, hash: sha256}
+    request: {path: /users, body: $record, record: {email: $email}}
+""", "hashed.yaml")
+    [request] = build_sync({"destination": "hashed", "action": "add", "mapping": {"email": "email"}},
+                           spec=spec).dry_run([{"email": digest}]).requests
+    assert request.json() == {"email": digest.lower()}
+
+
+HASHED = FieldSchema.model_validate({"type": "string", "hash": "sha256"})
+
+
+def test_a_hashed_field_without_normalize_draws_digests() -> None:
+    from destkit.testing.drawing import collect_examples
+
+    drawn = collect_examples(string_values(HASHED, required=True), 60, seed=0)
+    assert any(len(v) == 64 and all(c in "0123456789abcdefABCDEF" for c in v) for v in drawn)
