@@ -1,6 +1,7 @@
 """destkit's test kit for QA engineers and connector authors (`pip install 'destkit[testing]'`).
 
     from destkit.testing import valid_records, broken_records, identity_mapping   # hypothesis strategies
+    from destkit.testing import valid_settings                                    # settings from `examples:`
     from destkit.testing import run_conformance                                   # the conformance suite
     from destkit.testing import Emulator                                          # an emulator to sync against
 
@@ -9,7 +10,8 @@ itself wherever destkit is installed. Names are imported on first use, so import
 (as the plugin does in every pytest run) does not import hypothesis.
 
 Modules, lower ones never importing higher ones: expectations ← values ← breakage_builders ←
-strategies, drawing; report ← suite_checks ← suite ← suite_dry, suite_emulator ← conformance;
+strategies, drawing; report ← suite_checks ← suite_shapes ← suite ← suite_dry, suite_emulator,
+suite_failures, suite_mirror ← conformance;
 emulators (no hypothesis) is used by suite; plugin imports only pytest at load time.
 """
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
         identity_mapping,
         pattern_matches,
         valid_records,
+        valid_settings,
     )
 
 _EXPORTS = {
@@ -48,6 +51,7 @@ _EXPORTS = {
     "identity_mapping": "strategies",
     "pattern_matches": "strategies",
     "valid_records": "strategies",
+    "valid_settings": "strategies",
 }
 
 __all__ = [
@@ -66,6 +70,7 @@ __all__ = [
     "run_conformance",
     "sync_config",
     "valid_records",
+    "valid_settings",
 ]
 
 

@@ -13,6 +13,13 @@ emulator (in process, through httpx.ASGITransport)
     per record and the counts add up; every valid record is delivered (those that are not are
     named, with what the emulator answered); broken records are kept back; the profile's
     `verify` hook, if any, finds the emulator holding what was delivered
+the constructs an action uses
+    positional records (`$columns`): every row of every request has one value per column (dry run);
+    a failures-only answer (`response.only: failures`): answered in process with every other record
+    listed as failed, each listed failure rejects exactly one record and the rest are delivered;
+    an answer that is a job (`response.job`): every job ends and each of its records has exactly one
+    outcome (emulator); `remove:` (mirror mode): two runs with a temporary SQLite state store, the
+    second leaving every third record out, remove exactly those, each once, delivered (emulator)
 
 How each action is tested comes from the emulator module's `testing_profile(action)` (see
 `destkit.testing.emulators`). Fields looked up from destination state (`resolve:
@@ -24,7 +31,8 @@ not-delivered record of such an action is reported as skipped, not failed.
     print(report)            # or: report.ok, report.failures()
 
 The pieces: `suite` (set-up and the per-action plan), `suite_dry` and `suite_emulator` (the two
-phases), `report` (the report), `drawing` (records drawn outside a test runner).
+phases), `suite_shapes`, `suite_failures` and `suite_mirror` (the construct checks), `report` (the
+report), `drawing` (records drawn outside a test runner).
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ from destkit.testing.strategies import resolve_spec
 from destkit.testing.suite import Suite
 from destkit.testing.suite_dry import dry_run
 from destkit.testing.suite_emulator import emulator_phase
+from destkit.testing.suite_failures import failures_only_check
+from destkit.testing.suite_mirror import mirror_round_trip
 
 __all__ = ["ActionReport", "Check", "ConformanceReport", "main", "run_conformance"]
 
@@ -62,7 +72,11 @@ def _action_reports(suite: Suite, action: str) -> list[ActionReport]:
         report = first if i == 0 else ActionReport(action, variant, notes=list(first.notes[:1]))
         report.variant = variant
         dry_run(suite, plan, variant, report)
+        if suite.spec.actions[action].response.only == "failures":
+            failures_only_check(suite, plan, variant, report)
         emulator_phase(suite, plan, variant, report)
+        if suite.spec.actions[action].remove is not None:
+            mirror_round_trip(suite, plan, variant, report)
         reports.append(report)
     return reports
 

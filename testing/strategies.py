@@ -47,6 +47,7 @@ __all__ = [
     "pattern_matches",
     "resolve_spec",
     "valid_records",
+    "valid_settings",
 ]
 
 CatalogsArg = Mapping[str, Sequence[str] | Mapping[str, str]] | None
@@ -124,3 +125,18 @@ def broken_records(
         return st.nothing()
     base = valid_record_strategy(action, cats)
     return st.sampled_from(found).flatmap(lambda b: b.records(base))
+
+
+def valid_settings(spec: str | Path | DestinationSpec) -> SearchStrategy[dict[str, Any]]:
+    """Settings drawn from the spec's `examples:` (one of each setting's examples; derived settings,
+    which the user never sets, left out). Every required setting without examples raises ValueError."""
+    loaded = resolve_spec(spec)
+    drawn: dict[str, SearchStrategy[Any]] = {}
+    for name, s in loaded.settings.items():
+        if s.derive is not None:
+            continue
+        if s.examples:
+            drawn[name] = st.sampled_from(list(s.examples))
+        elif s.is_required:
+            raise ValueError(f"setting {name} is required and has no examples: in the spec")
+    return st.fixed_dictionaries(drawn)

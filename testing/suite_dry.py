@@ -16,6 +16,7 @@ from destkit.runtime.spec.models import BatchSpec
 from destkit.testing.report import ActionReport
 from destkit.testing.suite import Plan, Suite, config_catalogs
 from destkit.testing.suite_checks import check_outcomes, clip, limit_details, outcome_text
+from destkit.testing.suite_shapes import check_positional_rows
 
 __all__ = ["dry_run"]
 
@@ -43,6 +44,7 @@ def dry_run(suite: Suite, plan: Plan, variant: Mapping[str, Any], report: Action
     _check_broken_refused(plan, by_row, report)
     _check_limits(sync.action.batch, runs.mixed, report)
     _check_broken_add_nothing(runs, report)
+    check_positional_rows(sync.action, runs.mixed, report)
 
 
 def _build(suite: Suite, plan: Plan, variant: Mapping[str, Any], report: ActionReport) -> Sync | None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from destkit.runtime.engine import RunResult, Sync
 from destkit.runtime.errors import ConfigError
-from destkit.runtime.outcomes import Outcome, Status
+from destkit.runtime.outcomes import Outcome, Reason, Status
 from destkit.testing.report import ActionReport
 from destkit.testing.suite import Plan, Suite, config_catalogs
 from destkit.testing.suite_checks import check_outcomes, grouped, limit_details, outcome_text, run_to_end
@@ -252,10 +253,34 @@ def _check_verify(d: _Delivered) -> None:
     )
 
 
+def _check_job(d: _Delivered) -> None:
+    """For an action answered with a job: every job ends, and each record sent in one has exactly one outcome."""
+    if d.sync.action.response.job is None:
+        return
+    plan = d.attempt.plan
+    sent = [row for row in plan.valid_rows if row in d.by_row]
+    unfinished = [d.by_row[row] for row in sent if d.by_row[row].reason is Reason.JOB_UNFINISHED]
+    counted = Counter(o.row for o in d.attempt.outcomes if o.row in set(plan.valid_rows))
+    twice = sorted(row for row, n in counted.items() if n != 1)
+    problems = [f"row {o.row}: {outcome_text(o)}" for o in unfinished]
+    problems += [f"row {row}: {counted[row]} outcomes" for row in twice]
+    missing = len(plan.valid_rows) - len(sent)
+    if missing:
+        problems.append(f"{missing} records sent in a job have no outcome")
+    d.attempt.report.add(
+        "emulator: every job ends and each of its records has exactly one outcome",
+        not problems,
+        f"{len(sent)} records through jobs, {grouped([d.by_row[r] for r in sent])}" if not problems
+        else f"{len(problems)} problem(s)",
+        limit_details(problems),
+    )
+
+
 _CHECKS: tuple[Callable[[_Delivered], None], ...] = (
     _check_fetched_catalogs,
     _check_outcome_counts,
     _check_valid_delivered,
     _check_broken_kept_back,
     _check_verify,
+    _check_job,
 )

@@ -19,9 +19,12 @@ from destkit.testing.expectations import catalog_of, string_reason
 
 __all__ = [
     "JSON_VALUES",
+    "MERGE",
     "SCALARS",
     "TEXT",
     "Catalogs",
+    "digests",
+    "merge_named_keys",
     "string_values",
     "valid_record_strategy",
     "values_of",
@@ -98,8 +101,24 @@ def _normalized_strings(f: FieldSchema) -> SearchStrategy[str] | None:
     return None
 
 
+_DIGEST_HEX = {"sha256": 64, "md5": 32}
+
+
+def digests(algorithm: str) -> SearchStrategy[str]:
+    """Values already hashed with `algorithm` (hex, either case): a `hash:` field sends them as they are."""
+    hex_digits = st.text("0123456789abcdef", min_size=_DIGEST_HEX[algorithm], max_size=_DIGEST_HEX[algorithm])
+    return st.tuples(hex_digits, st.booleans()).map(lambda t: t[0].upper() if t[1] else t[0])
+
+
 def _shaped_strings(f: FieldSchema, required: bool) -> SearchStrategy[str]:
-    """Strings of the field's format, else of its pattern, else any text within its lengths."""
+    """Strings of the field's format, else of its pattern, else any text within its lengths; for a
+    `hash:` field without `normalize:`, already hashed values among them (a normalised field's values
+    are drawn as what its steps want, so its checks are exercised)."""
+    plain = _plain_shaped_strings(f, required)
+    return plain | digests(f.hash) if f.hash is not None and not f.normalize else plain
+
+
+def _plain_shaped_strings(f: FieldSchema, required: bool) -> SearchStrategy[str]:
     if (normalized := _normalized_strings(f)) is not None:
         return normalized
     if f.format is not None:
@@ -218,13 +237,48 @@ def values_of(f: FieldSchema, catalogs: Catalogs, *, required: bool, allow_none:
 # --- records -----------------------------------------------------------------------------------------
 
 
+MERGE = "$merge"
+
+
+def merge_named_keys(template: Any) -> dict[str, list[str]]:
+    """For each object field merged in a record template (`{$merge: [$field, {KEY: ...}]}`), the keys the
+    merge's other entries name: a merged object must never lose them, so values are drawn with them."""
+    found: dict[str, list[str]] = {}
+    if isinstance(template, dict):
+        entries = template.get(MERGE)
+        if isinstance(entries, list):
+            named = [k for e in entries if isinstance(e, dict) for k in e if not k.startswith("$")]
+            for e in entries:
+                if isinstance(e, str) and e.startswith("$") and not e.startswith("$settings."):
+                    found.setdefault(e[1:], []).extend(k for k in named if k not in found.get(e[1:], []))
+        children: list[Any] = list(template.values())
+    else:
+        children = list(template) if isinstance(template, list) else []
+    for child in children:
+        for name, keys in merge_named_keys(child).items():
+            found.setdefault(name, []).extend(k for k in keys if k not in found[name])
+    return found
+
+
+def _merged_objects(f: FieldSchema, named: list[str], catalogs: Catalogs, required: bool) -> SearchStrategy[Any]:
+    """Objects for a merged field whose keys are often the merge's named keys (where a later entry wins)."""
+    keys = st.sampled_from(named) | st.text(TEXT, min_size=1, max_size=12)
+    entries = values_of(f.values, catalogs, required=False, allow_none=False) if f.values is not None else JSON_VALUES
+    return st.dictionaries(keys, entries, min_size=1 if required else 0, max_size=4)
+
+
 def _field_strategies(
     action: ActionSpec, catalogs: Catalogs
 ) -> tuple[dict[str, SearchStrategy[Any]], dict[str, SearchStrategy[Any]]]:
     """(required, optional) value strategies by field; optional catalog fields without a catalog are left out."""
     required: dict[str, SearchStrategy[Any]] = {}
     optional: dict[str, SearchStrategy[Any]] = {}
+    merged = merge_named_keys(action.request.record)
     for name, f in action.fields.items():
+        if merged.get(name) and f.keys_catalog is None and f.types == ("object",):
+            drawn = _merged_objects(f, merged[name], catalogs, f.required)
+            (required if f.required else optional)[name] = drawn if f.required else drawn | st.none()
+            continue
         catalog = catalog_of(f) or f.keys_catalog
         if f.required:
             if catalog is not None and not catalogs.get(catalog):
