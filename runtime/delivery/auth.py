@@ -234,9 +234,9 @@ def hmac_auth(spec_auth: HmacAuth, secrets: Mapping[str, Secret], settings: Mapp
 
 
 def build_auth(spec_auth: AuthKind, secrets: Mapping[str, Secret], settings: Mapping[str, Any],
-               token_endpoint: TokenEndpoint | None = None) -> httpx.Auth | None:
+               token_endpoint: TokenEndpoint | None = None, issued: list[Secret] | None = None) -> httpx.Auth | None:
     """The spec's auth block with its credentials rendered; `token_endpoint`: oauth2's checked token URL
-    (by default the block's own, rendered and checked here)."""
+    (by default the block's own, rendered and checked here); `issued`: where oauth2 adds the tokens it is given."""
     if isinstance(spec_auth, ApiKeyAuth):
         value = _render(spec_auth.value, secrets, settings)
         return HeaderAuth(spec_auth.name, value) if spec_auth.in_ == "header" else QueryAuth(spec_auth.name, value)
@@ -254,7 +254,7 @@ def build_auth(spec_auth: AuthKind, secrets: Mapping[str, Secret], settings: Map
     if isinstance(spec_auth, HmacAuth):
         return hmac_auth(spec_auth, secrets, settings)
     if isinstance(spec_auth, OAuth2Auth):
-        return oauth2_auth(spec_auth, secrets, settings, token_endpoint)
+        return oauth2_auth(spec_auth, secrets, settings, token_endpoint, issued)
     if isinstance(spec_auth, HookAuth):
         factory = load_auth_factory(spec_auth.hook)
         return factory(AuthHookOptions(secrets=secrets, settings=settings, options=spec_auth.options))

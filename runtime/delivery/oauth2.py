@@ -117,8 +117,12 @@ class OAuth2Flow(httpx.Auth):
 
     requires_request_body = True  # a request refused with 401 is replayed with the new token
 
-    def __init__(self, client: OAuth2Client, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: OAuth2Client, clock: Callable[[], float] = time.monotonic,
+                 issued: list[Secret] | None = None) -> None:
         self._client = client
+        # every token this flow is given is added here: the sync's list of secrets to scrub from what a
+        # destination answers, so a token the destination echoes never reaches an outcome or a report
+        self.issued: list[Secret] = [] if issued is None else issued
         self._refresh = client.refresh_token  # replaced when the endpoint rotates it (in memory only)
         self._token: Token | None = None
         self._locks: dict[int, asyncio.Lock] = {}  # one per event loop: a Sync may run in several
@@ -208,7 +212,9 @@ class OAuth2Flow(httpx.Auth):
         rotated = body.get("refresh_token")
         if isinstance(rotated, str) and rotated and self._refresh is not None:
             self._refresh = Secret(rotated)  # the old one may be revoked now: the next refresh uses this one
+            self.issued.append(self._refresh)
         self._token = Token(Secret(access), self._expiry(body.get("expires_in")))
+        self.issued.append(self._token.value)
         return self._token
 
     def _expiry(self, expires_in: object) -> float | None:
@@ -250,8 +256,8 @@ def _json(content: bytes | None) -> dict[str, Any]:
 
 
 def oauth2_auth(spec_auth: OAuth2Auth, secrets: Mapping[str, Secret], settings: Mapping[str, Any],
-                endpoint: TokenEndpoint | None = None) -> OAuth2Flow:
-    return OAuth2Flow(oauth2_client(spec_auth, secrets, settings, endpoint))
+                endpoint: TokenEndpoint | None = None, issued: list[Secret] | None = None) -> OAuth2Flow:
+    return OAuth2Flow(oauth2_client(spec_auth, secrets, settings, endpoint), issued=issued)
 
 
 __all__ = ["OAuth2Client", "OAuth2Flow", "TokenEndpoint", "TokenUnavailable", "oauth2_auth", "oauth2_client",

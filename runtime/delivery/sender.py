@@ -147,7 +147,9 @@ class Deliverer:
         self.sleep = sleep
         self.stats = DeliveryStats()
         self.run_id = run_id
-        self.secrets = tuple(secrets)  # scrubbed from every string the destination sends before it is an outcome
+        # scrubbed from every string the destination sends before it is an outcome; a list is kept as it is
+        # (not copied), so the tokens an auth flow adds to it later are scrubbed too
+        self.secrets: Sequence[Secret] = secrets if isinstance(secrets, list) else tuple(secrets)
         self.job = None if job is None else JobFollower(self, job, ledger)  # the answer names a job to follow
 
     async def deliver(self, batch: Batch, budget: list[int] | None = None) -> list[Outcome]:

@@ -62,6 +62,7 @@ class Sync:
         self.action = action
         self.settings = settings
         self._secrets = secrets
+        self._scrub: list[Secret] = list(secrets.values())  # grows with the tokens an oauth2 flow is issued
         self.mapping = mapping
         self.base_url = base_url
         self.transport = transport
@@ -94,8 +95,10 @@ class Sync:
         return self._process
 
     def secret_values(self) -> list[Secret]:
-        """The resolved secrets, for scrubbing messages (each still prints as ***)."""
-        return list(self._secrets.values())
+        """The resolved secrets and the tokens issued since, for scrubbing messages (each still prints as ***).
+
+        The same list every time, so a deliverer holding it also scrubs a token fetched after it was made."""
+        return self._scrub
 
     def __repr__(self) -> str:
         return f"Sync(destination={self.spec.id!r}, action={self.action_id!r}, base_url={self.base_url!r})"
@@ -106,7 +109,8 @@ class Sync:
         timeouts = self.spec.timeouts
         return httpx.AsyncClient(
             base_url=self.base_url,
-            auth=build_auth(self.action.auth or self.spec.auth, self._secrets, self.settings, self.token_endpoint),
+            auth=build_auth(self.action.auth or self.spec.auth, self._secrets, self.settings, self.token_endpoint,
+                            self._scrub),
             timeout=httpx.Timeout(self.options.timeout or timeouts.read, connect=timeouts.connect),
             follow_redirects=False,
             transport=self.transport,
@@ -295,7 +299,7 @@ class Sync:
         try:
             await self.prepare(client)
         except AuthFailed as exc:
-            summary.aborted = f"auth_failed: {redact(str(exc), self._secrets.values())}"
+            summary.aborted = f"auth_failed: {redact(str(exc), self._scrub)}"
             return False
         return True
 

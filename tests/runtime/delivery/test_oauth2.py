@@ -308,3 +308,19 @@ def test_a_token_endpoint_that_is_down_dead_letters_the_records_for_the_next_run
     assert result.summary.aborted is None
     assert [(o.status, o.reason) for o in outcomes] == [(Status.DEAD_LETTERED, "connection_error")] * 2
     assert served[2].authorizations == []
+
+
+def test_a_token_the_destination_echoes_in_a_refusal_is_scrubbed_from_the_outcome(issuer: TokenIssuer) -> None:
+    async def send(request: Request) -> Response:  # refuses every record, quoting the credentials it was sent
+        return JSONResponse({"message": f"token {request.headers['authorization'][7:]} may not write"}, 422)
+
+    api = Starlette(routes=[Route("/send", send, methods=["POST"])])
+    with running_server(Starlette(routes=[issuer.route("/oauth/token")])) as auth_url, running_server(api) as api_url:
+        sync = build_sync(config(auth_url + "/oauth/token"), spec=spec(), base_url=api_url, allow_http=True)
+        outcomes: list[Any] = []
+        sync.run(records(1), on_outcome=outcomes.append)
+    [token] = issuer.access
+    [outcome] = outcomes
+    assert outcome.status is Status.REJECTED
+    assert outcome.destination_message == "token *** may not write"
+    assert token not in repr(outcome)
