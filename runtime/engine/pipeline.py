@@ -129,6 +129,7 @@ class Pipeline:
         if self.recorder is not None:
             self.recorder.flush()
         self.summary.batches += 1
+        self.observe()
         if self.progress:
             self.progress(self.summary)
 
@@ -149,8 +150,15 @@ class Pipeline:
             path = fill_path(self.sync.path, self.sync.path_params, batch.params)
             self.result.requests.append(PreparedRequest(self.sync.method, self.sync.base_url + path,
                                                         self.sync.envelope.join(batch.parts, batch.session), len(batch)))
+        self.observe()
         if self.progress:
             self.progress(self.summary)
+
+    def observe(self) -> None:
+        """Once per batch: the run's figures so far into its timeline (bounded: time buckets, not records)."""
+        s, stats = self.summary, self.deliverer.stats
+        self.result.timeline.observe(s.counts, s.requests, s.retries, stats.throttle_waits, stats.latencies,
+                                    stats.throttled_s)
 
     def abort_batch(self, batch: Batch, reason: Reason, message: str) -> None:
         for row, key in zip(batch.rows, batch.keys, strict=True):
@@ -189,6 +197,7 @@ class Pipeline:
                     self.recorder.flush()
             raise
         self.result.latencies = self.deliverer.stats.latencies
+        self.observe()  # the records that ended after the last batch (invalid ones at the end of the input)
         if self.stopping is not None:
             self.result.stopped = self.stopping
             if self.summary.aborted is None:  # an auth failure says more

@@ -1,0 +1,108 @@
+"""The records a run did not deliver, grouped by outcome, reason and field, with counts and a few sample rows.
+
+Read back from the run's JSONL report once it is complete (a resumed run's report includes the rows of
+its earlier part), streaming, in memory bounded by the number of groups (`MAX_GROUPS`) times
+`SAMPLES`: 2,500 "required but empty" lines become one group of 2,500 with three examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from destkit.runtime.outcomes import Status
+
+SAMPLES = 3
+"""Sample rows kept per group."""
+
+MAX_GROUPS = 50
+"""Groups kept; the records of any further group are counted in `ErrorGroups.other`."""
+
+_NOT_GROUPED = frozenset({Status.DELIVERED.value, Status.SKIPPED.value})
+
+
+@dataclass
+class ErrorGroup:
+    """The not-delivered records that share an outcome, a reason and a field."""
+
+    outcome: str
+    reason: str | None
+    field: str | None
+    count: int = 0
+    message: str | None = None  # the first record's message: the group's usual cause
+    samples: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def add(self, line: dict[str, Any]) -> None:
+        self.count += 1
+        if self.message is None:
+            self.message = line.get("destination_message") or line.get("message")
+        if len(self.samples) < SAMPLES:
+            sample = {k: line[k] for k in ("row", "key", "message", "value", "destination_status",
+                                           "destination_code", "destination_message") if line.get(k) is not None}
+            self.samples.append(sample)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "reason": self.reason, "field": self.field, "count": self.count,
+                "message": self.message, "samples": self.samples}
+
+
+@dataclass
+class ErrorGroups:
+    """The groups of a run, largest first (`ordered`), and the records beyond `MAX_GROUPS` groups."""
+
+    groups: dict[tuple[str, str | None, str | None], ErrorGroup] = dataclasses.field(default_factory=dict)
+    other: int = 0
+
+    def add(self, line: dict[str, Any]) -> None:
+        outcome = str(line.get("outcome"))
+        if outcome in _NOT_GROUPED or line.get("operation"):
+            return  # delivered (with warnings), unchanged, or a mirror's removal: not a record left out
+        key = (outcome, line.get("reason"), line.get("field"))
+        group = self.groups.get(key)
+        if group is None:
+            if len(self.groups) >= MAX_GROUPS:
+                self.other += 1
+                return
+            group = self.groups[key] = ErrorGroup(*key)
+        group.add(line)
+
+    def ordered(self) -> list[ErrorGroup]:
+        """Largest group first; ties in the order outcome, reason, field."""
+        return sorted(self.groups.values(), key=lambda g: (-g.count, g.outcome, g.reason or "", g.field or ""))
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [g.to_dict() for g in self.ordered()]
+
+
+def report_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The lines of a JSONL report, one at a time (an unreadable line is passed over)."""
+    if not path.is_file():
+        return
+    with path.open("rb") as fh:
+        for raw in fh:
+            try:
+                line = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(line, dict):
+                yield line
+
+
+def group_lines(lines: Iterable[dict[str, Any]]) -> ErrorGroups:
+    groups = ErrorGroups()
+    for line in lines:
+        groups.add(line)
+    return groups
+
+
+def group_report(path: Path) -> ErrorGroups:
+    """The not-delivered records of the report at `path`, grouped."""
+    return group_lines(report_lines(path))
+
+
+__all__ = ["MAX_GROUPS", "SAMPLES", "ErrorGroup", "ErrorGroups", "group_lines", "group_report", "report_lines"]
