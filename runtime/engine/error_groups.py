@@ -8,20 +8,49 @@ its earlier part), streaming, in memory bounded by the number of groups (`MAX_GR
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from destkit.runtime.config.secrets import redact
 from destkit.runtime.outcomes import Status
+
+if TYPE_CHECKING:  # the sync builds the pipeline that calls `offending_value`: not imported at run time
+    from destkit.runtime.engine.sync import Sync
 
 SAMPLES = 3
 """Sample rows kept per group."""
 
 MAX_GROUPS = 50
 """Groups kept; the records of any further group are counted in `ErrorGroups.other`."""
+
+MASK = "***"
+LONGEST_VALUE = 200
+"""Characters of an offending string value kept in the report; a longer one is cut, ending in `…`."""
+
+
+def offending_value(sync: Sync, record: Mapping[str, Any], field_name: str | None) -> Any:
+    """The value of `field_name` an invalid record mapped to, for its report line: masked when the spec hashes
+    the field (a hashed value is personal data the destination never sees in clear), scrubbed of secrets, cut
+    when long; None when there is no field or no value."""
+    if field_name is None:
+        return None
+    value = sync.mapping.field_value(record, field_name)
+    if value is None or value == "":
+        return None
+    spec = sync.action.fields.get(field_name)
+    if spec is not None and spec.hash is not None:
+        return MASK
+    if not isinstance(value, str | int | float | bool):
+        value = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    if isinstance(value, str):
+        value = redact(value, sync.secret_values())
+        return value if len(value) <= LONGEST_VALUE else value[:LONGEST_VALUE] + "…"
+    return value
+
 
 _NOT_GROUPED = frozenset({Status.DELIVERED.value, Status.SKIPPED.value})
 
@@ -105,4 +134,4 @@ def group_report(path: Path) -> ErrorGroups:
     return group_lines(report_lines(path))
 
 
-__all__ = ["MAX_GROUPS", "SAMPLES", "ErrorGroup", "ErrorGroups", "group_lines", "group_report", "report_lines"]
+__all__ = ["MASK", "MAX_GROUPS", "SAMPLES", "ErrorGroup", "ErrorGroups", "group_lines", "group_report", "offending_value", "report_lines"]

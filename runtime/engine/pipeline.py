@@ -24,6 +24,7 @@ from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
+from destkit.runtime.engine.error_groups import offending_value
 from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
@@ -429,7 +430,8 @@ class Pipeline:
         return None
 
     def _with_payload(self, outcome: Outcome, record: Mapping[str, Any]) -> Outcome:
-        """With options.include_payloads, an invalid record's report line shows what it mapped to."""
+        """An invalid record's report line shows the field's offending value; with include_payloads, all it mapped to."""
+        outcome.value = offending_value(self.sync, record, outcome.field)
         if self.include_payloads:
             try:
                 outcome.payload = {k: v for k, v in self.sync.mapping.apply(record).items() if v is not None}

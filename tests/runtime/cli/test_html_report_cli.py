@@ -14,7 +14,15 @@ import pytest
 
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.cli.server import running_server
-from tests.cli_runs import run_cli, run_report, summary_of, sync_args, write_audience, write_config
+from tests.cli_runs import (
+    report_lines,
+    run_cli,
+    run_report,
+    summary_of,
+    sync_args,
+    write_audience,
+    write_config,
+)
 from tests.conftest import API_KEY, PROPERTIES, TAGS
 
 BAD_PHONES = frozenset({2, 5, 7, 9, 12})
@@ -91,3 +99,12 @@ def test_the_summary_file_keeps_its_keys_and_adds_the_error_groups(url: str, tmp
                                                                                   "phone_number", 5)
     assert [s["row"] for s in group["samples"]] == [2, 5, 7]
     assert (summary["error_groups_other"], summary["throttle_waits"]) == (0, 0)
+
+
+def test_the_report_line_of_an_invalid_record_carries_its_offending_value(url: str, tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"  # the report is rewritten from the state store: the value goes through it
+    audience = write_audience(tmp_path / "a.csv", 3, bad_phone_rows=frozenset({2}))
+    run_cli(sync_args(write_config(tmp_path), audience, url, state))
+    [line] = report_lines(run_report(state))
+    assert (line["row"], line["field"], line["value"]) == (2, "phone_number", "415-555-0101")
+    assert summary_of(run_report(state))["error_groups"][0]["samples"][0]["value"] == "415-555-0101"
