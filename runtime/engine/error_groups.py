@@ -44,12 +44,19 @@ def offending_value(sync: Sync, record: Mapping[str, Any], field_name: str | Non
     spec = sync.action.fields.get(field_name)
     if spec is not None and spec.hash is not None:
         return MASK
-    if not isinstance(value, str | int | float | bool):
-        value = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-    if isinstance(value, str):
-        value = redact(value, sync.secret_values())
-        return value if len(value) <= LONGEST_VALUE else value[:LONGEST_VALUE] + "…"
-    return value
+    if isinstance(value, bool | float) or (isinstance(value, int) and -(2**63) <= value < 2**64):
+        return value  # what a JSON line can hold as it is
+    text = value if isinstance(value, str) else value_text(value)
+    text = redact(text, sync.secret_values())
+    return text if len(text) <= LONGEST_VALUE else text[:LONGEST_VALUE] + "…"
+
+
+def value_text(value: Any) -> str:
+    """A value JSON cannot hold as it is (a list, an object, an integer over 64 bits, nested too deep) as text."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return str(value)[: LONGEST_VALUE + 1]
 
 
 _NOT_GROUPED = frozenset({Status.DELIVERED.value, Status.SKIPPED.value})

@@ -36,3 +36,10 @@ def test_a_missing_value_leaves_the_value_out() -> None:
     [line] = outcomes_of(HELLO, [{"id": "", "phone": "+14155550101"}])
     assert line["reason"] == "missing_required"
     assert "value" not in line
+
+
+def test_a_value_json_cannot_hold_as_it_is_is_reported_as_text() -> None:
+    config = {**HELLO, "mapping": {**HELLO["mapping"], "custom_properties": "props"}}
+    [line] = outcomes_of(config, [{"id": "u1", "phone": "+14155550101", "props": {"plan": 2**70}}])
+    assert (line["reason"], line["field"], line["value"]) == ("type_mismatch", "custom_properties",
+                                                              "{'plan': 1180591620717411303424}")
