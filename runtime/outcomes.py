@@ -85,10 +85,11 @@ class Outcome:
     attempts: int = 0
     payload: Any = None  # only with options.include_payloads: what was (or would have been) sent
     operation: Operation | None = None  # remove: a member's removal (options.mirror), not an input record's outcome
+    value: Any = None  # an invalid record's offending value of `field`, masked ("***") where the spec hashes it
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"row": self.row, "key": self.key, "outcome": self.status.value}
-        for name in ("operation", "reason", "field", "message", "destination_status", "destination_code",
+        for name in ("operation", "reason", "field", "value", "message", "destination_status", "destination_code",
                      "destination_message", "destination_id", "warnings", "payload"):
             value = getattr(self, name)
             if value is not None:

@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from destkit.runtime.engine import PreviewItem, RunResult
+from destkit.runtime.engine.error_groups import ErrorGroups
 from destkit.runtime.outcomes import Outcome, RunSummary, Status
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 
@@ -262,6 +263,41 @@ def run_with_display(coro_factory: Callable[[], Coroutine[Any, Any, T]], display
         return result
 
 
+PRINTED_GROUPS = 10
+"""Groups of not-delivered records printed after a run; the summary file and the HTML report have them all."""
+
+
+def print_error_groups(groups: ErrorGroups) -> None:
+    """The records not delivered, grouped by outcome, reason and field: a count, the usual message, sample rows."""
+    ordered = groups.ordered()
+    if not ordered:
+        return
+    out.print(Text("Not delivered, by outcome · reason · field:", style="bold"))
+    for group in ordered[:PRINTED_GROUPS]:
+        style = STATUS_STYLES.get(Status(group.outcome), "") if group.outcome in {s.value for s in Status} else ""
+        head = " · ".join(x for x in (group.outcome, group.reason, group.field) if x)
+        out.print(Text(f"  {plural(group.count, 'record')}  ") + Text(head, style=style))
+        if group.message:
+            out.print(Text(f"      {group.message}"))
+        for sample in group.samples:
+            out.print(Text(f"      e.g. {sample_text(sample)}", style="dim"))
+    more = len(ordered) - PRINTED_GROUPS
+    if more > 0 or groups.other:
+        out.print(Text(f"  ... and {plural(max(more, 0), 'more group')}"
+                       + (f" and {plural(groups.other, 'record')} beyond them" if groups.other else "")
+                       + " (the summary file and the HTML report list them)", style="dim"))
+
+
+def sample_text(sample: dict[str, Any]) -> str:
+    """`row 2 · key u00002 · value "415-555-0101"` (the value as JSON: masked where the field is hashed)."""
+    parts = [f"row {sample.get('row')}"]
+    if sample.get("key") is not None:
+        parts.append(f"key {sample['key']}")
+    if "value" in sample:
+        parts.append(f"value {orjson.dumps(sample['value']).decode()}")
+    return " · ".join(parts)
+
+
 # --- a preview ------------------------------------------------------------------------------------
 
 
@@ -348,6 +384,7 @@ __all__ = [
     "live_progress",
     "out",
     "plural",
+    "print_error_groups",
     "print_preview_item",
     "run_with_display",
     "say",

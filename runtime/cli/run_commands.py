@@ -36,6 +36,7 @@ from destkit.runtime.cli.display import (
     live_progress,
     out,
     plural,
+    print_error_groups,
     print_preview_item,
     run_with_display,
     say,
@@ -68,6 +69,8 @@ from destkit.runtime.engine import (
     input_ref,
     plan_run,
 )
+from destkit.runtime.engine.error_groups import ErrorGroups
+from destkit.runtime.engine.html_report import finish_run_files
 from destkit.runtime.engine.report import RunFiles, runs_folder
 from destkit.runtime.engine.results import Thresholds
 from destkit.runtime.engine.sources import format_of
@@ -105,6 +108,9 @@ WaitForLockOpt = Annotated[bool, typer.Option(
     "--wait-for-lock", help="If another run of this config and input holds the state store, wait for it to end.")]
 StopGraceOpt = Annotated[float, typer.Option(
     "--stop-grace", min=0, help="On SIGTERM or Ctrl-C, seconds the batches in flight get to finish.")]
+HtmlReportOpt = Annotated[Path | None, typer.Option(
+    "--html-report", help="Also write the run's HTML report here (it is always written as report.html beside the "
+    "report): one file that opens from disk.")]
 TrustSpecOpt = Annotated[bool, typer.Option(
     "--trust-spec", help="Let the config name a spec file by path: its hooks run as code (bundled ids need no flag).")]
 
@@ -186,6 +192,7 @@ def sync_command(
     warn_unknown_paths: WarnUnknownPathsOpt = False,
     max_invalid_ratio: MaxInvalidOpt = None,
     max_rejected_ratio: MaxRejectedOpt = None,
+    html_report: HtmlReportOpt = None,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
@@ -201,7 +208,7 @@ def sync_command(
                      MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level,
                      wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      trust_spec=trust_spec, warn_unknown_paths=warn_unknown_paths,
-                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio)))
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report))
 
 
 def retry(
@@ -224,6 +231,7 @@ def retry(
     warn_unknown_paths: WarnUnknownPathsOpt = False,
     max_invalid_ratio: MaxInvalidOpt = None,
     max_rejected_ratio: MaxRejectedOpt = None,
+    html_report: HtmlReportOpt = None,
 ) -> None:
     """Send again, from the input's current data, the records of this config and input whose last outcome was
     rejected or dead-lettered. An interrupted retry is continued by the next one."""
@@ -231,7 +239,7 @@ def retry(
                      None, log_level, wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      include_unknown=include_unknown, trust_spec=trust_spec,
                      warn_unknown_paths=warn_unknown_paths,
-                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio)))
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report))
 
 
 @dataclass(frozen=True)
@@ -255,6 +263,7 @@ class FileRun:
     trust_spec: bool = False
     warn_unknown_paths: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
+    html_report: Path | None = None  # --html-report: the HTML report also written here
 
     def files(self, run_id: str) -> RunFiles:
         """Where run `run_id` writes: the named --report, or its own folder beside the state store."""
@@ -272,7 +281,7 @@ class FileRun:
             ("--include-unknown", self.include_unknown), ("--trust-spec", self.trust_spec),
             ("--warn-unknown-paths", self.warn_unknown_paths),
             ("--max-invalid-ratio", self.thresholds.max_invalid_ratio),
-            ("--max-rejected-ratio", self.thresholds.max_rejected_ratio),
+            ("--max-rejected-ratio", self.thresholds.max_rejected_ratio), ("--html-report", self.html_report),
             ("--resume", self.mode is not RunMode.RETRY)]
         words = ["destkit", "retry" if self.mode is RunMode.RETRY else "sync", str(self.config)]
         for name, value in options:
@@ -286,24 +295,25 @@ class FileRun:
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(checked_log_level(request.log_level))
-    if request.report is not None:  # a run's own folder is new: only a named report can be one of the run's inputs
-        check_outputs(request.report, input_path=request.input_path, config=request.config, state=request.state_path)
+    for output in (request.report, request.html_report):  # a run's own folder is new: only a named file can clash
+        if output is not None:
+            check_outputs(output, input_path=request.input_path, config=request.config, state=request.state_path)
     fmt = request.fmt and request.fmt.value
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
                      check=InputCheck(request.input_path, fmt, request.warn_unknown_paths))
     records = open_input(request.input_path, fmt)
     if request.state_path is None:
-        result, files = deliver(sync, records, None, None, request)
+        result, files, groups = deliver(sync, records, None, None, request)
     else:
         store = open_state(request.state_path)
         ref = input_ref(request.input_path)
         try:
             with run_lock(store, sync, ref, wait=request.wait_for_lock):
                 plan = announce(planned(sync, store, request, ref))
-                result, files = deliver(sync, records, store, plan, request)
+                result, files, groups = deliver(sync, records, store, plan, request)
         finally:
             store.close()
-    print_summary(result, files, quiet=request.quiet)
+    print_summary(result, files, groups, quiet=request.quiet)
     if request.state_path is None:
         tell_no_state_dead_letters(result.summary)
     if result.stopped:
@@ -387,7 +397,7 @@ def tell_unknown(plan: RunPlan) -> None:
 
 
 def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | None,
-            request: FileRun) -> tuple[RunResult, RunFiles]:
+            request: FileRun) -> tuple[RunResult, RunFiles, RunOutputs]:
     """Run the records into the run's report, with the progress display and the metrics server if asked for."""
     display = progress_display(request, store, plan)
     if display is not None:
@@ -416,6 +426,7 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     try:
         result, _summary_file = run_with_display(go, display)
         note_files(store, result, request, files)
+        outputs = RunOutputs(*finish_run_files(sync, result, files, request.html_report))
     except (RunFailed, StateStoreError) as exc:
         stopped_by_failure(str(exc), request)
     except ConfigError as exc:
@@ -425,7 +436,7 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
                            request)
     if metrics is not None:
         finish_metrics(metrics, result.summary, request.quiet)
-    return result, files
+    return result, files, outputs
 
 
 # --- progress -----------------------------------------------------------------------------------------
@@ -537,18 +548,30 @@ def stopped_by_failure(message: str, request: FileRun) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
-def print_summary(result: RunResult, files: RunFiles, *, quiet: bool) -> None:
-    """The summary table (not with --quiet), then where the run's files are (always: a scheduler logs it)."""
+@dataclass(frozen=True)
+class RunOutputs:
+    """What a run wrote besides its report and summary: the grouped errors (printed) and the HTML reports."""
+
+    groups: ErrorGroups
+    html: list[Path]
+
+
+def print_summary(result: RunResult, files: RunFiles, outputs: RunOutputs, *, quiet: bool) -> None:
+    """The summary table and the grouped errors (not with --quiet), then where the run's files are (always: a
+    scheduler logs it)."""
     refused_at_once = result.summary.aborted is not None and result.summary.received == 0
     if not quiet and not refused_at_once:  # a table of zeros says nothing the error line does not
         out.print(summary_table(result.summary))
+        print_error_groups(outputs.groups)
     if result.summary.report_path is None:
         say(f"report:  none written; the earlier report {files.report} and its summary were kept "
             "(no record had an outcome).")
-        return
-    detail = "" if quiet else "  (one line per record not delivered or delivered with warnings)"
-    say(f"report:  {files.report}{detail}")
-    say(f"summary: {files.summary}")
+    else:
+        detail = "" if quiet else "  (one line per record not delivered or delivered with warnings)"
+        say(f"report:  {files.report}{detail}")
+        say(f"summary: {files.summary}")
+    for page in outputs.html:
+        say(f"html:    {page}")
 
 
 __all__ = ["FileRun", "InputFormat", "load_sync", "open_input", "preview", "retry", "run_file", "sync_command"]

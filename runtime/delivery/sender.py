@@ -52,6 +52,8 @@ class DeliveryStats:
     retries: int = 0
     bytes_sent: int = 0
     latencies: list[float] = field(default_factory=list)
+    throttle_waits: int = 0  # times the destination paced us (a 429): every sender held, `throttled_s` in all
+    throttled_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,8 @@ class Deliverer:
             spread = min(self.policy.resume_spread, delay)  # a short pause is not stretched much
             self.gate.pause(delay, spread)
             delay += spread  # the latest this sender may resume
+            self.stats.throttle_waits += 1
+            self.stats.throttled_s += delay
         if tries.exhausted(self.policy) or self.clock() - started + delay > self.policy.max_seconds:
             return False
         self.stats.retries += 1

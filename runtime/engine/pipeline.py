@@ -24,6 +24,7 @@ from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
+from destkit.runtime.engine.error_groups import offending_value
 from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
@@ -129,6 +130,7 @@ class Pipeline:
         if self.recorder is not None:
             self.recorder.flush()
         self.summary.batches += 1
+        self.observe()
         if self.progress:
             self.progress(self.summary)
 
@@ -149,8 +151,15 @@ class Pipeline:
             path = fill_path(self.sync.path, self.sync.path_params, batch.params)
             self.result.requests.append(PreparedRequest(self.sync.method, self.sync.base_url + path,
                                                         self.sync.envelope.join(batch.parts, batch.session), len(batch)))
+        self.observe()
         if self.progress:
             self.progress(self.summary)
+
+    def observe(self) -> None:
+        """Once per batch: the run's figures so far into its timeline (bounded: time buckets, not records)."""
+        s, stats = self.summary, self.deliverer.stats
+        self.result.timeline.observe(s.counts, s.requests, s.retries, stats.throttle_waits, stats.latencies,
+                                    stats.throttled_s)
 
     def abort_batch(self, batch: Batch, reason: Reason, message: str) -> None:
         for row, key in zip(batch.rows, batch.keys, strict=True):
@@ -189,6 +198,7 @@ class Pipeline:
                     self.recorder.flush()
             raise
         self.result.latencies = self.deliverer.stats.latencies
+        self.observe()  # the records that ended after the last batch (invalid ones at the end of the input)
         if self.stopping is not None:
             self.result.stopped = self.stopping
             if self.summary.aborted is None:  # an auth failure says more
@@ -423,7 +433,8 @@ class Pipeline:
         return None
 
     def _with_payload(self, outcome: Outcome, record: Mapping[str, Any]) -> Outcome:
-        """With options.include_payloads, an invalid record's report line shows what it mapped to."""
+        """An invalid record's report line shows the field's offending value; with include_payloads, all it mapped to."""
+        outcome.value = offending_value(self.sync, record, outcome.field)
         if self.include_payloads:
             try:
                 outcome.payload = {k: v for k, v in self.sync.mapping.apply(record).items() if v is not None}

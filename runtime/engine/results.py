@@ -12,6 +12,7 @@ import orjson
 
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.errors import DestkitError
+from destkit.runtime.ops.timeline import RunTimeline
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 
 ProgressCallback = Callable[[RunSummary], None]
@@ -49,6 +50,7 @@ class RunResult:
     latencies: list[float] = field(default_factory=list)  # seconds per answered request, in order
     plan: RunPlan | None = None  # what the run policy decided (resume, retry), for runs of `arun`
     stopped: str | None = None  # why a `StopRequest` stopped the run early (e.g. "SIGTERM"); None: it was not
+    timeline: RunTimeline = field(default_factory=RunTimeline)  # figures per time bucket (the HTML report's charts)
 
     @property
     def ok(self) -> bool:

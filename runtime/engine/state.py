@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
     destination_id TEXT,
     warnings TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
+    value TEXT,
     PRIMARY KEY (run_id, row)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -114,6 +115,7 @@ CREATE TABLE IF NOT EXISTS destination_ids (
 
 # columns added to `runs` after its first version: (name, SQL type), added in this order to an older store
 _ADDED_RUN_COLUMNS = (("config_path", "TEXT"), ("files", "TEXT"))
+_ADDED_OUTCOME_COLUMNS = (("value", "TEXT"),)  # an invalid record's offending value (JSON), for its report line
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -240,14 +242,17 @@ class StateStore:
 
     def _add_missing_columns(self) -> None:
         """A store written by an older destkit gets the columns added since (its rows keep theirs, NULL in the new)."""
-        have = {name for (_, name, *_rest) in self.db.execute("PRAGMA table_info(runs)")}
-        for name, kind in _ADDED_RUN_COLUMNS:
-            if name not in have:
-                try:
-                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-                except sqlite3.OperationalError as exc:  # another process added it meanwhile
-                    if "duplicate column" not in str(exc):
-                        raise
+        for table, added in (("runs", _ADDED_RUN_COLUMNS), ("outcomes", _ADDED_OUTCOME_COLUMNS)):
+            have = {name for (_, name, *_rest) in self.db.execute(f"PRAGMA table_info({table})")}
+            self._add_columns(table, [(name, kind) for name, kind in added if name not in have])
+
+    def _add_columns(self, table: str, columns: list[tuple[str, str]]) -> None:
+        for name, kind in columns:
+            try:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
     def __repr__(self) -> str:
         return f"StateStore({str(self.path)!r})"
@@ -347,10 +352,11 @@ class StateStore:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
             self.db.executemany(
-                "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
                   o.destination_code, o.destination_message, o.destination_id,
-                  json.dumps(o.warnings) if o.warnings else None, o.attempts) for o in outcomes])
+                  json.dumps(o.warnings) if o.warnings else None, o.attempts,
+                  None if o.value is None else json.dumps(o.value)) for o in outcomes])
             dead = [(run_id, o.row, o.key, o.reason or "", o.message, now) for o in outcomes if o.status is Status.DEAD_LETTERED]
             if dead:
                 self.db.executemany("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", dead)
@@ -383,13 +389,14 @@ class StateStore:
 
     def outcomes(self, run_id: str, *, not_delivered_only: bool = False) -> Iterator[Outcome]:
         sql = "SELECT row, key, status, reason, field, message, destination_status, destination_code, destination_message, " \
-              "destination_id, warnings, attempts FROM outcomes WHERE run_id = ?"
+              "destination_id, warnings, attempts, value FROM outcomes WHERE run_id = ?"
         if not_delivered_only:
             sql += " AND (status NOT IN ('delivered', 'skipped') OR warnings IS NOT NULL)"
         for r in self.db.execute(sql + " ORDER BY row", (run_id,)):
             yield Outcome(row=r[0], status=Status(r[2]), key=r[1], reason=Reason(r[3]) if r[3] else None, field=r[4],
                           message=r[5], destination_status=r[6], destination_code=r[7], destination_message=r[8],
-                          destination_id=r[9], warnings=json.loads(r[10]) if r[10] else None, attempts=r[11])
+                          destination_id=r[9], warnings=json.loads(r[10]) if r[10] else None, attempts=r[11],
+                          value=None if r[12] is None else json.loads(r[12]))
 
     def counts(self, run_id: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
         """(per outcome, per reason, per warning reason) for a run."""

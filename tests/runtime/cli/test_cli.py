@@ -216,7 +216,8 @@ def test_sync_writes_the_report_where_report_says(tmp_path: Path, emulator: tupl
     assert result.returncode == 1, result.stderr
     assert len(report_lines(report)) == 4
     assert orjson.loads((tmp_path / "out" / "run.summary.json").read_bytes())["report"] == str(report)
-    assert result.stdout == f"report:  {report}\nsummary: {tmp_path / 'out' / 'run.summary.json'}\n"
+    assert result.stdout == (f"report:  {report}\nsummary: {tmp_path / 'out' / 'run.summary.json'}\n"
+                             f"html:    {tmp_path / 'out' / 'run.html'}\n")
 
 
 def test_sync_exits_0_when_every_record_is_delivered(tmp_path: Path, emulator: tuple[Starlette, str]) -> None:
@@ -318,7 +319,7 @@ def test_secret_appears_nowhere_in_output_or_report_files(tmp_path: Path) -> Non
         result.stderr,
         *(p.read_text("utf-8") for p in run_folder(tmp_path).glob("report.*")),
     ]
-    assert len(texts) == 4
+    assert len(texts) == 5  # stdout, stderr, the report, its summary and the HTML report
     assert not [t for t in texts if CANARY in t]
 
 

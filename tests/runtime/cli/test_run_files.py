@@ -47,7 +47,8 @@ def test_each_run_writes_its_report_and_summary_into_its_own_folder_and_keeps_th
     first_id, second_id = run_ids(state)
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted([first_id, second_id])
     for run_id in (first_id, second_id):
-        assert sorted(p.name for p in (tmp_path / "runs" / run_id).iterdir()) == ["report.jsonl", "report.summary.json"]
+        assert sorted(p.name for p in (tmp_path / "runs" / run_id).iterdir()) == ["report.html", "report.jsonl",
+                                                                                 "report.summary.json"]
     assert first_report.read_bytes() == before
     assert [line["row"] for line in report_lines(first_report)] == [2]
     assert report_lines(tmp_path / "runs" / second_id / "report.jsonl") == []
@@ -59,7 +60,8 @@ def test_quiet_still_prints_where_the_report_and_summary_are(url: str, tmp_path:
     assert result.returncode == 0, result.stderr
     [run_id] = run_ids(state)
     folder = tmp_path / "runs" / run_id
-    assert result.stdout == f"report:  {folder / 'report.jsonl'}\nsummary: {folder / 'report.summary.json'}\n"
+    assert result.stdout == (f"report:  {folder / 'report.jsonl'}\nsummary: {folder / 'report.summary.json'}\n"
+                             f"html:    {folder / 'report.html'}\n")
 
 
 def test_a_run_refused_at_authentication_keeps_the_earlier_report_it_would_have_replaced(

@@ -51,8 +51,8 @@ def test_runs_show_prints_the_run_its_counts_and_where_its_files_are(url: str, t
     assert [
         line for line in lines if line.startswith(("received:", "delivered:", "invalid:"))] == ["received:       3", "delivered:      2", "invalid:        1"]
     assert "  reason invalid_phone:1" in lines
-    assert lines[-3:] == [f"folder:         {folder}", f"report:         {folder / 'report.jsonl'}",
-                          f"summary:        {folder / 'report.summary.json'}"]
+    assert lines[-4:] == [f"folder:         {folder}", f"report:         {folder / 'report.jsonl'}",
+                          f"summary:        {folder / 'report.summary.json'}", f"html:           {folder / 'report.html'}"]
 
 
 def test_runs_show_of_an_unknown_run_exits_2_naming_how_to_list_them(url: str, tmp_path: Path) -> None:
