@@ -22,15 +22,18 @@ from destkit.runtime.cli.run_commands import (
     BaseUrlOpt,
     ConfigArg,
     FormatOpt,
+    HtmlReportOpt,
     InputOpt,
     QuietOpt,
     ReportOpt,
+    RunOutputs,
     TrustSpecOpt,
     print_summary,
     threshold_exit_code,
 )
 from destkit.runtime.cli.run_safety import check_outputs
 from destkit.runtime.engine import RunResult, Sync
+from destkit.runtime.engine.html_report import finish_run_files
 from destkit.runtime.engine.report import RunFiles, runs_folder
 from destkit.runtime.engine.results import Thresholds
 from destkit.runtime.engine.state import DEFAULT_PATH
@@ -55,21 +58,23 @@ def dry_run(
     state_path: StateFolderOpt = DEFAULT_PATH,
     trust_spec: TrustSpecOpt = False,
     warn_unknown_paths: WarnUnknownPathsOpt = False,
+    html_report: HtmlReportOpt = None,
 ) -> None:
     """Run the whole input through everything but the network: the report and summary a sync would write.
 
     Nothing is sent and no state is kept; only the catalogs are read (GET), unless --offline.
     Exit 0 when every record would be delivered, 1 when some would not, 2 when it could not run.
     """
-    if report is not None:
-        check_outputs(report, input_path=input_path, config=config, state=None)
+    for output in (report, html_report):  # a run's own folder is new: only a named file can clash
+        if output is not None:
+            check_outputs(output, input_path=input_path, config=config, state=None)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
                      check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths))
     records = open_input(input_path, fmt and fmt.value)
     run_id = uuid.uuid4().hex[:12]
     files = RunFiles.beside(report) if report is not None else RunFiles.in_folder(runs_folder(state_path) / run_id)
     result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet, input_path=input_path)
-    finish(result, files, quiet=quiet)
+    finish(result, files, RunOutputs(*finish_run_files(sync, result, files, html_report)), quiet=quiet)
 
 
 def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offline: bool, quiet: bool,
@@ -94,9 +99,10 @@ def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offl
     return result
 
 
-def finish(result: RunResult, files: RunFiles, *, quiet: bool) -> NoReturn:
-    """The summary and the files, what would have been sent, and the sync's exit code."""
-    print_summary(result, files, quiet=quiet)
+def finish(result: RunResult, files: RunFiles, outputs: RunOutputs, *, quiet: bool) -> NoReturn:
+    """The summary (grouped errors, the report, summary and HTML files), what would have been sent, and the
+    sync's exit code."""
+    print_summary(result, files, outputs, quiet=quiet)
     if result.summary.aborted:
         fail(auth_message(result.summary.aborted))
     would_send = result.summary.count(Status.DELIVERED)

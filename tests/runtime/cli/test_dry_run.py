@@ -47,7 +47,7 @@ def test_a_dry_run_writes_the_report_and_summary_into_its_run_folder_and_exits_1
                                   "--state", str(state)))
     assert result.returncode == 1, result.stderr
     folder = the_run_folder(state)
-    assert sorted(p.name for p in folder.iterdir()) == ["report.jsonl", "report.summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.jsonl", "report.summary.json"]
     assert [(line["row"], line["outcome"], line["reason"]) for line in report_lines(folder / "report.jsonl")] == [
         (2, "invalid", "invalid_phone")]
     summary = summary_of(folder / "report.jsonl")
@@ -55,7 +55,20 @@ def test_a_dry_run_writes_the_report_and_summary_into_its_run_folder_and_exits_1
     assert summary["run_id"] == folder.name
     assert result.stdout.splitlines() == [
         f"report:  {folder / 'report.jsonl'}", f"summary: {folder / 'report.summary.json'}",
+        f"html:    {folder / 'report.html'}",
         "Dry run: 3 records would be sent; nothing was sent and no state was kept."]
+
+
+def test_a_dry_run_writes_the_html_report_where_html_report_says_too(url: str, tmp_path: Path) -> None:
+    state = tmp_path / "store" / "state.sqlite"
+    audience = write_audience(tmp_path / "a.csv", 3, bad_phone_rows=frozenset({3}))
+    page = tmp_path / "out" / "dry.html"
+    result = run_cli(dry_run_args(write_config(tmp_path), audience, "--base-url", url, "--allow-http",
+                                  "--state", str(state), "--html-report", str(page)))
+    assert result.returncode == 1, result.stderr
+    html = page.read_text(encoding="utf-8")
+    assert html == (the_run_folder(state) / "report.html").read_text(encoding="utf-8")
+    assert "invalid_phone" in html
 
 
 def test_a_dry_run_reads_the_catalogs_and_sends_nothing_and_keeps_no_state(
