@@ -260,11 +260,24 @@ def merge_named_keys(template: Any) -> dict[str, list[str]]:
     return found
 
 
-def _merged_objects(f: FieldSchema, named: list[str], catalogs: Catalogs, required: bool) -> SearchStrategy[Any]:
-    """Objects for a merged field whose keys are often the merge's named keys (where a later entry wins)."""
-    keys = st.sampled_from(named) | st.text(TEXT, min_size=1, max_size=12)
+def _merged_objects(f: FieldSchema, named: list[str], action: ActionSpec, catalogs: Catalogs,
+                    required: bool) -> SearchStrategy[Any]:
+    """Objects for a merged field whose keys are often the merge's named keys (where a later entry wins).
+
+    A named key that is also a field of the action carries a value that field accepts: when the record
+    leaves that field out, the merged value is what is sent in its place, so it must be one the
+    destination takes there. Other keys are technical names (letters, digits, `_`).
+    """
     entries = values_of(f.values, catalogs, required=False, allow_none=False) if f.values is not None else JSON_VALUES
-    return st.dictionaries(keys, entries, min_size=1 if required else 0, max_size=4)
+
+    def value_for(key: str) -> SearchStrategy[Any]:
+        own = action.fields.get(key)
+        return entries if own is None else values_of(own, catalogs, required=True, allow_none=False)
+
+    named_pairs = st.sampled_from(named).flatmap(lambda key: st.tuples(st.just(key), value_for(key)))
+    other_pairs = st.tuples(st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True), entries)
+    pairs = st.lists(named_pairs | other_pairs, min_size=1 if required else 0, max_size=4)
+    return pairs.map(dict).filter(lambda d: len(d) >= (1 if required else 0))
 
 
 def _field_strategies(
@@ -276,7 +289,7 @@ def _field_strategies(
     merged = merge_named_keys(action.request.record)
     for name, f in action.fields.items():
         if merged.get(name) and f.keys_catalog is None and f.types == ("object",):
-            drawn = _merged_objects(f, merged[name], catalogs, f.required)
+            drawn = _merged_objects(f, merged[name], action, catalogs, f.required)
             (required if f.required else optional)[name] = drawn if f.required else drawn | st.none()
             continue
         catalog = catalog_of(f) or f.keys_catalog
