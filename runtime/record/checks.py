@@ -262,6 +262,19 @@ def _fix_values(name: str, obj: dict[str, Any], allowed: frozenset[type], expect
     return out
 
 
+def _check_values(name: str, obj: dict[str, Any], max_length: int | None, item_types: frozenset[type] | None,
+                  item_expected: str) -> dict[str, Any]:
+    """An object's values against its `values:` schema beyond their type: a string's length, a list's items."""
+    for k, v in obj.items():
+        if max_length is not None and v.__class__ is str and len(v) > max_length:
+            raise _too_long(f"{name}.{k}", v, max_length)
+        if item_types is not None and v.__class__ is list:
+            for x in v:
+                if x.__class__ not in item_types:
+                    raise _item_type(f"{name}.{k}", item_expected, x)
+    return obj
+
+
 def _as_item(value: Any) -> Any:
     """Catalog entries are strings; an audience id exported as the number 984 means the tag '984'."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -330,8 +343,8 @@ def _normalized(name: str, normalize: Callable[[str], str | None], value: str) -
 # the failure builders and coercions the generated code calls, under their own names
 _HELPERS = {fn.__name__: fn for fn in (
     _missing, _type, _item_type, _too_long, _too_short, _bad_phone, _bad_email, _bad_format, _bad_pattern,
-    _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _fix_values, _check_items, _drop_unknown_keys,
-    _normalized,
+    _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _fix_values, _check_values, _check_items,
+    _drop_unknown_keys, _normalized,
 )}
 
 
@@ -518,6 +531,18 @@ class CheckCompiler:
             emit(f"{var} = _fix_values({n}, {var}, {allowed}, {g.const(_expected(f.values.types))})", 3)
             emit(f"if not {var}:", 3)
             emit(f"{var} = None", 4)
+            self._emit_value_checks(n, f.values, var)
+
+    def _emit_value_checks(self, n: str, values: FieldSchema, var: str) -> None:
+        """An object's values: their strings' length and their lists' items, when `values:` limits them."""
+        g, emit = self.gen, self.gen.emit
+        items = values.items
+        if values.maxLength is None and items is None:
+            return
+        item_types = None if items is None else g.const(frozenset(t for ty in items.types for t in _PY_TYPES[ty]), "t")
+        expected = g.const(_expected(items.types) if items is not None else "")
+        emit(f"if {var} is not None:", 2)
+        emit(f"{var} = _check_values({n}, {var}, {values.maxLength}, {item_types}, {expected})", 3)
 
     def _emit_catalog(self, catalog_name: str, n: str, var: str, keys: bool) -> None:
         g, emit = self.gen, self.gen.emit
