@@ -55,7 +55,7 @@ def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secret
               trust_spec: bool = False, check: InputCheck | None = None) -> Sync:
     """The sync of `config`, checked with its input: every problem of both is printed at once (exit 2)."""
     try:
-        loaded = SyncConfig.load(config)
+        loaded = SyncConfig.load(config, defer_option_issues=True)
     except ConfigError as exc:
         fail(exc.render())
     errors, warnings = input_issues(loaded, check)

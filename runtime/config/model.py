@@ -123,6 +123,7 @@ class SyncConfig(BaseModel):
     # where it came from, for error messages (not part of the config)
     _doc: LocatedYaml | None = PrivateAttr(default=None)
     _source_file: str | None = PrivateAttr(default=None)
+    _deferred: list[Issue] = PrivateAttr(default_factory=list)
 
     @property
     def source_file(self) -> str | None:
@@ -139,7 +140,8 @@ class SyncConfig(BaseModel):
         return self._doc.line_of([int(p) if p.isdigit() else p for p in key.split(".")])
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source_file: str | None = None, doc: LocatedYaml | None = None) -> SyncConfig:
+    def from_dict(cls, data: dict[str, Any], *, source_file: str | None = None, doc: LocatedYaml | None = None,
+                  defer_option_issues: bool = False) -> SyncConfig:
         if not isinstance(data, dict):
             raise ConfigError([Issue("(root)", "a sync config must be a mapping with destination, action, settings, secrets and mapping.", "", source_file, 1)])
         try:
@@ -151,13 +153,34 @@ class SyncConfig(BaseModel):
                 key = ".".join(str(p) for p in loc) or "(root)"
                 msg, fix = validation_message(err)
                 issues.append(Issue(key, msg, fix, source_file, doc.line_of(loc) if doc else None))
-            raise ConfigError(issues) from None
+            provisional = cls._without_options(data, issues) if defer_option_issues else None
+            if provisional is None:
+                raise ConfigError(issues) from None
+            config = provisional
         config._source_file = source_file
         config._doc = doc
         return config
 
     @classmethod
-    def load(cls, path: str | Path) -> SyncConfig:
+    def _without_options(cls, data: dict[str, Any], issues: list[Issue]) -> SyncConfig | None:
+        """When only `options:` is wrong: the config with default options, carrying those issues, so the
+        settings, secrets and mapping are checked too and every problem is listed in one pass."""
+        if not all(issue.key == "options" or issue.key.startswith("options.") for issue in issues):
+            return None
+        try:
+            config = cls.model_validate({**data, "options": {}})
+        except ValidationError:
+            return None
+        config._deferred = issues
+        return config
+
+    @property
+    def deferred_issues(self) -> list[Issue]:
+        """The `options:` problems of a config loaded with `defer_option_issues`: it must still be refused."""
+        return list(self._deferred)
+
+    @classmethod
+    def load(cls, path: str | Path, *, defer_option_issues: bool = False) -> SyncConfig:
         """Read a YAML (or JSON) config file; errors carry the file and line."""
         p = Path(path)
         try:
@@ -172,4 +195,4 @@ class SyncConfig(BaseModel):
                                      str(p), error_line(exc))]) from None
         except UnicodeDecodeError:
             raise ConfigError([Issue("(file)", f"{p} is not UTF-8 text.", "save it as UTF-8.")]) from None
-        return cls.from_dict(doc.data, source_file=str(p), doc=doc)
+        return cls.from_dict(doc.data, source_file=str(p), doc=doc, defer_option_issues=defer_option_issues)

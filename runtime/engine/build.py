@@ -64,6 +64,7 @@ def build_sync(
     spec = spec or spec_of(config, trust_spec)
     action = action_of(spec, config)
     settings, issues = check_settings(spec, config)
+    issues[:0] = config.deferred_issues  # a wrong `options:` is listed with the problems found after it
     secrets = resolve_secrets(spec, config, needs_secrets, issues)
     derived = derive_settings(spec, config, secrets, settings, needs_secrets)  # e.g. a data center from an API key
     settings_ok = not issues and not derived
@@ -92,10 +93,10 @@ def build_sync(
 def load_config(config: SyncConfig | Mapping[str, Any] | str | Path) -> SyncConfig:
     """A config from a YAML file path, a dict or an existing SyncConfig."""
     if isinstance(config, str | Path):
-        return SyncConfig.load(config)
+        return SyncConfig.load(config, defer_option_issues=True)
     if isinstance(config, SyncConfig):
         return config
-    return SyncConfig.from_dict(dict(config))
+    return SyncConfig.from_dict(dict(config), defer_option_issues=True)
 
 
 def spec_of(config: SyncConfig, trust_spec: bool = False) -> DestinationSpec:
