@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from destkit.destinations.braze.emulator import DEFAULT_GROUPS, create_app
 from destkit.destinations.braze.store import EmulatorState
-from destkit.runtime import Outcome, Status, Sync, build_sync
+from destkit.runtime import Outcome, Reason, Status, Sync, build_sync
 from destkit.runtime.cli.server import running_server
 from destkit.runtime.delivery.retry import RetryPolicy
 
@@ -58,9 +58,20 @@ def test_a_user_without_custom_attributes_sends_only_the_named_fields(app: Starl
 
 def test_a_custom_attribute_braze_refuses_rejects_only_that_user_with_braze_s_error(app: Starlette, origin: str) -> None:
     outcomes: list[Outcome] = []
-    users: list[dict[str, Any]] = [{"id": "u3", "traits": {"scores": [1, 2]}}, {"id": "u4", "traits": {"plan": "free"}}]
+    users: list[dict[str, Any]] = [{"id": "u3", "traits": {"$plan": "pro"}}, {"id": "u4", "traits": {"plan": "free"}}]
     track(origin).run(users, on_outcome=outcomes.append)
 
     assert [(o.key, o.status, o.destination_code) for o in outcomes] == [
-        ("u3", Status.REJECTED, "'scores' is not valid"), ("u4", Status.DELIVERED, None)]
+        ("u3", Status.REJECTED, "'$plan' is not valid"), ("u4", Status.DELIVERED, None)]
+    assert set(state_of(app).contacts) == {"u4"}
+
+
+def test_a_custom_attribute_value_of_a_type_braze_does_not_take_is_invalid_and_never_sent(
+        app: Starlette, origin: str) -> None:
+    outcomes: list[Outcome] = []
+    users: list[dict[str, Any]] = [{"id": "u3", "traits": {"scores": [1, 2]}}, {"id": "u4", "traits": {"plan": "free"}}]
+    track(origin).run(users, on_outcome=outcomes.append)
+
+    assert [(o.key, o.status, o.reason, o.field) for o in sorted(outcomes, key=lambda o: o.row)] == [
+        ("u3", Status.INVALID, Reason.TYPE_MISMATCH, "custom_attributes.scores"), ("u4", Status.DELIVERED, None, None)]
     assert set(state_of(app).contacts) == {"u4"}
