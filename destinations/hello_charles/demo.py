@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from destkit.destinations._kit.demo_rows import plant_rows
 from destkit.runtime.outcomes import Reason, Status
 from destkit.runtime.spec.testing_profile import DemoProfile, Planted
 
@@ -124,11 +125,7 @@ def write_audience(path: Path, rows: int, seed: int = 7) -> list[Planted]:
     if rows < 100:
         raise ValueError("the demo audience needs at least 100 rows")
     rng = random.Random(seed)
-    kind_at = {max(2, rows * percent // 100): kind for kind, percent, *_ in _PLANTS}
-    planted = [
-        Planted(row=max(2, rows * percent // 100), what=what, outcome=outcome, reason=reason)
-        for _kind, percent, what, outcome, reason in _PLANTS
-    ]
+    kind_at, planted = plant_rows(rows, _PLANTS)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=AUDIENCE_COLUMNS, lineterminator="\n")
