@@ -28,6 +28,7 @@ from destkit.runtime.cli.run_commands import (
     ReportOpt,
     RunOutputs,
     TrustSpecOpt,
+    WorkersOpt,
     print_summary,
     threshold_exit_code,
 )
@@ -59,6 +60,7 @@ def dry_run(
     trust_spec: TrustSpecOpt = False,
     warn_unknown_paths: WarnUnknownPathsOpt = False,
     html_report: HtmlReportOpt = None,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Run the whole input through everything but the network: the report and summary a sync would write.
 
@@ -73,12 +75,13 @@ def dry_run(
     records = open_input(input_path, fmt and fmt.value)
     run_id = uuid.uuid4().hex[:12]
     files = RunFiles.beside(report) if report is not None else RunFiles.in_folder(runs_folder(state_path) / run_id)
-    result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet, input_path=input_path)
+    result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet, input_path=input_path,
+                          workers=workers)
     finish(result, files, RunOutputs(*finish_run_files(sync, result, files, html_report)), quiet=quiet)
 
 
 def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offline: bool, quiet: bool,
-                 input_path: Path) -> RunResult:
+                 input_path: Path, workers: int = 1) -> RunResult:
     """The dry run of `records` into the run's report (with the live display unless `quiet`)."""
     display = None if quiet else RunDisplay()
     if display is not None:
@@ -88,7 +91,7 @@ def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offl
             lambda: _demo.run_to_report(sync, records, files.report,
                                         on_outcome=display.outcome if display else None,
                                         progress=display.progress if display else None,
-                                        dry_run=True, offline=offline, run_id=run_id),
+                                        dry_run=True, offline=offline, run_id=run_id, workers=workers),
             display)
     except AuthFailed as exc:
         fail(auth_message(exc.message))

@@ -111,6 +111,8 @@ StopGraceOpt = Annotated[float, typer.Option(
 HtmlReportOpt = Annotated[Path | None, typer.Option(
     "--html-report", help="Also write the run's HTML report here (it is always written as report.html beside the "
     "report): one file that opens from disk.")]
+WorkersOpt = Annotated[int, typer.Option(
+    "--workers", min=1, max=64, help="Worker processes mapping and sending (each its share of the rate limits).")]
 TrustSpecOpt = Annotated[bool, typer.Option(
     "--trust-spec", help="Let the config name a spec file by path: its hooks run as code (bundled ids need no flag).")]
 
@@ -193,6 +195,7 @@ def sync_command(
     max_invalid_ratio: MaxInvalidOpt = None,
     max_rejected_ratio: MaxRejectedOpt = None,
     html_report: HtmlReportOpt = None,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
@@ -208,7 +211,8 @@ def sync_command(
                      MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level,
                      wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      trust_spec=trust_spec, warn_unknown_paths=warn_unknown_paths,
-                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report))
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report,
+                     workers=workers))
 
 
 def retry(
@@ -232,6 +236,7 @@ def retry(
     max_invalid_ratio: MaxInvalidOpt = None,
     max_rejected_ratio: MaxRejectedOpt = None,
     html_report: HtmlReportOpt = None,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Send again, from the input's current data, the records of this config and input whose last outcome was
     rejected or dead-lettered. An interrupted retry is continued by the next one."""
@@ -239,7 +244,8 @@ def retry(
                      None, log_level, wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      include_unknown=include_unknown, trust_spec=trust_spec,
                      warn_unknown_paths=warn_unknown_paths,
-                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report))
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report,
+                     workers=workers))
 
 
 @dataclass(frozen=True)
@@ -264,6 +270,7 @@ class FileRun:
     warn_unknown_paths: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
     html_report: Path | None = None  # --html-report: the HTML report also written here
+    workers: int = 1  # --workers: worker processes (destkit.runtime.engine.workers)
 
     def files(self, run_id: str) -> RunFiles:
         """Where run `run_id` writes: the named --report, or its own folder beside the state store."""
@@ -282,6 +289,7 @@ class FileRun:
             ("--warn-unknown-paths", self.warn_unknown_paths),
             ("--max-invalid-ratio", self.thresholds.max_invalid_ratio),
             ("--max-rejected-ratio", self.thresholds.max_rejected_ratio), ("--html-report", self.html_report),
+            ("--workers", self.workers if self.workers != 1 else None),
             ("--resume", self.mode is not RunMode.RETRY)]
         words = ["destkit", "retry" if self.mode is RunMode.RETRY else "sync", str(self.config)]
         for name, value in options:
@@ -421,7 +429,7 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
         with stopping_on_signals(stop):
             return await _demo.run_to_report(sync, records, files.report, progress=progress, state=store,
                                              plan=plan, on_outcome=display.outcome if display else None, stop=stop,
-                                             run_id=run_id)
+                                             run_id=run_id, workers=request.workers)
 
     try:
         result, _summary_file = run_with_display(go, display)

@@ -41,6 +41,7 @@ from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, PreviewItem, ProgressCallback, RunResult
 from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
 from destkit.runtime.engine.stopping import StopRequest
+from destkit.runtime.engine.workers import WorkerJob, check_workers, run_in_workers
 from destkit.runtime.errors import AuthFailed, ConfigError, InternalError, Issue
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
 from destkit.runtime.record.checks import Catalog
@@ -151,6 +152,10 @@ class Sync:
             self.action, self.settings, catalogs, policies, frozenset(self.mapping.fields), self.key_field, self.mapping,
             self.path_params, self.resolve_destination_id)
 
+    def use_state(self, state: StateStore | None) -> None:
+        """The state store the record path looks destination ids up in (a worker process opens its own)."""
+        self._store = state
+
     def resolve_destination_id(self, field_name: str, key: Any) -> str:
         """The id the destination gave `key` on an earlier delivery, from the state store."""
         found = None
@@ -199,12 +204,13 @@ class Sync:
         return asyncio.run(self.arun(records, **kwargs))
 
     def dry_run(self, records: Iterable[Any], *, keep_requests: bool = True, offline: bool = False,
-                on_outcome: OutcomeCallback | None = None) -> RunResult:
+                on_outcome: OutcomeCallback | None = None, workers: int = 1) -> RunResult:
         """Everything but sending: the request bodies that would go out, and every invalid record.
 
         Catalogs not given in the config are read from the destination (read-only) unless `offline`.
         """
-        return asyncio.run(self.arun(records, dry_run=True, keep_requests=keep_requests, offline=offline, on_outcome=on_outcome))
+        return asyncio.run(self.arun(records, dry_run=True, keep_requests=keep_requests, offline=offline, on_outcome=on_outcome,
+                                     workers=workers))
 
     async def arun(
         self,
@@ -225,6 +231,7 @@ class Sync:
         kind: str | None = None,
         stop: StopRequest | None = None,
         include_unknown: bool = False,
+        workers: int = 1,
     ) -> RunResult:
         """Stream `records` to the destination; one outcome per record reaches `on_outcome`.
 
@@ -244,7 +251,11 @@ class Sync:
         raises `RunFailed` at once, naming the cause; what was recorded stays recorded.
         Lower level, kept for earlier callers: `resume` (continue this run), `only_keys` (only
         records with these keys) and `kind` (what the store records the run as).
+
+        `workers` > 1 spreads the run over that many forked processes (`destkit.runtime.engine.workers`):
+        same outcomes, same recording, the destination's limits split between them.
         """
+        check_workers(self, workers)
         if self.options.mirror and state is None and not dry_run:
             raise no_state_store(self)
         lock = None if state is None or dry_run else RunLock.of(state, sync_hash(self), plan.input_ref if plan else input_ref)
@@ -257,7 +268,7 @@ class Sync:
             result = RunResult(summary, plan=plan)
             if plan.nothing_to_do:  # a retry with nothing to send again reads no record and records no run
                 return result
-            run = RunOptions(_callback_list(on_outcome), progress, dry_run, keep_requests, offline, stop)
+            run = RunOptions(_callback_list(on_outcome), progress, dry_run, keep_requests, offline, stop, workers)
             await self._run_planned(records, state, lock, run, result)
         return result
 
@@ -280,8 +291,13 @@ class Sync:
                     recorder.mirror = mirror
                 # a mirror run is incremental: unchanged members are not sent again
                 incremental = self.options.incremental or mirror is not None
-                runner.arm(plan, recorder, state if incremental else None, run.stop, mirror)
-                await runner.run(records)
+                if run.workers > 1:  # the same run spread over processes (mirror runs never are: check_workers)
+                    await run_in_workers(self, records, WorkerJob(
+                        run.workers, recorder, plan, run.callbacks, run.progress, run.dry_run, run.keep_requests,
+                        run.stop, state, incremental and state is not None, self._client), result)
+                else:
+                    runner.arm(plan, recorder, state if incremental else None, run.stop, mirror)
+                    await runner.run(records)
         finally:
             if client is not None:
                 await client.aclose()
@@ -325,6 +341,7 @@ class RunOptions:
     keep_requests: bool
     offline: bool
     stop: StopRequest | None
+    workers: int = 1
 
 
 def _callback_list(on_outcome: OutcomeCallback | Iterable[OutcomeCallback] | None) -> list[OutcomeCallback]:

@@ -1,0 +1,216 @@
+"""One worker process of a `--workers N` run: its own event loop and pipeline over the records routed to it.
+
+The parent (`destkit.runtime.engine.workers`) forks the process with the built, prepared `Sync`
+(secrets are inherited, never pickled), sends it chunks of `(rows, records)` and reads back what
+it ships: the outcomes (with the parent's rows), the fingerprints of delivered records, a snapshot
+of its counts and, at the end, why it stopped. The worker keeps no state of its own: it opens the
+state store only to look things up (destination ids, fingerprints); the parent records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pickle
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from destkit.runtime.engine.pipeline import Pipeline
+from destkit.runtime.engine.policy import RunPlan
+from destkit.runtime.engine.recorder import Recorder
+from destkit.runtime.engine.results import PreparedRequest, RunResult
+from destkit.runtime.engine.state import StateStore
+from destkit.runtime.engine.stopping import StopRequest
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
+
+if TYPE_CHECKING:
+    from destkit.runtime.engine.sync import Sync
+
+PARENT_GONE_EXIT = 3  # the parent died (its end of the pipe closed before it said the input ended)
+SHIP_EVERY = 2000  # outcomes buffered in the worker before they are shipped, between chunks too
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What one worker is told at fork time: its share of the limits and how the run goes."""
+
+    index: int
+    run_id: str
+    concurrency: int
+    requests_per_second: float | None
+    dry_run: bool
+    keep_requests: bool
+    ship_outcomes: bool  # the parent records or calls back every outcome (else counts are enough)
+    state_path: Path | None  # the store to look destination ids and fingerprints up in (read only)
+    incremental: bool
+    grace_s: float
+
+
+@dataclass
+class Snapshot:
+    """A worker's counts so far (its summary without the rows the parent counts itself)."""
+
+    counts: dict[str, int]
+    reasons: dict[str, int]
+    warnings: dict[str, int]
+    batches: int
+    requests: int
+    retries: int
+    bytes_sent: int
+
+    @classmethod
+    def of(cls, s: RunSummary) -> Snapshot:
+        return cls(dict(s.counts), dict(s.reasons), dict(s.warnings), s.batches, s.requests, s.retries, s.bytes_sent)
+
+
+@dataclass
+class Shipment:
+    """Worker → parent: outcomes since the last shipment, chunks taken since, counts so far."""
+
+    outcomes: list[Outcome]
+    fingerprints: list[tuple[str, str, bytes]]
+    acks: int
+    snapshot: Snapshot
+    requests: list[PreparedRequest]
+
+
+@dataclass
+class Ended:
+    """Worker → parent, last: the worker's pipeline ended (aborted or stopped says why, if early)."""
+
+    snapshot: Snapshot
+    aborted: str | None
+    stopped: str | None
+    latencies: list[float]
+
+
+@dataclass
+class Failed:
+    """Worker → parent: the worker's run raised (a bug, a store it cannot read); its records are dead letters."""
+
+    message: str
+
+
+class Shipper(Recorder):
+    """The worker's recorder: instead of writing the store, ships outcomes to the parent, which records them."""
+
+    def __init__(self, conn: Connection, summary: RunSummary, result: RunResult) -> None:
+        # no Recorder.__init__: nothing here touches a store; only what a pipeline uses is set
+        self.conn = conn
+        self.summary = summary
+        self.result = result
+        self.buffer: list[Outcome] = []
+        self.fingerprints: list[tuple[str, str, bytes]] = []
+        self.jobs_done: list[str] = []
+        self.mirror = None
+        self.acks = 0
+
+    def skip(self, row: int) -> bool:
+        return False  # the parent skips a resumed run's finished rows before routing
+
+    def add(self, outcome: Outcome) -> None:
+        self.buffer.append(outcome)
+        if len(self.buffer) >= SHIP_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """A pipeline flushes after each delivered batch: its outcomes go to the parent to be recorded now."""
+        if self.buffer:
+            self.ship()
+
+    def ship(self) -> None:
+        """Send what is buffered, with the chunks taken since the last shipment (the parent's credits)."""
+        requests = self.result.requests
+        self.result.requests = []
+        send(self.conn, Shipment(self.buffer, self.fingerprints, self.acks, Snapshot.of(self.summary), requests))
+        self.buffer, self.fingerprints, self.acks = [], [], 0
+
+    def finish(self, *, stopped: bool = False) -> None:
+        self.ship()  # the parent closes the run in the store
+
+
+def send(conn: Connection, message: Any) -> None:
+    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient]) -> None:
+    """The forked process's body: a fresh event loop running this worker's pipeline; exits when it ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)  # the parent loop's wake-up pipe is not ours
+    asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop
+    try:
+        asyncio.run(_run_worker(sync, conn, spec, new_client))
+    except BaseException as exc:  # anything at all: the parent must hear why
+        with contextlib.suppress(Exception):
+            send(conn, Failed(f"{type(exc).__name__}: {exc}"))
+        os._exit(1)
+    os._exit(0)
+
+
+async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec,
+                      new_client: Callable[[], httpx.AsyncClient]) -> None:
+    loop = asyncio.get_running_loop()
+    stop = StopRequest(spec.grace_s)
+    loop.add_signal_handler(signal.SIGTERM, stop.request, "SIGTERM")  # the parent forwards its stop requests
+    inbox: asyncio.Queue[tuple[list[int], list[Any]] | None] = asyncio.Queue()
+    threading.Thread(target=_read_inbox, args=(conn, loop, inbox), daemon=True).start()
+    state = StateStore(spec.state_path) if spec.state_path is not None else None
+    sync.use_state(state)
+    sync.concurrency, sync.requests_per_second = spec.concurrency, spec.requests_per_second
+    summary = RunSummary(run_id=spec.run_id, destination=sync.spec.id, action=sync.action_id, dry_run=spec.dry_run)
+    result = RunResult(summary)
+    shipper = Shipper(conn, summary, result)
+    # a dry run emits its delivered records only to callbacks: ship them through one when the parent wants them
+    callbacks: list[OutcomeCallback] = [shipper.add] if spec.dry_run and spec.ship_outcomes else []
+    client = None if spec.dry_run else new_client()
+    try:
+        pipeline = Pipeline(sync, client, summary, callbacks, None, spec.dry_run, spec.keep_requests, result)
+        pipeline.arm(RunPlan(), None if spec.dry_run else shipper, state if spec.incremental else None, stop)
+        await pipeline.run(_records(pipeline, inbox, shipper))
+    finally:
+        if client is not None:
+            await client.aclose()
+    shipper.ship()
+    send(conn, Ended(Snapshot.of(summary), summary.aborted if result.stopped is None else None, result.stopped,
+                     result.latencies))
+
+
+async def _records(pipeline: Pipeline, inbox: asyncio.Queue[tuple[list[int], list[Any]] | None],
+                   shipper: Shipper) -> AsyncIterator[Any]:
+    """The records routed here, each fed under the parent's row (the pipeline counts rows from `rows_read`)."""
+    while True:
+        shipper.ship()  # outcomes so far and the credit for the chunks taken, before waiting for more
+        chunk = await inbox.get()
+        if chunk is None:
+            return
+        shipper.acks += 1
+        rows, records = chunk
+        for row, record in zip(rows, records, strict=True):
+            pipeline.rows_read = row - 1  # `feed` runs right after this yield, with no await in between
+            yield record
+
+
+def _read_inbox(conn: Connection, loop: asyncio.AbstractEventLoop,
+                inbox: asyncio.Queue[tuple[list[int], list[Any]] | None]) -> None:
+    """A thread draining the parent's chunks at once (the parent never blocks on a busy worker's pipe)."""
+    while True:
+        try:
+            chunk = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            os._exit(PARENT_GONE_EXIT)  # the parent is gone: nothing this worker does can be recorded
+        loop.call_soon_threadsafe(inbox.put_nowait, chunk)
+        if chunk is None:
+            return
+
+
+__all__ = ["Ended", "Failed", "Shipment", "Snapshot", "WorkerSpec", "worker_main"]

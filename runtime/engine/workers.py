@@ -1,0 +1,492 @@
+"""`--workers N`: one run spread over N forked worker processes, each mapping and sending its share.
+
+The parent reads the input and routes each record to worker `crc32(key) % N`, where the key is the
+value the action's key field maps to (records without one go by row), so records sharing a key go to
+one worker and keep their order there, as in a one-process run. Records travel in chunks of
+`CHUNK_RECORDS` with their input rows; each worker holds at most `MAX_INFLIGHT_CHUNKS` chunks not yet
+taken (memory stays bounded). Workers ship their outcomes back; the parent alone writes the state
+store, calls the callbacks and progress, and merges the summary.
+
+The destination's limits are split so that it sees them in total: worker i gets
+`concurrency // N` slots (plus one for the first `concurrency % N` workers) and
+`requests_per_second / N`; a run that sends uses no more workers than there are slots. Limits read
+from response headers are obeyed per worker. Mirror runs, actions answered with jobs and bodies
+that number their session's requests keep one process (a clear `UsageError` says so).
+
+A worker that dies leaves its records without an answer dead-lettered as `unknown_delivery` (a
+retry with `--include-unknown` sends them again) and ends the run; a stop request is forwarded to
+every worker as SIGTERM, and each finishes its batches in flight within the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import zlib
+from collections import Counter
+from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from destkit.runtime.config.secrets import Secret, redact
+from destkit.runtime.engine.policy import RunPlan
+from destkit.runtime.engine.recorder import Recorder
+from destkit.runtime.engine.results import ProgressCallback, RunFailed, RunResult
+from destkit.runtime.engine.state import StateStore
+from destkit.runtime.engine.stopping import StopRequest
+from destkit.runtime.engine.tasks import run_together
+from destkit.runtime.engine.worker_process import Ended, Failed, Shipment, Snapshot, WorkerSpec, worker_main
+from destkit.runtime.errors import DestkitError, UsageError
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
+
+if TYPE_CHECKING:
+    from destkit.runtime.engine.sync import Sync
+
+MAX_WORKERS = 64
+CHUNK_RECORDS = 1000  # records per message to a worker (pickled: cheaper than orjson for the same dicts, measured)
+MAX_INFLIGHT_CHUNKS = 4  # chunks sent to a worker and not yet taken by its pipeline
+
+
+def check_workers(sync: Sync, workers: int) -> None:
+    """Refuse a worker count, or a sync, that `--workers` cannot run (N = 1 is always today's run)."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}.", "workers",
+                         "pass a number of worker processes, e.g. the machine's cores.")
+    if workers == 1:
+        return
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise UsageError("--workers needs the fork start method, which this platform lacks.", "workers",
+                         "run with --workers 1 (the default).")
+    why = _one_process_only(sync)
+    if why is not None:
+        raise UsageError(f"--workers cannot be used here: {why}.", "workers", "run with --workers 1 (the default).")
+
+
+def _one_process_only(sync: Sync) -> str | None:
+    """Why this sync must run in one process, or None."""
+    if sync.options.mirror:
+        return "a mirror run removes the members it did not see, which needs the whole input in one process"
+    if sync.action.response.job is not None:
+        return f"the {sync.action_id} action answers with jobs, which are tracked by one process"
+    if sync.envelope.session:
+        return "the request body numbers the requests of one session, which one process hands out"
+    return None
+
+
+def worker_limits(concurrency: int, requests_per_second: float | None, workers: int, index: int) -> tuple[int, float | None]:
+    """Worker `index`'s share of the limits: together the workers use exactly the configured ones."""
+    slots = concurrency // workers + (1 if index < concurrency % workers else 0)
+    return slots, None if requests_per_second is None else requests_per_second / workers
+
+
+def worker_of(key: str | None, row: int, workers: int) -> int:
+    """The worker a record goes to: by a stable hash of its key (same key, same worker), else by row."""
+    if key is None:
+        return row % workers
+    return zlib.crc32(key.encode()) % workers
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """What `Sync` hands over to run with workers (everything else is the sync, inherited by fork)."""
+
+    workers: int
+    recorder: Recorder | None
+    plan: RunPlan
+    callbacks: list[OutcomeCallback]
+    progress: ProgressCallback | None
+    dry_run: bool
+    keep_requests: bool
+    stop: StopRequest | None
+    state: StateStore | None
+    incremental: bool
+    new_client: Callable[[], httpx.AsyncClient]
+
+
+class _Worker:
+    """The parent's side of one worker: its pipe, its credit, the rows it owes an outcome for."""
+
+    def __init__(self, index: int, process: BaseProcess, conn: Connection) -> None:
+        self.index = index
+        self.process = process
+        self.conn = conn
+        self.rows: list[int] = []  # the chunk being filled
+        self.records: list[Any] = []
+        self.inflight = 0
+        self.credit = asyncio.Event()
+        self.outstanding: dict[int, str | None] = {}  # row → key, sent and not answered (when outcomes are shipped)
+        self.sent = 0
+        self.snapshot: Snapshot | None = None
+        self.ended = False
+        self.gone = False
+        self.failure: str | None = None
+
+    @property
+    def alive(self) -> bool:
+        return not (self.ended or self.gone)
+
+    def done_count(self) -> int:
+        return 0 if self.snapshot is None else sum(self.snapshot.counts.values())
+
+
+class WorkerPool:
+    """The parent of a run with workers: routes records out, takes outcomes in, records and merges."""
+
+    def __init__(self, sync: Sync, job: WorkerJob, result: RunResult) -> None:
+        self.sync = sync
+        self.job = job
+        self.result = result
+        self.summary = result.summary
+        self.local = RunSummary()  # the outcomes the parent gives itself (a dead worker's records)
+        self.n = job.workers if job.dry_run else min(job.workers, sync.concurrency)
+        self.track = not job.dry_run or bool(job.callbacks)  # each outcome comes back (else counts are enough)
+        self.workers: list[_Worker] = []
+        self.inbox: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
+        self.rows_read = 0
+        resumed = job.recorder is not None and job.plan.resume is not None
+        self.skip = job.recorder.skip if resumed and job.recorder is not None else None
+        self.only_keys = job.plan.only_keys
+        self.stopping: str | None = None
+        self.aborted: str | None = None
+        self.latencies: list[float] = []
+        self.secrets: list[Secret] = sync.secret_values()
+        self.receiver: threading.Thread | None = None
+
+    # starting and ending the processes
+
+    def start(self) -> None:
+        """Fork the workers (they inherit the prepared sync: nothing is pickled, nothing rebuilt)."""
+        context = multiprocessing.get_context("fork")
+        for index in range(self.n):
+            parent_end, child_end = context.Pipe(duplex=True)
+            slots, rps = worker_limits(self.sync.concurrency, self.sync.requests_per_second, self.n, index)
+            spec = WorkerSpec(index, self.summary.run_id, slots, rps, self.job.dry_run, self.job.keep_requests, self.track,
+                              None if self.job.state is None else self.job.state.path, self.job.incremental,
+                              self.job.stop.grace_s if self.job.stop is not None else 20.0)
+            inherited = [w.conn for w in self.workers] + [parent_end]  # the child closes the parent's ends
+            process = context.Process(target=_child, args=(self.sync, child_end, spec, self.job.new_client, inherited),
+                                      name=f"destkit-worker-{index}", daemon=True)
+            process.start()
+            child_end.close()
+            self.workers.append(_Worker(index, process, parent_end))
+
+    def close(self) -> None:
+        """Make sure no worker outlives the run (after a failure of the parent's, they are killed)."""
+        for w in self.workers:
+            if w.process.is_alive() and not w.ended:
+                with contextlib.suppress(OSError):
+                    w.process.kill()
+        for w in self.workers:
+            w.process.join(5)
+        if self.receiver is not None:  # every child end is closed now: the thread reads the last EOF and ends
+            self.receiver.join(5)
+        for w in self.workers:
+            w.conn.close()
+
+    # the run
+
+    async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        self.receiver = threading.Thread(target=_receive, args=([w.conn for w in self.workers], loop, self.inbox),
+                                         name="destkit-worker-outcomes", daemon=True)
+        self.receiver.start()
+        dispatch = asyncio.create_task(self.dispatch(records))
+        await run_together([dispatch, asyncio.create_task(self.consume())])
+        source_error = dispatch.result()
+        if source_error is not None:  # as a one-process run: what was recorded stays, the run is not closed
+            self.merge()
+            raise source_error
+        self.finish()
+
+    async def dispatch(self, records: Iterable[Any] | AsyncIterable[Any]) -> Exception | None:
+        """Route every record, then tell each worker the input ended. A source's error is returned once
+        the records read before it are handed out, as a one-process run delivers them before raising."""
+        stop = self.job.stop
+        unsubscribe = stop.subscribe(self.on_stop) if stop is not None else None
+        if stop is not None and stop.requested:
+            self.on_stop(stop.forced)
+        source_error: Exception | None = None
+        try:
+            await self.route_all(records)
+        except RunFailed:
+            raise
+        except Exception as exc:  # the source failed (an unreadable file, a crashed stream)
+            source_error = exc
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+        if not self.halted:
+            for w in self.workers:
+                if w.rows:
+                    await self.send(w)
+        for w in self.workers:
+            if w.alive:
+                with contextlib.suppress(OSError):
+                    w.conn.send_bytes(pickle.dumps(None))
+        return source_error
+
+    async def route_all(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
+        if self.halted:
+            return
+        if isinstance(records, AsyncIterable):
+            async for record in records:
+                full = self.route(record)
+                if full is not None:
+                    await self.send(full)
+                    if self.halted:
+                        return
+        else:
+            for record in records:
+                full = self.route(record)
+                if full is not None:
+                    await self.send(full)
+                    if self.halted:
+                        return
+
+    @property
+    def halted(self) -> bool:
+        return self.stopping is not None or self.aborted is not None
+
+    def route(self, record: Any) -> _Worker | None:
+        """Give the record its row and its worker; the worker when its chunk is full. Rows are the input's,
+        as in a one-process run: a resumed run's finished rows and a retry's other records are left out."""
+        self.rows_read += 1
+        row = self.rows_read
+        if self.skip is not None and self.skip(row):
+            self.summary.received += 1  # finished before the resume: the store's outcome counts for it
+            return None
+        key = self.key_of(record)
+        if self.only_keys is not None and (record.__class__ is not dict or key not in self.only_keys):
+            return None  # a retry reads only the records whose key failed last time
+        self.summary.received += 1
+        w = self.workers[worker_of(key, row, self.n)]
+        w.rows.append(row)
+        w.records.append(record)
+        if self.track:
+            w.outstanding[row] = key
+        return w if len(w.rows) >= CHUNK_RECORDS else None
+
+    def key_of(self, record: Any) -> str | None:
+        """The record's destination key, as the pipeline names it (None for no key, or no record)."""
+        field = self.sync.key_field
+        if field is None or not isinstance(record, dict):
+            return None
+        value = self.sync.mapping.field_value(record, field)
+        return None if value is None or value == "" else str(value)
+
+    async def send(self, w: _Worker) -> None:
+        """Send the worker its chunk once it has taken enough of the earlier ones (back-pressure)."""
+        while w.inflight >= MAX_INFLIGHT_CHUNKS and w.alive and not self.halted:
+            w.credit.clear()
+            await w.credit.wait()
+        if not w.alive or self.halted:
+            return  # never sent: the rows stay without an outcome (a resumed run reads them)
+        rows, records = w.rows, w.records
+        w.rows, w.records = [], []
+        try:
+            w.conn.send_bytes(pickle.dumps((rows, records), protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            return  # the worker is gone; its end of the pipe says so to `consume`
+        w.inflight += 1
+        w.sent += len(rows)
+        await asyncio.sleep(0)  # let the outcomes that came back be recorded
+
+    def on_stop(self, forced: bool) -> None:
+        """A stop request: read no more, and forward it to every worker (a second one cuts off their batches)."""
+        assert self.job.stop is not None
+        self.stopping = self.stopping or self.job.stop.reason or "a stop request"
+        for w in self.workers:
+            w.credit.set()
+            if w.alive and w.process.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(w.process.pid, signal.SIGTERM)
+
+    # what comes back
+
+    async def consume(self) -> None:
+        """Take what the workers ship until each has ended or died."""
+        while any(w.alive for w in self.workers):
+            index, message = await self.inbox.get()
+            try:
+                self.take(self.workers[index], message)
+            except Exception as exc:  # recording failed (a full disk, a callback that raised)
+                raise _failure(exc, self.secrets) from exc
+
+    def take(self, w: _Worker, message: Any) -> None:
+        if isinstance(message, Shipment):
+            w.inflight -= message.acks
+            w.credit.set()
+            self.outcomes(w, message)
+        elif isinstance(message, Ended):
+            self.ended(w, message)
+        elif isinstance(message, Failed):
+            w.failure = message.message
+        elif message is None and w.alive:  # the pipe closed without the worker saying it ended
+            self.died(w)
+
+    def outcomes(self, w: _Worker, shipment: Shipment) -> None:
+        w.snapshot = shipment.snapshot
+        recorder, callbacks, outstanding = self.job.recorder, self.job.callbacks, w.outstanding
+        for o in shipment.outcomes:
+            outstanding.pop(o.row, None)
+            if recorder is not None:
+                recorder.add(o)
+            for cb in callbacks:
+                cb(o)
+        if recorder is not None:
+            recorder.fingerprints.extend(shipment.fingerprints)
+            recorder.flush()
+        self.result.requests.extend(shipment.requests)
+        self.merge()
+        s = self.summary
+        self.result.timeline.observe(s.counts, s.requests, s.retries, 0, ())
+        if self.job.progress is not None:
+            self.job.progress(s)
+
+    def ended(self, w: _Worker, ended: Ended) -> None:
+        w.ended = True
+        w.snapshot = ended.snapshot
+        self.latencies.extend(ended.latencies)
+        if ended.aborted and self.aborted is None:
+            self.aborted = ended.aborted  # an auth failure: read no more, as a one-process run
+        for other in self.workers:
+            other.credit.set()
+        self.merge()
+
+    def died(self, w: _Worker) -> None:
+        """A worker died: the records it owed an outcome for are dead letters, and the run ends."""
+        w.gone = True
+        w.process.join(1)
+        code = w.process.exitcode
+        for other in self.workers:
+            other.credit.set()
+        if self.stopping is not None and code == -signal.SIGTERM:
+            return  # stopped before its pipeline began: it sent nothing, the resumed run reads its rows
+        cause = w.failure or f"exit code {code}"
+        message = (f"worker process {w.index} ended unexpectedly ({redact(cause, self.secrets)}) before this record's "
+                   f"outcome came back; it may have been delivered: retry with --include-unknown to send it again.")
+        if self.aborted is None:
+            self.aborted = f"worker process {w.index} ended unexpectedly ({redact(cause, self.secrets)})"
+        if self.track:
+            for row, key in w.outstanding.items():
+                self.dead_letter(Outcome(row=row, status=Status.DEAD_LETTERED, key=key, reason=Reason.UNKNOWN_DELIVERY,
+                                         message=message))
+            w.outstanding.clear()
+        else:  # a dry run without callbacks: only the counts are kept
+            lost = w.sent - w.done_count()
+            self.local.counts[Status.DEAD_LETTERED.value] += lost
+            self.local.reasons[Reason.UNKNOWN_DELIVERY.value] += lost
+        if self.job.recorder is not None:
+            self.job.recorder.flush()
+        self.merge()
+
+    def dead_letter(self, outcome: Outcome) -> None:
+        self.local.add(outcome)
+        if self.job.recorder is not None:
+            self.job.recorder.add(outcome)
+        for cb in self.job.callbacks:
+            cb(outcome)
+
+    def merge(self) -> None:
+        """The summary's figures: the parent's own outcomes plus each worker's latest snapshot."""
+        s, local = self.summary, self.local
+        counts, reasons, warnings = Counter(local.counts), Counter(local.reasons), Counter(local.warnings)
+        batches = requests = retries = bytes_sent = 0
+        for w in self.workers:
+            snap = w.snapshot
+            if snap is not None:
+                counts.update(snap.counts)
+                reasons.update(snap.reasons)
+                warnings.update(snap.warnings)
+                batches, requests = batches + snap.batches, requests + snap.requests
+                retries, bytes_sent = retries + snap.retries, bytes_sent + snap.bytes_sent
+        s.counts, s.reasons, s.warnings = counts, reasons, warnings
+        s.batches, s.requests, s.retries, s.bytes_sent = batches, requests, retries, bytes_sent
+
+    def finish(self) -> None:
+        """Close the run as a one-process run would: stopped or aborted, and in the store."""
+        s, result = self.summary, self.result
+        self.merge()
+        result.latencies = self.latencies
+        s.aborted = s.aborted or self.aborted
+        if self.stopping is not None:
+            result.stopped = self.stopping
+            if s.aborted is None:
+                s.aborted = f"stopped by {self.stopping} before the end of the input; resume the run to finish it"
+        halted = self.halted
+        recorder = self.job.recorder
+        if recorder is not None:
+            recorder.flush()
+            recorder.finish(stopped=halted)  # rows routed but never taken are the resumed run's
+        elif halted:
+            s.received = sum(s.count(status) for status in Status)
+
+
+def _child(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
+           inherited: list[Connection]) -> None:
+    """In the forked child: drop the parent's pipe ends (so the parent's death reads as an end), then work."""
+    for other in inherited:
+        other.close()
+    worker_main(sync, conn, spec, new_client)
+
+
+def _receive(conns: list[Connection], loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[tuple[int, Any]]) -> None:
+    """A thread reading every worker's pipe at once (a worker never blocks on a busy parent loop)."""
+    index_of = {id(c): i for i, c in enumerate(conns)}
+    open_conns = list(conns)
+    while open_conns:
+        try:
+            ready = wait(open_conns)
+        except OSError:  # the pool closed the pipes: the run is over
+            return
+        for conn in ready:
+            assert isinstance(conn, Connection)
+            try:
+                message: Any = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                message = None
+                open_conns.remove(conn)
+            try:
+                loop.call_soon_threadsafe(inbox.put_nowait, (index_of[id(conn)], message))
+            except RuntimeError:  # the run's loop has closed: nobody is listening any more
+                return
+
+
+def _failure(exc: BaseException, secrets: list[Secret]) -> RunFailed:
+    if isinstance(exc, RunFailed):
+        return exc
+    if isinstance(exc, DestkitError):
+        cause = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        cause = f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        cause = f"{type(exc).__name__}: {exc}"
+    return RunFailed(redact(cause, secrets))
+
+
+async def run_in_workers(sync: Sync, records: Iterable[Any] | AsyncIterable[Any], job: WorkerJob, result: RunResult) -> None:
+    """Run the planned run over `job.workers` processes; the summary and the store end as a one-process run's."""
+    pool = WorkerPool(sync, job, result)
+    pool.start()
+    try:
+        try:
+            await pool.run(records)
+        except BaseException:
+            if job.recorder is not None:
+                with contextlib.suppress(Exception):  # best effort: the first failure is the one to raise
+                    job.recorder.flush()
+            raise
+    finally:
+        pool.close()
+
+
+__all__ = ["CHUNK_RECORDS", "MAX_WORKERS", "WorkerJob", "check_workers", "run_in_workers", "worker_limits", "worker_of"]
