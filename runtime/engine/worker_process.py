@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import pickle
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,6 +35,7 @@ from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
 if TYPE_CHECKING:
     from destkit.runtime.engine.sync import Sync
 
+Chunk = tuple[list[int], list[Any] | None]  # parent → worker: input rows and their records (None: read `shared`)
 PARENT_GONE_EXIT = 3  # the parent died (its end of the pipe closed before it said the input ended)
 SHIP_EVERY = 2000  # outcomes buffered in the worker before they are shipped, between chunks too
 
@@ -141,15 +143,19 @@ def send(conn: Connection, message: Any) -> None:
     conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient]) -> None:
-    """The forked process's body: a fresh event loop running this worker's pipeline; exits when it ends."""
+def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
+                shared: Sequence[Any] | None = None) -> None:
+    """The forked process's body: a fresh event loop running this worker's pipeline; exits when it ends.
+
+    `shared` is the parent's in-memory input, inherited by the fork: chunks then carry rows only."""
+    gc.freeze()  # what the fork inherited is never collected here: the collector neither scans nor copies it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(ValueError):
         signal.set_wakeup_fd(-1)  # the parent loop's wake-up pipe is not ours
     asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop
     try:
-        asyncio.run(_run_worker(sync, conn, spec, new_client))
+        asyncio.run(_run_worker(sync, conn, spec, new_client, shared))
     except BaseException as exc:  # anything at all: the parent must hear why
         with contextlib.suppress(Exception):
             send(conn, Failed(f"{type(exc).__name__}: {exc}"))
@@ -157,12 +163,12 @@ def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Call
     os._exit(0)
 
 
-async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec,
-                      new_client: Callable[[], httpx.AsyncClient]) -> None:
+async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
+                      shared: Sequence[Any] | None) -> None:
     loop = asyncio.get_running_loop()
     stop = StopRequest(spec.grace_s)
     loop.add_signal_handler(signal.SIGTERM, stop.request, "SIGTERM")  # the parent forwards its stop requests
-    inbox: asyncio.Queue[tuple[list[int], list[Any]] | None] = asyncio.Queue()
+    inbox: asyncio.Queue[Chunk | None] = asyncio.Queue()
     threading.Thread(target=_read_inbox, args=(conn, loop, inbox), daemon=True).start()
     state = StateStore(spec.state_path) if spec.state_path is not None else None
     sync.use_state(state)
@@ -176,7 +182,7 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec,
     try:
         pipeline = Pipeline(sync, client, summary, callbacks, None, spec.dry_run, spec.keep_requests, result)
         pipeline.arm(RunPlan(), None if spec.dry_run else shipper, state if spec.incremental else None, stop)
-        await pipeline.run(_records(pipeline, inbox, shipper))
+        await pipeline.run(_records(pipeline, inbox, shipper, shared))
     finally:
         if client is not None:
             await client.aclose()
@@ -185,8 +191,8 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec,
                      result.latencies))
 
 
-async def _records(pipeline: Pipeline, inbox: asyncio.Queue[tuple[list[int], list[Any]] | None],
-                   shipper: Shipper) -> AsyncIterator[Any]:
+async def _records(pipeline: Pipeline, inbox: asyncio.Queue[Chunk | None], shipper: Shipper,
+                   shared: Sequence[Any] | None) -> AsyncIterator[Any]:
     """The records routed here, each fed under the parent's row (the pipeline counts rows from `rows_read`)."""
     while True:
         shipper.ship()  # outcomes so far and the credit for the chunks taken, before waiting for more
@@ -195,13 +201,16 @@ async def _records(pipeline: Pipeline, inbox: asyncio.Queue[tuple[list[int], lis
             return
         shipper.acks += 1
         rows, records = chunk
+        if records is None:  # the parent's list, inherited: row r is its item r - 1
+            assert shared is not None
+            records = [shared[row - 1] for row in rows]
         for row, record in zip(rows, records, strict=True):
             pipeline.rows_read = row - 1  # `feed` runs right after this yield, with no await in between
             yield record
 
 
 def _read_inbox(conn: Connection, loop: asyncio.AbstractEventLoop,
-                inbox: asyncio.Queue[tuple[list[int], list[Any]] | None]) -> None:
+                inbox: asyncio.Queue[Chunk | None]) -> None:
     """A thread draining the parent's chunks at once (the parent never blocks on a busy worker's pipe)."""
     while True:
         try:

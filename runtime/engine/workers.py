@@ -29,7 +29,7 @@ import signal
 import threading
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -141,8 +141,9 @@ class _Worker:
 class WorkerPool:
     """The parent of a run with workers: routes records out, takes outcomes in, records and merges."""
 
-    def __init__(self, sync: Sync, job: WorkerJob, result: RunResult) -> None:
+    def __init__(self, sync: Sync, job: WorkerJob, result: RunResult, shared: Sequence[Any] | None = None) -> None:
         self.sync = sync
+        self.shared = shared  # an in-memory list: the workers inherit it, only rows are sent
         self.job = job
         self.result = result
         self.summary = result.summary
@@ -173,7 +174,8 @@ class WorkerPool:
                               None if self.job.state is None else self.job.state.path, self.job.incremental,
                               self.job.stop.grace_s if self.job.stop is not None else 20.0)
             inherited = [w.conn for w in self.workers] + [parent_end]  # the child closes the parent's ends
-            process = context.Process(target=_child, args=(self.sync, child_end, spec, self.job.new_client, inherited),
+            process = context.Process(target=_child, args=(self.sync, child_end, spec, self.job.new_client, inherited,
+                                                           self.shared),
                                       name=f"destkit-worker-{index}", daemon=True)
             process.start()
             child_end.close()
@@ -270,7 +272,8 @@ class WorkerPool:
         self.summary.received += 1
         w = self.workers[worker_of(key, row, self.n)]
         w.rows.append(row)
-        w.records.append(record)
+        if self.shared is None:
+            w.records.append(record)
         if self.track:
             w.outstanding[row] = key
         return w if len(w.rows) >= CHUNK_RECORDS else None
@@ -290,7 +293,7 @@ class WorkerPool:
             await w.credit.wait()
         if not w.alive or self.halted:
             return  # never sent: the rows stay without an outcome (a resumed run reads them)
-        rows, records = w.rows, w.records
+        rows, records = w.rows, w.records if self.shared is None else None
         w.rows, w.records = [], []
         try:
             w.conn.send_bytes(pickle.dumps((rows, records), protocol=pickle.HIGHEST_PROTOCOL))
@@ -432,11 +435,11 @@ class WorkerPool:
 
 
 def _child(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
-           inherited: list[Connection]) -> None:
+           inherited: list[Connection], shared: Sequence[Any] | None) -> None:
     """In the forked child: drop the parent's pipe ends (so the parent's death reads as an end), then work."""
     for other in inherited:
         other.close()
-    worker_main(sync, conn, spec, new_client)
+    worker_main(sync, conn, spec, new_client, shared)
 
 
 def _receive(conns: list[Connection], loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[tuple[int, Any]]) -> None:
@@ -475,7 +478,8 @@ def _failure(exc: BaseException, secrets: list[Secret]) -> RunFailed:
 
 async def run_in_workers(sync: Sync, records: Iterable[Any] | AsyncIterable[Any], job: WorkerJob, result: RunResult) -> None:
     """Run the planned run over `job.workers` processes; the summary and the store end as a one-process run's."""
-    pool = WorkerPool(sync, job, result)
+    shared = records if isinstance(records, list | tuple) else None  # read by index in the workers: never sent
+    pool = WorkerPool(sync, job, result, shared)
     pool.start()
     try:
         try:

@@ -120,3 +120,31 @@ def test_a_parent_killed_mid_run_is_resumed_with_exactly_one_outcome_per_row(tmp
     assert {row for row, _n, status in by_row if status != "delivered"} == BAD
     assert len(workspace.contacts) == rows - len(BAD)
     assert os.path.exists(state)
+
+
+def test_sigterm_stops_every_worker_cleanly_and_the_resume_finishes_each_row_once(tmp_path: Path) -> None:
+    rows = 12_000
+    workspace = EmulatorState()
+    config = write_config(tmp_path, "{concurrency: 2}")
+    audience = write_audience(tmp_path / "audience.csv", rows, bad_phone_rows=BAD)
+    state = tmp_path / "state.sqlite"
+    slow = create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES, state=workspace,
+                      faults=FaultPlan(latency_ms=300))
+    with running_server(slow) as url:
+        proc = start_cli(sync_args(config, audience, url, state, "--workers", "2"))
+        wait_until(lambda: len(state_rows(state, "SELECT row FROM outcomes")) > 0, what="the first outcomes")
+        workers = children_of(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, err
+        assert all(is_gone(pid) for pid in workers)
+        stopped_at = state_rows(state, "SELECT row FROM outcomes")
+        assert 0 < len(stopped_at) < rows
+        assert "--workers 2 --resume" in err
+        done = run_cli(sync_args(config, audience, url, state, "--resume", "--workers", "2"))
+    assert done.returncode == 1, done.stderr
+    [(run_id,)] = state_rows(state, "SELECT run_id FROM runs")
+    by_row = state_rows(state, "SELECT row, COUNT(*) FROM outcomes WHERE run_id = ? GROUP BY row", run_id)
+    assert [row for row, _n in by_row] == list(range(1, rows + 1))
+    assert all(n == 1 for _row, n in by_row)
+    assert len(workspace.contacts) == rows - len(BAD)

@@ -89,3 +89,22 @@ def test_a_retry_with_workers_sends_only_the_dead_lettered_records_and_delivers_
     statuses = latest_status_by_row(store, [first.summary.run_id, retry.summary.run_id])
     assert {row for row, status in statuses.items() if status != Status.DELIVERED.value} == INVALID_ROWS
     assert len(workspace.contacts) == ROWS - len(INVALID_ROWS)
+
+
+def test_an_incremental_run_with_workers_skips_what_the_last_run_with_workers_delivered(store: StateStore) -> None:
+    workspace = EmulatorState()
+    records = audience(ROWS)
+    changed = [dict(r, first_name="Changed") if i % 10 == 0 else r for i, r in enumerate(records)]
+
+    def incremental(run: Any) -> Any:
+        with running_server(healthy(workspace)) as url:
+            sync = build_sync(hc_config(mapping=RETRY_MAPPING, options={"incremental": True, "concurrency": 2}),
+                              base_url=url, allow_http=True)
+            return run(sync)
+
+    first = incremental(lambda s: s.run(records, state=store, input_ref="v1", workers=2))
+    assert first.summary.delivered == ROWS - len(INVALID_ROWS)
+    second = incremental(lambda s: s.run(changed, state=store, input_ref="v2", workers=3))
+    resent = {i + 1 for i in range(ROWS) if i % 10 == 0} - INVALID_ROWS
+    assert second.summary.delivered == len(resent)
+    assert second.summary.reasons["unchanged"] == ROWS - len(INVALID_ROWS) - len(resent)

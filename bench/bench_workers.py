@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""`--workers N` against one process: a CPU-bound dry run, and a real run to the lean sink.
+
+    python bench/bench_workers.py                          # 200,000 rows dry, 100,000 sent; 1 vs 2 workers
+    python bench/bench_workers.py --rows 50000 --send-rows 20000 --repeats 2
+
+Three comparisons, each run interleaved round by round (1, N, 1, N, ...) so machine noise hits
+both sides alike; each prints every round, the best of each side, their ratio (N workers ÷ one
+process) and the range of the per-round ratios:
+
+* dry run, W1 in memory: `sync.dry_run(records, keep_requests=False, workers=n)` over a list
+  (the workers inherit the list by fork: only row numbers cross the pipes);
+* dry run, W1 from a JSONL file: `read_jsonl(path)` streamed (the parent reads and routes, the
+  records cross the pipes pickled);
+* end to end: `sync.run(records, workers=n)` to `bench/emulator_server.py --lean LATENCY` at
+  concurrency C (split between the workers: C // N each).
+
+CPU seconds (this process and its workers, user + system) are printed beside the wall time: on a
+shared machine they say what the run cost when the wall clock says mostly what the neighbours did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script or with -m
+from bench._workload import DEFAULT_WORKLOAD, load_workload
+from bench.bench_concurrency import start_emulator
+from destkit.runtime.engine import RunResult, build_sync
+from destkit.runtime.engine.sources import read_jsonl
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its ended workers so far."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(run: Callable[[], RunResult]) -> tuple[float, float, RunResult]:
+    cpu, start = cpu_seconds(), time.perf_counter()
+    result = run()
+    return time.perf_counter() - start, cpu_seconds() - cpu, result
+
+
+def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[int], RunResult]) -> None:
+    """Run one process and `workers` processes alternately; print the rounds, the best of each and the ratios."""
+    print(f"\n{title}")
+    walls: dict[int, list[float]] = {1: [], workers: []}
+    for round_no in range(repeats):
+        order = (1, workers) if round_no % 2 == 0 else (workers, 1)
+        for n in order:
+            wall, cpu, result = timed(lambda n=n: run(n))  # type: ignore[misc]
+            walls[n].append(wall)
+            s = result.summary
+            print(f"  round {round_no + 1} workers {n}: {wall:6.2f} s  {rows / wall:>9,.0f} records/s  cpu {cpu:5.2f} s  "
+                  f"(delivered {s.delivered:,}, invalid {s.count('invalid'):,}, received {s.received:,})")
+    ratios = [one / many for one, many in zip(walls[1], walls[workers], strict=True)]
+    best_one, best_many = min(walls[1]), min(walls[workers])
+    print(f"  best: 1 worker {rows / best_one:,.0f} records/s, {workers} workers {rows / best_many:,.0f} records/s; "
+          f"ratio {best_one / best_many:.2f}x (per round {min(ratios):.2f}-{max(ratios):.2f}, "
+          f"median {statistics.median(ratios):.2f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000, help="rows of the dry runs")
+    parser.add_argument("--send-rows", type=int, default=100_000, help="rows sent to the lean sink (0: skip)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=4, help="rounds of each side (alternating)")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workload", default=str(DEFAULT_WORKLOAD))
+    args = parser.parse_args(argv)
+    workload = load_workload(args.workload)
+    records = list(workload.generate(args.rows))
+    gc.collect()
+    gc.freeze()  # as workload.py does for the reference: held records would make every GC pass slow
+    sync = build_sync(workload.SYNC_CONFIG)
+    compare(f"dry run, {args.rows:,} W1 rows in memory", args.rows, args.repeats, args.workers,
+            lambda n: sync.dry_run(records, keep_requests=False, workers=n))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "w1.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+        compare(f"dry run, {args.rows:,} W1 rows from JSONL", args.rows, args.repeats, args.workers,
+                lambda n: sync.dry_run(read_jsonl(path), keep_requests=False, workers=n))
+    if args.send_rows:
+        url, proc = start_emulator(args.latency_ms, args.workload, full=False)
+        try:
+            config: dict[str, Any] = {**workload.SYNC_CONFIG, "options": {"concurrency": args.concurrency}}
+            sender = build_sync(config, base_url=url, allow_http=True)
+            sent = records[:args.send_rows]
+            compare(f"end to end, {args.send_rows:,} W1 rows to the lean sink (+{args.latency_ms:g} ms), "
+                    f"concurrency {args.concurrency} in total", args.send_rows, args.repeats, args.workers,
+                    lambda n: sender.run(sent, workers=n))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
