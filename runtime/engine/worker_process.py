@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import operator
 import os
 import pickle
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,11 +74,24 @@ class Snapshot:
         return cls(dict(s.counts), dict(s.reasons), dict(s.warnings), s.batches, s.requests, s.retries, s.bytes_sent)
 
 
+OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
+_outcome_values = operator.attrgetter(*OUTCOME_FIELDS)
+
+
+def pack_outcomes(outcomes: list[Outcome]) -> list[tuple[Any, ...]]:
+    """Outcomes as plain tuples: pickled several times faster than the dataclass, and half the bytes."""
+    return [_outcome_values(o) for o in outcomes]
+
+
+def unpack_outcomes(packed: list[tuple[Any, ...]]) -> list[Outcome]:
+    return [Outcome(**dict(zip(OUTCOME_FIELDS, values, strict=True))) for values in packed]
+
+
 @dataclass
 class Shipment:
-    """Worker → parent: outcomes since the last shipment, chunks taken since, counts so far."""
+    """Worker → parent: outcomes since the last shipment (packed), chunks taken since, counts so far."""
 
-    outcomes: list[Outcome]
+    outcomes: list[tuple[Any, ...]]
     fingerprints: list[tuple[str, str, bytes]]
     acks: int
     snapshot: Snapshot
@@ -132,7 +146,7 @@ class Shipper(Recorder):
         """Send what is buffered, with the chunks taken since the last shipment (the parent's credits)."""
         requests = self.result.requests
         self.result.requests = []
-        send(self.conn, Shipment(self.buffer, self.fingerprints, self.acks, Snapshot.of(self.summary), requests))
+        send(self.conn, Shipment(pack_outcomes(self.buffer), self.fingerprints, self.acks, Snapshot.of(self.summary), requests))
         self.buffer, self.fingerprints, self.acks = [], [], 0
 
     def finish(self, *, stopped: bool = False) -> None:
@@ -178,10 +192,11 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client
     shipper = Shipper(conn, summary, result)
     # a dry run emits its delivered records only to callbacks: ship them through one when the parent wants them
     callbacks: list[OutcomeCallback] = [shipper.add] if spec.dry_run and spec.ship_outcomes else []
+    recorder = shipper if spec.ship_outcomes and not spec.dry_run else None
     client = None if spec.dry_run else new_client()
     try:
         pipeline = Pipeline(sync, client, summary, callbacks, None, spec.dry_run, spec.keep_requests, result)
-        pipeline.arm(RunPlan(), None if spec.dry_run else shipper, state if spec.incremental else None, stop)
+        pipeline.arm(RunPlan(), recorder, state if spec.incremental else None, stop)
         await pipeline.run(_records(pipeline, inbox, shipper, shared))
     finally:
         if client is not None:

@@ -44,7 +44,15 @@ from destkit.runtime.engine.results import ProgressCallback, RunFailed, RunResul
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.engine.worker_process import Ended, Failed, Shipment, Snapshot, WorkerSpec, worker_main
+from destkit.runtime.engine.worker_process import (
+    Ended,
+    Failed,
+    Shipment,
+    Snapshot,
+    WorkerSpec,
+    unpack_outcomes,
+    worker_main,
+)
 from destkit.runtime.errors import DestkitError, UsageError
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
 
@@ -149,7 +157,8 @@ class WorkerPool:
         self.summary = result.summary
         self.local = RunSummary()  # the outcomes the parent gives itself (a dead worker's records)
         self.n = job.workers if job.dry_run else min(job.workers, sync.concurrency)
-        self.track = not job.dry_run or bool(job.callbacks)  # each outcome comes back (else counts are enough)
+        # each outcome comes back when the parent records it or calls back with it; else counts are enough
+        self.track = job.recorder is not None or bool(job.callbacks)
         self.workers: list[_Worker] = []
         self.inbox: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
         self.rows_read = 0
@@ -339,7 +348,7 @@ class WorkerPool:
     def outcomes(self, w: _Worker, shipment: Shipment) -> None:
         w.snapshot = shipment.snapshot
         recorder, callbacks, outstanding = self.job.recorder, self.job.callbacks, w.outstanding
-        for o in shipment.outcomes:
+        for o in unpack_outcomes(shipment.outcomes):
             outstanding.pop(o.row, None)
             if recorder is not None:
                 recorder.add(o)
