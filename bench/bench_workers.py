@@ -17,6 +17,9 @@ process) and the range of the per-round ratios:
 
 CPU seconds (this process and its workers, user + system) are printed beside the wall time: on a
 shared machine they say what the run cost when the wall clock says mostly what the neighbours did.
+"ratio with free cores" is one process's CPU time over the CPU time of the busiest process of the
+N-worker run (the parent, or a worker: the workers' total / N): the speed-up the run would show with
+a free core for each of its processes.
 """
 
 from __future__ import annotations
@@ -41,35 +44,44 @@ from destkit.runtime.engine import RunResult, build_sync
 from destkit.runtime.engine.sources import read_jsonl
 
 
-def cpu_seconds() -> float:
-    """User + system CPU of this process and of its ended workers so far."""
+def cpu_seconds() -> tuple[float, float]:
+    """User + system CPU seconds so far of this process, and of its ended workers."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
-def timed(run: Callable[[], RunResult]) -> tuple[float, float, RunResult]:
-    cpu, start = cpu_seconds(), time.perf_counter()
+def timed(run: Callable[[], RunResult]) -> tuple[float, float, float, RunResult]:
+    """Wall seconds, this process's CPU seconds and its workers' CPU seconds for one run."""
+    (own, children), start = cpu_seconds(), time.perf_counter()
     result = run()
-    return time.perf_counter() - start, cpu_seconds() - cpu, result
+    wall = time.perf_counter() - start
+    own_after, children_after = cpu_seconds()
+    return wall, own_after - own, children_after - children, result
 
 
 def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[int], RunResult]) -> None:
     """Run one process and `workers` processes alternately; print the rounds, the best of each and the ratios."""
     print(f"\n{title}")
     walls: dict[int, list[float]] = {1: [], workers: []}
+    paths: dict[int, list[float]] = {1: [], workers: []}  # CPU seconds on the busiest process
     for round_no in range(repeats):
         order = (1, workers) if round_no % 2 == 0 else (workers, 1)
         for n in order:
-            wall, cpu, result = timed(lambda n=n: run(n))  # type: ignore[misc]
+            wall, own, children, result = timed(lambda n=n: run(n))  # type: ignore[misc]
             walls[n].append(wall)
+            paths[n].append(own if n == 1 else max(own, children / n))  # the workers share the records evenly
             s = result.summary
-            print(f"  round {round_no + 1} workers {n}: {wall:6.2f} s  {rows / wall:>9,.0f} records/s  cpu {cpu:5.2f} s  "
+            print(f"  round {round_no + 1} workers {n}: {wall:6.2f} s  {rows / wall:>9,.0f} records/s  "
+                  f"cpu parent {own:5.2f} s + workers {children:5.2f} s  "
                   f"(delivered {s.delivered:,}, invalid {s.count('invalid'):,}, received {s.received:,})")
     ratios = [one / many for one, many in zip(walls[1], walls[workers], strict=True)]
     best_one, best_many = min(walls[1]), min(walls[workers])
     print(f"  best: 1 worker {rows / best_one:,.0f} records/s, {workers} workers {rows / best_many:,.0f} records/s; "
           f"ratio {best_one / best_many:.2f}x (per round {min(ratios):.2f}-{max(ratios):.2f}, "
           f"median {statistics.median(ratios):.2f})")
+    # what the ratio would be with a free core per process: one process's CPU over the busiest process's CPU
+    print(f"  CPU on the busiest process: 1 worker {min(paths[1]):.2f} s, {workers} workers {min(paths[workers]):.2f} s; "
+          f"ratio with free cores {min(paths[1]) / min(paths[workers]):.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:

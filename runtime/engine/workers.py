@@ -29,7 +29,7 @@ import signal
 import threading
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -248,16 +248,17 @@ class WorkerPool:
     async def route_all(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         if self.halted:
             return
+        route = self.router()
         if isinstance(records, AsyncIterable):
             async for record in records:
-                full = self.route(record)
+                full = route(record)
                 if full is not None:
                     await self.send(full)
                     if self.halted:
                         return
         else:
             for record in records:
-                full = self.route(record)
+                full = route(record)
                 if full is not None:
                     await self.send(full)
                     if self.halted:
@@ -290,10 +291,42 @@ class WorkerPool:
     def key_of(self, record: Any) -> str | None:
         """The record's destination key, as the pipeline names it (None for no key, or no record)."""
         field = self.sync.key_field
-        if field is None or not isinstance(record, dict):
+        if field is None or not (isinstance(record, dict | Mapping)):
             return None
         value = self.sync.mapping.field_value(record, field)
         return None if value is None or value == "" else str(value)
+
+    def router(self) -> Callable[[Any], _Worker | None]:
+        """`route` for this run: for a plain run (no resume, no retry) its hot path in one function with its
+        lookups bound, since it runs once a record in the one process every record goes through."""
+        if self.skip is not None or self.only_keys is not None or self.sync.key_field is None:
+            return self.route
+        key_of = self.sync.mapping.per_field.get(self.sync.key_field)
+        if key_of is None:
+            return self.route
+        workers, n, summary, track, keep = self.workers, self.n, self.summary, self.track, self.shared is None
+        crc32 = zlib.crc32
+
+        def route_plain(record: Any) -> _Worker | None:
+            self.rows_read = row = self.rows_read + 1
+            summary.received += 1
+            key = None
+            if isinstance(record, dict | Mapping):
+                try:
+                    value = key_of(record)
+                except Exception:  # the pipeline names the failure; here the record just has no key
+                    value = None
+                if value is not None and value != "":
+                    key = str(value)
+            w = workers[row % n if key is None else crc32(key.encode()) % n]
+            w.rows.append(row)
+            if keep:
+                w.records.append(record)
+            if track:
+                w.outstanding[row] = key
+            return w if len(w.rows) >= CHUNK_RECORDS else None
+
+        return route_plain
 
     async def send(self, w: _Worker) -> None:
         """Send the worker its chunk once it has taken enough of the earlier ones (back-pressure)."""
