@@ -284,8 +284,6 @@ class Sync:
                 recorder = None if state is None or run.dry_run else self._recorder(state, plan, summary)
                 if lock is not None:
                     lock.note_run(summary.run_id)
-                runner = Pipeline(self, client, summary, run.callbacks, run.progress, run.dry_run, run.keep_requests,
-                                  result)
                 mirror = None if recorder is None or not self.options.mirror else Mirror(self, recorder.state)
                 if recorder is not None:
                     recorder.mirror = mirror
@@ -296,6 +294,8 @@ class Sync:
                         run.workers, recorder, plan, run.callbacks, run.progress, run.dry_run, run.keep_requests,
                         run.stop, state, incremental and state is not None, self._client), result)
                 else:
+                    runner = Pipeline(self, client, summary, run.callbacks, run.progress, run.dry_run,
+                                      run.keep_requests, result)
                     runner.arm(plan, recorder, state if incremental else None, run.stop, mirror)
                     await runner.run(records)
         finally:

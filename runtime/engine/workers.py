@@ -3,9 +3,10 @@
 The parent reads the input and routes each record to worker `crc32(key) % N`, where the key is the
 value the action's key field maps to (records without one go by row), so records sharing a key go to
 one worker and keep their order there, as in a one-process run. Records travel in chunks of
-`CHUNK_RECORDS` with their input rows; each worker holds at most `MAX_INFLIGHT_CHUNKS` chunks not yet
-taken (memory stays bounded). Workers ship their outcomes back; the parent alone writes the state
-store, calls the callbacks and progress, and merges the summary.
+`CHUNK_RECORDS` with their input rows (an in-memory list is inherited by the fork: only the rows are
+sent); each worker holds at most `MAX_INFLIGHT_CHUNKS` chunks not yet taken (memory stays bounded).
+Workers ship back their counts and, when the parent records or calls back with them, their outcomes;
+the parent alone writes the state store, calls the callbacks and progress, and merges the summary.
 
 The destination's limits are split so that it sees them in total: worker i gets
 `concurrency // N` slots (plus one for the first `concurrency % N` workers) and
