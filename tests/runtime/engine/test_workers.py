@@ -209,3 +209,37 @@ def test_one_worker_is_the_one_process_run() -> None:
     result = sync.dry_run(audience([1, 2, 3]), workers=1)
     assert result.summary.delivered == 3
     assert set(multiprocessing.active_children()) == before
+
+
+def test_a_killed_worker_in_a_run_that_keeps_only_counts_is_counted_as_unknown_delivery() -> None:
+    records = audience([r % 50 for r in range(20_000)])
+    killed: list[int] = []
+
+    def kill_a_worker(_summary: Any) -> None:
+        if not killed:
+            child = multiprocessing.active_children()[0]
+            assert child.pid is not None
+            killed.append(child.pid)
+            os.kill(child.pid, signal.SIGKILL)
+
+    result = build_sync(hc_config(catalogs=CATALOGS)).run(records, dry_run=True, keep_requests=False,
+                                                         progress=kill_a_worker, workers=2)
+    s = result.summary
+    assert killed
+    assert s.count(Status.DEAD_LETTERED) == s.reasons[Reason.UNKNOWN_DELIVERY.value] > 0
+    assert s.aborted is not None and s.aborted.startswith("worker process")
+    assert s.received == sum(s.count(status) for status in Status)
+
+
+def test_refused_credentials_in_a_worker_abort_the_run_as_in_one_process(metered: tuple[Meter, str, Any]) -> None:
+    _meter, url, emulator = metered
+    config = hc_config(catalogs=CATALOGS, secrets={"api_key": "revoked"})
+    sync = build_sync(config, base_url=url, allow_http=True)
+    seen: list[Outcome] = []
+    result = sync.run(audience([r % 30 for r in range(5_000)]), on_outcome=seen.append, workers=2)
+    s = result.summary
+    assert s.aborted is not None and s.aborted.startswith("auth_failed")
+    assert "revoked" not in s.aborted
+    assert s.delivered == 0 and not emulator.contacts
+    assert {o.reason for o in seen} == {Reason.AUTH_FAILED}
+    assert s.received == len(seen) < 5_000
