@@ -211,8 +211,16 @@ class WorkerPool:
         self.receiver = threading.Thread(target=_receive, args=([w.conn for w in self.workers], loop, self.inbox),
                                          name="destkit-worker-outcomes", daemon=True)
         self.receiver.start()
+        stop = self.job.stop  # listened to until every worker has ended, as a one-process run does
+        unsubscribe = stop.subscribe(self.on_stop) if stop is not None else None
+        if stop is not None and stop.requested:
+            self.on_stop(stop.forced)
         dispatch = asyncio.create_task(self.dispatch(records))
-        await run_together([dispatch, asyncio.create_task(self.consume())])
+        try:
+            await run_together([dispatch, asyncio.create_task(self.consume())])
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
         source_error = dispatch.result()
         if source_error is not None:  # as a one-process run: what was recorded stays, the run is not closed
             self.merge()
@@ -222,10 +230,6 @@ class WorkerPool:
     async def dispatch(self, records: Iterable[Any] | AsyncIterable[Any]) -> Exception | None:
         """Route every record, then tell each worker the input ended. A source's error is returned once
         the records read before it are handed out, as a one-process run delivers them before raising."""
-        stop = self.job.stop
-        unsubscribe = stop.subscribe(self.on_stop) if stop is not None else None
-        if stop is not None and stop.requested:
-            self.on_stop(stop.forced)
         source_error: Exception | None = None
         try:
             await self.route_all(records)
@@ -233,9 +237,6 @@ class WorkerPool:
             raise
         except Exception as exc:  # the source failed (an unreadable file, a crashed stream)
             source_error = exc
-        finally:
-            if unsubscribe is not None:
-                unsubscribe()
         if not self.halted:
             for w in self.workers:
                 if w.rows:

@@ -25,7 +25,7 @@ from mirror_kit import spec as mirror_spec
 from destkit.destinations._kit import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.cli.server import running_server
-from destkit.runtime.engine import PreparedRequest, Sync, build_sync
+from destkit.runtime.engine import PreparedRequest, StopRequest, Sync, build_sync
 from destkit.runtime.errors import UsageError
 from destkit.runtime.outcomes import Outcome, Reason, Status
 from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config
@@ -243,3 +243,22 @@ def test_refused_credentials_in_a_worker_abort_the_run_as_in_one_process(metered
     assert s.delivered == 0 and not emulator.contacts
     assert {o.reason for o in seen} == {Reason.AUTH_FAILED}
     assert s.received == len(seen) < 5_000
+
+
+def test_a_stop_requested_after_the_input_is_read_still_stops_every_worker() -> None:
+    app = create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES, faults=FaultPlan(latency_ms=200))
+    stop = StopRequest(grace_s=5)
+    seen: list[Outcome] = []
+
+    def stop_at_the_first(outcome: Outcome) -> None:
+        seen.append(outcome)
+        stop.request("a test")
+
+    with running_server(app) as url:
+        result = sync_to(url, concurrency=2).run(audience([r % 40 for r in range(1_200)]), on_outcome=stop_at_the_first,
+                                                 stop=stop, workers=2)
+    assert result.stopped == "a test"
+    assert result.summary.aborted is not None and result.summary.aborted.startswith("stopped by a test")
+    rows = [o.row for o in seen]
+    assert len(rows) == len(set(rows)) < 1_200
+    assert result.summary.received == len(rows)
