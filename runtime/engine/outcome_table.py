@@ -4,6 +4,7 @@ The columns (`OUTCOME_COLUMNS`) are the same in Parquet (pyarrow, extra `destkit
 CSV. Writers stream: Parquet in row groups of at most `ROW_GROUP_ROWS`, the others a line at a time, so
 memory stays bounded whatever the input's size. Each file is written 0600 and never through a symlink
 (`engine/files.py`); it holds what a report holds (keys, scrubbed messages), never a payload or a secret.
+From Python, `outcome_file(path, run_id)` gives the writer whose `write` is a sync's `on_outcome`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import csv
 import importlib
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -201,6 +203,20 @@ def open_outcome_writer(path: str | Path, run_id: str) -> OutcomeWriter:
     return JsonlOutcomeWriter(target, run_id) if suffix == ".jsonl" else CsvOutcomeWriter(target, run_id)
 
 
+@contextmanager
+def outcome_file(path: str | Path, run_id: str) -> Iterator[OutcomeWriter]:
+    """The Python API's `--outcomes`: a writer for `path` (see `open_outcome_writer`), closed however the run ends.
+
+        with outcome_file("outcomes.parquet", run_id="nightly") as outcomes:
+            sync.run(records, on_outcome=outcomes.write, run_id="nightly")
+    """
+    writer = open_outcome_writer(path, run_id)
+    try:
+        yield writer
+    finally:
+        writer.close()
+
+
 __all__ = [
     "OUTCOME_COLUMNS",
     "ROW_GROUP_ROWS",
@@ -210,6 +226,7 @@ __all__ = [
     "ParquetOutcomeWriter",
     "open_outcome_writer",
     "outcome_batch",
+    "outcome_file",
     "outcome_row",
     "outcome_schema",
 ]

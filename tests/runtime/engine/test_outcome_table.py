@@ -25,6 +25,7 @@ from destkit.runtime.engine.outcome_table import (
     ParquetOutcomeWriter,
     open_outcome_writer,
     outcome_batch,
+    outcome_file,
     outcome_schema,
 )
 from destkit.runtime.errors import UsageError
@@ -150,6 +151,18 @@ def test_a_csv_file_has_the_columns_as_its_header_and_a_row_per_record(tmp_path:
     assert [(r["primary_key"], r["row"], r["key"], r["outcome"], r["reason"], r["operation"]) for r in rows] == [
         ("C1001", "1", "u00001", "delivered", "", ""), ("C1002", "2", "u00002", "delivered", "", ""),
         ("C1003", "3", "u00003", "invalid", "invalid_phone", "")]
+
+
+def test_outcome_file_writes_a_runs_outcomes_from_python_and_closes_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "outcomes.parquet"
+    app = create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES)
+    sync = build_sync(hc_config(options={"primary_key": "customer_id"}), base_url="http://acme.hello-charles.test",
+                      transport=httpx.ASGITransport(app=app), allow_http=True)
+    with outcome_file(path, run_id="nightly") as outcomes:
+        result = sync.run(audience(3), on_outcome=outcomes.write, run_id="nightly")
+    assert result.summary.run_id == "nightly"
+    assert [(r["primary_key"], r["outcome"], r["run_id"]) for r in pq.read_table(path).to_pylist()] == [
+        ("C1001", "delivered", "nightly"), ("C1002", "delivered", "nightly"), ("C1003", "delivered", "nightly")]
 
 
 def test_a_file_name_without_a_known_suffix_is_a_usage_error_naming_the_suffixes(tmp_path: Path) -> None:
