@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -52,23 +53,36 @@ def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
 
 
 def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Item]:
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
     with Path(path).open("rb") as fh:
         for lineno, raw in enumerate(_lines(fh, max_line_bytes), 1):
-            if raw is None:
-                yield Malformed(lineno, f"line {lineno} is over {max_line_bytes:,} bytes; split or trim the record.")
-                continue
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield Malformed(lineno, f"line {lineno} is not valid JSON ({exc.args[0].split(':')[0]}); fix or remove the line.")
-                continue
-            if not isinstance(value, dict):
-                yield Malformed(lineno, f"line {lineno} is a JSON {type(value).__name__}, not an object of fields.")
-                continue
-            yield value
+            if raw is not None:
+                try:
+                    value = loads(raw)  # the common case: an object, the line end being JSON whitespace
+                except decode_error:
+                    value = None
+                if type(value) is dict:
+                    yield value
+                    continue
+            if (item := _jsonl_line(lineno, raw, max_line_bytes)) is not None:
+                yield item
+
+
+def _jsonl_line(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | None:
+    """A line that is not simply an object: over-long, blank (None), not JSON, not an object, or an
+    object with whitespace around it that JSON does not allow (a form feed) but a file may hold."""
+    if raw is None:
+        return Malformed(lineno, f"line {lineno} is over {max_line_bytes:,} bytes; split or trim the record.")
+    line = raw.strip()
+    if not line:
+        return None
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return Malformed(lineno, f"line {lineno} is not valid JSON ({exc.args[0].split(':')[0]}); fix or remove the line.")
+    if not isinstance(value, dict):
+        return Malformed(lineno, f"line {lineno} is a JSON {type(value).__name__}, not an object of fields.")
+    return value
 
 
 # what errors="surrogateescape" decodes a byte that is not UTF-8 to
@@ -77,6 +91,11 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 def _has_surrogates(values: list[str]) -> bool:
     return any(_SURROGATE.search(v) for v in values if v)
+
+
+def _to_mend(row: list[str], width: int) -> bool:
+    """True if a parsed row cannot be a record as it is: not `width` cells, or an empty cell."""
+    return len(row) != width or "" in row
 
 
 def _parse_line(text: str, delimiter: str) -> list[str]:
@@ -223,14 +242,18 @@ class _CsvReader:
             yield self._item(number, row, error)
 
     def _rows_items(self, start: int, rows: list[list[str]]) -> Iterator[Item]:
+        """The parsed one-line rows numbered from `start` as records, built by C loops (map, zip) and
+        mended where a row is not the header's width or has empty cells (absent values)."""
         header, width = self.header, len(self.header)
-        for number, row in enumerate(rows, start):
-            if len(row) != width:
-                yield self._item(number, row, None)
-            elif "" in row:  # empty cells are absent values
-                yield {k: v for k, v in zip(header, row, strict=True) if v != ""}
-            else:
-                yield dict(zip(header, row, strict=True))
+        items: list[Item] = list(map(dict, map(zip, itertools.repeat(header), rows)))
+        mend = map(operator.contains, rows, itertools.repeat(""))
+        if any(map(operator.ne, map(len, rows), itertools.repeat(width))):  # rare: a row of another width
+            mend = map(_to_mend, rows, itertools.repeat(width))
+        for i in itertools.compress(range(len(rows)), mend):
+            row = rows[i]
+            items[i] = self._item(start + i, row, None) if len(row) != width else {
+                k: v for k, v in zip(header, row, strict=True) if v != ""}
+        return iter(items)
 
     def _read_header(self) -> Malformed | None:
         """Reads the header row; the problem if it cannot be read."""
