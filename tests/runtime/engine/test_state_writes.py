@@ -48,3 +48,4 @@ def test_the_store_logs_ahead_and_syncs_at_checkpoints(tmp_path: Path) -> None:
     store, _ = store_with_run(tmp_path)
     assert store.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert store.db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+    assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone() == (10000,)
