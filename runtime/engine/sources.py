@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+import operator
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,27 +53,49 @@ def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
 
 
 def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Item]:
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
     with Path(path).open("rb") as fh:
         for lineno, raw in enumerate(_lines(fh, max_line_bytes), 1):
-            if raw is None:
-                yield Malformed(lineno, f"line {lineno} is over {max_line_bytes:,} bytes; split or trim the record.")
-                continue
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield Malformed(lineno, f"line {lineno} is not valid JSON ({exc.args[0].split(':')[0]}); fix or remove the line.")
-                continue
-            if not isinstance(value, dict):
-                yield Malformed(lineno, f"line {lineno} is a JSON {type(value).__name__}, not an object of fields.")
-                continue
-            yield value
+            if raw is not None:
+                try:
+                    value = loads(raw)  # the common case: an object, the line end being JSON whitespace
+                except decode_error:
+                    value = None
+                if type(value) is dict:
+                    yield value
+                    continue
+            if (item := _jsonl_line(lineno, raw, max_line_bytes)) is not None:
+                yield item
+
+
+def _jsonl_line(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | None:
+    """A line that is not simply an object: over-long, blank (None), not JSON, not an object, or an
+    object with whitespace around it that JSON does not allow (a form feed) but a file may hold."""
+    if raw is None:
+        return Malformed(lineno, f"line {lineno} is over {max_line_bytes:,} bytes; split or trim the record.")
+    line = raw.strip()
+    if not line:
+        return None
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return Malformed(lineno, f"line {lineno} is not valid JSON ({exc.args[0].split(':')[0]}); fix or remove the line.")
+    if not isinstance(value, dict):
+        return Malformed(lineno, f"line {lineno} is a JSON {type(value).__name__}, not an object of fields.")
+    return value
+
+
+# what errors="surrogateescape" decodes a byte that is not UTF-8 to
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def _has_surrogates(values: list[str]) -> bool:
-    return any(any("\udc80" <= ch <= "\udcff" for ch in v) for v in values if v)
+    return any(_SURROGATE.search(v) for v in values if v)
+
+
+def _to_mend(row: list[str], width: int) -> bool:
+    """True if a parsed row cannot be a record as it is: not `width` cells, or an empty cell."""
+    return len(row) != width or "" in row
 
 
 def _parse_line(text: str, delimiter: str) -> list[str]:
@@ -110,6 +134,30 @@ class _Lines:
             return self.number, self._skip_rest(text)
         return self.number, text
 
+    def plain_block(self, size: int) -> tuple[list[str], tuple[int, str | _Overlong] | None]:
+        """Up to `size` next lines that each read as one record on their own (not blank, within the
+        limit, an even number of quotes), and the line that ended the block early, if one did.
+
+        A block shorter than `size` with no such line ends at the end of the file.
+        """
+        if self._pending:
+            return [], self.next()
+        readline, limit = self._readline, self._limit
+        block: list[str] = []
+        append = block.append
+        for _ in range(size):
+            text = readline(limit + 1)
+            if not text:
+                break
+            if text.count('"') & 1 or len(text) > limit or text.isspace():
+                self.number += len(block) + 1
+                if len(text) > limit and text[-1] not in "\r\n":
+                    return block, (self.number, self._skip_rest(text))
+                return block, (self.number, text)
+            append(text)
+        self.number += len(block)
+        return block, None
+
     def _skip_rest(self, head: str) -> _Overlong:
         quotes = head.count('"')
         while True:
@@ -140,6 +188,8 @@ class CsvLimits:
 class _CsvReader:
     """The records of one CSV file (see `read_csv`)."""
 
+    BLOCK_LINES = 512  # plain lines parsed together: enough to amortise the per-block work, little to hold
+
     def __init__(self, fh: TextIO, delimiter: str, limits: CsvLimits) -> None:
         self.lines = _Lines(fh, limits.line_chars)
         self.delimiter = delimiter
@@ -150,24 +200,60 @@ class _CsvReader:
         if (problem := self._read_header()) is not None:
             yield problem
             return
-        next_line, header, width, delimiter = self.lines.next, self.header, len(self.header), self.delimiter
-        while (first := next_line()) is not None:
-            start, text = first
-            if type(text) is not str:
-                yield self._overlong(start)
-            elif text.count('"') & 1:
-                yield from self._multi_line(start, text)
-            elif text.strip():
-                # the common case, kept inline: one line, one record
-                try:
-                    row = _parse_line(text, delimiter)
-                except csv.Error as exc:
-                    yield self._item(start, [], str(exc))
-                    continue
-                if len(row) == width and not _has_surrogates(row):
-                    yield {k: v for k, v in zip(header, row, strict=True) if v != ""}
-                else:
-                    yield self._item(start, row, None)
+        while True:
+            # the common case in bulk: lines that are one record each, parsed by one csv.reader
+            block, stop = self.lines.plain_block(self.BLOCK_LINES)
+            if block:
+                yield from self._block_items(self.lines.number - len(block) - (stop is not None) + 1, block)
+            if stop is None:
+                if len(block) < self.BLOCK_LINES:
+                    return  # the end of the file
+                continue
+            yield from self._line_items(*stop)
+
+    def _line_items(self, start: int, text: str | _Overlong) -> Iterator[Item]:
+        """The record starting on one line that is not plain: over-long, opening a quote, blank."""
+        if type(text) is not str:
+            yield self._overlong(start)
+        elif _odd_quotes(text):
+            yield from self._multi_line(start, text)
+        elif not text.isspace():
+            row, error = self._parse(text)
+            yield self._item(start, row, error)
+
+    def _block_items(self, start: int, block: list[str]) -> Iterator[Item]:
+        """The records of consecutive plain lines numbered from `start`."""
+        joined = "".join(block)
+        if not joined.isascii() and _SURROGATE.search(joined):
+            return self._each_line(start, block)  # undecodable bytes: which lines, each says
+        try:
+            rows = list(csv.reader(block, delimiter=self.delimiter, strict=True))
+        except csv.Error:
+            return self._each_line(start, block)  # one line is bad: each line on its own says which
+        if len(rows) != len(block):
+            # a quote inside an unquoted cell opened a quoted one at the line's end: read alone,
+            # each line is its own record or its own problem
+            return self._each_line(start, block)
+        return self._rows_items(start, rows)
+
+    def _each_line(self, start: int, block: list[str]) -> Iterator[Item]:
+        for number, text in enumerate(block, start):
+            row, error = self._parse(text)
+            yield self._item(number, row, error)
+
+    def _rows_items(self, start: int, rows: list[list[str]]) -> Iterator[Item]:
+        """The parsed one-line rows numbered from `start` as records, built by C loops (map, zip) and
+        mended where a row is not the header's width or has empty cells (absent values)."""
+        header, width = self.header, len(self.header)
+        items: list[Item] = list(map(dict, map(zip, itertools.repeat(header), rows)))
+        mend = map(operator.contains, rows, itertools.repeat(""))
+        if any(map(operator.ne, map(len, rows), itertools.repeat(width))):  # rare: a row of another width
+            mend = map(_to_mend, rows, itertools.repeat(width))
+        for i in itertools.compress(range(len(rows)), mend):
+            row = rows[i]
+            items[i] = self._item(start + i, row, None) if len(row) != width else {
+                k: v for k, v in zip(header, row, strict=True) if v != ""}
+        return iter(items)
 
     def _read_header(self) -> Malformed | None:
         """Reads the header row; the problem if it cannot be read."""

