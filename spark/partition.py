@@ -1,0 +1,155 @@
+"""The executor side: one partition's records through a Sync built there, its outcomes back as Arrow batches.
+
+The Sync is built on the executor from the config (secret references resolved there: no secret
+is ever pickled). It runs in a thread of its own while this generator hands Spark an Arrow batch
+of outcomes every `CHUNK` outcomes, so a partition's outcomes are never all held at once (with a
+state table they are: the fingerprints are read once the run is recorded).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from destkit.runtime.engine.build import build_sync
+from destkit.runtime.engine.state import StateStore
+from destkit.runtime.engine.sync import Sync
+from destkit.runtime.outcomes import Outcome
+from destkit.spark.columns import outcome_batch
+from destkit.spark.plan import primary_key_value
+from destkit.spark.records import records_of
+
+CHUNK = 8192
+PREVIOUS_KEY = "_destkit_previous_key"  # joined on by the driver from the state table: the key last delivered
+PREVIOUS_FINGERPRINT = "_destkit_previous_fingerprint"  # ... and the fingerprint of its body
+HIDDEN_INPUT = (PREVIOUS_KEY, PREVIOUS_FINGERPRINT)
+_DONE = object()
+Seed = Callable[[list[tuple[str, bytes]]], None]
+
+
+@dataclass
+class PartitionJob:
+    """Everything a task needs, pickled to the executors: the config as a dict (secret references only)."""
+
+    config: dict[str, Any]
+    overrides: dict[str, Any]
+    run_id: str
+    primary_key: str | None
+    incremental: bool = False
+    partition_of: Any = field(default=None, repr=False)  # () -> int; TaskContext's partition id by default
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return PartitionRun(self, self.partition()).outcomes(batches)
+
+    def partition(self) -> int:
+        if self.partition_of is not None:
+            return int(self.partition_of())
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        return context.partitionId() if context is not None else 0
+
+
+class PartitionRun:
+    """One task: feeds the records to the Sync in a thread, turns its outcomes into Arrow batches here."""
+
+    def __init__(self, job: PartitionJob, partition: int) -> None:
+        self.job = job
+        self.partition = partition
+        self.primary_keys: dict[int, str | None] = {}  # row → its primary key, until its outcome is out
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # outcomes, then _DONE
+        self.failure: BaseException | None = None
+        self.fingerprints: dict[str, bytes] = {}
+
+    def records(self, batches: Iterator[pa.RecordBatch], seed: Seed | None = None) -> Iterator[dict[str, Any]]:
+        """The input records, numbered as the pipeline numbers them (row 1 first), their primary keys kept.
+
+        `seed` gets the previous (key, fingerprint) of each Arrow batch's rows before any of them is fed,
+        so the pipeline finds them when it looks a batch of records up."""
+        path = self.job.primary_key
+        row = 0
+        for batch in batches:
+            records = records_of(batch)
+            if seed is not None:
+                seed([(r[PREVIOUS_KEY], r[PREVIOUS_FINGERPRINT]) for r in records
+                      if r.get(PREVIOUS_KEY) is not None and r.get(PREVIOUS_FINGERPRINT) is not None])
+            for record in records:
+                row += 1
+                record.pop(PREVIOUS_KEY, None)
+                record.pop(PREVIOUS_FINGERPRINT, None)
+                self.primary_keys[row] = primary_key_value(record, path) if path else None
+                yield record
+
+    def outcomes(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        worker = threading.Thread(target=self.run, args=(batches,), name="destkit-partition", daemon=True)
+        worker.start()
+        if self.job.incremental:  # the fingerprints are known once the whole run is recorded
+            worker.join()
+            yield from self.drain(wait=False)
+        else:
+            yield from self.drain(wait=True)
+            worker.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def drain(self, *, wait: bool) -> Iterator[pa.RecordBatch]:
+        chunk: list[Outcome] = []
+        while True:
+            if not wait and self.queue.empty():
+                break
+            item = self.queue.get()
+            if item is _DONE:
+                break
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
+                yield self.batch(chunk)
+                chunk = []
+        if chunk:
+            yield self.batch(chunk)
+
+    def batch(self, outcomes: list[Outcome]) -> pa.RecordBatch:
+        keys = [self.primary_keys.pop(o.row, None) for o in outcomes]
+        fps = [self.fingerprints.get(o.key) if o.key is not None else None for o in outcomes]
+        return outcome_batch(outcomes, keys, fps, run_id=self.job.run_id, time=datetime.now(UTC),
+                             partition=self.partition)
+
+    def run(self, batches: Iterator[pa.RecordBatch]) -> None:
+        """The thread: build the Sync here (secrets resolved on this executor) and run it over the records."""
+        try:
+            sync = build_sync(self.job.config, **self.job.overrides)
+            if self.job.incremental:
+                self.run_incremental(sync, batches)
+            else:
+                sync.run(self.records(batches), on_outcome=self.queue.put, run_id=self.job.run_id)
+        except BaseException as exc:  # raised again in the task's own thread, so Spark reports it
+            self.failure = exc
+        finally:
+            self.queue.put(_DONE)
+
+    def run_incremental(self, sync: Sync, batches: Iterator[pa.RecordBatch]) -> None:
+        """A run against a scratch state store seeded with the state table's fingerprints as records are read;
+        afterwards the store holds each key's fingerprint as the state table should keep it."""
+        store = StateStore(":memory:")
+        destination, action = sync.spec.id, sync.action_id
+
+        def seed(previous: list[tuple[str, bytes]]) -> None:
+            if previous:
+                store.write_many("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, 0)",
+                                 [(destination, action, key, fp) for key, fp in previous])
+
+        try:
+            sync.run(self.records(batches, seed), on_outcome=self.queue.put, run_id=self.job.run_id, state=store)
+            rows = store.db.execute("SELECT key, fingerprint FROM fingerprints WHERE destination = ? AND action = ?",
+                                    (destination, action))
+            self.fingerprints = {key: bytes(fp) for key, fp in rows}
+        finally:
+            store.close()
+
+
+__all__ = ["HIDDEN_INPUT", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionJob", "PartitionRun"]

@@ -1,0 +1,26 @@
+"""What the Spark tests send: the config (API key from the executors' environment) and the audience."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import TAGS, hc_config
+
+KEY_ENV = "DESTKIT_SPARK_TEST_KEY"  # the API key reaches the executors through their environment only
+
+
+def spark_config(**options: Any) -> dict[str, Any]:
+    """The tests' Send Contacts config with the API key as an env reference the executors resolve."""
+    return hc_config(secrets={"api_key": {"env": KEY_ENV}}, options={"primary_key": "user_id", **options})
+
+
+def contact(i: int) -> dict[str, Any]:
+    """Row i of the test audience: mostly valid, with bad phones, unknown tags and bad emails planted."""
+    return {
+        "user_id": f"u{i:06d}",
+        "first_name": f"F{i % 97}",
+        "last_name": f"L{i % 89}",
+        "phone": "415-555-0101" if i % 37 == 5 else f"+1415{i:07d}",
+        "email": f"bad-email-{i}" if i % 41 == 7 else f"c{i}@example.com",
+        "segments": [TAGS[i % 3]] + (["no_such_tag"] if i % 53 == 11 else []),
+    }
