@@ -1,7 +1,8 @@
 """The outcome contract: exactly one terminal outcome per input record, and counts that add up.
 
 `received = delivered + invalid + rejected + dead_lettered + skipped`, always. Outcomes identify a
-record by its row (1-based position in the input) and its key; they never carry the payload.
+record by its row (1-based position in the input), its key and (with `options.primary_key`) the input's
+own primary key; they never carry the payload.
 A mirror sync also removes the members who left the audience: each removal has an outcome of its own
 (`operation: remove`, row 0: it is no input row), counted apart (`removed` + failed removals).
 """
@@ -86,9 +87,12 @@ class Outcome:
     payload: Any = None  # only with options.include_payloads: what was (or would have been) sent
     operation: Operation | None = None  # remove: a member's removal (options.mirror), not an input record's outcome
     value: Any = None  # an invalid record's offending value of `field`, masked ("***") where the spec hashes it
+    primary_key: str | None = None  # options.primary_key: the input record's own key, as text, to join back to the source
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"row": self.row, "key": self.key, "outcome": self.status.value}
+        if self.primary_key is not None:
+            out["primary_key"] = self.primary_key
         for name in ("operation", "reason", "field", "value", "message", "destination_status", "destination_code",
                      "destination_message", "destination_id", "warnings", "payload"):
             value = getattr(self, name)

@@ -289,8 +289,11 @@ def print_error_groups(groups: ErrorGroups) -> None:
 
 
 def sample_text(sample: dict[str, Any]) -> str:
-    """`row 2 · key u00002 · value "415-555-0101"` (the value as JSON: masked where the field is hashed)."""
+    """`row 2 · primary key c2 · key u00002 · value "415-555-0101"` (the value as JSON: masked where the field is
+    hashed; the primary key with options.primary_key)."""
     parts = [f"row {sample.get('row')}"]
+    if sample.get("primary_key") is not None:
+        parts.append(f"primary key {sample['primary_key']}")
     if sample.get("key") is not None:
         parts.append(f"key {sample['key']}")
     if "value" in sample:

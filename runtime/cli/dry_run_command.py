@@ -17,6 +17,13 @@ import typer
 from destkit.runtime.cli import demo as _demo
 from destkit.runtime.cli.display import RunDisplay, auth_message, err, fail, out, plural, run_with_display
 from destkit.runtime.cli.loading import InputCheck, WarnUnknownPathsOpt, load_sync, open_input
+from destkit.runtime.cli.outcomes_option import (
+    OutcomesOpt,
+    close_outcomes,
+    open_outcomes,
+    tell_outcomes,
+    with_outcomes,
+)
 from destkit.runtime.cli.run_commands import (
     AllowHttpOpt,
     BaseUrlOpt,
@@ -34,6 +41,7 @@ from destkit.runtime.cli.run_commands import (
 from destkit.runtime.cli.run_safety import check_outputs
 from destkit.runtime.engine import RunResult, Sync
 from destkit.runtime.engine.html_report import finish_run_files
+from destkit.runtime.engine.outcome_table import OutcomeWriter
 from destkit.runtime.engine.report import RunFiles, runs_folder
 from destkit.runtime.engine.results import Thresholds
 from destkit.runtime.engine.state import DEFAULT_PATH
@@ -59,13 +67,14 @@ def dry_run(
     trust_spec: TrustSpecOpt = False,
     warn_unknown_paths: WarnUnknownPathsOpt = False,
     html_report: HtmlReportOpt = None,
+    outcomes: OutcomesOpt = None,
 ) -> None:
     """Run the whole input through everything but the network: the report and summary a sync would write.
 
     Nothing is sent and no state is kept; only the catalogs are read (GET), unless --offline.
     Exit 0 when every record would be delivered, 1 when some would not, 2 when it could not run.
     """
-    for output in (report, html_report):  # a run's own folder is new: only a named file can clash
+    for output in (report, html_report, outcomes):  # a run's own folder is new: only a named file can clash
         if output is not None:
             check_outputs(output, input_path=input_path, config=config, state=None)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
@@ -73,20 +82,27 @@ def dry_run(
     records = open_input(input_path, fmt and fmt.value)
     run_id = uuid.uuid4().hex[:12]
     files = RunFiles.beside(report) if report is not None else RunFiles.in_folder(runs_folder(state_path) / run_id)
-    result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet, input_path=input_path)
-    finish(result, files, RunOutputs(*finish_run_files(sync, result, files, html_report)), quiet=quiet)
+    writer = open_outcomes(outcomes, run_id)
+    try:
+        result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet, input_path=input_path,
+                              outcomes=writer)
+    finally:
+        close_outcomes(writer)
+    finish(result, files, RunOutputs(*finish_run_files(sync, result, files, html_report)), quiet=quiet, outcomes=outcomes)
 
 
 def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offline: bool, quiet: bool,
-                 input_path: Path) -> RunResult:
-    """The dry run of `records` into the run's report (with the live display unless `quiet`)."""
+                 input_path: Path, outcomes: OutcomeWriter | None = None) -> RunResult:
+    """The dry run of `records` into the run's report (with the live display unless `quiet`), each outcome
+    also to `outcomes` (the --outcomes file)."""
     display = None if quiet else RunDisplay()
     if display is not None:
         records = _demo.counting(records, display.tick)
     try:
         result, _summary = run_with_display(
             lambda: _demo.run_to_report(sync, records, files.report,
-                                        on_outcome=display.outcome if display else None,
+                                        on_outcome=with_outcomes(display.outcome if display else None, outcomes,
+                                                                 kept=False),
                                         progress=display.progress if display else None,
                                         dry_run=True, offline=offline, run_id=run_id),
             display)
@@ -99,10 +115,11 @@ def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offl
     return result
 
 
-def finish(result: RunResult, files: RunFiles, outputs: RunOutputs, *, quiet: bool) -> NoReturn:
-    """The summary (grouped errors, the report, summary and HTML files), what would have been sent, and the
-    sync's exit code."""
+def finish(result: RunResult, files: RunFiles, outputs: RunOutputs, *, quiet: bool, outcomes: Path | None = None) -> NoReturn:
+    """The summary (grouped errors, the report, summary, HTML and outcome files), what would have been sent, and
+    the sync's exit code."""
     print_summary(result, files, outputs, quiet=quiet)
+    tell_outcomes(outcomes)
     if result.summary.aborted:
         fail(auth_message(result.summary.aborted))
     would_send = result.summary.count(Status.DELIVERED)

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from destkit.runtime.cli.display import err, fail
 from destkit.runtime.config.model import SyncConfig
-from destkit.runtime.config.source_paths import SPARSE_HINT, unknown_source_paths
+from destkit.runtime.config.source_paths import SPARSE_HINT, unknown_primary_key, unknown_source_paths
 from destkit.runtime.engine import Sync, build_sync
 from destkit.runtime.engine.sources import read_columns, read_records
 from destkit.runtime.errors import ConfigError, Issue
@@ -83,7 +83,7 @@ def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Iss
         return [], []
     if columns is None or not isinstance(config.mapping, dict):
         return [], []
-    issues = unknown_source_paths(config.mapping, columns)
+    issues = unknown_source_paths(config.mapping, columns) + unknown_primary_key(config.options.primary_key, columns)
     warn = check.warn_unknown_paths or config.options.on_unknown_source_path == "warn"
     # a file split on another delimiter stays an error: no record of it could be mapped
     errors = [located(i, config, check.path) for i in issues if i.key == "(input)" or not warn]

@@ -49,6 +49,14 @@ from destkit.runtime.cli.loading import (
     load_sync,
     open_input,
 )
+from destkit.runtime.cli.outcomes_option import (
+    OutcomesOpt,
+    close_outcomes,
+    earlier_outcomes,
+    open_outcomes,
+    tell_outcomes,
+    with_outcomes,
+)
 from destkit.runtime.cli.run_safety import (
     check_outputs,
     open_state,
@@ -193,6 +201,7 @@ def sync_command(
     max_invalid_ratio: MaxInvalidOpt = None,
     max_rejected_ratio: MaxRejectedOpt = None,
     html_report: HtmlReportOpt = None,
+    outcomes: OutcomesOpt = None,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
@@ -208,7 +217,8 @@ def sync_command(
                      MetricsOptions(metrics_port, metrics_host, metrics_linger, metrics_pushgateway), log_level,
                      wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      trust_spec=trust_spec, warn_unknown_paths=warn_unknown_paths,
-                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report))
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report,
+                     outcomes=outcomes))
 
 
 def retry(
@@ -232,6 +242,7 @@ def retry(
     max_invalid_ratio: MaxInvalidOpt = None,
     max_rejected_ratio: MaxRejectedOpt = None,
     html_report: HtmlReportOpt = None,
+    outcomes: OutcomesOpt = None,
 ) -> None:
     """Send again, from the input's current data, the records of this config and input whose last outcome was
     rejected or dead-lettered. An interrupted retry is continued by the next one."""
@@ -239,7 +250,8 @@ def retry(
                      None, log_level, wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      include_unknown=include_unknown, trust_spec=trust_spec,
                      warn_unknown_paths=warn_unknown_paths,
-                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report))
+                     thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report,
+                     outcomes=outcomes))
 
 
 @dataclass(frozen=True)
@@ -264,6 +276,7 @@ class FileRun:
     warn_unknown_paths: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
     html_report: Path | None = None  # --html-report: the HTML report also written here
+    outcomes: Path | None = None  # --outcomes: one row per record also written here
 
     def files(self, run_id: str) -> RunFiles:
         """Where run `run_id` writes: the named --report, or its own folder beside the state store."""
@@ -282,6 +295,7 @@ class FileRun:
             ("--warn-unknown-paths", self.warn_unknown_paths),
             ("--max-invalid-ratio", self.thresholds.max_invalid_ratio),
             ("--max-rejected-ratio", self.thresholds.max_rejected_ratio), ("--html-report", self.html_report),
+            ("--outcomes", self.outcomes),
             ("--resume", self.mode is not RunMode.RETRY)]
         words = ["destkit", "retry" if self.mode is RunMode.RETRY else "sync", str(self.config)]
         for name, value in options:
@@ -295,8 +309,8 @@ class FileRun:
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(checked_log_level(request.log_level))
-    for output in (request.report, request.html_report):  # a run's own folder is new: only a named file can clash
-        if output is not None:
+    for output in (request.report, request.html_report, request.outcomes):  # a run's own folder is new: only a
+        if output is not None:  # named file can clash
             check_outputs(output, input_path=request.input_path, config=request.config, state=request.state_path)
     fmt = request.fmt and request.fmt.value
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
@@ -314,6 +328,7 @@ def run_file(request: FileRun) -> NoReturn:
         finally:
             store.close()
     print_summary(result, files, groups, quiet=request.quiet)
+    tell_outcomes(request.outcomes)
     if request.state_path is None:
         tell_no_state_dead_letters(result.summary)
     if result.stopped:
@@ -407,6 +422,7 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     run_id = plan.resume.run_id if plan is not None and plan.resume is not None else uuid.uuid4().hex[:12]
     files = request.files(run_id)
     metrics = run_metrics(request, RunSummary(run_id=run_id, destination=sync.spec.id, action=sync.action_id))
+    outcomes = open_outcomes(request.outcomes, run_id, earlier_outcomes(store, plan))
 
     def progress(summary: RunSummary) -> None:
         if display is not None:
@@ -420,8 +436,8 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
             stop.subscribe(display.stop_requested)
         with stopping_on_signals(stop):
             return await _demo.run_to_report(sync, records, files.report, progress=progress, state=store,
-                                             plan=plan, on_outcome=display.outcome if display else None, stop=stop,
-                                             run_id=run_id)
+                                             plan=plan, stop=stop, run_id=run_id, on_outcome=with_outcomes(
+                                                 display.outcome if display else None, outcomes, kept=store is not None))
 
     try:
         result, _summary_file = run_with_display(go, display)
@@ -434,6 +450,8 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     except OSError as exc:
         stopped_by_failure(f"cannot read {request.input_path} or write {files.report}: {exc.strerror or exc}",
                            request)
+    finally:
+        close_outcomes(outcomes)
     if metrics is not None:
         finish_metrics(metrics, result.summary, request.quiet)
     return result, files, outputs

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from destkit.mapping.paths import split_path
 from destkit.runtime.config.secrets import Secret
 from destkit.runtime.config.source_paths import UnknownPathPolicy
 from destkit.runtime.config.yaml_errors import describe, error_line, excerpt
@@ -58,6 +59,16 @@ class SyncOptions(BaseModel):
     on_unknown_source_path: UnknownPathPolicy = Field(
         default="error", description="a mapped source path the input's header (or first records) lacks: a config "
         "error, or a warning (sparse JSON whose first records miss a field)")
+    primary_key: str | None = Field(
+        default=None, description="a source path (as a mapping reads one, e.g. customer_id): its value, as text, is "
+        "carried into every outcome and report line of the record, so they join back to the source")
+
+    @field_validator("primary_key")
+    @classmethod
+    def _a_source_path(cls, path: str | None) -> str | None:
+        if path is not None:
+            split_path(path)  # a ValueError names what a source path looks like
+        return path
 
     def policy_for(self, catalog: str, reason: str) -> Policy:
         if catalog in self.on_unknown:

@@ -83,6 +83,13 @@ def unknown_source_paths(mapping: Mapping[str, Any], columns: Columns) -> list[I
     return [unknown_path_issue(key, path, columns) for key, path in unknown]
 
 
+def unknown_primary_key(primary_key: str | None, columns: Columns) -> list[Issue]:
+    """The issue of an `options.primary_key` the input does not have, checked as a mapped source path is."""
+    if primary_key is None or columns.delimiter is not None or not _readable(primary_key) or columns.has(primary_key):
+        return []
+    return [unknown_path_issue("options.primary_key", primary_key, columns)]
+
+
 def unknown_path_issue(key: str, path: str, columns: Columns) -> Issue:
     where = "is not a column of" if columns.flat else "is in none of" if not columns.exhaustive else "is in no record of"
     suggestion = columns.suggest(path)
@@ -116,4 +123,5 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "delimiter_issue", "mapped_source_paths", "unknown_source_paths"]
+__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "delimiter_issue", "mapped_source_paths", "unknown_primary_key",
+           "unknown_source_paths"]

@@ -78,7 +78,7 @@ class ErrorGroup:
         if self.message is None:
             self.message = line.get("destination_message") or line.get("message")
         if len(self.samples) < SAMPLES:
-            sample = {k: line[k] for k in ("row", "key", "message", "value", "destination_status",
+            sample = {k: line[k] for k in ("row", "primary_key", "key", "message", "value", "destination_status",
                                            "destination_code", "destination_message") if line.get(k) is not None}
             self.samples.append(sample)
 

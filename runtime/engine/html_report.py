@@ -230,7 +230,9 @@ def retries_section(s: RunSummary, timeline: dict[str, Any], throttled_s: float)
 
 def group_rows(group: ErrorGroup) -> str:
     samples = "".join(
-        f"<li>row {esc(x.get('row'))}" + (f" · key <code>{esc(x['key'])}</code>" if "key" in x else "")
+        f"<li>row {esc(x.get('row'))}"
+        + (f" · primary key <code>{esc(x['primary_key'])}</code>" if "primary_key" in x else "")
+        + (f" · key <code>{esc(x['key'])}</code>" if "key" in x else "")
         + (f" · value <code>{esc(x['value'])}</code>" if "value" in x else "")
         + (f" · {esc(x['message'])}" if x.get("message") not in (None, group.message) else "") + "</li>"
         for x in group.samples)

@@ -24,10 +24,12 @@ from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
+from destkit.runtime.engine.deep_values import too_deep
 from destkit.runtime.engine.error_groups import offending_value
 from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
+from destkit.runtime.engine.primary_key import primary_key_reader
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunFailed, RunResult
 from destkit.runtime.engine.sources import Malformed
@@ -93,10 +95,14 @@ class Pipeline:
         self.grace_timer: asyncio.TimerHandle | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.mirror: Mirror | None = None  # options.mirror: membership kept, departed members removed after the input
+        self._primary_key = primary_key_reader(sync.options.primary_key) if callbacks or not dry_run else None
+        self.primary_keys: dict[int, str] = {}  # options.primary_key of the records in flight, popped as each is emitted
 
     # outcomes
 
     def emit(self, outcome: Outcome) -> None:
+        if self.primary_keys:
+            outcome.primary_key = self.primary_keys.pop(outcome.row, outcome.primary_key)
         if self.secrets and outcome.status is not Status.DELIVERED:
             # a destination may echo what it was sent, credentials included
             if outcome.destination_message:
@@ -112,8 +118,10 @@ class Pipeline:
     def emit_batch(self, outcomes: list[Outcome]) -> None:
         delivered = 0
         callbacks, recorder = self.callbacks, self.recorder
-        pending = self.pending_fingerprints
+        pending, primary_keys = self.pending_fingerprints, self.primary_keys
         for o in outcomes:
+            if primary_keys:
+                o.primary_key = primary_keys.pop(o.row, o.primary_key)
             if pending:
                 fp = pending.pop(o.row, None)
                 if fp is not None and o.status is Status.DELIVERED and recorder is not None:
@@ -383,6 +391,8 @@ class Pipeline:
         if self.only_keys is not None and not self._to_retry(record):
             return None  # a record a retry leaves out is not part of the retry run
         summary.received += 1
+        if self._primary_key is not None and (primary_key := self._primary_key(record)) is not None:
+            self.primary_keys[row] = primary_key
         if record.__class__ is not dict and (unreadable := self._unreadable(row, record)) is not None:
             self.emit(unreadable)
             return None
@@ -453,7 +463,7 @@ class Pipeline:
         if error is not None:
             return _invalid(row, key, error)
         if isinstance(failure, orjson.JSONEncodeError) and "Recursion" in str(failure):
-            return _too_deep(row, key, payload)
+            return too_deep(row, key, payload)
         return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.TYPE_MISMATCH,
                        message="a value has an unexpected type; check the record's fields against the action's schema.")
 
@@ -563,32 +573,6 @@ class Pipeline:
                 w = self.warnings.pop(o.row, None)
                 if w:
                     o.warnings = w
-
-
-JSON_MAX_DEPTH = 254  # nested objects and arrays orjson writes in one document (as most JSON stacks, about)
-
-
-def _too_deep(row: int, key: str | None, payload: Mapping[str, Any]) -> Outcome:
-    """The `invalid` outcome of a record with a value nested too deep to be written as JSON.
-
-    `invalid_value`, not `too_large`: the value's shape is wrong whatever its size (a 300-deep
-    object is a few hundred bytes); the field named is the most deeply nested one.
-    """
-    depth, field = max((nesting_depth(value), name) for name, value in payload.items())
-    return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.INVALID_VALUE, field=field,
-                   message=f"{field} is nested {depth} levels deep, deeper than a request body may nest "
-                           f"({JSON_MAX_DEPTH} levels in all); flatten it.")
-
-
-def nesting_depth(value: Any) -> int:
-    """How many objects and arrays deep `value` nests (breadth first: no recursion, however deep)."""
-    depth, level = 0, [value]
-    while True:
-        containers = [v for v in level if isinstance(v, dict | list | tuple)]
-        if not containers:
-            return depth
-        depth += 1
-        level = [child for c in containers for child in (c.values() if isinstance(c, dict) else c)]
 
 
 def _invalid(row: int, key: str | None, error: RecordError) -> Outcome:

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
     warnings TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     value TEXT,
+    primary_key TEXT,
     PRIMARY KEY (run_id, row)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -115,7 +116,13 @@ CREATE TABLE IF NOT EXISTS destination_ids (
 
 # columns added to `runs` after its first version: (name, SQL type), added in this order to an older store
 _ADDED_RUN_COLUMNS = (("config_path", "TEXT"), ("files", "TEXT"))
-_ADDED_OUTCOME_COLUMNS = (("value", "TEXT"),)  # an invalid record's offending value (JSON), for its report line
+# an invalid record's offending value (JSON), for its report line; the input's own key (options.primary_key)
+_ADDED_OUTCOME_COLUMNS = (("value", "TEXT"), ("primary_key", "TEXT"))
+
+
+# named in each write: an older store's added columns come last, whatever order a new store has them in
+_OUTCOME_COLUMNS = ("run_id, row, key, status, reason, field, message, destination_status, destination_code, "
+                    "destination_message, destination_id, warnings, attempts, value, primary_key")
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -352,11 +359,11 @@ class StateStore:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
             self.db.executemany(
-                "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
                   o.destination_code, o.destination_message, o.destination_id,
                   json.dumps(o.warnings) if o.warnings else None, o.attempts,
-                  None if o.value is None else json.dumps(o.value)) for o in outcomes])
+                  None if o.value is None else json.dumps(o.value), o.primary_key) for o in outcomes])
             dead = [(run_id, o.row, o.key, o.reason or "", o.message, now) for o in outcomes if o.status is Status.DEAD_LETTERED]
             if dead:
                 self.db.executemany("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", dead)
@@ -389,14 +396,14 @@ class StateStore:
 
     def outcomes(self, run_id: str, *, not_delivered_only: bool = False) -> Iterator[Outcome]:
         sql = "SELECT row, key, status, reason, field, message, destination_status, destination_code, destination_message, " \
-              "destination_id, warnings, attempts, value FROM outcomes WHERE run_id = ?"
+              "destination_id, warnings, attempts, value, primary_key FROM outcomes WHERE run_id = ?"
         if not_delivered_only:
             sql += " AND (status NOT IN ('delivered', 'skipped') OR warnings IS NOT NULL)"
         for r in self.db.execute(sql + " ORDER BY row", (run_id,)):
             yield Outcome(row=r[0], status=Status(r[2]), key=r[1], reason=Reason(r[3]) if r[3] else None, field=r[4],
                           message=r[5], destination_status=r[6], destination_code=r[7], destination_message=r[8],
                           destination_id=r[9], warnings=json.loads(r[10]) if r[10] else None, attempts=r[11],
-                          value=None if r[12] is None else json.loads(r[12]))
+                          value=None if r[12] is None else json.loads(r[12]), primary_key=r[13])
 
     def counts(self, run_id: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
         """(per outcome, per reason, per warning reason) for a run."""
