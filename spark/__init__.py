@@ -13,7 +13,7 @@ except ImportError as exc:  # the extra is not installed: say which one
     raise UsageError(f"destkit.spark needs pyspark and pyarrow ({exc.name} is not installed).", key="destkit.spark",
                      fix="pip install 'destkit[spark]'") from None
 
-from destkit.spark.api import rate_share_of, summary_of, sync_dataframe  # noqa: E402
-from destkit.spark.plan import RateShare, split_rate  # noqa: E402
+from destkit.spark.api import rate_share_of, summary_of, sync_dataframe
+from destkit.spark.plan import RateShare, split_rate
 
 __all__ = ["RateShare", "rate_share_of", "split_rate", "summary_of", "sync_dataframe"]

@@ -5,6 +5,7 @@ and joins it onto the rows before the job, and writes the next version once the 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -52,7 +53,7 @@ def write_state(spark: SparkSession, state: DataFrame, path: str) -> None:
     fs.rename(_filesystem(spark, staging)[1], jpath)
 
 
-def _filesystem(spark: SparkSession, path: str) -> tuple[object, object]:
+def _filesystem(spark: SparkSession, path: str) -> tuple[Any, Any]:
     # Hadoop's FileSystem, so a table on DBFS, HDFS or an object store moves as a local folder does
     jvm = spark.sparkContext._jvm
     assert jvm is not None
@@ -62,7 +63,7 @@ def _filesystem(spark: SparkSession, path: str) -> tuple[object, object]:
 
 def _exists(spark: SparkSession, path: str) -> bool:
     fs, jpath = _filesystem(spark, path)
-    return bool(fs.exists(jpath))  # type: ignore[attr-defined]
+    return bool(fs.exists(jpath))
 
 
 __all__ = ["STATE_DDL", "next_state", "read_state", "with_previous", "write_state"]
