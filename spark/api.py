@@ -51,7 +51,7 @@ def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str |
     rows = df if state is None or primary_key is None else with_previous(df, state, primary_key)
     share = rate_share_of(rows, probe.concurrency, probe.requests_per_second)
     job = PartitionJob(with_rate_share(checked, share, incremental=state is not None), dict(overrides),
-                       uuid.uuid4().hex[:12], primary_key, incremental=state is not None)
+                       uuid.uuid4().hex[:12], incremental=state is not None)
     outcomes = rows.mapInArrow(job, spark_ddl()).localCheckpoint(eager=True)  # the one run of the job
     if state is not None and state_table is not None:
         write_state(spark, next_state(outcomes, state), state_table)

@@ -17,13 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from destkit.runtime.engine.arrow_records import items_from_batch
 from destkit.runtime.engine.build import build_sync
+from destkit.runtime.engine.items import Item
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.sync import Sync
 from destkit.runtime.outcomes import Outcome
-from destkit.spark.columns import outcome_batch
-from destkit.spark.plan import primary_key_value
-from destkit.spark.records import records_of
+from destkit.spark.columns import partition_batch
 
 CHUNK = 8192
 PREVIOUS_KEY = "_destkit_previous_key"  # joined on by the driver from the state table: the key last delivered
@@ -40,7 +40,6 @@ class PartitionJob:
     config: dict[str, Any]
     overrides: dict[str, Any]
     run_id: str
-    primary_key: str | None
     incremental: bool = False
     partition_of: Any = field(default=None, repr=False)  # () -> int; TaskContext's partition id by default
 
@@ -62,29 +61,28 @@ class PartitionRun:
     def __init__(self, job: PartitionJob, partition: int) -> None:
         self.job = job
         self.partition = partition
-        self.primary_keys: dict[int, str | None] = {}  # row → its primary key, until its outcome is out
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # outcomes, then _DONE
         self.failure: BaseException | None = None
         self.fingerprints: dict[str, bytes] = {}
 
-    def records(self, batches: Iterator[pa.RecordBatch], seed: Seed | None = None) -> Iterator[dict[str, Any]]:
-        """The input records, numbered as the pipeline numbers them (row 1 first), their primary keys kept.
+    def records(self, batches: Iterator[pa.RecordBatch], seed: Seed | None = None) -> Iterator[Item]:
+        """The input rows as the pipeline reads them (row 1 first; a value Arrow cannot convert is that row's
+        `Malformed` item), without the hidden state columns.
 
         `seed` gets the previous (key, fingerprint) of each Arrow batch's rows before any of them is fed,
         so the pipeline finds them when it looks a batch of records up."""
-        path = self.job.primary_key
-        row = 0
+        row = 1
         for batch in batches:
-            records = records_of(batch)
+            items = items_from_batch(batch, first_row=row)
+            row += batch.num_rows
+            records = [item for item in items if isinstance(item, dict)]
             if seed is not None:
                 seed([(r[PREVIOUS_KEY], r[PREVIOUS_FINGERPRINT]) for r in records
                       if r.get(PREVIOUS_KEY) is not None and r.get(PREVIOUS_FINGERPRINT) is not None])
             for record in records:
-                row += 1
-                record.pop(PREVIOUS_KEY, None)
-                record.pop(PREVIOUS_FINGERPRINT, None)
-                self.primary_keys[row] = primary_key_value(record, path) if path else None
-                yield record
+                for hidden in HIDDEN_INPUT:
+                    record.pop(hidden, None)
+            yield from items
 
     def outcomes(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         worker = threading.Thread(target=self.run, args=(batches,), name="destkit-partition", daemon=True)
@@ -114,10 +112,8 @@ class PartitionRun:
             yield self.batch(chunk)
 
     def batch(self, outcomes: list[Outcome]) -> pa.RecordBatch:
-        keys = [self.primary_keys.pop(o.row, None) for o in outcomes]
         fps = [self.fingerprints.get(o.key) if o.key is not None else None for o in outcomes]
-        return outcome_batch(outcomes, keys, fps, run_id=self.job.run_id, time=datetime.now(UTC),
-                             partition=self.partition)
+        return partition_batch(outcomes, fps, run_id=self.job.run_id, time=datetime.now(UTC), partition=self.partition)
 
     def run(self, batches: Iterator[pa.RecordBatch]) -> None:
         """The thread: build the Sync here (secrets resolved on this executor) and run it over the records."""

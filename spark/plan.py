@@ -90,25 +90,15 @@ def check_modes(config: SyncConfig, state_table: str | None) -> None:
 
 def primary_key_of(config: SyncConfig, state_table: str | None) -> str | None:
     """The source column outcomes join back by; a state table cannot do without it, a plain sync warns."""
-    key = getattr(config.options, "primary_key", None)
+    key = config.options.primary_key
     if key is None and state_table is not None:
         raise UsageError("a state table keeps one fingerprint per input row, found again by the row's primary key.",
                          key="options.primary_key", fix="set `options: {primary_key: <source column>}`.")
     if key is None:
         warnings.warn("destkit.spark: options.primary_key is not set, so outcomes can be joined back to the input "
                       "only by (partition, row), which depends on how the DataFrame is partitioned.", stacklevel=3)
-    return key if isinstance(key, str) else None
+    return key
 
 
-def primary_key_value(record: Any, path: str) -> str | None:
-    """The value at a source path (`a.b` reaches into nested objects), as text; None when absent."""
-    value = record
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return None if value is None else str(value)
-
-
-__all__ = ["RateShare", "check_modes", "concurrent_partitions", "primary_key_of", "primary_key_value",
+__all__ = ["RateShare", "check_modes", "concurrent_partitions", "primary_key_of",
            "refuse_literal_secrets", "refuse_overrides", "split_rate", "with_rate_share"]

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 from pyspark.sql import SparkSession
-
 from spark_kit import KEY_ENV
 
 from tests.conftest import API_KEY
@@ -18,7 +17,7 @@ from tests.conftest import API_KEY
 def spark() -> Iterator[SparkSession]:
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers import destkit from this environment
     session = (SparkSession.builder.master("local[2]").appName("destkit-tests")
-               .config("spark.ui.enabled", "false")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.sql.session.timeZone", "UTC")
                .config(f"spark.executorEnv.{KEY_ENV}", API_KEY)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import orjson
+from pyspark.sql import DataFrame, SparkSession
 
 from tests.conftest import TAGS, hc_config
 
@@ -24,3 +28,20 @@ def contact(i: int) -> dict[str, Any]:
         "email": f"bad-email-{i}" if i % 41 == 7 else f"c{i}@example.com",
         "segments": [TAGS[i % 3]] + (["no_such_tag"] if i % 53 == 11 else []),
     }
+
+
+CONTACT_DDL = "user_id string, first_name string, last_name string, phone string, email string, segments array<string>"
+
+
+def write_contacts(path: Path, rows: int) -> Path:
+    """The first `rows` contacts as JSON Lines (what the CLI reads, and Spark reads with `CONTACT_DDL`)."""
+    with path.open("wb") as fh:
+        for i in range(rows):
+            fh.write(orjson.dumps(contact(i)) + b"\n")
+    return path
+
+
+def contacts_df(spark: SparkSession, rows: int, partitions: int) -> DataFrame:
+    """The first `rows` contacts in `partitions` partitions (rows kept in order within each)."""
+    df = spark.createDataFrame([contact(i) for i in range(rows)], CONTACT_DDL)
+    return df.repartition(partitions)
