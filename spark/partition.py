@@ -21,7 +21,8 @@ from destkit.runtime.engine.arrow_records import items_from_batch
 from destkit.runtime.engine.build import build_sync
 from destkit.runtime.engine.items import Item
 from destkit.runtime.engine.state import StateStore
-from destkit.runtime.engine.sync import Sync
+from destkit.runtime.engine.sync import RunResult, Sync
+from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome
 from destkit.spark.columns import partition_batch
 
@@ -31,6 +32,20 @@ PREVIOUS_FINGERPRINT = "_destkit_previous_fingerprint"  # ... and the fingerprin
 HIDDEN_INPUT = (PREVIOUS_KEY, PREVIOUS_FINGERPRINT)
 _DONE = object()
 Seed = Callable[[list[tuple[str, bytes]]], None]
+
+
+def previous_of(batch: pa.RecordBatch) -> list[tuple[str, bytes]]:
+    """The (key, fingerprint) last delivered for the batch's rows, from the columns the driver joined on."""
+    if PREVIOUS_KEY not in batch.schema.names:
+        return []
+    keys = batch.column(PREVIOUS_KEY).to_pylist()
+    fingerprints = batch.column(PREVIOUS_FINGERPRINT).to_pylist()
+    return [(k, fp) for k, fp in zip(keys, fingerprints, strict=True) if k is not None and fp is not None]
+
+
+class PartitionAborted(DestkitError):
+    """A partition's run stopped before each of its rows had an outcome (the destination refused the credentials):
+    the task fails, so the job is not taken for complete."""
 
 
 @dataclass
@@ -73,16 +88,11 @@ class PartitionRun:
         so the pipeline finds them when it looks a batch of records up."""
         row = 1
         for batch in batches:
-            items = items_from_batch(batch, first_row=row)
-            row += batch.num_rows
-            records = [item for item in items if isinstance(item, dict)]
             if seed is not None:
-                seed([(r[PREVIOUS_KEY], r[PREVIOUS_FINGERPRINT]) for r in records
-                      if r.get(PREVIOUS_KEY) is not None and r.get(PREVIOUS_FINGERPRINT) is not None])
-            for record in records:
-                for hidden in HIDDEN_INPUT:
-                    record.pop(hidden, None)
-            yield from items
+                seed(previous_of(batch))
+            hidden = [name for name in HIDDEN_INPUT if name in batch.schema.names]
+            yield from items_from_batch(batch.drop_columns(hidden) if hidden else batch, first_row=row)
+            row += batch.num_rows
 
     def outcomes(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         worker = threading.Thread(target=self.run, args=(batches,), name="destkit-partition", daemon=True)
@@ -120,15 +130,18 @@ class PartitionRun:
         try:
             sync = build_sync(self.job.config, **self.job.overrides)
             if self.job.incremental:
-                self.run_incremental(sync, batches)
+                result = self.run_incremental(sync, batches)
             else:
-                sync.run(self.records(batches), on_outcome=self.queue.put, run_id=self.job.run_id)
+                result = sync.run(self.records(batches), on_outcome=self.queue.put, run_id=self.job.run_id)
+            if result.summary.aborted:  # rows were left without an outcome: the job must not pass for complete
+                raise PartitionAborted(f"partition {self.partition} of run {self.job.run_id} was aborted: "
+                                       f"{result.summary.aborted}")
         except BaseException as exc:  # raised again in the task's own thread, so Spark reports it
             self.failure = exc
         finally:
             self.queue.put(_DONE)
 
-    def run_incremental(self, sync: Sync, batches: Iterator[pa.RecordBatch]) -> None:
+    def run_incremental(self, sync: Sync, batches: Iterator[pa.RecordBatch]) -> RunResult:
         """A run against a scratch state store seeded with the state table's fingerprints as records are read;
         afterwards the store holds each key's fingerprint as the state table should keep it."""
         store = StateStore(":memory:")
@@ -140,12 +153,14 @@ class PartitionRun:
                                  [(destination, action, key, fp) for key, fp in previous])
 
         try:
-            sync.run(self.records(batches, seed), on_outcome=self.queue.put, run_id=self.job.run_id, state=store)
+            result = sync.run(self.records(batches, seed), on_outcome=self.queue.put, run_id=self.job.run_id,
+                              state=store)
             rows = store.db.execute("SELECT key, fingerprint FROM fingerprints WHERE destination = ? AND action = ?",
                                     (destination, action))
             self.fingerprints = {key: bytes(fp) for key, fp in rows}
+            return result
         finally:
             store.close()
 
 
-__all__ = ["HIDDEN_INPUT", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionJob", "PartitionRun"]
+__all__ = ["HIDDEN_INPUT", "PartitionAborted", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionJob", "PartitionRun"]
