@@ -76,7 +76,8 @@ class PartitionRun:
     def __init__(self, job: PartitionJob, partition: int) -> None:
         self.job = job
         self.partition = partition
-        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # outcomes, then _DONE
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # lists of outcomes, then _DONE
+        self.pending: list[Outcome] = []  # outcomes not yet handed over (handed a chunk at a time: one wake-up each)
         self.failure: BaseException | None = None
         self.fingerprints: dict[str, bytes] = {}
 
@@ -106,19 +107,18 @@ class PartitionRun:
         if self.failure is not None:
             raise self.failure
 
+    def collect(self, outcome: Outcome) -> None:
+        """The run's `on_outcome`: outcomes go to the task's thread a chunk at a time."""
+        self.pending.append(outcome)
+        if len(self.pending) >= CHUNK:
+            self.queue.put(self.pending)
+            self.pending = []
+
     def drain(self, *, wait: bool) -> Iterator[pa.RecordBatch]:
-        chunk: list[Outcome] = []
-        while True:
-            if not wait and self.queue.empty():
+        while wait or not self.queue.empty():
+            chunk = self.queue.get()
+            if chunk is _DONE:
                 break
-            item = self.queue.get()
-            if item is _DONE:
-                break
-            chunk.append(item)
-            if len(chunk) >= CHUNK:
-                yield self.batch(chunk)
-                chunk = []
-        if chunk:
             yield self.batch(chunk)
 
     def batch(self, outcomes: list[Outcome]) -> pa.RecordBatch:
@@ -132,13 +132,15 @@ class PartitionRun:
             if self.job.incremental:
                 result = self.run_incremental(sync, batches)
             else:
-                result = sync.run(self.records(batches), on_outcome=self.queue.put, run_id=self.job.run_id)
+                result = sync.run(self.records(batches), on_outcome=self.collect, run_id=self.job.run_id)
             if result.summary.aborted:  # rows were left without an outcome: the job must not pass for complete
                 raise PartitionAborted(f"partition {self.partition} of run {self.job.run_id} was aborted: "
                                        f"{result.summary.aborted}")
         except BaseException as exc:  # raised again in the task's own thread, so Spark reports it
             self.failure = exc
         finally:
+            if self.pending:
+                self.queue.put(self.pending)
             self.queue.put(_DONE)
 
     def run_incremental(self, sync: Sync, batches: Iterator[pa.RecordBatch]) -> RunResult:
@@ -153,7 +155,7 @@ class PartitionRun:
                                  [(destination, action, key, fp) for key, fp in previous])
 
         try:
-            result = sync.run(self.records(batches, seed), on_outcome=self.queue.put, run_id=self.job.run_id,
+            result = sync.run(self.records(batches, seed), on_outcome=self.collect, run_id=self.job.run_id,
                               state=store)
             rows = store.db.execute("SELECT key, fingerprint FROM fingerprints WHERE destination = ? AND action = ?",
                                     (destination, action))
@@ -163,4 +165,4 @@ class PartitionRun:
             store.close()
 
 
-__all__ = ["HIDDEN_INPUT", "PartitionAborted", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionJob", "PartitionRun"]
+__all__ = ["HIDDEN_INPUT", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionAborted", "PartitionJob", "PartitionRun"]
