@@ -328,8 +328,9 @@ def run_file(request: FileRun) -> NoReturn:
     configure_logs(checked_log_level(request.log_level))
     check_input_given(request.input_path, request.input_sql, request.input_db)
     source = request.input_path or request.input_db or request.config  # what a report must not overwrite
-    for output in (request.report, request.html_report, request.outcomes):  # a run's own folder is new: only a
-        if output is not None:  # named file can clash
+    # a run's own folder is new: only a named file can clash
+    for output in (request.report, request.html_report, request.outcomes):
+        if output is not None:
             check_outputs(output, input_path=source, config=request.config, state=request.state_path)
     fmt = request.fmt and request.fmt.value
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
@@ -442,7 +443,7 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
     run_id = plan.resume.run_id if plan is not None and plan.resume is not None else uuid.uuid4().hex[:12]
     files = request.files(run_id)
     metrics = run_metrics(request, RunSummary(run_id=run_id, destination=sync.spec.id, action=sync.action_id))
-    outcomes = open_outcomes(request.outcomes, run_id, earlier_outcomes(store, plan))
+    outcomes = open_outcomes(request.outcomes, run_id, earlier_outcomes(store, plan))  # closed however the run ends
 
     def progress(summary: RunSummary) -> None:
         if display is not None:

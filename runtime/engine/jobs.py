@@ -27,14 +27,17 @@ if TYPE_CHECKING:  # the pipeline owns its jobs, so this module may not import i
 class StoredJobs:
     """The `JobLedger` of a recorded run: accepted jobs go to the state store, closed with their results."""
 
-    def __init__(self, recorder: Recorder, summary: RunSummary) -> None:
+    def __init__(self, recorder: Recorder, summary: RunSummary, primary_keys: dict[int, str] | None = None) -> None:
         self.recorder = recorder
         self.summary = summary
+        self.primary_keys = primary_keys  # the pipeline's, of the records in flight (options.primary_key)
         self.by_batch: dict[int, list[str]] = {}  # batch seq → the jobs that hold its records
         self.reopened: list[OpenJob] = []
 
     def accepted(self, batch: Batch, job_id: str) -> None:
-        self.recorder.state.open_job(self.summary.run_id, job_id, batch.rows, batch.keys)
+        held = self.primary_keys
+        self.recorder.state.open_job(self.summary.run_id, job_id, batch.rows, batch.keys,
+                                     [held.get(row) for row in batch.rows] if held else None)
         self.by_batch.setdefault(batch.seq, []).append(job_id)
 
     def settled(self, batch: Batch) -> None:
@@ -67,6 +70,7 @@ class StoredJobs:
                                  "record; it is dead-lettered, to be sent again by the next run or `destkit retry`.")
                          for row, key in zip(again.rows, again.keys, strict=True)]
         self.recorder.jobs_done.append(job.job_id)
+        pipeline.primary_keys.update(job.held_primary_keys())  # rows not read again: their keys come from the store
         stats = pipeline.deliverer.stats
         self.summary.requests, self.summary.retries = stats.requests, stats.retries
         pipeline.emit_batch(outcomes)

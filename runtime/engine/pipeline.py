@@ -190,7 +190,7 @@ class Pipeline:
             if self.counters is not None:  # a resumed run is a new session: its counters start again
                 self.counters = SessionCounters(SessionCounters.id_of(f"{plan.resume.run_id}:{plan.resume.checkpoint}"))
         if recorder is not None and self.deliverer.job is not None:
-            self.jobs = StoredJobs(recorder, self.summary)
+            self.jobs = StoredJobs(recorder, self.summary, self.primary_keys)
             self.deliverer.job.ledger = self.jobs
             if plan.resume is not None:
                 self.jobs.reopen(plan.resume.run_id)

@@ -20,10 +20,14 @@ def primary_key_reader(path: str | None) -> PrimaryKeyOf | None:
     get = compile_path(path)
 
     def primary_key_of(record: Any) -> str | None:
-        # an unreadable line (a `Malformed`, a non-object) has no parsed value: its outcome has no primary key
-        if not isinstance(record, Mapping):
+        if record.__class__ is not dict:  # the common record (a dict) skips the slower ABC check
+            if not isinstance(record, Mapping):
+                return None  # an unreadable line (a `Malformed`, a non-object) has no parsed value, so no key
+            record = dict(record)
+        value = get(record)
+        if value is None or value == "":
             return None
-        return primary_key_text(get(record if record.__class__ is dict else dict(record)))
+        return value if value.__class__ is str else str(value)  # inlined `primary_key_text`: once per record
 
     return primary_key_of
 

@@ -5,7 +5,7 @@ SQLite, one file (default `.destkit/state.sqlite` under the working directory). 
 written a batch at a time, and the checkpoint (the input row below which every record is
 terminal) moves in the same transaction as the outcomes that justify it, so after a crash the
 store never claims a record is done when its outcome is not there. No payloads and no secrets are
-stored: rows, keys, reason codes, messages and destination ids only; a mirror sync adds, per member,
+stored: rows, keys (and primary keys), reason codes, messages and destination ids only; a mirror sync adds, per member,
 the record its removal request sends (the values that template names, as sent; never a secret).
 
 The file holds personal data (keys), so it is created 0600 (SQLite gives its -wal and -shm files
@@ -102,6 +102,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     rows TEXT NOT NULL,
     keys TEXT NOT NULL,
     created_at REAL NOT NULL,
+    primary_keys TEXT,
     PRIMARY KEY (run_id, job_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS destination_ids (
@@ -118,6 +119,7 @@ CREATE TABLE IF NOT EXISTS destination_ids (
 _ADDED_RUN_COLUMNS = (("config_path", "TEXT"), ("files", "TEXT"))
 # an invalid record's offending value (JSON), for its report line; the input's own key (options.primary_key)
 _ADDED_OUTCOME_COLUMNS = (("value", "TEXT"), ("primary_key", "TEXT"))
+_ADDED_JOB_COLUMNS = (("primary_keys", "TEXT"),)  # the job's records' primary keys (JSON), for a resumed run
 
 
 # named in each write: an older store's added columns come last, whatever order a new store has them in
@@ -203,6 +205,11 @@ class OpenJob:
     job_id: str
     rows: list[int]
     keys: list[str | None]
+    primary_keys: list[str | None] | None = None  # options.primary_key of each row, when the run had one
+
+    def held_primary_keys(self) -> dict[int, str]:
+        """Row → primary key, for the rows that have one."""
+        return {row: pk for row, pk in zip(self.rows, self.primary_keys or (), strict=False) if pk is not None}
 
 
 class Watermark:
@@ -249,7 +256,8 @@ class StateStore:
 
     def _add_missing_columns(self) -> None:
         """A store written by an older destkit gets the columns added since (its rows keep theirs, NULL in the new)."""
-        for table, added in (("runs", _ADDED_RUN_COLUMNS), ("outcomes", _ADDED_OUTCOME_COLUMNS)):
+        for table, added in (("runs", _ADDED_RUN_COLUMNS), ("outcomes", _ADDED_OUTCOME_COLUMNS),
+                             ("jobs", _ADDED_JOB_COLUMNS)):
             have = {name for (_, name, *_rest) in self.db.execute(f"PRAGMA table_info({table})")}
             self._add_columns(table, [(name, kind) for name, kind in added if name not in have])
 
@@ -459,18 +467,21 @@ class StateStore:
 
     # jobs
 
-    def open_job(self, run_id: str, job_id: str, rows: list[int], keys: list[object]) -> None:
+    def open_job(self, run_id: str, job_id: str, rows: list[int], keys: list[object],
+                 primary_keys: list[str | None] | None = None) -> None:
         """A destination accepted a job holding these rows: until its results are recorded, a resumed run
-        polls it instead of sending the rows again."""
+        polls it instead of sending the rows again (their `primary_keys` go with them)."""
         with self._writing():
-            self.db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?)",
+            self.db.execute("INSERT OR REPLACE INTO jobs (run_id, job_id, rows, keys, created_at, primary_keys) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
                             (run_id, job_id, json.dumps(rows), json.dumps([None if k is None else str(k) for k in keys]),
-                             time.time()))
+                             time.time(), None if primary_keys is None else json.dumps(primary_keys)))
 
     def open_jobs(self, run_id: str) -> list[OpenJob]:
         """The run's jobs whose results are not recorded yet, oldest first."""
-        return [OpenJob(job_id, json.loads(rows), json.loads(keys)) for job_id, rows, keys in self.db.execute(
-            "SELECT job_id, rows, keys FROM jobs WHERE run_id = ? ORDER BY created_at", (run_id,))]
+        return [OpenJob(job_id, json.loads(rows), json.loads(keys), None if pks is None else json.loads(pks))
+                for job_id, rows, keys, pks in self.db.execute(
+                    "SELECT job_id, rows, keys, primary_keys FROM jobs WHERE run_id = ? ORDER BY created_at", (run_id,))]
 
     def destination_id(self, destination: str, key: str) -> str | None:
         row = self.db.execute("SELECT destination_id FROM destination_ids WHERE destination = ? AND key = ?",
