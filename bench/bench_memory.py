@@ -201,6 +201,32 @@ def run_child(rows: int, url: str, workload_path: str, seed: int, parquet: Path 
     return figures
 
 
+def parquet_audience(folder: Path, rows: int, workload_path: str, seed: int) -> Path:
+    """The W1 audience of `rows` as a Parquet file in `folder`, written now if it is not there yet."""
+    parquet = folder / f"w1-{rows}-{seed}.parquet"
+    if not parquet.exists():  # written by a child: the parent stays small, and a child's
+        t0 = time.perf_counter()  # ru_maxrss starts from its parent's (it is inherited over fork)
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--write-parquet", str(parquet),
+                        "--rows", str(rows), "--workload", workload_path, "--seed", str(seed)], check=True)
+        print(f"  wrote {parquet} ({parquet.stat().st_size / 2**20:,.1f} MiB) in "
+              f"{time.perf_counter() - t0:,.0f} s", flush=True)
+    return parquet
+
+
+def parquet_folder(given: str | None, stack: contextlib.ExitStack) -> Path:
+    """Where the Parquet audiences go: `given`, or a temporary folder removed at the end."""
+    folder = Path(given or stack.enter_context(tempfile.TemporaryDirectory(prefix="destkit-bench-")))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def reference_check(workload: Any, rows: int, seed: int, summary: dict[str, Any]) -> str:
+    """Whether the run's delivered and invalid counts are the reference loop's."""
+    expected, invalid, _ = workload.reference_run(workload.generate(rows, seed))
+    same = summary["delivered"] == expected and summary["invalid"] == len(invalid)
+    return "matches reference" if same else f"DIFFERS (reference {expected:,} delivered, {len(invalid):,} invalid)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", nargs="+", default=[str(r) for r in DEFAULT_ROWS],
@@ -235,10 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workload = load_workload(workload_path)
     with contextlib.ExitStack() as stack:
-        folder = None
-        if args.format == "parquet":
-            folder = Path(args.parquet_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="destkit-bench-")))
-            folder.mkdir(parents=True, exist_ok=True)
+        folder = parquet_folder(args.parquet_dir, stack) if args.format == "parquet" else None
         if args.url:
             url, server = args.url.rstrip("/"), None
         else:
@@ -249,24 +272,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{'records/s':>10} {'sync CPU':>8} {'delivered':>10} {'invalid':>8} {'other':>6}  check")
         results = []
         for rows in rows_list:
-            parquet = None
-            if folder is not None:
-                parquet = folder / f"w1-{rows}-{args.seed}.parquet"
-                if not parquet.exists():  # written by a child: the parent stays small, and a child's
-                    t0 = time.perf_counter()  # ru_maxrss starts from its parent's (it is inherited over fork)
-                    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--write-parquet", str(parquet),
-                                    "--rows", str(rows), "--workload", workload_path, "--seed", str(args.seed)],
-                                   check=True)
-                    print(f"  wrote {parquet} ({parquet.stat().st_size / 2**20:,.1f} MiB) in "
-                          f"{time.perf_counter() - t0:,.0f} s", flush=True)
+            parquet = None if folder is None else parquet_audience(folder, rows, workload_path, args.seed)
             r = run_child(rows, url, workload_path, args.seed, parquet)
             s = r["summary"]
             other = s["rejected"] + s["dead_lettered"] + s["skipped"]
-            check = ""
-            if not args.no_check:
-                expected, invalid, _ = workload.reference_run(workload.generate(rows, args.seed))
-                same = s["delivered"] == expected and s["invalid"] == len(invalid)
-                check = "matches reference" if same else f"DIFFERS (reference {expected:,} delivered, {len(invalid):,} invalid)"
+            check = "" if args.no_check else reference_check(workload, rows, args.seed, s)
             if not r["reconciles"]:
                 check += " [does not reconcile]"
             print(f"{rows:>10,} {r['baseline_kb'] / 1024:>13.1f} {r['peak_kb'] / 1024:>9.1f} "
