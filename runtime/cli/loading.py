@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,12 +35,26 @@ from destkit.runtime.engine.arrow_records import (
     folder_ref,
     query_ref,
     read_duckdb,
+    use_system_allocator,
 )
 from destkit.runtime.engine.sources import format_of, read_columns, read_records
 from destkit.runtime.engine.state import input_ref
 from destkit.runtime.errors import ConfigError, Issue
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class InputFormat(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    delta = "delta"
+
+
+InputOpt = Annotated[Path | None, typer.Option(
+    "--input", "-i", help="Records: .csv, .tsv, .jsonl or .parquet, or a folder of Parquet files or a Delta table.")]
+FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
 
 WarnUnknownPathsOpt = Annotated[bool, typer.Option(
     "--warn-unknown-paths",
@@ -139,6 +154,7 @@ def open_input(path: Path | None, fmt: str | None, sql: str | None = None, db: P
     check_input_given(path, sql, db)
     if sql is not None:
         try:
+            use_system_allocator()  # this process is destkit's: Arrow memory given back as batches are done
             return read_duckdb(sql, db)
         except ValueError as exc:
             fail(str(exc))
@@ -149,6 +165,8 @@ def open_input(path: Path | None, fmt: str | None, sql: str | None = None, db: P
         fail(f"input {path} is not a file; give a CSV, JSON Lines or Parquet file (or a Parquet or Delta folder) "
              "with --input.")
     try:
+        if format_of(path, fmt) in ARROW_FORMATS:
+            use_system_allocator()  # this process is destkit's: Arrow memory given back as batches are done
         return read_records(path, fmt)
     except ValueError as exc:
         fail(f"{str(exc).rstrip('.')}.")
@@ -174,5 +192,5 @@ def input_version(path: Path | None, sql: str | None = None, db: Path | None = N
     return folder_ref(path) if path.is_dir() else input_ref(path)
 
 
-__all__ = ["InputCheck", "InputDbOpt", "InputSqlOpt", "WarnUnknownPathsOpt", "check_input_given", "checked_log_level",
+__all__ = ["FormatOpt", "InputCheck", "InputDbOpt", "InputFormat", "InputOpt", "InputSqlOpt", "WarnUnknownPathsOpt", "check_input_given", "checked_log_level",
            "input_issues", "input_version", "load_sync", "open_input"]

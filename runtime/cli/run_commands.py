@@ -16,7 +16,6 @@ import shlex
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -43,11 +42,13 @@ from destkit.runtime.cli.display import (
     summary_table,
 )
 from destkit.runtime.cli.loading import (
+    FormatOpt,
     InputCheck,
     InputDbOpt,
+    InputFormat,
+    InputOpt,
     InputSqlOpt,
     WarnUnknownPathsOpt,
-    check_input_given,
     checked_log_level,
     input_version,
     load_sync,
@@ -93,21 +94,9 @@ from destkit.runtime.ops.logs import configure as configure_logs
 from destkit.runtime.ops.metrics import MetricsOptions, RunMetrics
 from destkit.runtime.outcomes import RunSummary, Status
 
-
-class InputFormat(StrEnum):
-    csv = "csv"
-    tsv = "tsv"
-    jsonl = "jsonl"
-    parquet = "parquet"
-    delta = "delta"
-
-
 ConfigArg = Annotated[Path, typer.Argument(help="The sync config (YAML).")]
-InputOpt = Annotated[Path | None, typer.Option(
-    "--input", "-i", help="Records: .csv, .tsv, .jsonl or .parquet, or a folder of Parquet files or a Delta table.")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Send to this URL instead of the spec's.")]
 AllowHttpOpt = Annotated[bool, typer.Option("--allow-http", help="Allow a plain-HTTP base URL (emulators).")]
-FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress display and no summary table (where the files are is still printed).")]
 ReportOpt = Annotated[Path | None, typer.Option(
@@ -152,7 +141,6 @@ def preview(
 
     Nothing is sent: only the catalogs are read (GET), unless --offline.
     """
-    check_input_given(input_path, input_sql, input_db)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
                      check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
     records = open_input(input_path, fmt and fmt.value, input_sql, input_db)
@@ -326,7 +314,6 @@ class FileRun:
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(checked_log_level(request.log_level))
-    check_input_given(request.input_path, request.input_sql, request.input_db)
     source = request.input_path or request.input_db or request.config  # what a report must not overwrite
     # a run's own folder is new: only a named file can clash
     for output in (request.report, request.html_report, request.outcomes):
@@ -617,4 +604,5 @@ def print_summary(result: RunResult, files: RunFiles, outputs: RunOutputs, *, qu
         say(f"html:    {page}")
 
 
-__all__ = ["FileRun", "InputFormat", "load_sync", "open_input", "preview", "retry", "run_file", "sync_command"]
+__all__ = ["FileRun", "FormatOpt", "InputFormat", "InputOpt", "load_sync", "open_input", "preview", "retry", "run_file",
+           "sync_command"]

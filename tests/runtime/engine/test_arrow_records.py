@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +61,12 @@ def test_a_list_is_a_list_with_its_items_converted() -> None:
     assert one([[Decimal("1.5"), None], [], None], pa.list_(pa.decimal128(4, 1))) == [[1.5, None], [], None]
 
 
+def test_a_list_of_structs_is_a_list_of_dicts() -> None:
+    type_ = pa.list_(pa.struct([("kind", pa.string()), ("at", pa.date32())]))
+    assert one([[{"kind": "email", "at": dt.date(2026, 1, 2)}, {"kind": "sms", "at": None}]], type_) == [
+        [{"kind": "email", "at": "2026-01-02"}, {"kind": "sms"}]]
+
+
 def test_a_large_list_is_a_list() -> None:
     assert one([["a", "b"]], pa.large_list(pa.string())) == [["a", "b"]]
 
@@ -68,6 +75,11 @@ def test_a_struct_is_a_dict_with_its_fields_converted() -> None:
     type_ = pa.struct([("plan", pa.string()), ("since", pa.date32())])
     assert one([{"plan": "pro", "since": dt.date(2020, 1, 31)}, None], type_) == [
         {"plan": "pro", "since": "2020-01-31"}, None]
+
+
+def test_a_null_field_of_a_struct_is_left_out_as_an_absent_key() -> None:
+    type_ = pa.struct([("plan", pa.string()), ("tier", pa.string())])
+    assert one([{"plan": "pro", "tier": None}], type_) == [{"plan": "pro"}]
 
 
 def test_a_map_is_a_dict() -> None:
@@ -115,24 +127,25 @@ def test_a_table_a_batch_a_reader_and_a_list_of_batches_give_the_same_records() 
     assert list(iter_arrow_records(table.to_batches(max_chunksize=2))) == expected
 
 
-def test_a_big_batch_is_converted_in_slices_of_at_most_8192_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_big_batch_is_read_in_slices_of_at_most_8192_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     from destkit.runtime.engine import arrow_records
 
     seen: list[int] = []
-    convert = arrow_records.items_from_batch
+    batches = arrow_records.arrow_batches
 
-    def spy(batch: pa.RecordBatch, first_row: int = 1) -> list[Any]:
-        seen.append(batch.num_rows)
-        return convert(batch, first_row)
+    def spy(source: Any) -> Iterator[pa.RecordBatch]:
+        for batch in batches(source):
+            seen.append(batch.num_rows)
+            yield batch
 
-    monkeypatch.setattr(arrow_records, "items_from_batch", spy)
+    monkeypatch.setattr(arrow_records, "arrow_batches", spy)
     rows = list(iter_arrow_records(pa.record_batch({"n": list(range(20_000))})))
     assert seen == [BATCH_ROWS, BATCH_ROWS, 20_000 - 2 * BATCH_ROWS]
     assert [r["n"] for r in rows] == list(range(20_000))
 
 
 def test_an_iterable_of_something_else_than_batches_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="holds a dict, not a pyarrow.RecordBatch"):
+    with pytest.raises(UsageError, match=r"holds a dict, not a pyarrow\.RecordBatch"):
         list(iter_arrow_records(iter([{"a": 1}])))
 
 
@@ -148,7 +161,7 @@ def test_the_columns_of_a_schema_name_struct_fields_as_dotted_paths_and_list_ite
     schema = pa.schema([("id", pa.string()),
                         ("attributes", pa.struct([("plan", pa.string()), ("tier", pa.int8())])),
                         ("identities", pa.list_(pa.struct([("kind", pa.string())])))])
-    columns = schema_columns(schema, "the columns of x.parquet")
+    columns = schema_columns(schema, origin="the columns of x.parquet")
     assert columns is not None
     assert columns.paths == {"id", "attributes", "attributes.plan", "attributes.tier", "identities",
                              "identities.0", "identities.0.kind"}
@@ -157,4 +170,4 @@ def test_the_columns_of_a_schema_name_struct_fields_as_dotted_paths_and_list_ite
 
 
 def test_a_schema_with_a_map_column_offers_no_columns_to_check() -> None:
-    assert schema_columns(pa.schema([("m", pa.map_(pa.string(), pa.string()))]), "x") is None
+    assert schema_columns(pa.schema([("m", pa.map_(pa.string(), pa.string()))]), origin="x") is None
