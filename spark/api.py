@@ -10,6 +10,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.engine.build import build_sync, load_config
@@ -18,6 +19,7 @@ from destkit.spark.columns import FINGERPRINT, spark_ddl
 from destkit.spark.partition import PartitionJob
 from destkit.spark.plan import (
     RateShare,
+    check_columns,
     check_modes,
     concurrent_partitions,
     primary_key_of,
@@ -46,6 +48,7 @@ def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str |
     check_modes(checked, state_table)
     primary_key = primary_key_of(checked, state_table)
     probe = build_sync(checked, needs_secrets=False, **overrides)  # every config problem, on the driver
+    check_columns(checked, to_arrow_schema(df.schema))
     spark = df.sparkSession
     state = read_state(spark, state_table) if state_table is not None else None
     rows = df if state is None or primary_key is None else with_previous(df, state, primary_key)

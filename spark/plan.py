@@ -1,7 +1,7 @@
 """What the driver decides before a Spark job sends anything: the config each executor builds its
 Sync from (secret references only), and each partition's share of the destination's rate budget.
 
-Pure Python (no pyspark import), so it can be checked without a Spark session.
+No pyspark import (Arrow schemas only), so it can be checked without a Spark session.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.secrets import Secret
+from destkit.runtime.config.source_paths import unknown_primary_key, unknown_source_paths
+from destkit.runtime.engine.arrow_records import schema_columns
 from destkit.runtime.errors import ConfigError, Issue, UsageError
 
 # build_sync keywords an executor cannot be handed: a transport is a live object of this process, and
@@ -70,6 +74,21 @@ def refuse_literal_secrets(config: SyncConfig) -> None:
         for name in literal], title="invalid sync config for Spark")
 
 
+def check_columns(config: SyncConfig, schema: pa.Schema) -> None:
+    """Every mapped source path (and the primary key) is a column of the DataFrame, checked on the driver as the CLI
+    checks a file's header: a missing one would make every row invalid. Warned instead with
+    `on_unknown_source_path: warn`; not checked when a column is a map (its keys are data)."""
+    columns = schema_columns(schema, origin="the DataFrame")
+    if columns is None:
+        return
+    issues = unknown_source_paths(config.mapping, columns) + unknown_primary_key(config.options.primary_key, columns)
+    if issues and config.options.on_unknown_source_path == "warn":
+        for issue in issues:
+            warnings.warn(f"destkit.spark: {issue}", stacklevel=3)
+    elif issues:
+        raise ConfigError(issues, title="the mapping does not fit the DataFrame")
+
+
 def refuse_overrides(overrides: dict[str, Any]) -> None:
     for name, why in REFUSED_OVERRIDES.items():
         if name in overrides:
@@ -100,5 +119,5 @@ def primary_key_of(config: SyncConfig, state_table: str | None) -> str | None:
     return key
 
 
-__all__ = ["RateShare", "check_modes", "concurrent_partitions", "primary_key_of",
+__all__ = ["RateShare", "check_columns", "check_modes", "concurrent_partitions", "primary_key_of",
            "refuse_literal_secrets", "refuse_overrides", "split_rate", "with_rate_share"]

@@ -76,6 +76,21 @@ def test_a_config_problem_is_found_on_the_driver(df: DataFrame) -> None:
     assert error.issues[0].key == "action"
 
 
+def test_a_mapped_column_the_dataframe_lacks_is_refused_naming_it(df: DataFrame) -> None:
+    config = spark_config()
+    config["mapping"] = {**config["mapping"], "email_address": "mail"}
+    issue = refusal(df, config).issues[0]
+
+    assert (issue.key, issue.fix) == ("mapping.email_address", "did you mean 'email'?")
+
+
+def test_a_primary_key_the_dataframe_lacks_is_refused(df: DataFrame) -> None:
+    config = spark_config()
+    config["options"] = {"primary_key": "customer_id"}
+
+    assert refusal(df, config).issues[0].key == "options.primary_key"
+
+
 def test_a_sync_without_a_primary_key_warns_that_rows_join_back_only_by_partition_and_row() -> None:
     with pytest.warns(UserWarning, match=r"options.primary_key is not set"):
         assert primary_key_of(SyncConfig.from_dict(hc_config(secrets={})), None) is None
