@@ -13,9 +13,13 @@ from tests.conftest import TAGS, hc_config
 KEY_ENV = "DESTKIT_SPARK_TEST_KEY"  # the API key reaches the executors through their environment only
 
 
+MAPPING = {"external_reference_id": "user_id", "first_name": "first_name", "last_name": "last_name",
+           "phone_number": "phone", "email_address": "email", "tags": "segments"}  # the columns of `contact`
+
+
 def spark_config(**options: Any) -> dict[str, Any]:
     """The tests' Send Contacts config with the API key as an env reference the executors resolve."""
-    return hc_config(secrets={"api_key": {"env": KEY_ENV}}, options={"primary_key": "user_id", **options})
+    return hc_config(secrets={"api_key": {"env": KEY_ENV}}, mapping=MAPPING, options={"primary_key": "user_id", **options})
 
 
 def contact(i: int) -> dict[str, Any]:

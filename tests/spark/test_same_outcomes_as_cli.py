@@ -10,17 +10,15 @@ import pytest
 import yaml
 from cli_runs import run_cli
 from pyspark.sql import DataFrame, SparkSession
-from spark_kit import CONTACT_DDL, KEY_ENV, write_contacts
+from spark_kit import CONTACT_DDL, KEY_ENV, spark_config, write_contacts
 
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.cli.server import running_server
 from destkit.spark import summary_of, sync_dataframe
-from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config
+from tests.conftest import API_KEY, PROPERTIES, TAGS
 
 ROWS = 100_000
-MAPPING = {"external_reference_id": "user_id", "first_name": "first_name", "last_name": "last_name",
-           "phone_number": "phone", "email_address": "email", "tags": "segments"}
-CONFIG = hc_config(secrets={"api_key": {"env": KEY_ENV}}, mapping=MAPPING, options={"primary_key": "user_id"})
+CONFIG = spark_config()
 
 
 COMPARED = "primary_key string, outcome string, reason string, field string"
