@@ -17,13 +17,14 @@ from destkit.runtime.outcomes import Reason
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"mapping": "destkit.mapping", "runtime": "destkit.runtime", "destinations": "destkit.destinations",
-            "testing": "destkit.testing"}
+            "testing": "destkit.testing", "spark": "destkit.spark"}
 
 # Layers inside runtime: a module may import its own layer and lower ones, never a higher one.
 RUNTIME_LAYERS = {"errors": 0, "outcomes": 0, "spec": 1, "record": 2, "config": 3, "delivery": 4,
                   "engine": 5, "ops": 1, "authoring": 6, "ui": 7, "cli": 8}
-# Across packages: destinations → runtime → mapping (testing is the QA kit on top of them).
-PACKAGE_LAYERS = {"destkit.mapping": 0, "destkit.runtime": 1, "destkit.destinations": 2, "destkit.testing": 3}
+# Across packages: destinations → runtime → mapping (testing is the QA kit on top of them, spark the Spark runner).
+PACKAGE_LAYERS = {"destkit.mapping": 0, "destkit.runtime": 1, "destkit.destinations": 2, "destkit.testing": 3,
+                  "destkit.spark": 3}
 
 # The one upward import allowed: `destkit test SPEC` is the QA kit's front door, imported lazily
 # inside that command so the runtime never loads hypothesis otherwise.

@@ -26,6 +26,7 @@ def test_mypy_strict_finds_nothing() -> None:
     if origin is None or origin.origin is None or ("__editable__" not in origin.origin and "site-packages" not in origin.origin):
         pytest.skip("mypy follows destkit.* only through a strict editable or a wheel install (see README)")
     proc = subprocess.run([sys.executable, "-m", "mypy", "-p", "destkit.mapping", "-p", "destkit.runtime",
-                           "-p", "destkit.destinations", "-p", "destkit.testing"],
+                           "-p", "destkit.destinations", "-p", "destkit.testing",
+                           "-p", "destkit.spark"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr

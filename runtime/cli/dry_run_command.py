@@ -16,7 +16,15 @@ import typer
 
 from destkit.runtime.cli import demo as _demo
 from destkit.runtime.cli.display import RunDisplay, auth_message, err, fail, out, plural, run_with_display
-from destkit.runtime.cli.loading import InputCheck, WarnUnknownPathsOpt, load_sync, open_input
+from destkit.runtime.cli.loading import (
+    InputCheck,
+    InputDbOpt,
+    InputSqlOpt,
+    WarnUnknownPathsOpt,
+    check_input_given,
+    load_sync,
+    open_input,
+)
 from destkit.runtime.cli.outcomes_option import (
     OutcomesOpt,
     close_outcomes,
@@ -57,7 +65,7 @@ StateFolderOpt = Annotated[Path, typer.Option(
 
 def dry_run(
     config: ConfigArg,
-    input_path: InputOpt,
+    input_path: InputOpt = None,
     report: ReportOpt = None,
     offline: OfflineOpt = False,
     base_url: BaseUrlOpt = None,
@@ -70,24 +78,27 @@ def dry_run(
     html_report: HtmlReportOpt = None,
     workers: WorkersOpt = 1,
     outcomes: OutcomesOpt = None,
+    input_sql: InputSqlOpt = None,
+    input_db: InputDbOpt = None,
 ) -> None:
     """Run the whole input through everything but the network: the report and summary a sync would write.
 
     Nothing is sent and no state is kept; only the catalogs are read (GET), unless --offline.
     Exit 0 when every record would be delivered, 1 when some would not, 2 when it could not run.
     """
+    check_input_given(input_path, input_sql, input_db)
     for output in (report, html_report, outcomes):  # a run's own folder is new: only a named file can clash
         if output is not None:
-            check_outputs(output, input_path=input_path, config=config, state=None)
+            check_outputs(output, input_path=input_path or input_db or config, config=config, state=None)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
-                     check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths))
-    records = open_input(input_path, fmt and fmt.value)
+                     check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
+    records = open_input(input_path, fmt and fmt.value, input_sql, input_db)
     run_id = uuid.uuid4().hex[:12]
     files = RunFiles.beside(report) if report is not None else RunFiles.in_folder(runs_folder(state_path) / run_id)
     writer = open_outcomes(outcomes, run_id)
     try:
-        result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet, input_path=input_path,
-                              outcomes=writer, workers=workers)
+        result = dry_run_into(sync, records, files, run_id=run_id, offline=offline, quiet=quiet,
+                              input_path=input_path or Path("the --input-sql query"), outcomes=writer, workers=workers)
     finally:
         close_outcomes(writer)
     finish(result, files, RunOutputs(*finish_run_files(sync, result, files, html_report)), quiet=quiet, outcomes=outcomes)

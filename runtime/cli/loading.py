@@ -5,13 +5,15 @@ path the mapping reads must be a column of the CSV header, or a field of the fir
 (`destkit.runtime.config.source_paths`), so `first_name: frist_name` is a config error with a
 did-you-mean, not a run that quietly sends no first names. All the problems come out in one list.
 With `--warn-unknown-paths` (or `options: {on_unknown_source_path: warn}`) an unknown path is a
-warning instead, for sparse JSON whose first records lack a field.
+warning instead, for sparse JSON whose first records lack a field. The input is a file (CSV, JSON
+Lines, Parquet), a folder (Parquet files, a Delta table) or a DuckDB query (`--input-sql`, `--input-db`).
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,26 +22,62 @@ from rich.text import Text
 
 from destkit.runtime.cli.display import err, fail
 from destkit.runtime.config.model import SyncConfig
-from destkit.runtime.config.source_paths import SPARSE_HINT, unknown_primary_key, unknown_source_paths
+from destkit.runtime.config.source_paths import (
+    SPARSE_HINT,
+    Columns,
+    unknown_primary_key,
+    unknown_source_paths,
+)
 from destkit.runtime.engine import Sync, build_sync
-from destkit.runtime.engine.sources import read_columns, read_records
+from destkit.runtime.engine.arrow_records import (
+    ARROW_FORMATS,
+    duckdb_columns,
+    folder_ref,
+    query_ref,
+    read_duckdb,
+    use_system_allocator,
+)
+from destkit.runtime.engine.sources import format_of, read_columns, read_records
+from destkit.runtime.engine.state import input_ref
 from destkit.runtime.errors import ConfigError, Issue
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class InputFormat(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    delta = "delta"
+
+
+InputOpt = Annotated[Path | None, typer.Option(
+    "--input", "-i", help="Records: .csv, .tsv, .jsonl or .parquet, or a folder of Parquet files or a Delta table.")]
+FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
 
 WarnUnknownPathsOpt = Annotated[bool, typer.Option(
     "--warn-unknown-paths",
     help="A mapped source path the input's header (or first JSON records) lacks is a warning, not an error "
          "(sparse JSON).")]
+InputSqlOpt = Annotated[str | None, typer.Option(
+    "--input-sql", help="Records: the rows of this DuckDB query instead of --input, e.g. \"SELECT * FROM "
+    "'audience.parquet'\" (needs the extra destkit[arrow]).")]
+InputDbOpt = Annotated[Path | None, typer.Option(
+    "--input-db", help="The DuckDB database file --input-sql runs in, opened read-only (default: an empty "
+    "in-memory database).")]
 
 
 @dataclass(frozen=True)
 class InputCheck:
-    """The input a sync will read, to check the mapping's source paths against (format None: by extension)."""
+    """The input a sync will read, to check the mapping's source paths against (format None: by extension;
+    `sql`: a DuckDB query over `db`, or in memory, instead of a file)."""
 
-    path: Path
+    path: Path | None
     fmt: str | None = None
     warn_unknown_paths: bool = False
+    sql: str | None = None
+    db: Path | None = None
 
 
 def checked_log_level(level: str) -> str:
@@ -75,39 +113,84 @@ def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secret
 def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Issue], list[Issue]]:
     """(errors, warnings): the mapping's source paths the input lacks. Nothing if the input cannot be read
     (opening it for the records reports that)."""
-    if check is None or not check.path.is_file():
+    if check is None:
         return [], []
     try:
-        columns = read_columns(check.path, check.fmt)
+        columns = input_columns(check)
     except (OSError, ValueError):
         return [], []
     if columns is None or not isinstance(config.mapping, dict):
         return [], []
     issues = unknown_source_paths(config.mapping, columns) + unknown_primary_key(config.options.primary_key, columns)
     warn = check.warn_unknown_paths or config.options.on_unknown_source_path == "warn"
+    where = check.path if check.path is not None else "--input-sql"
     # a file split on another delimiter stays an error: no record of it could be mapped
-    errors = [located(i, config, check.path) for i in issues if i.key == "(input)" or not warn]
-    warnings = [located(Issue(i.key, i.message, i.fix.removesuffix(" " + SPARSE_HINT)), config, check.path)
+    errors = [located(i, config, where) for i in issues if i.key == "(input)" or not warn]
+    warnings = [located(Issue(i.key, i.message, i.fix.removesuffix(" " + SPARSE_HINT)), config, where)
                 for i in issues if i.key != "(input)" and warn]
     return errors, warnings
 
 
-def located(issue: Issue, config: SyncConfig, input_path: Path) -> Issue:
+def input_columns(check: InputCheck) -> Columns | None:
+    """The columns the input offers: a query's result columns, a file's header or fields, a Parquet or Delta
+    schema; None if there is no input to look at."""
+    if check.sql is not None:
+        return duckdb_columns(check.sql, check.db)
+    if check.path is None or not (check.path.is_file() or check.path.is_dir()):
+        return None
+    return read_columns(check.path, check.fmt)
+
+
+def located(issue: Issue, config: SyncConfig, input_path: Path | str) -> Issue:
     """The issue with its place: the config's line of its mapping key, or the input file itself."""
     if issue.key == "(input)":
         return Issue(issue.key, issue.message, issue.fix, str(input_path))
     return Issue(issue.key, issue.message, issue.fix, config.source_file, config.line_of(issue.key))
 
 
-def open_input(path: Path, fmt: str | None) -> Any:
+def open_input(path: Path | None, fmt: str | None, sql: str | None = None, db: Path | None = None) -> Any:
+    """The records of `--input` (a file or a Parquet/Delta folder) or `--input-sql`; a usage error (exit 2) if
+    neither or both are given or the input cannot be opened."""
+    check_input_given(path, sql, db)
+    if sql is not None:
+        try:
+            use_system_allocator()  # this process is destkit's: Arrow memory given back as batches are done
+            return read_duckdb(sql, db)
+        except ValueError as exc:
+            fail(str(exc))
+    assert path is not None
     if not path.exists():
         fail(f"input file {path} does not exist; check the --input path.")
-    if not path.is_file():
-        fail(f"input {path} is not a file; give a CSV or JSON Lines file with --input.")
+    if not path.is_file() and not (path.is_dir() and format_of(path, fmt) in ARROW_FORMATS):
+        fail(f"input {path} is not a file; give a CSV, JSON Lines or Parquet file (or a Parquet or Delta folder) "
+             "with --input.")
     try:
+        if format_of(path, fmt) in ARROW_FORMATS:
+            use_system_allocator()  # this process is destkit's: Arrow memory given back as batches are done
         return read_records(path, fmt)
     except ValueError as exc:
-        fail(f"{exc}.")
+        fail(f"{str(exc).rstrip('.')}.")
 
 
-__all__ = ["InputCheck", "WarnUnknownPathsOpt", "checked_log_level", "input_issues", "load_sync", "open_input"]
+def check_input_given(path: Path | None, sql: str | None, db: Path | None) -> None:
+    """Exactly one of `--input` and `--input-sql`; `--input-db` only with `--input-sql` (else exit 2)."""
+    if path is not None and sql is not None:
+        fail("give the records with --input or with --input-sql, not both.")
+    if path is None and sql is None:
+        fail("give the records: --input FILE (CSV, JSON Lines, Parquet, a Parquet or Delta folder) or "
+             "--input-sql QUERY.")
+    if db is not None and sql is None:
+        fail("--input-db names the DuckDB database an --input-sql query runs in; give --input-sql too.")
+
+
+def input_version(path: Path | None, sql: str | None = None, db: Path | None = None) -> str:
+    """The input's identity for resuming (`input_ref`): a file's path, size and mtime; a folder's path and its
+    files' total size and latest mtime; a query's hash with its database's path, size and mtime."""
+    if sql is not None:
+        return query_ref(sql, db)
+    assert path is not None
+    return folder_ref(path) if path.is_dir() else input_ref(path)
+
+
+__all__ = ["FormatOpt", "InputCheck", "InputDbOpt", "InputFormat", "InputOpt", "InputSqlOpt", "WarnUnknownPathsOpt", "check_input_given", "checked_log_level",
+           "input_issues", "input_version", "load_sync", "open_input"]

@@ -16,7 +16,6 @@ import shlex
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -43,9 +42,16 @@ from destkit.runtime.cli.display import (
     summary_table,
 )
 from destkit.runtime.cli.loading import (
+    FormatOpt,
     InputCheck,
+    InputDbOpt,
+    InputFormat,
+    InputOpt,
+    InputSqlOpt,
     WarnUnknownPathsOpt,
+    check_input_given,
     checked_log_level,
+    input_version,
     load_sync,
     open_input,
 )
@@ -74,9 +80,9 @@ from destkit.runtime.engine import (
     StateStoreError,
     StopRequest,
     Sync,
-    input_ref,
     plan_run,
 )
+from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_row_count
 from destkit.runtime.engine.error_groups import ErrorGroups
 from destkit.runtime.engine.html_report import finish_run_files
 from destkit.runtime.engine.report import RunFiles, runs_folder
@@ -89,18 +95,9 @@ from destkit.runtime.ops.logs import configure as configure_logs
 from destkit.runtime.ops.metrics import MetricsOptions, RunMetrics
 from destkit.runtime.outcomes import RunSummary, Status
 
-
-class InputFormat(StrEnum):
-    csv = "csv"
-    tsv = "tsv"
-    jsonl = "jsonl"
-
-
 ConfigArg = Annotated[Path, typer.Argument(help="The sync config (YAML).")]
-InputOpt = Annotated[Path, typer.Option("--input", "-i", help="Records: .csv, .tsv or .jsonl.")]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Send to this URL instead of the spec's.")]
 AllowHttpOpt = Annotated[bool, typer.Option("--allow-http", help="Allow a plain-HTTP base URL (emulators).")]
-FormatOpt = Annotated[InputFormat | None, typer.Option("--format", help="Input format (default: by extension).")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress display and no summary table (where the files are is still printed).")]
 ReportOpt = Annotated[Path | None, typer.Option(
@@ -130,7 +127,7 @@ TrustSpecOpt = Annotated[bool, typer.Option(
 
 def preview(
     config: ConfigArg,
-    input_path: InputOpt,
+    input_path: InputOpt = None,
     n: Annotated[int, typer.Option("-n", "--limit", min=1, help="How many records to preview.")] = 5,
     offline: Annotated[
         bool, typer.Option("--offline", help="Read no catalogs (they must be in the config).")
@@ -140,14 +137,16 @@ def preview(
     fmt: FormatOpt = None,
     trust_spec: TrustSpecOpt = False,
     warn_unknown_paths: WarnUnknownPathsOpt = False,
+    input_sql: InputSqlOpt = None,
+    input_db: InputDbOpt = None,
 ) -> None:
     """Show the first records as the destination would receive them, or why they would not be sent.
 
     Nothing is sent: only the catalogs are read (GET), unless --offline.
     """
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
-                     check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths))
-    records = open_input(input_path, fmt and fmt.value)
+                     check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
+    records = open_input(input_path, fmt and fmt.value, input_sql, input_db)
     try:
         items = sync.preview(records, n, offline=offline)
     except AuthFailed as exc:
@@ -168,7 +167,7 @@ def preview(
 
 def sync_command(
     config: ConfigArg,
-    input_path: InputOpt,
+    input_path: InputOpt = None,
     report: ReportOpt = None,
     base_url: BaseUrlOpt = None,
     allow_http: AllowHttpOpt = False,
@@ -205,6 +204,8 @@ def sync_command(
     html_report: HtmlReportOpt = None,
     workers: WorkersOpt = 1,
     outcomes: OutcomesOpt = None,
+    input_sql: InputSqlOpt = None,
+    input_db: InputDbOpt = None,
 ) -> None:
     """Deliver every record of a file; one report line per record that was not delivered.
 
@@ -221,12 +222,12 @@ def sync_command(
                      wait_for_lock=wait_for_lock, stop_grace=stop_grace,
                      trust_spec=trust_spec, warn_unknown_paths=warn_unknown_paths,
                      thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report,
-                     workers=workers, outcomes=outcomes))
+                     workers=workers, outcomes=outcomes, input_sql=input_sql, input_db=input_db))
 
 
 def retry(
     config: ConfigArg,
-    input_path: InputOpt,
+    input_path: InputOpt = None,
     report: ReportOpt = None,
     base_url: BaseUrlOpt = None,
     allow_http: AllowHttpOpt = False,
@@ -247,6 +248,8 @@ def retry(
     html_report: HtmlReportOpt = None,
     workers: WorkersOpt = 1,
     outcomes: OutcomesOpt = None,
+    input_sql: InputSqlOpt = None,
+    input_db: InputDbOpt = None,
 ) -> None:
     """Send again, from the input's current data, the records of this config and input whose last outcome was
     rejected or dead-lettered. An interrupted retry is continued by the next one."""
@@ -255,7 +258,7 @@ def retry(
                      include_unknown=include_unknown, trust_spec=trust_spec,
                      warn_unknown_paths=warn_unknown_paths,
                      thresholds=Thresholds(max_invalid_ratio, max_rejected_ratio), html_report=html_report,
-                     workers=workers, outcomes=outcomes))
+                     workers=workers, outcomes=outcomes, input_sql=input_sql, input_db=input_db))
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,7 @@ class FileRun:
     """What `destkit sync` or `destkit retry` was asked to do (`state_path` None: `--no-state`)."""
 
     config: Path
-    input_path: Path
+    input_path: Path | None  # None: the records are the rows of `input_sql`
     report: Path | None
     base_url: str | None
     allow_http: bool
@@ -282,6 +285,8 @@ class FileRun:
     html_report: Path | None = None  # --html-report: the HTML report also written here
     workers: int = 1  # --workers: worker processes (destkit.runtime.engine.workers)
     outcomes: Path | None = None  # --outcomes: one row per record also written here
+    input_sql: str | None = None  # --input-sql: a DuckDB query's rows instead of --input
+    input_db: Path | None = None  # --input-db: the database it runs in (None: in memory)
 
     def files(self, run_id: str) -> RunFiles:
         """Where run `run_id` writes: the named --report, or its own folder beside the state store."""
@@ -292,7 +297,8 @@ class FileRun:
     def resume_command(self) -> str:
         """The command that finishes this run: the same one, with --resume for a sync (a retry continues itself)."""
         options: list[tuple[str, object]] = [
-            ("--input", self.input_path), ("--report", self.report), ("--base-url", self.base_url),
+            ("--input", self.input_path), ("--input-sql", self.input_sql), ("--input-db", self.input_db),
+            ("--report", self.report), ("--base-url", self.base_url),
             ("--allow-http", self.allow_http), ("--format", self.fmt and self.fmt.value),
             ("--state", self.state_path if self.state_path != DEFAULT_PATH else None), ("--quiet", self.quiet),
             ("--log-level", self.log_level if self.log_level != "warning" else None),
@@ -315,19 +321,22 @@ class FileRun:
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(checked_log_level(request.log_level))
+    check_input_given(request.input_path, request.input_sql, request.input_db)  # before the config's checks
+    source = request.input_path or request.input_db or request.config  # what a report must not overwrite
     # a run's own folder is new: only a named file can clash
     for output in (request.report, request.html_report, request.outcomes):
         if output is not None:
-            check_outputs(output, input_path=request.input_path, config=request.config, state=request.state_path)
+            check_outputs(output, input_path=source, config=request.config, state=request.state_path)
     fmt = request.fmt and request.fmt.value
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
-                     check=InputCheck(request.input_path, fmt, request.warn_unknown_paths))
-    records = open_input(request.input_path, fmt)
+                     check=InputCheck(request.input_path, fmt, request.warn_unknown_paths, request.input_sql,
+                                      request.input_db))
+    records = open_input(request.input_path, fmt, request.input_sql, request.input_db)
     if request.state_path is None:
         result, files, groups = deliver(sync, records, None, None, request)
     else:
         store = open_state(request.state_path)
-        ref = input_ref(request.input_path)
+        ref = input_version(request.input_path, request.input_sql, request.input_db)
         try:
             with run_lock(store, sync, ref, wait=request.wait_for_lock):
                 plan = announce(planned(sync, store, request, ref))
@@ -390,7 +399,7 @@ def planned(sync: Sync, store: StateStore, request: FileRun, ref: str) -> RunPla
     try:
         return plan_run(sync, store, mode=request.mode, input_ref=ref, include_unknown=request.include_unknown)
     except InputChanged as exc:
-        fail(f"the unfinished run {exc.run.run_id} read a different version of {request.input_path} "
+        fail(f"the unfinished run {exc.run.run_id} read a different version of {request.input_path or 'the --input-sql query'} "
              "(it changed since); run without --resume to start over.")
 
 
@@ -503,10 +512,14 @@ def progress_interval() -> float | None:
         return DEFAULT_PROGRESS_INTERVAL_S
 
 
-def input_total(path: Path, fmt: str | None) -> tuple[int | None, bool]:
+def input_total(path: Path | None, fmt: str | None) -> tuple[int | None, bool]:
     """(records in the input, whether estimated): its lines, less a CSV's header; for a file above
-    `COUNT_LIMIT_BYTES`, its size over the first MiB's bytes per line. None when it cannot be told."""
-    header = 1 if format_of(path, fmt) in ("csv", "tsv") else 0
+    `COUNT_LIMIT_BYTES`, its size over the first MiB's bytes per line; a Parquet or Delta input's rows from
+    its metadata. None when it cannot be told (a query)."""
+    kind = None if path is None else format_of(path, fmt)
+    if path is None or kind in ARROW_FORMATS:
+        return (None if path is None or kind is None else arrow_row_count(path, kind)), False
+    header = 1 if kind in ("csv", "tsv") else 0
     try:
         size = path.stat().st_size
         if size <= COUNT_LIMIT_BYTES:
@@ -600,4 +613,5 @@ def print_summary(result: RunResult, files: RunFiles, outputs: RunOutputs, *, qu
         say(f"html:    {page}")
 
 
-__all__ = ["FileRun", "InputFormat", "load_sync", "open_input", "preview", "retry", "run_file", "sync_command"]
+__all__ = ["FileRun", "FormatOpt", "InputFormat", "InputOpt", "load_sync", "open_input", "preview", "retry", "run_file",
+           "sync_command"]

@@ -19,15 +19,9 @@ from typing import Any, TextIO
 import orjson
 
 from destkit.runtime.config.source_paths import Columns
-
-
-@dataclass(frozen=True, slots=True)
-class Malformed:
-    line: int
-    message: str
-
-
-Item = dict[str, Any] | Malformed
+from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, read_arrow_file
+from destkit.runtime.engine.items import Item as Item
+from destkit.runtime.engine.items import Malformed as Malformed
 
 MAX_LINE_BYTES = 8_000_000  # one JSON Lines line
 MAX_FIELD_CHARS = 1_000_000  # one CSV cell
@@ -370,8 +364,11 @@ def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_
 
 
 def format_of(path: Path, fmt: str | None = None) -> str | None:
-    """csv, tsv or jsonl: `fmt` if given, else by extension (.csv, .tsv, .jsonl/.ndjson/.json); None if unknown."""
-    return fmt or {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}.get(path.suffix.lower())
+    """csv, tsv, jsonl, parquet or delta: `fmt` if given, else by extension (.csv, .tsv, .jsonl/.ndjson/.json,
+    .parquet) or, for a folder, delta if it holds `_delta_log/`, else parquet; None if unknown."""
+    if fmt is None and path.is_dir():
+        return "delta" if (path / "_delta_log").is_dir() else "parquet"
+    return fmt or {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}.get(path.suffix.lower())
 
 
 def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
@@ -384,7 +381,9 @@ def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
         return read_csv(p, "\t")
     if kind == "jsonl":
         return read_jsonl(p)
-    raise ValueError(f"cannot tell the format of {p}; use .csv or .jsonl, or pass --format")
+    if kind in ARROW_FORMATS:
+        return read_arrow_file(p, kind)
+    raise ValueError(f"cannot tell the format of {p}; use .csv, .jsonl or .parquet, or pass --format")
 
 
 # --- the columns an input offers a mapping ------------------------------------------------------------
@@ -404,6 +403,8 @@ def read_columns(path: str | Path, fmt: str | None = None, sample: int = SAMPLE_
     if kind == "jsonl":
         records = (item for item in read_jsonl(p) if not isinstance(item, Malformed))
         return record_columns(records, p.name, sample)
+    if kind in ARROW_FORMATS:
+        return arrow_file_columns(p, kind)
     return None
 
 

@@ -33,6 +33,7 @@ from destkit.runtime.delivery.catalogs import catalog_from_config, check_constan
 from destkit.runtime.delivery.oauth2 import TokenEndpoint
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.delivery.sender import ErrorTable, ResponseLimits
+from destkit.runtime.engine.arrow_records import arrow_aware
 from destkit.runtime.engine.locking import RunLock
 from destkit.runtime.engine.mirror import Mirror, no_state_store
 from destkit.runtime.engine.pipeline import Pipeline
@@ -235,6 +236,9 @@ class Sync:
     ) -> RunResult:
         """Stream `records` to the destination; one outcome per record reaches `on_outcome`.
 
+        `records` are dicts, or Arrow data: a pyarrow Table, RecordBatch, RecordBatchReader or an
+        iterable of RecordBatches, whose rows are converted (`engine.arrow_records`).
+
         With a `state` store the run is recorded (outcomes, checkpoint, dead letters, destination
         ids) under `input_ref` (the input's version, e.g. `engine.input_ref(path)` for a file), and
         `mode` applies the run policy of `destkit.runtime.engine.policy`, as the CLI does:
@@ -258,6 +262,7 @@ class Sync:
         check_workers(self, workers)
         if self.options.mirror and state is None and not dry_run:
             raise no_state_store(self)
+        records = arrow_aware(records)  # a pyarrow Table / RecordBatch(es) / reader: its rows as records
         lock = None if state is None or dry_run else RunLock.of(state, sync_hash(self), plan.input_ref if plan else input_ref)
         with lock if lock is not None else contextlib.nullcontext():
             if plan is None:

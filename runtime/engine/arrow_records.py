@@ -1,0 +1,511 @@
+"""Arrow-native input: Parquet files and folders, Delta tables, DuckDB queries and in-memory Arrow data,
+read as records in batches of at most 8,192 rows.
+
+Arrow values become what the checks and orjson take (decimal → int or float, date → "YYYY-MM-DD",
+timestamp → ISO 8601, list → list, struct and map → dict, null → None), a column at a time with
+pyarrow.compute; a value that cannot be converted makes its row a `Malformed` item naming the row and
+the column, and the read goes on. pyarrow, deltalake and duckdb are the optional extra
+`destkit[arrow]`: each is imported when first needed, and a missing one is a `UsageError` saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from destkit.runtime.config.source_paths import Columns
+from destkit.runtime.engine.items import Item, Malformed
+from destkit.runtime.errors import UsageError
+
+BATCH_ROWS = 8192  # the most rows a reader asks for at once: memory stays flat
+CONVERT_ROWS = 2048  # rows made Python records at once: 2,048 dicts held, not 8,192 (~9 MiB less at W1's width)
+EXTRA_FIX = "pip install 'destkit[arrow]'"
+ARROW_FORMATS = ("parquet", "delta")
+_ARROW_DATA = frozenset({"Table", "RecordBatch", "RecordBatchReader"})
+
+Fix = Callable[[Any], Any]  # the Python step a converted value still needs (a map's pairs → dict), None-safe
+
+
+# --- the optional extra ---------------------------------------------------------------------------------
+
+
+def _require(module: str, feature: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UsageError(f"{feature} needs the optional extra: {EXTRA_FIX}", key="input",
+                         fix=f"{EXTRA_FIX} (pyarrow, deltalake and duckdb)") from None
+
+
+def require_pyarrow(feature: str) -> ModuleType:
+    """pyarrow, or a `UsageError` naming `feature` ("reading .parquet") and the extra that brings it."""
+    return _require("pyarrow", feature)
+
+
+def require_deltalake(feature: str) -> ModuleType:
+    """deltalake (with pyarrow), or a `UsageError` naming `feature` and the extra."""
+    require_pyarrow(feature)
+    return _require("deltalake", feature)
+
+
+def require_duckdb(feature: str) -> ModuleType:
+    """duckdb (with pyarrow), or a `UsageError` naming `feature` and the extra."""
+    require_pyarrow(feature)
+    return _require("duckdb", feature)
+
+
+def use_system_allocator() -> None:
+    """Make pyarrow allocate with the system allocator, which gives freed batches back: a streamed read then
+    holds ~20 MiB less than with the default mimalloc pool. For a process destkit owns (the CLI); an embedding
+    program may do the same, or set ARROW_DEFAULT_MEMORY_POOL=system."""
+    pa = require_pyarrow("reading Arrow data")
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+# --- Arrow values as record values ----------------------------------------------------------------------
+
+
+def _compute() -> tuple[Any, Any]:
+    pa = require_pyarrow("reading Arrow data")
+    return pa, importlib.import_module("pyarrow.compute")
+
+
+def _needs_conversion(pa: Any, t: Any) -> bool:
+    """Whether values of type `t` come out of `to_pylist` as something the checks do not take."""
+    types = pa.types
+    if types.is_struct(t):  # its null fields are left out (`_struct_of`)
+        return True
+    if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
+        return _needs_conversion(pa, t.value_type)
+    simple = (types.is_boolean, types.is_integer, types.is_floating, types.is_string, types.is_large_string,
+              types.is_null)
+    return not any(check(t) for check in simple)
+
+
+def _iso_text(pa: Any, pc: Any, array: Any) -> Any:
+    """Timestamps as ISO 8601: UTC with "+00:00" when the type has a zone, no offset when naive."""
+    zoned = array.type.tz is not None
+    if zoned:  # the values are UTC instants: dropping the zone keeps them, and no zone database is loaded (35 MiB)
+        array = array.cast(pa.timestamp(array.type.unit))
+    text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S+00:00" if zoned else "%Y-%m-%dT%H:%M:%S")
+    # whole seconds read as such: "12:00:00.000000" → "12:00:00"
+    return pc.replace_substring_regex(text, pattern=r"\.0+\+" if zoned else r"\.0+$", replacement="+" if zoned else "")
+
+
+def _list_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
+    """A list column with its items converted (one conversion over all the items)."""
+    items, fix = _convert(pa, pc, pc.list_flatten(array))
+    large = pa.types.is_large_list(array.type)
+    lengths = pc.fill_null(pc.list_value_length(array), 0).cast(pa.int64() if large else pa.int32())
+    offsets = pa.concat_arrays([pa.array([0], lengths.type), pc.cumulative_sum(lengths)])
+    kind = pa.LargeListArray if large else pa.ListArray
+    rebuilt = kind.from_arrays(offsets, items, mask=array.is_null())
+    return rebuilt, None if fix is None else (lambda v: None if v is None else [fix(x) for x in v])
+
+
+def _struct_of(pa: Any, pc: Any, array: Any, names: list[str]) -> tuple[Any, Fix | None]:
+    """A struct column with its fields converted; a dict per value, without its null fields.
+
+    A struct has the same fields in every row, so a null field is one the row does not have (as an
+    empty CSV cell is): left out, it reads as absent, as a sparse JSON object's missing key does."""
+    converted = [_convert(pa, pc, child) for child in array.flatten()]
+    rebuilt = pa.StructArray.from_arrays([a for a, _ in converted], names=names, mask=array.is_null())
+    fixes = {name: fix for name, (_, fix) in zip(names, converted, strict=True) if fix is not None}
+    if not fixes:
+        return rebuilt, lambda v: None if v is None else {k: x for k, x in v.items() if x is not None}
+    return rebuilt, lambda v: None if v is None else {
+        k: (fixes[k](x) if k in fixes else x) for k, x in v.items() if x is not None}
+
+
+def _map_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
+    """A map column: its entries converted as a list of {key, value}, then made a dict (keys as text, as in JSON)."""
+    start, end = array.offsets[0].as_py(), array.offsets[-1].as_py()  # in a slice, the entries of its maps only
+    offsets = pc.subtract(array.offsets, start)
+    entries = pa.StructArray.from_arrays(array.values.slice(start, end - start).flatten(), names=["key", "value"])
+    converted, fix = _list_of(pa, pc, pa.ListArray.from_arrays(offsets, entries, mask=array.is_null()))
+
+    def to_dict(v: Any) -> Any:
+        if v is None:
+            return None
+        return {str(e["key"]): e["value"] for e in (fix(v) if fix is not None else v)}
+    return converted, to_dict
+
+
+def _decimal_of(pa: Any, array: Any) -> tuple[Any, Fix | None]:
+    """Decimals: a whole number (scale 0) as int, any other as float."""
+    t = array.type
+    if t.scale != 0:  # through its text: a direct cast is not correctly rounded (19.99 → 19.990000000000002)
+        return array.cast(pa.string()).cast(pa.float64()), None
+    if t.precision <= 18:  # fits an int64, so a cast does it
+        return array.cast(pa.int64()), None
+    return array, lambda v: None if v is None else int(v)
+
+
+def _convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
+    """`array` as an array whose `to_pylist` values (after the returned fix) are what the checks take.
+
+    Raises pyarrow's error when a value cannot be converted (bytes that are not UTF-8)."""
+    types, t = pa.types, array.type
+    if not _needs_conversion(pa, t):
+        return array, None
+    if types.is_dictionary(t):
+        return _convert(pa, pc, array.dictionary_decode())
+    if types.is_decimal(t):
+        return _decimal_of(pa, array)
+    if types.is_timestamp(t):
+        return _iso_text(pa, pc, array), None
+    if types.is_date(t) or types.is_time(t) or types.is_binary(t) or types.is_large_binary(t):
+        return array.cast(pa.string()), None
+    if types.is_map(t):
+        return _map_of(pa, pc, array)
+    if types.is_struct(t):
+        return _struct_of(pa, pc, array, [t.field(i).name for i in range(t.num_fields)])
+    if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
+        return _list_of(pa, pc, array)
+    return array, None  # anything else as pyarrow gives it
+
+
+def _column_values(pa: Any, pc: Any, array: Any) -> list[Any]:
+    converted, fix = _convert(pa, pc, array)
+    values: list[Any] = converted.to_pylist()
+    return values if fix is None else [fix(v) for v in values]
+
+
+def _values_by_row(pa: Any, pc: Any, array: Any) -> tuple[list[Any], dict[int, str]]:
+    """A column converted value by value (after the whole column could not be): its values, and why each
+    failing one failed, by index."""
+    values: list[Any] = []
+    failed: dict[int, str] = {}
+    for i in range(len(array)):
+        try:
+            values.append(_column_values(pa, pc, array.slice(i, 1))[0])
+        except Exception as exc:  # pyarrow's own error classes vary by type; each is this row's problem
+            values.append(None)
+            failed[i] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return values, failed
+
+
+def items_from_batch(batch: Any, first_row: int = 1) -> list[Item]:
+    """The records of an Arrow RecordBatch whose first row is row `first_row` of the input; a row with a value
+    that cannot be converted is a `Malformed` naming the row and the column."""
+    pa, pc = _compute()
+    names: list[str] = batch.schema.names
+    columns: list[list[Any]] = []
+    problems: dict[int, str] = {}
+    for name, array in zip(names, batch.columns, strict=True):
+        try:
+            columns.append(_column_values(pa, pc, array))
+        except Exception:  # find the rows that fail, convert the rest
+            values, failed = _values_by_row(pa, pc, array)
+            columns.append(values)
+            for i, why in failed.items():
+                problems.setdefault(i, f"row {first_row + i}, column {name!r}: the value cannot be read ({why}); "
+                                       "fix the value or cast the column.")
+    if not columns:
+        return [{} for _ in range(batch.num_rows)]
+    records: list[Item] = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    for i, message in problems.items():
+        records[i] = Malformed(first_row + i, message)
+    return records
+
+
+def records_from_batch(batch: Any) -> list[dict[str, Any]]:
+    """The records of an Arrow RecordBatch, values converted (see the module docstring); a `UsageError` names
+    the first row and column whose value cannot be converted."""
+    records: list[dict[str, Any]] = []
+    for item in items_from_batch(batch):
+        if isinstance(item, Malformed):
+            raise UsageError(item.message, key="input")
+        records.append(item)
+    return records
+
+
+# --- Arrow data as a stream of records ------------------------------------------------------------------
+
+
+def is_arrow_data(value: object) -> bool:
+    """Whether `value` is a pyarrow Table, RecordBatch or RecordBatchReader (told without importing pyarrow)."""
+    kind = type(value)
+    return kind.__module__.split(".")[0] == "pyarrow" and kind.__name__ in _ARROW_DATA
+
+
+def _is_batch(value: object) -> bool:
+    return is_arrow_data(value) and type(value).__name__ == "RecordBatch"
+
+
+def _slices(batch: Any) -> Iterator[Any]:
+    """A batch in slices of at most `BATCH_ROWS` rows (zero-copy)."""
+    for offset in range(0, batch.num_rows, BATCH_ROWS):
+        yield batch.slice(offset, BATCH_ROWS)
+
+
+def arrow_batches(source: Any) -> Iterator[Any]:
+    """The RecordBatches of a Table, RecordBatch, RecordBatchReader or iterable of RecordBatches, ≤ 8,192 rows each."""
+    kind = type(source).__name__ if is_arrow_data(source) else None
+    if kind == "Table":
+        yield from source.to_batches(max_chunksize=BATCH_ROWS)
+        return
+    if kind == "RecordBatch":
+        yield from _slices(source)
+        return
+    for batch in source:
+        if not _is_batch(batch):
+            raise UsageError(f"Arrow input holds a {type(batch).__name__}, not a pyarrow.RecordBatch.", key="input",
+                             fix="pass a Table, a RecordBatchReader or an iterable of RecordBatches.")
+        yield from _slices(batch)
+
+
+def iter_arrow_records(source: Any) -> Iterator[Item]:
+    """The records of a pyarrow Table / RecordBatch / RecordBatchReader / iterable of RecordBatches, read a batch
+    of ≤ 8,192 rows at a time and made records `CONVERT_ROWS` at a time; a row that cannot be converted is a
+    `Malformed` naming it."""
+    row = 1
+    for batch in arrow_batches(source):
+        for offset in range(0, batch.num_rows, CONVERT_ROWS):
+            yield from items_from_batch(batch.slice(offset, CONVERT_ROWS), row + offset)
+        row += batch.num_rows
+
+
+def arrow_aware(records: Any) -> Any:
+    """`records` as `Sync.arun` reads them: Arrow data (or a list or iterator of RecordBatches) as its records,
+    anything else as it is. An iterator is looked into only when the run reads its first item."""
+    if is_arrow_data(records):
+        return iter_arrow_records(records)
+    if isinstance(records, AsyncIterable | Mapping | str | bytes):
+        return records
+    if isinstance(records, list | tuple):
+        return iter_arrow_records(records) if records and _is_batch(records[0]) else records
+    return _batches_or_records(records)
+
+
+def _batches_or_records(records: Iterable[Any]) -> Iterator[Any]:
+    """The items of `records`, or, if its first item is a RecordBatch, the records of its batches."""
+    items = iter(records)
+    for first in items:
+        if _is_batch(first):
+            yield from iter_arrow_records(_chain_first(first, items))
+        else:
+            yield first
+            yield from items
+        return
+
+
+def _chain_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+# --- readers ---------------------------------------------------------------------------------------------
+
+
+def _dataset_batches(dataset: Any) -> Iterator[Any]:
+    """A dataset's batches, ≤ 8,192 rows each, one batch and one file read ahead (memory stays flat)."""
+    return dataset.to_batches(batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1)  # type: ignore[no-any-return]
+
+
+def parquet_files(path: str | Path) -> list[Path]:
+    """The Parquet files of `path`: itself, or the files under the folder in name order (hidden and `_` names,
+    such as `_SUCCESS` or `.crc` files, left out); a `UsageError` if there are none."""
+    root = Path(path)
+    if not root.is_dir():
+        return [root]
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts))
+    if not files:
+        raise UsageError(f"the folder {path} holds no Parquet file.", key="input",
+                         fix="give a .parquet file or a folder of them.")
+    return files
+
+
+def _parquet_file(path: Path) -> Any:
+    """One Parquet file opened (its footer read); a `UsageError` naming it if it is not Parquet."""
+    require_pyarrow("reading .parquet")
+    pq = importlib.import_module("pyarrow.parquet")
+    try:
+        return pq.ParquetFile(str(path))
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise UsageError(f"cannot read {path} as Parquet ({str(exc).splitlines()[0]}).", key="input",
+                         fix="give a .parquet file or a folder of them.") from None
+
+
+def _parquet_batches(first: Any, files: list[Path]) -> Iterator[Any]:
+    """The batches of each file in turn, ≤ 8,192 rows each (pyarrow decodes one row group at a time)."""
+    for i, path in enumerate(files):
+        parquet = first if i == 0 else _parquet_file(path)
+        with parquet:
+            for group in range(parquet.num_row_groups):  # one row group's reader at a time: memory stays flat
+                yield from parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], use_threads=False)
+
+
+def delta_dataset(path: str | Path) -> Any:
+    """A Delta table folder (one with `_delta_log/`) as a pyarrow dataset; a `UsageError` if it cannot be read."""
+    deltalake = require_deltalake("reading a Delta table")
+    try:
+        return deltalake.DeltaTable(str(path)).to_pyarrow_dataset()
+    except Exception as exc:  # deltalake's errors (TableNotFoundError, DeltaError) derive from Exception only
+        raise UsageError(f"cannot read {path} as a Delta table ({str(exc).splitlines()[0]}).", key="input",
+                         fix="give the table's folder, the one holding _delta_log/.") from None
+
+
+def read_parquet(path: str | Path) -> Iterator[Item]:
+    """The records of a .parquet file or a folder of them, streamed; the first file is opened now, so a
+    problem with it is raised here. pyarrow.parquet alone is used (pyarrow.dataset costs 50 MiB more)."""
+    files = parquet_files(path)
+    return iter_arrow_records(_parquet_batches(_parquet_file(files[0]), files))
+
+
+def read_delta(path: str | Path) -> Iterator[Item]:
+    """The records of a Delta table's current version, streamed (opened now: a problem is raised here)."""
+    return iter_arrow_records(_dataset_batches(delta_dataset(path)))
+
+
+def read_arrow_file(path: str | Path, kind: str) -> Iterator[Item]:
+    """`read_parquet` or `read_delta`, by `kind` (a format of `ARROW_FORMATS`)."""
+    return read_delta(path) if kind == "delta" else read_parquet(path)
+
+
+def _duckdb_relation(duckdb: Any, sql: str, database: str | Path | None) -> tuple[Any, Any]:
+    """(connection, relation) of `sql` over `database` (read-only), or in memory; a `UsageError` if it fails."""
+    if database is not None and not Path(database).is_file():
+        raise UsageError(f"the DuckDB database {database} does not exist.", key="input",
+                         fix="check the --input-db path.")
+    con = duckdb.connect(str(database) if database is not None else ":memory:", read_only=database is not None)
+    try:
+        relation = con.sql(sql)
+    except duckdb.Error as exc:
+        con.close()
+        raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input",
+                         fix="fix the query (run it in duckdb to see).") from None
+    if relation is None:
+        con.close()
+        raise UsageError("the --input-sql query returns no rows: give a SELECT (or FROM 'file.parquet').",
+                         key="input")
+    return con, relation
+
+
+def read_duckdb(sql: str, database: str | Path | None = None) -> Iterator[Item]:
+    """The rows of a DuckDB query, streamed 8,192 at a time: over `database` (opened read-only) or in memory,
+    where `SELECT * FROM 'x.parquet'` and `read_csv(...)` work. The query runs now: a problem is raised here."""
+    duckdb = require_duckdb("reading a DuckDB query")
+    con, relation = _duckdb_relation(duckdb, sql, database)
+    try:
+        reader = relation.to_arrow_reader(BATCH_ROWS)
+    except duckdb.Error as exc:
+        con.close()
+        raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input") from None
+    return _closing(iter_arrow_records(reader), con)
+
+
+def _closing(items: Iterator[Item], con: Any) -> Iterator[Item]:
+    try:
+        yield from items
+    finally:
+        con.close()
+
+
+# --- what an Arrow input offers a mapping, how many rows, which version -------------------------------------
+
+
+def _add_paths(pa: Any, path: str, t: Any, paths: set[str]) -> bool:
+    """Add `path` and the paths into a value of type `t`; False if it holds a map (whose keys the type does not say)."""
+    types = pa.types
+    paths.add(path)
+    if types.is_dictionary(t):
+        return _add_paths(pa, path, t.value_type, paths)
+    if types.is_map(t):
+        return False
+    if types.is_struct(t):
+        return all([_add_paths(pa, f"{path}.{t.field(i).name}", t.field(i).type, paths) for i in range(t.num_fields)])
+    if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
+        return _add_paths(pa, f"{path}.0", t.value_type, paths)
+    return True
+
+
+def schema_columns(schema: Any, *more: Any, origin: str) -> Columns | None:
+    """The columns of an Arrow schema, and of `more` schemas (a struct's fields as dotted paths, a list's items as
+    `.0`), every one known; None when a column is a map, whose keys only the data says."""
+    pa = require_pyarrow("reading Arrow data")
+    paths: set[str] = set()
+    if not all([_add_paths(pa, field.name, field.type, paths) for one in (schema, *more) for field in one]):
+        return None
+    return Columns(origin, frozenset(paths), exhaustive=True, flat=False)
+
+
+def arrow_file_columns(path: Path, kind: str) -> Columns | None:
+    """The columns of a Parquet file or folder (every file's), or a Delta table (see `schema_columns`)."""
+    if kind == "delta":
+        return schema_columns(delta_dataset(path).schema, origin=f"the columns of {path.name}")
+    return schema_columns(*[_parquet_file(p).schema_arrow for p in parquet_files(path)],
+                          origin=f"the columns of {path.name}")
+
+
+def duckdb_columns(sql: str, database: str | Path | None = None) -> Columns | None:
+    """The columns of a DuckDB query's result (the query runs with LIMIT 0)."""
+    duckdb = require_duckdb("reading a DuckDB query")
+    con, relation = _duckdb_relation(duckdb, sql, database)
+    try:
+        schema = relation.limit(0).to_arrow_table().schema
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return schema_columns(schema, origin="the columns of the --input-sql query")
+
+
+def arrow_row_count(path: Path, kind: str) -> int | None:
+    """The rows of a Parquet file or folder, or a Delta table, from its metadata; None if it cannot be read."""
+    try:
+        if kind == "delta":
+            return int(delta_dataset(path).count_rows())
+        return sum(int(_parquet_file(p).metadata.num_rows) for p in parquet_files(path))
+    except (UsageError, OSError):
+        return None
+
+
+def folder_ref(path: str | Path) -> str:
+    """A folder's identity for resuming, as a file's (`state.input_ref`): its path, then the total size and
+    latest modification time of the files under it."""
+    root = Path(path).resolve()
+    files = [p.stat() for p in root.rglob("*") if p.is_file()]
+    return f"{root}:{sum(s.st_size for s in files)}:{max((s.st_mtime_ns for s in files), default=0)}"
+
+
+def query_ref(sql: str, database: str | Path | None = None) -> str:
+    """A DuckDB query's identity for resuming: a hash of the query and the database's path, size and mtime."""
+    where = ""
+    if database is not None:
+        db = Path(database).resolve()
+        st = db.stat()
+        where = f"{db}:{st.st_size}:{st.st_mtime_ns}"
+    return "duckdb:" + hashlib.sha256(f"{sql}\0{where}".encode()).hexdigest()[:16]
+
+
+__all__ = [
+    "ARROW_FORMATS",
+    "BATCH_ROWS",
+    "arrow_aware",
+    "arrow_batches",
+    "arrow_file_columns",
+    "arrow_row_count",
+    "duckdb_columns",
+    "folder_ref",
+    "is_arrow_data",
+    "items_from_batch",
+    "iter_arrow_records",
+    "parquet_files",
+    "query_ref",
+    "read_arrow_file",
+    "read_delta",
+    "read_duckdb",
+    "read_parquet",
+    "records_from_batch",
+    "require_deltalake",
+    "require_duckdb",
+    "require_pyarrow",
+    "schema_columns",
+    "use_system_allocator",
+]
