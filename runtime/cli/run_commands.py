@@ -49,6 +49,7 @@ from destkit.runtime.cli.loading import (
     InputOpt,
     InputSqlOpt,
     WarnUnknownPathsOpt,
+    check_input_given,
     checked_log_level,
     input_version,
     load_sync,
@@ -133,6 +134,7 @@ def preview(
 
     Nothing is sent: only the catalogs are read (GET), unless --offline.
     """
+    check_input_given(input_path, input_sql, input_db)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
                      check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
     records = open_input(input_path, fmt and fmt.value, input_sql, input_db)
@@ -302,6 +304,7 @@ class FileRun:
 def run_file(request: FileRun) -> NoReturn:
     """Plan the run from the state store, announce the plan, run it into the report, print the summary."""
     configure_logs(checked_log_level(request.log_level))
+    check_input_given(request.input_path, request.input_sql, request.input_db)
     source = request.input_path or request.input_db or request.config  # what a report must not overwrite
     for output in (request.report, request.html_report):  # a run's own folder is new: only a named file can clash
         if output is not None:
