@@ -69,15 +69,13 @@ def _peak_kb() -> int:
 
 def child(rows: int, url: str, workload_path: str, seed: int, parquet: str | None = None) -> int:
     """Sync `rows` streamed W1 records (or the rows of the `parquet` file) to `url`; print one JSON line of figures."""
+    if parquet is not None:  # as the CLI does (runtime/cli/loading.py), before pyarrow is imported
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from destkit.runtime.engine import build_sync
     from destkit.runtime.engine.arrow_records import read_parquet
 
     workload = load_workload(workload_path)
     sync = build_sync(workload.SYNC_CONFIG, base_url=url, allow_http=True)
-    if parquet is not None:
-        from destkit.runtime.engine.arrow_records import use_system_allocator
-
-        use_system_allocator()  # as `destkit sync --input x.parquet` does
     records = workload.generate(rows, seed) if parquet is None else read_parquet(parquet)
     baseline = _peak_kb()
     cpu0 = _cpu_s()

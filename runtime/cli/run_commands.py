@@ -144,6 +144,7 @@ def preview(
 
     Nothing is sent: only the catalogs are read (GET), unless --offline.
     """
+    check_input_given(input_path, input_sql, input_db)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
                      check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
     records = open_input(input_path, fmt and fmt.value, input_sql, input_db)
