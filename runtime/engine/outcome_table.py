@@ -10,7 +10,6 @@ From Python, `outcome_file(path, run_id)` gives the writer whose `write` is a sy
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from destkit.runtime.engine.arrow_records import require_pyarrow
 from destkit.runtime.engine.files import private_writer
 from destkit.runtime.errors import UsageError
 from destkit.runtime.outcomes import Outcome
@@ -49,20 +49,11 @@ ROW_GROUP_ROWS = 10_000
 """Rows a Parquet outcome file's row group holds at most (the writer buffers no more than this)."""
 
 OUTCOME_SUFFIXES = (".parquet", ".jsonl", ".csv")
-ARROW_EXTRA_FIX = "pip install 'destkit[arrow]'"
-
-
-def _require_pyarrow(feature: str) -> ModuleType:
-    """pyarrow, or a `UsageError` naming `feature` and the extra that installs it."""
-    try:
-        return importlib.import_module("pyarrow")
-    except ImportError:
-        raise UsageError(f"{feature} needs pyarrow, which is not installed.", fix=ARROW_EXTRA_FIX) from None
 
 
 def outcome_schema() -> pyarrow.Schema:
     """The Arrow schema of an outcome table (`OUTCOME_COLUMNS`)."""
-    pa = _require_pyarrow("an outcome table")
+    pa = require_pyarrow("an outcome table")
     types = {"string": pa.string(), "int64": pa.int64(), "int32": pa.int32(),
              "timestamp[us, tz=UTC]": pa.timestamp("us", tz="UTC")}
     return pa.schema([pa.field(name, types[kind]) for name, kind in OUTCOME_COLUMNS.items()])
@@ -89,7 +80,7 @@ def outcome_row(outcome: Outcome, run_id: str, time: datetime) -> dict[str, Any]
 
 def outcome_batch(outcomes: Iterable[Outcome], run_id: str, time: datetime | None = None) -> pyarrow.RecordBatch:
     """The outcomes as one Arrow record batch of `outcome_schema()`, every row stamped `time` (default: now)."""
-    pa = _require_pyarrow("an outcome table")
+    pa = require_pyarrow("an outcome table")
     when = time or datetime.now(UTC)
     return _batch_of(pa, [outcome_row(o, run_id, when) for o in outcomes])
 
@@ -119,7 +110,7 @@ class ParquetOutcomeWriter:
     """
 
     def __init__(self, path: str | Path, run_id: str, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
-        self.pa = _require_pyarrow("an outcome table in Parquet (--outcomes *.parquet)")
+        self.pa = require_pyarrow("an outcome table in Parquet (--outcomes *.parquet)")
         import pyarrow.parquet as pq
 
         self.path = Path(path)

@@ -177,8 +177,8 @@ def test_parquet_without_pyarrow_is_a_usage_error_naming_the_extra(tmp_path: Pat
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # an import of pyarrow now fails, as when it is not installed
     with pytest.raises(UsageError) as caught:
         open_outcome_writer(tmp_path / "outcomes.parquet", "run-1")
-    assert "needs pyarrow" in str(caught.value)
-    assert caught.value.issues[0].fix == "pip install 'destkit[arrow]'"
+    assert "needs the optional extra: pip install 'destkit[arrow]'" in str(caught.value)
+    assert caught.value.issues[0].fix == "pip install 'destkit[arrow]' (pyarrow, deltalake and duckdb)"
     assert not (tmp_path / "outcomes.parquet").exists()
 
 
