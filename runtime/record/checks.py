@@ -323,6 +323,26 @@ def _find_unsendable(value: Any) -> str | None:
     return next((why for v in children if (why := _find_unsendable(v)) is not None), None)
 
 
+class Unsendable(RecordError):
+    """A checked value JSON cannot carry faithfully (NaN, infinity: orjson writes them as null, which
+    would clear the value in the destination). `key` is the record's checked key, for its outcome."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, name: str, value: Any, key: Any) -> None:
+        why = _find_unsendable(value) or "a value is not a finite number"
+        super().__init__(MappingReason.TYPE_MISMATCH, name, f"{name}: {why}; fix the source value.")
+        self.key = key
+
+
+def has_nonfinite(value: Any) -> bool:
+    """Whether a float that is NaN or infinite sits anywhere in `value` (nested lists and objects too)."""
+    if value.__class__ is float:
+        return value - value != 0.0  # 0.0 for every finite float; NaN for NaN and the infinities
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()
+    return any(has_nonfinite(v) for v in children)
+
+
 def unsendable(payload: Mapping[str, Any]) -> RecordError | None:
     """The first field holding a value JSON cannot carry faithfully (NaN, infinity, > 64-bit ints)."""
     for name, value in payload.items():
@@ -346,6 +366,36 @@ _HELPERS = {fn.__name__: fn for fn in (
     _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _fix_values, _check_values, _check_items,
     _drop_unknown_keys, _normalized,
 )}
+_SCALARS = frozenset({"string", "number", "integer", "boolean"})
+
+
+def float_holding(f: FieldSchema) -> str | None:
+    """Where a field's checked value can hold a float (so a NaN or an infinity): "scalar" (the value
+    itself), "values" (an object's values or a list's items, one level), "nested" (anywhere), or None.
+
+    Strings, integers and booleans are coerced or refused, and catalog lists hold catalog strings, so
+    only these places need a finiteness check: the others cost nothing."""
+    types = set(f.types)
+    places: set[str] = set()
+    if "number" in types:
+        places.add("scalar")
+    if "array" in types and not (f.catalog or (f.items is not None and f.items.catalog)):
+        places.add(_inner_floats(f.items))
+    if "object" in types:
+        places.add(_inner_floats(f.values))
+    places.discard("")
+    if not places:
+        return None
+    if len(places) == 1 and len(types) == 1:
+        return places.pop()
+    return "nested"
+
+
+def _inner_floats(inner: FieldSchema | None) -> str:
+    """What an array's items or an object's values (schema `inner`) can hold: "" (no float) or a place."""
+    if inner is None or not set(inner.types) <= _SCALARS:
+        return "nested"
+    return "values" if "number" in inner.types else ""
 
 
 def _expected(types: tuple[str, ...]) -> str:
@@ -381,6 +431,9 @@ class CheckCompiler:
         for name, fn in _HELPERS.items():
             gen.bind(name, fn)
         gen.bind("_RecordError", RecordError)
+        gen.bind("_nonfinite", Unsendable)
+        gen.bind("_has_nonfinite", has_nonfinite)
+        self.key_var = "None"  # the record's key once checked (the key field is emitted first), for `Unsendable`
         gen.bind("_E164", E164.fullmatch)
         gen.bind("_EMAIL", _LENIENT_EMAIL.fullmatch)
         gen.bind("_DATE", _DATE.fullmatch)
@@ -409,7 +462,25 @@ class CheckCompiler:
             self._emit_union(n, f, var)
         if f.enum is not None:
             self._emit_enum(n, list(f.enum), var)
+        self._emit_finite(n, f, var)
         return None if f.required else f"{var} is not None"
+
+    def _emit_finite(self, n: str, f: FieldSchema, var: str) -> None:
+        """No NaN or infinity is sent (orjson would write null, clearing the value): checked only where a
+        float can be (`float_holding`), so a record of strings pays nothing for it."""
+        emit, place = self.gen.emit, float_holding(f)
+        raising = f"raise _nonfinite({n}, {var}, {self.key_var})"
+        if place == "scalar":
+            emit(f"if {var}.__class__ is float and {var} - {var} != 0.0:", 2)
+            emit(raising, 3)
+        elif place == "values":
+            emit(f"if {var} is not None:", 2)
+            emit(f"for x in {var}{'.values()' if f.types == ('object',) else ''}:", 3)
+            emit("if x.__class__ is float and x - x != 0.0:", 4)
+            emit(raising, 5)
+        elif place == "nested":
+            emit(f"if {var} is not None and _has_nonfinite({var}):", 2)
+            emit(raising, 3)
 
     def _emit_union(self, n: str, f: FieldSchema, var: str) -> None:
         """A field of several types: the value must be one of them; strings get their checks."""
