@@ -109,8 +109,9 @@ class Pipeline:
         for cb in self.callbacks:
             cb(outcome)
 
-    def emit_batch(self, outcomes: list[Outcome]) -> None:
-        delivered = 0
+    def emit_batch(self, outcomes: list[Outcome], unlisted: int = 0) -> None:
+        """A delivered batch's outcomes; `unlisted`: records delivered in a lean delivery, with no outcome object."""
+        delivered = unlisted
         callbacks, recorder = self.callbacks, self.recorder
         pending = self.pending_fingerprints
         for o in outcomes:
@@ -482,9 +483,10 @@ class Pipeline:
         """
         last = self.key_last
         seq = batch.seq
-        keys = [k for k in batch.keys if k is not None]  # records without a key have no order to keep
-        deps = {last[k] for k in keys if k in last}
-        last.update(dict.fromkeys(keys, seq))
+        deps = set(map(last.get, batch.keys))
+        deps.discard(None)
+        last.update(dict.fromkeys(batch.keys, seq))
+        last.pop(None, None)  # records without a key have no order to keep
         self.unfinished.add(seq)
         if deps & self.unfinished:
             async with self.key_turn:
@@ -495,7 +497,7 @@ class Pipeline:
         seq = batch.seq
         self.unfinished.discard(seq)
         for k in batch.keys:
-            if k is not None and last.get(k) == seq:
+            if last.get(k) == seq:  # None is never a key here
                 del last[k]
         async with self.key_turn:
             self.key_turn.notify_all()
@@ -523,8 +525,9 @@ class Pipeline:
         if self.aborted:
             self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
             return
+        lean = self.lean(batch)
         try:
-            outcomes = await self.deliverer.deliver(batch)
+            outcomes = await self.deliverer.deliver(batch, lean=lean)
         except AuthFailed as exc:
             self.aborted = f"auth_failed: {redact(str(exc), self.secrets)}"
             self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
@@ -545,7 +548,13 @@ class Pipeline:
             for o in outcomes:
                 if o.status is not Status.DELIVERED and o.row in sent:
                     o.payload = orjson.loads(sent[o.row])
-        self.emit_batch(outcomes)
+        self.emit_batch(outcomes, len(batch) - len(outcomes) if lean else 0)
+
+    def lean(self, batch: Batch) -> bool:
+        """Whether the batch's delivered records need no outcome object: nothing records, watches or
+        annotates them (no store, callback, mirror, job, incremental fingerprint, or warning of theirs)."""
+        return (self.recorder is None and not self.callbacks and self.jobs is None and self.mirror is None
+                and self.incremental is None and not (self.warnings and any(r in self.warnings for r in batch.rows)))
 
     def skip_unchanged(self, batch: Batch) -> Batch | None:
         """Incremental sync: records whose body is what was last delivered for their key are `skipped`."""
