@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import statistics
 import sys
 import time
 from collections import Counter
@@ -53,10 +54,11 @@ def time_reference(workload: ModuleType, records: list[dict[str, Any]]) -> tuple
 
 
 def interleaved(sync: Sync, workload: ModuleType, records: list[dict[str, Any]], repeats: int,
-                keep_requests: bool = False) -> tuple[tuple[float, float], tuple[float, float]]:
+                keep_requests: bool = False) -> tuple[tuple[float, float], tuple[float, float], list[float]]:
     """Best (wall, CPU) seconds of destkit and of the reference over `repeats` rounds, alternating
-    which side goes first, so neither always runs on a warmer (or hotter) machine."""
+    which side goes first, so neither always runs on a warmer (or hotter) machine; and each round's ratio."""
     dk_best, ref_best = (float("inf"), float("inf")), (float("inf"), float("inf"))
+    ratios: list[float] = []
     n = len(records)
     for i in range(repeats):
         if i % 2 == 0:
@@ -67,10 +69,11 @@ def interleaved(sync: Sync, workload: ModuleType, records: list[dict[str, Any]],
             dk = time_destkit(sync, records, keep_requests)
         dk_best = (min(dk_best[0], dk[0]), min(dk_best[1], dk[1]))
         ref_best = (min(ref_best[0], ref[0]), min(ref_best[1], ref[1]))
+        ratios.append(ref[0] / dk[0])
         print(f"  round {i + 1}: destkit {n / dk[0]:>10,.0f} rec/s {dk[1] / n * 1e6:6.2f} us CPU/rec   "
               f"reference {n / ref[0]:>10,.0f} rec/s {ref[1] / n * 1e6:6.2f} us CPU/rec   "
               f"ratio {ref[0] / dk[0]:.2f}")
-    return dk_best, ref_best
+    return dk_best, ref_best, ratios
 
 
 def fixed_overhead(sync: Sync, repeats: int = 5) -> float:
@@ -144,19 +147,22 @@ def main(argv: list[str] | None = None) -> int:
           f"best of {args.repeats} interleaved rounds")
     overhead = fixed_overhead(sync)
     n = len(records)
-    (dk_wall, dk_cpu), (ref_wall, ref_cpu) = interleaved(sync, workload, records, args.repeats)
+    (dk_wall, dk_cpu), (ref_wall, ref_cpu), ratios = interleaved(sync, workload, records, args.repeats)
     ratio = ref_wall / dk_wall
     print()
     print(f"destkit dry run  {n / dk_wall:>10,.0f} records/s  ({dk_cpu / n * 1e6:.2f} us CPU/record, "
           f"incl. {overhead * 1e3:.1f} ms fixed per-run set-up)")
     print(f"reference loop   {n / ref_wall:>10,.0f} records/s  ({ref_cpu / n * 1e6:.2f} us CPU/record)")
     print(f"ratio            {ratio:.2f}  (target >= {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'NOT met'}); "
-          f"by CPU time {ref_cpu / dk_cpu:.2f}")
+          f"by CPU time {ref_cpu / dk_cpu:.2f}; rounds {min(ratios):.2f}-{max(ratios):.2f}, "
+          f"median {statistics.median(ratios):.2f}")
     if args.keep_requests:
         print()
         print("keep_requests=True (dry_run's default: every request body is kept in result.requests)")
-        (dk_wall, dk_cpu), (ref_wall, ref_cpu) = interleaved(sync, workload, records, args.repeats, keep_requests=True)
-        print(f"ratio            {ref_wall / dk_wall:.2f} ({dk_cpu / n * 1e6:.2f} us CPU/record)")
+        (dk_wall, dk_cpu), (ref_wall, ref_cpu), ratios = interleaved(sync, workload, records, args.repeats,
+                                                                     keep_requests=True)
+        print(f"ratio            {ref_wall / dk_wall:.2f} ({dk_cpu / n * 1e6:.2f} us CPU/record); "
+              f"median round {statistics.median(ratios):.2f}")
 
     if not args.no_sanity:
         sanity(sync, workload, records)

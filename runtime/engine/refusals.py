@@ -103,10 +103,13 @@ def nesting_depth(value: Any) -> int:
         level = [child for c in containers for child in (c.values() if isinstance(c, dict) else c)]
 
 
+_REASONS: dict[str, Reason] = {reason.value: reason for reason in Reason}  # a dict lookup, not an enum call
+
+
 def _invalid(row: int, key: str | None, error: RecordError) -> Outcome:
     """The `invalid` outcome of a record a check refused (`error.code` is a reason code)."""
-    return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason(error.code), field=error.field,
-                   message=error.message)
+    reason = _REASONS.get(error.code) or Reason(error.code)  # an unknown code raises, as before
+    return Outcome(row=row, status=Status.INVALID, key=key, reason=reason, field=error.field, message=error.message)
 
 
 __all__ = ["JSON_MAX_DEPTH", "Refusals", "nesting_depth"]

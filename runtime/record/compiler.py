@@ -138,12 +138,12 @@ def _emit_constraints(gen: CodeGen, action: ActionSpec, field_vars: Mapping[str,
 def _emit_return(gen: CodeGen, key: str, param_vars: list[str]) -> None:
     """Return the key, the body serialized once, and the URL-quoted path parameters (or None)."""
     gen.bind("_dumps", orjson.dumps)
-    gen.bind("_bytes", bytes)
-    gen.bind("_mv", memoryview)
+    gen.bind("_NL", orjson.OPT_APPEND_NEWLINE)
     params = "None"
     if param_vars:
         gen.bind("_quote", _quote)
         params = "(" + ", ".join(f"_quote({v})" for v in param_vars) + ",)"
     # orjson hands back each result in an oversized buffer; a batch holds up to 1,000 of them, so an
-    # exact-size copy is both smaller and (through the allocator) about twice as fast overall.
-    gen.emit(f"return {key}, _bytes(_mv(_dumps(b))), {params}")
+    # exact-size copy is both smaller and (through the allocator) about twice as fast overall. Slicing
+    # off the newline orjson is asked to append makes that copy in one C call.
+    gen.emit(f"return {key}, _dumps(b, None, _NL)[:-1], {params}")
