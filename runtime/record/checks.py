@@ -417,6 +417,20 @@ def _empty_condition(f: FieldSchema) -> str:
     return empty
 
 
+def _one_expression(text: str) -> bool:
+    """Whether generated `text` is one bracketed whole: no bracket closes one it did not open (generated
+    source holds no string literal, so every bracket is syntax)."""
+    depth = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def _has_string_checks(f: FieldSchema) -> bool:
     return bool(f.maxLength or f.minLength or f.format or f.pattern)
 
@@ -452,7 +466,7 @@ class CheckCompiler:
         if source is None:
             emit(f"{var} = None")
             return "False"
-        emit(f"{var} = {source}")
+        self._emit_source(var, source)
         emit("if " + _empty_condition(f).format(var=var) + ":")
         emit(f"raise _missing({n})" if f.required else f"{var} = None", 2)
         emit("else:")
@@ -481,6 +495,18 @@ class CheckCompiler:
         elif place == "nested":
             emit(f"if {var} is not None and _has_nonfinite({var}):", 2)
             emit(raising, 3)
+
+    def _emit_source(self, var: str, source: str) -> None:
+        """`var = source`; a list or an object read from a text cell (the mapping's `_to_list(...)` or
+        `_to_object(...)`) is converted only when it is not one already: no call for the common record."""
+        for fn, cls in (("_to_list", "list"), ("_to_object", "dict")):
+            inner = source[len(fn) + 1:-1]
+            if source.startswith(fn + "(") and source.endswith(")") and _one_expression(inner) and fn in self.gen.ns:
+                self.gen.emit(f"{var} = {inner}")
+                self.gen.emit(f"if {var}.__class__ is not {cls}:")
+                self.gen.emit(f"{var} = {fn}({var})", 2)
+                return
+        self.gen.emit(f"{var} = {source}")
 
     def _emit_union(self, n: str, f: FieldSchema, var: str) -> None:
         """A field of several types: the value must be one of them; strings get their checks."""

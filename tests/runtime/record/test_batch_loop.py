@@ -134,3 +134,18 @@ def test_a_body_over_max_record_bytes_in_a_list_is_too_large() -> None:
 ])
 def test_a_finiteness_check_is_compiled_only_where_a_float_can_be(schema: dict[str, Any], place: str | None) -> None:
     assert float_holding(FieldSchema.model_validate(schema)) == place
+
+
+@pytest.mark.parametrize(("segments", "props", "tags", "properties"), [
+    ('["vip"]', '{"plan": "pro"}', ["vip"], {"plan": "pro"}),
+    ("vip, newsletter", '{"score": 2}', ["vip", "newsletter"], {"score": 2}),
+    (("vip",), None, ["vip"], None),
+])
+def test_text_cells_and_tuples_become_lists_and_objects_in_a_list_run(segments: Any, props: Any, tags: list[str],
+                                                                       properties: dict[str, Any] | None) -> None:
+    sync = make_sync()
+    record = {"id": "c1", "segments": segments, "props": props}
+    fused, streamed = fused_run(sync, [record])[0], streamed_run(sync, [record])[0]
+    assert requests_of(fused) == requests_of(streamed)
+    sent = fused.requests[0].json()["contacts"][0]
+    assert (sent["tags"], sent.get("custom_properties")) == (tags, properties)
