@@ -13,7 +13,8 @@ import orjson
 from destkit.mapping import RecordError
 from destkit.runtime.engine.error_groups import offending_value
 from destkit.runtime.outcomes import Outcome, Reason, Status
-from destkit.runtime.record.checks import Unsendable, unsendable
+from destkit.runtime.record.checks import unsendable
+from destkit.runtime.record.finite import Unsendable
 
 if TYPE_CHECKING:  # the sync builds pipelines, which build this
     from destkit.runtime.engine.sync import Sync

@@ -19,6 +19,8 @@ from typing import Any
 from destkit.mapping import MappingReason, RecordError
 from destkit.mapping.codegen import CodeGen
 from destkit.mapping.errors import TransformError
+from destkit.runtime.record.finite import Unsendable, find_unsendable, float_holding, has_nonfinite
+from destkit.runtime.record.loop import one_expression
 from destkit.runtime.record.normalize import DIGESTS, as_names, build_normalizer
 from destkit.runtime.record.normalize import strict_email as strict_email  # defined next to the `email` step
 from destkit.runtime.spec.models import CatalogSpec, FieldSchema
@@ -314,39 +316,10 @@ def _drop_unknown_keys(catalog: Catalog, name: str, obj: dict[str, Any], warning
     return {k: v for k, v in obj.items() if k in catalog.values}
 
 
-def _find_unsendable(value: Any) -> str | None:
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{value!r} is not a finite number"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return None if -(2**63) <= value < 2**64 else "the number is too large to send (over 64 bits)"
-    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    return next((why for v in children if (why := _find_unsendable(v)) is not None), None)
-
-
-class Unsendable(RecordError):
-    """A checked value JSON cannot carry faithfully (NaN, infinity: orjson writes them as null, which
-    would clear the value in the destination). `key` is the record's checked key, for its outcome."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, name: str, value: Any, key: Any) -> None:
-        why = _find_unsendable(value) or "a value is not a finite number"
-        super().__init__(MappingReason.TYPE_MISMATCH, name, f"{name}: {why}; fix the source value.")
-        self.key = key
-
-
-def has_nonfinite(value: Any) -> bool:
-    """Whether a float that is NaN or infinite sits anywhere in `value` (nested lists and objects too)."""
-    if value.__class__ is float:
-        return value - value != 0.0  # 0.0 for every finite float; NaN for NaN and the infinities
-    children = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()
-    return any(has_nonfinite(v) for v in children)
-
-
 def unsendable(payload: Mapping[str, Any]) -> RecordError | None:
     """The first field holding a value JSON cannot carry faithfully (NaN, infinity, > 64-bit ints)."""
     for name, value in payload.items():
-        why = _find_unsendable(value)
+        why = find_unsendable(value)
         if why is not None:
             return RecordError(MappingReason.TYPE_MISMATCH, name, f"{name}: {why}; fix the source value.")
     return None
@@ -366,38 +339,6 @@ _HELPERS = {fn.__name__: fn for fn in (
     _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _fix_values, _check_values, _check_items,
     _drop_unknown_keys, _normalized,
 )}
-_SCALARS = frozenset({"string", "number", "integer", "boolean"})
-
-
-def float_holding(f: FieldSchema) -> str | None:
-    """Where a field's checked value can hold a float (so a NaN or an infinity): "scalar" (the value
-    itself), "values" (an object's values or a list's items, one level), "nested" (anywhere), or None.
-
-    Strings, integers and booleans are coerced or refused, and catalog lists hold catalog strings, so
-    only these places need a finiteness check: the others cost nothing."""
-    types = set(f.types)
-    places: set[str] = set()
-    if "number" in types:
-        places.add("scalar")
-    if "array" in types and not (f.catalog or (f.items is not None and f.items.catalog)):
-        places.add(_inner_floats(f.items))
-    if "object" in types:
-        places.add(_inner_floats(f.values))
-    places.discard("")
-    if not places:
-        return None
-    if len(places) == 1 and len(types) == 1:
-        return places.pop()
-    return "nested"
-
-
-def _inner_floats(inner: FieldSchema | None) -> str:
-    """What an array's items or an object's values (schema `inner`) can hold: "" (no float) or a place."""
-    if inner is None or not set(inner.types) <= _SCALARS:
-        return "nested"
-    return "values" if "number" in inner.types else ""
-
-
 def _expected(types: tuple[str, ...]) -> str:
     words = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
              "array": "a list", "object": "an object"}
@@ -415,20 +356,6 @@ def _empty_condition(f: FieldSchema) -> str:
     if f.required and types == ("string",):
         empty += " or ({var}.__class__ is str and {var}.isspace())"
     return empty
-
-
-def _one_expression(text: str) -> bool:
-    """Whether generated `text` is one bracketed whole: no bracket closes one it did not open (generated
-    source holds no string literal, so every bracket is syntax)."""
-    depth = 0
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
 
 
 def _has_string_checks(f: FieldSchema) -> bool:
@@ -501,7 +428,7 @@ class CheckCompiler:
         `_to_object(...)`) is converted only when it is not one already: no call for the common record."""
         for fn, cls in (("_to_list", "list"), ("_to_object", "dict")):
             inner = source[len(fn) + 1:-1]
-            if source.startswith(fn + "(") and source.endswith(")") and _one_expression(inner) and fn in self.gen.ns:
+            if source.startswith(fn + "(") and source.endswith(")") and one_expression(inner) and fn in self.gen.ns:
                 self.gen.emit(f"{var} = {inner}")
                 self.gen.emit(f"if {var}.__class__ is not {cls}:")
                 self.gen.emit(f"{var} = {fn}({var})", 2)

@@ -150,6 +150,20 @@ finally:
     hub.synced(_row)"""
 
 
+def one_expression(text: str) -> bool:
+    """Whether generated `text` is one bracketed whole: no bracket closes one it did not open (generated
+    source holds no string literal, so every bracket is syntax)."""
+    depth = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def _indented(text: str, levels: int) -> list[str]:
     return ["    " * levels + line for line in text.splitlines()]
 
@@ -169,4 +183,4 @@ def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool) -> Ba
     return BatchLoop(run, dedupe, source)
 
 
-__all__ = ["BatchLoop", "LoopHub", "compile_loop", "loop_of", "register_loop"]
+__all__ = ["BatchLoop", "LoopHub", "compile_loop", "loop_of", "one_expression", "register_loop"]

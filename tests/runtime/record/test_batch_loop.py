@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from destkit.runtime import Outcome, RunResult, Sync, build_sync
-from destkit.runtime.record.checks import float_holding
+from destkit.runtime.record.finite import float_holding
 from destkit.runtime.spec.models import FieldSchema
 
 TAGS = ["vip", "newsletter"]
