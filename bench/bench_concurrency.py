@@ -2,9 +2,10 @@
 
     python bench/bench_concurrency.py                       # 100,000 contacts, 20 ms, concurrency 1 4 16
 
-For each concurrency it prints records/s, requests, and the fraction of the ideal
+For each concurrency it prints records/s, requests, the fraction of the ideal
 `concurrency x 1000 / round-trip`, where the round-trip is the median batch latency measured at
-concurrency 1 (the emulator's added latency plus its own processing of 1,000 contacts). The
+concurrency 1 (the emulator's added latency plus its own processing of 1,000 contacts), and the
+CPU the sync process spent per record (user + system, `resource.getrusage` around the run). The
 emulator runs in its own process (`bench/emulator_server.py`), so its CPU is not ours.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,11 +43,13 @@ def run_once(url: str, records: list[dict[str, Any]], concurrency: int, workload
     config = dict(workload.SYNC_CONFIG)
     config["options"] = {"concurrency": concurrency}
     sync = build_sync(config, base_url=url, allow_http=True)
-    t0 = time.perf_counter()
+    before, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     result = sync.run(records)
-    elapsed = time.perf_counter() - t0
+    elapsed, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
     summary = result.summary
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     return {"elapsed": elapsed, "delivered": summary.delivered, "received": summary.received,
+            "cpu_us": (user + system) / len(records) * 1e6, "sys_us": system / len(records) * 1e6,
             "requests": summary.requests, "retries": summary.retries, "rps": summary.received / elapsed,
             "latency_median": statistics.median(result.latencies) if result.latencies else float("nan")}
 
@@ -76,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             ideal = c * 1000 / rtt
             print(f"  concurrency {c:>2}: {r['rps']:>9,.0f} records/s  {r['requests']:>4} requests "
                   f"({r['retries']} retries)  {r['elapsed']:6.2f} s  ideal {ideal:>9,.0f}/s  "
-                  f"fraction {r['rps'] / ideal:.2f}  median latency {r['latency_median'] * 1000:.1f} ms "
+                  f"fraction {r['rps'] / ideal:.2f}  CPU {r['cpu_us']:.2f} us/record ({r['sys_us']:.2f} system)  "
+                  f"median latency {r['latency_median'] * 1000:.1f} ms "
                   f"(delivered {r['delivered']:,} of {r['received']:,})")
     finally:
         proc.terminate()

@@ -77,7 +77,7 @@ class Batcher:
             or (self.dedupe and key in self._keys)
             or (b.matches is not None and match in self._matches)
         ):
-            out = self._take()
+            out = self.take()
             b = self._batch
         if params is not None:
             b.params = params
@@ -91,13 +91,23 @@ class Batcher:
             b.matches.append(match)
             self._matches.add(match)
         if len(b.rows) >= self.max_records and out is None:
-            out = self._take()
+            out = self.take()
         return out
 
     def flush(self) -> Batch | None:
-        return self._take() if self._batch.rows else None
+        return self.take() if self._batch.rows else None
 
-    def _take(self) -> Batch:
+    @property
+    def room(self) -> int:
+        """Bytes the records of one batch may take, separators included (the envelope's are set aside)."""
+        return self.max_bytes - self._base
+
+    def current(self) -> tuple[Batch, set[object]]:
+        """The batch being filled and the keys in it (for a loop that adds records itself, as `add` does)."""
+        return self._batch, self._keys
+
+    def take(self) -> Batch:
+        """The batch being filled, numbered; a new one starts."""
         b = self._batch
         self._seq += 1
         b.seq = self._seq

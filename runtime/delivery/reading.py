@@ -26,6 +26,7 @@ class ItemResult:
 
 
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*|\[-?[0-9]+\])*")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(-?[0-9]+)\]")
 
 
@@ -92,12 +93,14 @@ class ResponseReader:
         self._retry_codes = frozenset(spec.retry_codes)
         self._only_failures = spec.only == "failures"
         self._owner = _owner_reader(spec.match)
+        # a plain `id: name` is read with one dict.get: it runs once per record of every answer
+        self._id_key = spec.id if spec.id and _NAME.fullmatch(spec.id) else None
 
     def _item(self, item: Any) -> ItemResult:
         rid = self._rid(item)
         if self._ok_field is not None:
             value = item.get(self._ok_field) if item.__class__ is dict else None
-            if value not in self._ok:
+            if not (value.__class__ is str and value in self._ok.raw) and value not in self._ok:
                 return self._not_ok(item, rid, value)
         # the common case: positional arguments, no keyword parsing
         if self._note is None:
@@ -106,7 +109,10 @@ class ResponseReader:
         return ItemResult(True, rid, None, None, False, None if note is None else str(note))
 
     def _rid(self, item: Any) -> str | None:
-        rid = self._id(item) if self._id else None
+        if self._id_key is not None:
+            rid = item.get(self._id_key) if item.__class__ is dict else None
+        else:
+            rid = self._id(item) if self._id else None
         return rid if rid is None or rid.__class__ is str else str(rid)
 
     def _not_ok(self, item: Any, rid: str | None, value: Any) -> ItemResult:
@@ -146,6 +152,27 @@ class ResponseReader:
         if len(results) != len(keys):
             return f"{len(results)} per-record results for {len(keys)} records"
         return [self._item(item) for item in results]
+
+    def failures(self, data: Any, keys: list[object]) -> list[tuple[int, ItemResult]] | str:
+        """Like `read`, but only the results that are no success, each with its batch position: for a run
+        that needs no outcome object per delivered record (nothing records or watches them).
+
+        The common answer (a list of items, each with the ok field as a listed string) costs one dict
+        lookup per record; any other shape takes `read`."""
+        if self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None:
+            return _failures_in(self.read(data, keys))
+        results = self._results(data)
+        if not isinstance(results, list) or len(results) != len(keys):
+            return _failures_in(self.read(data, keys))  # says why the answer is unreadable
+        ok_field, ok = self._ok_field, self._ok.raw
+        found: list[tuple[int, ItemResult]] = []
+        for i, item in enumerate(results):
+            if item.__class__ is dict and (value := item.get(ok_field)).__class__ is str and value in ok:
+                continue
+            result = self._item(item)
+            if not result.ok:
+                found.append((i, result))
+        return found
 
     def _by_owner(self, results: Any, keys: list[object]) -> list[ItemResult] | str:
         """Results that each name their record (by key or position): a list of items, or a mapping key → error."""
@@ -197,6 +224,10 @@ class ResponseReader:
             else:
                 return f"no result for key {key!r}"
         return out
+
+
+def _failures_in(results: list[ItemResult] | str) -> list[tuple[int, ItemResult]] | str:
+    return results if isinstance(results, str) else [(i, r) for i, r in enumerate(results) if not r.ok]
 
 
 def _kind(value: Any) -> str:

@@ -33,7 +33,7 @@ from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseL
 from destkit.runtime.delivery.extensions import Classifier, ResultReader
 from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency
 from destkit.runtime.delivery.jobs import NO_LEDGER, JobFollower, JobLedger
-from destkit.runtime.delivery.reading import ItemResult
+from destkit.runtime.delivery.reading import ItemResult, ResponseReader
 from destkit.runtime.delivery.retry import Clock, RateGate, RateHeaders, RetryPolicy, Sleep
 from destkit.runtime.errors import AuthFailed
 from destkit.runtime.outcomes import Outcome, Reason, Status
@@ -154,11 +154,13 @@ class Deliverer:
         self.secrets: Sequence[Secret] = secrets if isinstance(secrets, list) else tuple(secrets)
         self.job = None if job is None else JobFollower(self, job, ledger)  # the answer names a job to follow
 
-    async def deliver(self, batch: Batch, budget: list[int] | None = None) -> list[Outcome]:
+    async def deliver(self, batch: Batch, budget: list[int] | None = None, *, lean: bool = False) -> list[Outcome]:
         """Send until every record of `batch` has a terminal outcome; only unfinished records are resent.
 
         `budget` caps the extra requests spent splitting a refused batch (shared by its halves), so a
-        refusal that no split can cure costs O(log n) requests, not 2n.
+        refusal that no split can cure costs O(log n) requests, not 2n. `lean`: records delivered need
+        no outcome object (nothing records or watches them), so the list may leave them out; every
+        record missing from it was delivered.
         """
         if budget is None:
             budget = [4 * max(len(batch), 2).bit_length() + 4]
@@ -171,13 +173,13 @@ class Deliverer:
             answer = await self._send(pending, batch.seq, tries.attempt)
             resolution = answer.resolution
             if resolution.action is Action.OK:
-                finished, again = await self._settle(pending, answer, tries.attempt)
+                finished, again = await self._settle(pending, answer, tries.attempt, lean)
                 done += finished
                 if again is None:
                     return done
                 pending, resolution = again, TRANSIENT_RECORDS
             elif resolution.action not in _SEND_AGAIN:
-                return done + await self._conclude(pending, answer, tries.attempt, budget)
+                return done + await self._conclude(pending, answer, tries.attempt, budget, lean)
             if not await self.wait_to_resend(resolution, tries, started):
                 return done + self._give_up(pending, answer.status, resolution, tries.attempt)
 
@@ -198,10 +200,11 @@ class Deliverer:
             await self.sleep(delay)
         return True
 
-    async def _settle(self, pending: Batch, answer: Answer, attempt: int) -> tuple[list[Outcome], Batch | None]:
+    async def _settle(self, pending: Batch, answer: Answer, attempt: int,
+                      lean: bool = False) -> tuple[list[Outcome], Batch | None]:
         """A 2xx: read the records' results from it, or, when it names a job, from the job once it ends."""
         if self.job is None:
-            return self.interpret(pending, answer, attempt)
+            return self.interpret(pending, answer, attempt, lean=lean)
         return await self.job.follow_answer(pending, answer, attempt)
 
     async def _send(self, pending: Batch, seq: int, attempt: int) -> Answer:
@@ -272,7 +275,8 @@ class Deliverer:
             destination_code=None if code is None else redact(code, self.secrets),
             destination_message=None if detail is None else redact(detail, self.secrets))
 
-    async def _conclude(self, pending: Batch, answer: Answer, attempt: int, budget: list[int]) -> list[Outcome]:
+    async def _conclude(self, pending: Batch, answer: Answer, attempt: int, budget: list[int],
+                        lean: bool = False) -> list[Outcome]:
         """A refusal: stop the run, split the batch to isolate the bad records, or reject them all."""
         resolution = answer.resolution
         if resolution.action is Action.STOP:
@@ -281,7 +285,7 @@ class Deliverer:
             return self.every(pending, status=Status.DEAD_LETTERED, reason=resolution.reason or Reason.UNEXPECTED_RESPONSE,
                              message=resolution.message, attempt=attempt, answer_status=answer.status)
         if resolution.action is Action.SPLIT and len(pending) > 1 and budget[0] > 0:
-            return await self._split(pending, budget)
+            return await self._split(pending, budget, lean)
         return self.every(pending, status=Status.REJECTED, reason=resolution.reason or Reason.DESTINATION_REJECTED,
                          message=resolution.message, attempt=attempt, answer_status=answer.status,
                          code=resolution.destination_code, detail=resolution.destination_message)
@@ -294,24 +298,28 @@ class Deliverer:
                          message=message, attempt=attempt, answer_status=status,
                          code=resolution.destination_code, detail=resolution.destination_message)
 
-    async def _split(self, batch: Batch, budget: list[int]) -> list[Outcome]:
+    async def _split(self, batch: Batch, budget: list[int], lean: bool = False) -> list[Outcome]:
         """A whole batch refused without per-record detail: halve it until the bad records stand alone."""
         budget[0] -= 2
         left, right = batch.halves()
-        a, b = await asyncio.gather(self.deliver(left, budget), self.deliver(right, budget))
+        a, b = await asyncio.gather(self.deliver(left, budget, lean=lean), self.deliver(right, budget, lean=lean))
         return a + b
 
-    def interpret(self, batch: Batch, answer: Answer, attempt: int,
-                   reader: ResultReader | None = None) -> tuple[list[Outcome], Batch | None]:
-        """Terminal outcomes for the records the answer settles, and the batch of those to send again."""
-        results = (reader or self.reader).read(None if answer.body.__class__ is bytes else answer.body, batch.match_keys)
+    def interpret(self, batch: Batch, answer: Answer, attempt: int, reader: ResultReader | None = None, *,
+                  lean: bool = False) -> tuple[list[Outcome], Batch | None]:
+        """Terminal outcomes for the records the answer settles, and the batch of those to send again.
+
+        `lean` (see `deliver`): the records delivered get no outcome object."""
+        reader = reader or self.reader
+        data = None if answer.body.__class__ is bytes else answer.body
+        if lean and type(reader) is ResponseReader:  # a subclass may read otherwise: it takes `read`
+            failures = reader.failures(data, batch.match_keys)
+            if isinstance(failures, str):
+                return self._unreadable(batch, answer, attempt, failures), None
+            return self._settled(batch, failures, answer, attempt)
+        results = reader.read(data, batch.match_keys)
         if isinstance(results, str):
-            if answer.body.__class__ is bytes:
-                results = "its answer is not JSON (or is nested over 1,024 levels deep)"
-            results = redact(results, self.secrets)  # it may quote the answer
-            return self.every(batch, status=Status.DEAD_LETTERED, reason=Reason.UNEXPECTED_RESPONSE,
-                             message=f"the destination answered {answer.status} but {results}; {MAYBE_APPLIED}",
-                             attempt=attempt, answer_status=answer.status), None
+            return self._unreadable(batch, answer, attempt, results), None
         if answer.echoes_secret:
             for r in results:
                 scrub_item(r, self.secrets)
@@ -320,8 +328,9 @@ class Deliverer:
         delivered = Status.DELIVERED
         for i, (row, key, r) in enumerate(zip(batch.rows, batch.keys, results, strict=True)):
             if r.ok:  # the hot path: one per delivered record
-                out.append(Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
-                                   message=r.note, destination_id=r.destination_id, attempts=attempt))
+                if not lean:
+                    out.append(Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
+                                       message=r.note, destination_id=r.destination_id, attempts=attempt))
             elif r.retryable:
                 again.append(i)
             elif r.unexpected is not None:
@@ -329,6 +338,32 @@ class Deliverer:
             else:
                 out.append(_refused_record(row, key, r, answer.status, attempt))
         return out, (batch.subset(again) if again else None)
+
+    def _settled(self, batch: Batch, failures: list[tuple[int, ItemResult]], answer: Answer,
+                 attempt: int) -> tuple[list[Outcome], Batch | None]:
+        """A lean `interpret`: outcomes for the records that were not delivered (given by batch position) only."""
+        out: list[Outcome] = []
+        again: list[int] = []
+        rows, keys = batch.rows, batch.keys
+        for i, r in failures:
+            if answer.echoes_secret:
+                scrub_item(r, self.secrets)
+            if r.retryable:
+                again.append(i)
+            elif r.unexpected is not None:
+                out.append(_unexpected_record(rows[i], keys[i], r, answer.status, attempt))
+            else:
+                out.append(_refused_record(rows[i], keys[i], r, answer.status, attempt))
+        return out, (batch.subset(again) if again else None)
+
+    def _unreadable(self, batch: Batch, answer: Answer, attempt: int, why: str) -> list[Outcome]:
+        """Every record dead-lettered: the answer was a success whose per-record results cannot be read."""
+        if answer.body.__class__ is bytes:
+            why = "its answer is not JSON (or is nested over 1,024 levels deep)"
+        why = redact(why, self.secrets)  # it may quote the answer
+        return self.every(batch, status=Status.DEAD_LETTERED, reason=Reason.UNEXPECTED_RESPONSE,
+                          message=f"the destination answered {answer.status} but {why}; {MAYBE_APPLIED}",
+                          attempt=attempt, answer_status=answer.status)
 
     @staticmethod
     def every(batch: Batch, *, status: Status, reason: Reason, message: str, attempt: int,

@@ -17,20 +17,18 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 
-from destkit.mapping import RecordError
 from destkit.runtime.config.secrets import redact
 from destkit.runtime.delivery.batching import Batch, Batcher, SessionCounters
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
-from destkit.runtime.engine.deep_values import too_deep
-from destkit.runtime.engine.error_groups import offending_value
 from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.primary_key import primary_key_reader
 from destkit.runtime.engine.recorder import Recorder
+from destkit.runtime.engine.refusals import Refusals
 from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunFailed, RunResult
 from destkit.runtime.engine.sources import Malformed
 from destkit.runtime.engine.state import StateStore
@@ -38,8 +36,8 @@ from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
 from destkit.runtime.errors import AuthFailed, DestkitError
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
-from destkit.runtime.record.checks import unsendable
 from destkit.runtime.record.compiler import fill_path
+from destkit.runtime.record.loop import BatchLoop, loop_of
 
 if TYPE_CHECKING:  # the sync builds pipelines, so this module may not import it at run time
     from destkit.runtime.engine.sync import Sync
@@ -81,6 +79,7 @@ class Pipeline:
         self.process = sync.processor  # the compiled record path: prepared before a pipeline is built
         self.warnings: dict[int, list[dict[str, str]]] = {}
         self.include_payloads = sync.options.include_payloads
+        self.refusals = Refusals(sync)
         self.incremental: StateStore | None = None  # set by arun when options.incremental and a state store
         self.pending_fingerprints: dict[int, tuple[str, bytes]] = {}
         self.recorder: Recorder | None = None
@@ -115,8 +114,9 @@ class Pipeline:
         for cb in self.callbacks:
             cb(outcome)
 
-    def emit_batch(self, outcomes: list[Outcome]) -> None:
-        delivered = 0
+    def emit_batch(self, outcomes: list[Outcome], unlisted: int = 0) -> None:
+        """A delivered batch's outcomes; `unlisted`: records delivered in a lean delivery, with no outcome object."""
+        delivered = unlisted
         callbacks, recorder = self.callbacks, self.recorder
         pending, primary_keys = self.pending_fingerprints, self.primary_keys
         for o in outcomes:
@@ -312,6 +312,8 @@ class Pipeline:
                     raise self.failure(exc) from exc
                 if self.aborted or self.stopping:
                     break
+        elif (loop := self.batch_loop()) is not None:
+            await self._produce_fused(loop, records, queue)
         else:
             for record in records:
                 try:
@@ -327,6 +329,62 @@ class Pipeline:
                 await self.put(self.batcher.flush(), queue, final=True)
             except Exception as exc:
                 raise self.failure(exc) from exc
+
+    def batch_loop(self) -> BatchLoop | None:
+        """The fused loop, when every record takes the common path's steps (the one place a run's
+        variant is chosen: a retry's filter, a resume's skips, mirror bookkeeping, matching results
+        by a field and carrying options.primary_key take `feed`, record by record)."""
+        loop = loop_of(self.process)
+        if (loop is None or loop.dedupe != self.batcher.dedupe or self.batcher.match_value is not None
+                or self.skip is not None or self.only_keys is not None or self.mirror is not None
+                or self._primary_key is not None):
+            return None
+        return loop
+
+    async def _produce_fused(self, loop: BatchLoop, records: Iterable[Any], queue: asyncio.Queue[Batch | None] | None) -> None:
+        """Hand out each batch the fused loop fills. An error of the input comes out of it as is; its
+        handlers raise `RunFailed` for anything else."""
+        batches = loop.run(records, self)
+        try:
+            for batch in batches:
+                try:
+                    await self.put(batch, queue)
+                except Exception as exc:
+                    raise self.failure(exc) from exc
+                if self.aborted or self.stopping:  # only an await can change them
+                    break
+        finally:
+            batches.close()  # the batch being filled is back in the batcher before it is flushed
+
+    # the fused loop's handlers (`LoopHub`): rare records, and the row count
+
+    def synced(self, row: int) -> None:
+        """Rows up to `row` were read (the loop counts them in a local and writes them back here)."""
+        self.summary.received += row - self.rows_read
+        self.rows_read = row
+
+    def feed_other(self, record: Any) -> Batch | None:
+        """An item that is not a dict: `feed` takes it."""
+        try:
+            return self.feed(record)
+        except Exception as exc:
+            raise self.failure(exc) from exc
+
+    def reject(self, row: int, record: Any, error: Exception) -> None:
+        """The outcome of a record the record function refused or failed on."""
+        try:
+            self.emit(self.refusals.refused(row, record, error))
+        except Exception as exc:
+            raise self.failure(exc) from exc
+
+    def too_large(self, row: int, key: Any, size: int) -> None:
+        try:
+            self.emit(self.refusals.too_large(row, None if key is None else str(key), size, self.max_record_bytes))
+        except Exception as exc:
+            raise self.failure(exc) from exc
+
+    def warn(self, row: int, warnings: list[tuple[str, str, str]]) -> None:
+        self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
 
     async def put(self, batch: Batch | None, queue: asyncio.Queue[Batch | None] | None, *, final: bool = False) -> None:
         """Hand a batch out to be sent (`final`: the input has ended, `batch` is the batcher's last)."""
@@ -399,15 +457,11 @@ class Pipeline:
         warnings: list[tuple[str, str, str]] = []
         try:
             key, part, params = self.process(record, warnings)
-        except RecordError as exc:
-            self.emit(self._with_payload(_invalid(row, self._key_of(record), exc), record))
+        except Exception as exc:  # free when nothing is raised: the hot path pays nothing
+            self.emit(self.refusals.refused(row, record, exc))
             return None
-        except Exception as exc:  # a transform failed (the mapping names the field) or a value no check expected
-            self.emit(self._with_payload(self._explain_failure(row, record, exc), record))
-            return None
-        if (b"null" in part or len(part) > self.max_record_bytes) and (
-                unsendable_part := self._unsendable_part(row, key, part, record)) is not None:
-            self.emit(unsendable_part)
+        if len(part) > self.max_record_bytes:
+            self.emit(self.refusals.too_large(row, None if key is None else str(key), len(part), self.max_record_bytes))
             return None
         if warnings:
             self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
@@ -418,7 +472,7 @@ class Pipeline:
     def _to_retry(self, record: Any) -> bool:
         """A retry sends only the records whose key the last run rejected or dead-lettered."""
         assert self.only_keys is not None
-        return record.__class__ is dict and self._key_of(record) in self.only_keys
+        return record.__class__ is dict and self.refusals.key_of(record) in self.only_keys
 
     @staticmethod
     def _unreadable(row: int, record: Any) -> Outcome | None:
@@ -430,49 +484,6 @@ class Pipeline:
                            message=f"record {row} is a {type(record).__name__}, not an object of fields; fix the input.")
         return None
 
-    def _unsendable_part(self, row: int, key: Any, part: bytes, record: Mapping[str, Any]) -> Outcome | None:
-        """The outcome of a serialized record the destination must not get: a lossy value, or too large."""
-        key_text = None if key is None else str(key)
-        if b"null" in part and (error := unsendable(self.sync.mapping.apply(record))) is not None:
-            # orjson writes NaN and infinity as null, which would clear the value in the destination
-            return _invalid(row, key_text, error)
-        if len(part) > self.max_record_bytes:
-            return Outcome(row=row, status=Status.INVALID, key=key_text, reason=Reason.TOO_LARGE,
-                           message=f"the record's body is {len(part)} bytes, over the limit of "
-                                   f"{self.max_record_bytes}; trim large fields.")
-        return None
-
-    def _with_payload(self, outcome: Outcome, record: Mapping[str, Any]) -> Outcome:
-        """An invalid record's report line shows the field's offending value; with include_payloads, all it mapped to."""
-        outcome.value = offending_value(self.sync, record, outcome.field)
-        if self.include_payloads:
-            try:
-                outcome.payload = {k: v for k, v in self.sync.mapping.apply(record).items() if v is not None}
-            except Exception:
-                outcome.payload = {"source": dict(record)}
-        return outcome
-
-    def _explain_failure(self, row: int, record: Mapping[str, Any], failure: Exception) -> Outcome:
-        """The slow path after the fused function raised something other than RecordError."""
-        key = self._key_of(record)
-        try:
-            payload = self.sync.mapping.apply(record)
-        except RecordError as exc:
-            return _invalid(row, key, exc)
-        error = unsendable(payload)
-        if error is not None:
-            return _invalid(row, key, error)
-        if isinstance(failure, orjson.JSONEncodeError) and "Recursion" in str(failure):
-            return too_deep(row, key, payload)
-        return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.TYPE_MISMATCH,
-                       message="a value has an unexpected type; check the record's fields against the action's schema.")
-
-    def _key_of(self, record: Mapping[str, Any]) -> str | None:
-        if self.sync.key_field is None:
-            return None
-        value = self.sync.mapping.field_value(record, self.sync.key_field)
-        return None if value is None or value == "" else str(value)
-
     async def _wait_turn(self, batch: Batch) -> None:
         """Batches sharing a key are delivered in input order, even across workers and retries.
 
@@ -482,9 +493,10 @@ class Pipeline:
         """
         last = self.key_last
         seq = batch.seq
-        keys = [k for k in batch.keys if k is not None]  # records without a key have no order to keep
-        deps = {last[k] for k in keys if k in last}
-        last.update(dict.fromkeys(keys, seq))
+        deps = set(map(last.get, batch.keys))
+        deps.discard(None)
+        last.update(dict.fromkeys(batch.keys, seq))
+        last.pop(None, None)  # records without a key have no order to keep
         self.unfinished.add(seq)
         if deps & self.unfinished:
             async with self.key_turn:
@@ -495,7 +507,7 @@ class Pipeline:
         seq = batch.seq
         self.unfinished.discard(seq)
         for k in batch.keys:
-            if k is not None and last.get(k) == seq:
+            if last.get(k) == seq:  # None is never a key here
                 del last[k]
         async with self.key_turn:
             self.key_turn.notify_all()
@@ -523,8 +535,9 @@ class Pipeline:
         if self.aborted:
             self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
             return
+        lean = self.lean(batch)
         try:
-            outcomes = await self.deliverer.deliver(batch)
+            outcomes = await self.deliverer.deliver(batch, lean=lean)
         except AuthFailed as exc:
             self.aborted = f"auth_failed: {redact(str(exc), self.secrets)}"
             self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
@@ -545,7 +558,13 @@ class Pipeline:
             for o in outcomes:
                 if o.status is not Status.DELIVERED and o.row in sent:
                     o.payload = orjson.loads(sent[o.row])
-        self.emit_batch(outcomes)
+        self.emit_batch(outcomes, len(batch) - len(outcomes) if lean else 0)
+
+    def lean(self, batch: Batch) -> bool:
+        """Whether the batch's delivered records need no outcome object: nothing records, watches or
+        annotates them (no store, callback, mirror, job, incremental fingerprint, or warning of theirs)."""
+        return (self.recorder is None and not self.callbacks and self.jobs is None and self.mirror is None
+                and self.incremental is None and not (self.warnings and any(r in self.warnings for r in batch.rows)))
 
     def skip_unchanged(self, batch: Batch) -> Batch | None:
         """Incremental sync: records whose body is what was last delivered for their key are `skipped`."""
@@ -573,12 +592,6 @@ class Pipeline:
                 w = self.warnings.pop(o.row, None)
                 if w:
                     o.warnings = w
-
-
-def _invalid(row: int, key: str | None, error: RecordError) -> Outcome:
-    """The `invalid` outcome of a record a check refused (`error.code` is a reason code)."""
-    return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason(error.code), field=error.field,
-                   message=error.message)
 
 
 __all__ = ["Pipeline"]

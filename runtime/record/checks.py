@@ -19,6 +19,8 @@ from typing import Any
 from destkit.mapping import MappingReason, RecordError
 from destkit.mapping.codegen import CodeGen
 from destkit.mapping.errors import TransformError
+from destkit.runtime.record.finite import Unsendable, find_unsendable, float_holding, has_nonfinite
+from destkit.runtime.record.loop import one_expression
 from destkit.runtime.record.normalize import DIGESTS, as_names, build_normalizer
 from destkit.runtime.record.normalize import strict_email as strict_email  # defined next to the `email` step
 from destkit.runtime.spec.models import CatalogSpec, FieldSchema
@@ -314,19 +316,10 @@ def _drop_unknown_keys(catalog: Catalog, name: str, obj: dict[str, Any], warning
     return {k: v for k, v in obj.items() if k in catalog.values}
 
 
-def _find_unsendable(value: Any) -> str | None:
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{value!r} is not a finite number"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return None if -(2**63) <= value < 2**64 else "the number is too large to send (over 64 bits)"
-    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    return next((why for v in children if (why := _find_unsendable(v)) is not None), None)
-
-
 def unsendable(payload: Mapping[str, Any]) -> RecordError | None:
     """The first field holding a value JSON cannot carry faithfully (NaN, infinity, > 64-bit ints)."""
     for name, value in payload.items():
-        why = _find_unsendable(value)
+        why = find_unsendable(value)
         if why is not None:
             return RecordError(MappingReason.TYPE_MISMATCH, name, f"{name}: {why}; fix the source value.")
     return None
@@ -346,8 +339,6 @@ _HELPERS = {fn.__name__: fn for fn in (
     _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _fix_values, _check_values, _check_items,
     _drop_unknown_keys, _normalized,
 )}
-
-
 def _expected(types: tuple[str, ...]) -> str:
     words = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
              "array": "a list", "object": "an object"}
@@ -381,6 +372,9 @@ class CheckCompiler:
         for name, fn in _HELPERS.items():
             gen.bind(name, fn)
         gen.bind("_RecordError", RecordError)
+        gen.bind("_nonfinite", Unsendable)
+        gen.bind("_has_nonfinite", has_nonfinite)
+        self.key_var = "None"  # the record's key once checked (the key field is emitted first), for `Unsendable`
         gen.bind("_E164", E164.fullmatch)
         gen.bind("_EMAIL", _LENIENT_EMAIL.fullmatch)
         gen.bind("_DATE", _DATE.fullmatch)
@@ -399,7 +393,7 @@ class CheckCompiler:
         if source is None:
             emit(f"{var} = None")
             return "False"
-        emit(f"{var} = {source}")
+        self._emit_source(var, source)
         emit("if " + _empty_condition(f).format(var=var) + ":")
         emit(f"raise _missing({n})" if f.required else f"{var} = None", 2)
         emit("else:")
@@ -409,7 +403,37 @@ class CheckCompiler:
             self._emit_union(n, f, var)
         if f.enum is not None:
             self._emit_enum(n, list(f.enum), var)
+        self._emit_finite(n, f, var)
         return None if f.required else f"{var} is not None"
+
+    def _emit_finite(self, n: str, f: FieldSchema, var: str) -> None:
+        """No NaN or infinity is sent (orjson would write null, clearing the value): checked only where a
+        float can be (`float_holding`), so a record of strings pays nothing for it."""
+        emit, place = self.gen.emit, float_holding(f)
+        raising = f"raise _nonfinite({n}, {var}, {self.key_var})"
+        if place == "scalar":
+            emit(f"if {var}.__class__ is float and {var} - {var} != 0.0:", 2)
+            emit(raising, 3)
+        elif place == "values":
+            emit(f"if {var} is not None:", 2)
+            emit(f"for x in {var}{'.values()' if f.types == ('object',) else ''}:", 3)
+            emit("if x.__class__ is float and x - x != 0.0:", 4)
+            emit(raising, 5)
+        elif place == "nested":
+            emit(f"if {var} is not None and _has_nonfinite({var}):", 2)
+            emit(raising, 3)
+
+    def _emit_source(self, var: str, source: str) -> None:
+        """`var = source`; a list or an object read from a text cell (the mapping's `_to_list(...)` or
+        `_to_object(...)`) is converted only when it is not one already: no call for the common record."""
+        for fn, cls in (("_to_list", "list"), ("_to_object", "dict")):
+            inner = source[len(fn) + 1:-1]
+            if source.startswith(fn + "(") and source.endswith(")") and one_expression(inner) and fn in self.gen.ns:
+                self.gen.emit(f"{var} = {inner}")
+                self.gen.emit(f"if {var}.__class__ is not {cls}:")
+                self.gen.emit(f"{var} = {fn}({var})", 2)
+                return
+        self.gen.emit(f"{var} = {source}")
 
     def _emit_union(self, n: str, f: FieldSchema, var: str) -> None:
         """A field of several types: the value must be one of them; strings get their checks."""

@@ -20,6 +20,7 @@ from destkit.mapping import CompiledMapping, MappingReason, RecordError
 from destkit.mapping.codegen import CodeGen
 from destkit.runtime.record.body import BodyCompiler
 from destkit.runtime.record.checks import Catalog, CheckCompiler
+from destkit.runtime.record.loop import compile_loop, register_loop
 from destkit.runtime.spec.body_template import ADD
 from destkit.runtime.spec.models import ActionSpec
 
@@ -79,8 +80,12 @@ def compile_processor(
         BodyCompiler(gen, field_vars, present, settings, operation).emit_top(action.request.record, "b")
     else:
         gen.emit("b = None")
-    _emit_return(gen, field_vars[key_field] if key_field else "None", [field_vars[p] for p in path_params])
+    key = field_vars[key_field] if key_field else "None"
+    body = list(gen.lines)
+    _emit_return(gen, key, [field_vars[p] for p in path_params])
     fn, code = gen.build("_process", "s, w", "<destkit record checks>")
+    if not path_params:  # a record with path parameters is a request of its own: no batch to fill
+        register_loop(fn, compile_loop(gen, body, key, dedupe=action.batch.key is not None))
     return fn, code
 
 
@@ -98,6 +103,8 @@ def _emit_fields(gen: CodeGen, checks: CheckCompiler, action: ActionSpec, mapped
         if f.resolve is not None and resolver is not None and key_field in field_vars and key_field != name:
             source = _with_lookup(gen, source, name, resolver, field_vars[key_field])
         present[name] = checks.emit_field(name, f, var, source)
+        if name == key_field:
+            checks.key_var = var
     return field_vars, present
 
 
@@ -131,12 +138,12 @@ def _emit_constraints(gen: CodeGen, action: ActionSpec, field_vars: Mapping[str,
 def _emit_return(gen: CodeGen, key: str, param_vars: list[str]) -> None:
     """Return the key, the body serialized once, and the URL-quoted path parameters (or None)."""
     gen.bind("_dumps", orjson.dumps)
-    gen.bind("_bytes", bytes)
-    gen.bind("_mv", memoryview)
+    gen.bind("_NL", orjson.OPT_APPEND_NEWLINE)
     params = "None"
     if param_vars:
         gen.bind("_quote", _quote)
         params = "(" + ", ".join(f"_quote({v})" for v in param_vars) + ",)"
     # orjson hands back each result in an oversized buffer; a batch holds up to 1,000 of them, so an
-    # exact-size copy is both smaller and (through the allocator) about twice as fast overall.
-    gen.emit(f"return {key}, _bytes(_mv(_dumps(b))), {params}")
+    # exact-size copy is both smaller and (through the allocator) about twice as fast overall. Slicing
+    # off the newline orjson is asked to append makes that copy in one C call.
+    gen.emit(f"return {key}, _dumps(b, None, _NL)[:-1], {params}")

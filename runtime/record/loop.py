@@ -1,0 +1,186 @@
+"""The fused batch loop: one generated generator per action that maps, checks, serializes and batches
+record after record, and yields each full batch.
+
+It runs the same generated statements as the per-record function (`compiler.py`), with the batcher's
+`add` inlined, so the common record (a valid dict) costs no call beyond orjson's. Everything else is
+handed to the `LoopHub` (the run's pipeline): an item that is not a dict, a refused record, a body over
+the size limit, warnings. The batches it yields are exactly those `Batcher.add` would return.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from destkit.mapping.codegen import CodeGen
+
+
+class LoopBatcher(Protocol):
+    """What the loop needs of the batcher: its limits, the batch being filled, and `take`."""
+
+    max_records: int
+
+    @property
+    def room(self) -> int: ...
+
+    def current(self) -> tuple[Any, set[object]]: ...
+
+    def take(self) -> Any: ...
+
+
+class LoopHub(Protocol):
+    """The run the loop feeds: it counts rows, and handles every record that is not the common case.
+
+    Its handlers raise only errors that end the run (a `RunFailed`): an error of the input itself
+    comes out of the loop unchanged."""
+
+    rows_read: int
+    max_record_bytes: int
+
+    @property
+    def batcher(self) -> LoopBatcher: ...
+
+    def synced(self, row: int) -> None: ...
+
+    def feed_other(self, record: Any) -> Any: ...
+
+    def reject(self, row: int, record: Any, error: Exception) -> None: ...
+
+    def too_large(self, row: int, key: Any, size: int) -> None: ...
+
+    def warn(self, row: int, warnings: list[tuple[str, str, str]]) -> None: ...
+
+
+@dataclass(frozen=True)
+class BatchLoop:
+    """`run(records, hub)` yields full batches; `dedupe`: it keeps two records with one key apart."""
+
+    run: Callable[[Iterable[Any], LoopHub], Generator[Any, None, None]]
+    dedupe: bool
+    source: str
+
+
+_LOOPS: weakref.WeakKeyDictionary[Callable[..., Any], BatchLoop] = weakref.WeakKeyDictionary()
+
+
+def register_loop(process: Callable[..., Any], loop: BatchLoop) -> None:
+    _LOOPS[process] = loop
+
+
+def loop_of(process: Callable[..., Any]) -> BatchLoop | None:
+    """The batch loop compiled with a record function (None: none was, e.g. a request per record)."""
+    return _LOOPS.get(process)
+
+
+# The batch being filled lives in locals; it is written back to the batcher before anything else may
+# look at it (a yield, a handler) and read again after (a handler may have added to or taken it).
+_RELOAD = """\
+_batch, _seen = _current()
+_rows, _keys, _parts = _batch.rows, _batch.keys, _batch.parts
+_size = _batch.parts_bytes
+_n = len(_rows)"""
+
+_HEAD = """\
+w = []
+_maxpart = hub.max_record_bytes
+_cap = hub.batcher.max_records
+_room = hub.batcher.room
+_current = hub.batcher.current
+_take = hub.batcher.take
+_row = hub.rows_read
+{reload}
+try:
+    for s in records:
+        _row += 1
+        if s.__class__ is not dict:
+            _batch.parts_bytes = _size
+            hub.synced(_row - 1)
+            _out = hub.feed_other(s)
+{reload3}
+            if _out is not None:
+                yield _out
+            continue
+        try:"""
+
+_TAIL = """\
+            _key = {key}
+            _p = _dumps(b, None, _NL)
+        except Exception as _e:
+            _batch.parts_bytes = _size
+            hub.synced(_row)
+            hub.reject(_row, s, _e)
+            w = []
+            continue
+        _len = len(_p) - 1  # the newline orjson appends is cut off below
+        if _len > _maxpart:
+            hub.synced(_row)
+            hub.too_large(_row, _key, _len)
+            w = []
+            continue
+        if w:
+            hub.warn(_row, w)
+            w = []
+        # orjson hands back each result in a 4 KiB buffer: the slice without its newline is an
+        # exact-size copy (one C call), which keeps a batch small and the allocator's heap steady
+        _p = _p[:-1]
+        _out = None
+        if _n and (_n >= _cap or _size + _n + _len > _room{seen_test}):
+            _batch.parts_bytes = _size
+            _out = _take()
+{reload3}
+        _rows.append(_row)
+        _keys.append(_key)
+        _parts.append(_p)
+        _size += _len
+        _n += 1{seen_add}
+        if _n >= _cap and _out is None:
+            _batch.parts_bytes = _size
+            _out = _take()
+{reload3}
+        if _out is not None:
+            _batch.parts_bytes = _size
+            hub.synced(_row)
+            yield _out
+finally:
+    _batch.parts_bytes = _size
+    hub.synced(_row)"""
+
+
+def one_expression(text: str) -> bool:
+    """Whether generated `text` is one bracketed whole: no bracket closes one it did not open (generated
+    source holds no string literal, so every bracket is syntax)."""
+    depth = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _indented(text: str, levels: int) -> list[str]:
+    return ["    " * levels + line for line in text.splitlines()]
+
+
+def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool) -> BatchLoop:
+    """The loop over `body`, the record function's statements (they leave the record's body in `b`).
+
+    `gen` is the CodeGen the record function was built in, so every name the statements use is bound."""
+    gen.bind("_dumps", orjson.dumps)
+    gen.bind("_NL", orjson.OPT_APPEND_NEWLINE)
+    reload3 = "\n".join(_indented(_RELOAD, 3))
+    head = _HEAD.format(reload=_RELOAD, reload3=reload3)
+    tail = _TAIL.format(key=key, reload3=reload3, seen_test=" or _key in _seen" if dedupe else "",
+                        seen_add="\n        _seen.add(_key)" if dedupe else "")
+    gen.lines = _indented(head, 1) + ["    " * 3 + line for line in body] + _indented(tail, 1)
+    run, source = gen.build("_batch_loop", "records, hub", "<destkit batch loop>")
+    return BatchLoop(run, dedupe, source)
+
+
+__all__ = ["BatchLoop", "LoopHub", "compile_loop", "loop_of", "one_expression", "register_loop"]
