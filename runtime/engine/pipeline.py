@@ -34,7 +34,7 @@ from destkit.runtime.engine.sources import Malformed
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.errors import AuthFailed, DestkitError
+from destkit.runtime.errors import AuthFailed
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
 from destkit.runtime.record.compiler import fill_path
 from destkit.runtime.record.loop import BatchLoop, loop_of
@@ -407,15 +407,7 @@ class Pipeline:
 
     def failure(self, exc: BaseException) -> RunFailed:
         """The `RunFailed` for an error that is not a record's: it names the file and the cause, without secrets."""
-        if isinstance(exc, RunFailed):
-            return exc
-        if isinstance(exc, DestkitError):
-            cause = str(exc)
-        elif isinstance(exc, OSError) and exc.strerror:
-            cause = f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-        else:
-            cause = f"{type(exc).__name__}: {exc}"
-        return RunFailed(redact(cause, self.secrets))
+        return RunFailed.of(exc, self.secrets)
 
     # stopping early
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.errors import DestkitError
 from destkit.runtime.ops.timeline import RunTimeline
@@ -116,6 +117,19 @@ class RunFailed(DestkitError):
     def __init__(self, cause: str) -> None:
         self.cause = cause
         super().__init__(f"the run stopped: {cause}")
+
+    @classmethod
+    def of(cls, exc: BaseException, secrets: list[Secret]) -> RunFailed:
+        """The `RunFailed` for an error that is not a record's: it names the file and the cause, without secrets."""
+        if isinstance(exc, RunFailed):
+            return exc
+        if isinstance(exc, DestkitError):
+            cause = str(exc)
+        elif isinstance(exc, OSError) and exc.strerror:
+            cause = f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+        else:
+            cause = f"{type(exc).__name__}: {exc}"
+        return cls(redact(cause, secrets))
 
 
 __all__ = ["PreparedRequest", "PreviewItem", "ProgressCallback", "RunFailed", "RunResult", "Thresholds"]

@@ -54,7 +54,7 @@ from destkit.runtime.engine.worker_process import (
     unpack_outcomes,
     worker_main,
 )
-from destkit.runtime.errors import DestkitError, UsageError
+from destkit.runtime.errors import UsageError
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
 
 if TYPE_CHECKING:
@@ -366,7 +366,7 @@ class WorkerPool:
             try:
                 self.take(self.workers[index], message)
             except Exception as exc:  # recording failed (a full disk, a callback that raised)
-                raise _failure(exc, self.secrets) from exc
+                raise RunFailed.of(exc, self.secrets) from exc
 
     def take(self, w: _Worker, message: Any) -> None:
         if isinstance(message, Shipment):
@@ -506,18 +506,6 @@ def _receive(conns: list[Connection], loop: asyncio.AbstractEventLoop, inbox: as
                 loop.call_soon_threadsafe(inbox.put_nowait, (index_of[id(conn)], message))
             except RuntimeError:  # the run's loop has closed: nobody is listening any more
                 return
-
-
-def _failure(exc: BaseException, secrets: list[Secret]) -> RunFailed:
-    if isinstance(exc, RunFailed):
-        return exc
-    if isinstance(exc, DestkitError):
-        cause = str(exc)
-    elif isinstance(exc, OSError) and exc.strerror:
-        cause = f"cannot write {exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    else:
-        cause = f"{type(exc).__name__}: {exc}"
-    return RunFailed(redact(cause, secrets))
 
 
 async def run_in_workers(sync: Sync, records: Iterable[Any] | AsyncIterable[Any], job: WorkerJob, result: RunResult) -> None:
