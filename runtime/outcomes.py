@@ -106,6 +106,35 @@ class Outcome:
 OutcomeCallback = Callable[[Outcome], None]
 
 
+def skipping_delivered(callback: OutcomeCallback) -> OutcomeCallback:
+    """Mark `callback` as one that ignores delivered outcomes without warnings (a report of problems).
+
+    A run whose callbacks are all marked counts its plainly delivered records instead of building an
+    `Outcome` for each: the same summary, a third less CPU for a dry run from the CLI. A callable that
+    takes no attribute (a bound built-in such as `list.append`) is wrapped.
+    """
+    try:
+        callback.skips_delivered = True  # type: ignore[attr-defined]
+    except AttributeError:
+        return _SkippingDelivered(callback)
+    return callback
+
+
+class _SkippingDelivered:
+    skips_delivered = True
+
+    def __init__(self, callback: OutcomeCallback) -> None:
+        self.callback = callback
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.callback(outcome)
+
+
+def watches_delivered(callback: OutcomeCallback) -> bool:
+    """Whether `callback` must see an outcome for every delivered record (unless marked by `skipping_delivered`)."""
+    return not getattr(callback, "skips_delivered", False)
+
+
 @dataclass
 class RunSummary:
     """Counts per outcome and per reason, plus request figures; `reconciles()` is the contract."""

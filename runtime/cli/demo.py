@@ -31,7 +31,7 @@ from destkit.runtime.engine.report import JsonlReport, summary_path_of
 from destkit.runtime.engine.sources import read_records
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.errors import UsageError
-from destkit.runtime.outcomes import Outcome, OutcomeCallback, Status
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Status, skipping_delivered
 from destkit.runtime.spec.hooks import load_hook
 from destkit.runtime.spec.loader import bundled_spec_names, load_spec
 from destkit.runtime.spec.models import DestinationSpec
@@ -87,6 +87,8 @@ async def run_to_report(
 
     sink: OutcomeCallback = report if state is not None else (lambda outcome: report(without_state(outcome)))
     callbacks: list[OutcomeCallback] = [sink, keep_removal]
+    if not include_delivered:  # the report lists problems only: plainly delivered records are counted, not built
+        callbacks = [skipping_delivered(cb) for cb in callbacks]
     if on_outcome is not None:
         callbacks.append(on_outcome)
     try:

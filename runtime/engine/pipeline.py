@@ -35,7 +35,7 @@ from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
 from destkit.runtime.errors import AuthFailed
-from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status, watches_delivered
 from destkit.runtime.record.compiler import fill_path
 from destkit.runtime.record.loop import BatchLoop, loop_of
 
@@ -52,6 +52,8 @@ class Pipeline:
         self.client = client
         self.summary = summary
         self.callbacks = callbacks
+        # a delivered record needs an Outcome object only for a callback that looks at it
+        self.delivered_watched = any(watches_delivered(cb) for cb in callbacks)
         self.progress = progress
         self.dry_run = dry_run
         self.keep_requests = keep_requests
@@ -143,7 +145,7 @@ class Pipeline:
             self.progress(self.summary)
 
     def emit_delivered_dry(self, batch: Batch) -> None:
-        if self.callbacks or self.warnings:
+        if self.delivered_watched or self.warnings:
             outcomes = [Outcome(row=row, status=Status.DELIVERED, key=None if key is None else str(key))
                         for row, key in zip(batch.rows, batch.keys, strict=True)]
             self.attach_warnings(outcomes)
@@ -555,7 +557,7 @@ class Pipeline:
     def lean(self, batch: Batch) -> bool:
         """Whether the batch's delivered records need no outcome object: nothing records, watches or
         annotates them (no store, callback, mirror, job, incremental fingerprint, or warning of theirs)."""
-        return (self.recorder is None and not self.callbacks and self.jobs is None and self.mirror is None
+        return (self.recorder is None and not self.delivered_watched and self.jobs is None and self.mirror is None
                 and self.incremental is None and not (self.warnings and any(r in self.warnings for r in batch.rows)))
 
     def skip_unchanged(self, batch: Batch) -> Batch | None:
