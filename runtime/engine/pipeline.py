@@ -458,7 +458,7 @@ class Pipeline:
             self.emit(self.refusals.too_large(row, None if key is None else str(key), len(part), self.max_record_bytes))
             return None
         if warnings:
-            self.warnings[row] = [{"reason": c, "field": f, "message": m} for c, f, m in warnings]
+            self.warn(row, warnings)
         if self.mirror is not None:
             self.mirror.hold(row, record)
         return self.batcher.add(row, key, part, params)
