@@ -334,13 +334,14 @@ class Pipeline:
 
     def batch_loop(self) -> BatchLoop | None:
         """The fused loop, when every record takes the common path's steps (the one place a run's
-        variant is chosen: a retry's filter, a resume's skips, mirror bookkeeping, matching results
-        by a field and carrying options.primary_key take `feed`, record by record)."""
+        variant is chosen: a retry's filter, a resume's skips, mirror bookkeeping and matching results
+        by a field take `feed`, record by record; options.primary_key is carried inside the loop)."""
         loop = loop_of(self.process)
         if (loop is None or loop.dedupe != self.batcher.dedupe or self.batcher.match_value is not None
-                or self.skip is not None or self.only_keys is not None or self.mirror is not None
-                or self._primary_key is not None):
+                or self.skip is not None or self.only_keys is not None or self.mirror is not None):
             return None
+        if self._primary_key is not None and self.sync.options.primary_key is not None:
+            return loop.carrying(self.sync.options.primary_key)
         return loop
 
     async def _produce_fused(self, loop: BatchLoop, records: Iterable[Any], queue: asyncio.Queue[Batch | None] | None) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
 
 from destkit.mapping.codegen import CodeGen
+from destkit.mapping.paths import compile_path, split_path
 
 
 class LoopBatcher(Protocol):
@@ -40,6 +41,7 @@ class LoopHub(Protocol):
 
     rows_read: int
     max_record_bytes: int
+    primary_keys: dict[int, str]  # written only by a loop that carries a primary key
 
     @property
     def batcher(self) -> LoopBatcher: ...
@@ -57,11 +59,24 @@ class LoopHub(Protocol):
 
 @dataclass(frozen=True)
 class BatchLoop:
-    """`run(records, hub)` yields full batches; `dedupe`: it keeps two records with one key apart."""
+    """`run(records, hub)` yields full batches; `dedupe`: it keeps two records with one key apart.
+
+    `carrying(path)` is the same loop that also stores each dict record's primary key (the value at
+    source path `path`, as text) into `hub.primary_keys`: compiled on first use, so a run without
+    `options.primary_key` runs a loop without the statements."""
 
     run: Callable[[Iterable[Any], LoopHub], Generator[Any, None, None]]
     dedupe: bool
     source: str
+    build: Callable[[str | None], BatchLoop] | None = field(default=None, repr=False, compare=False)
+    variants: dict[str, BatchLoop] = field(default_factory=dict, repr=False, compare=False)
+
+    def carrying(self, primary_key: str) -> BatchLoop:
+        loop = self.variants.get(primary_key)
+        if loop is None:
+            assert self.build is not None, "a loop that carries a primary key has no further variant"
+            loop = self.variants[primary_key] = self.build(primary_key)
+        return loop
 
 
 _LOOPS: weakref.WeakKeyDictionary[Callable[..., Any], BatchLoop] = weakref.WeakKeyDictionary()
@@ -91,7 +106,7 @@ _cap = hub.batcher.max_records
 _room = hub.batcher.room
 _current = hub.batcher.current
 _take = hub.batcher.take
-_row = hub.rows_read
+_row = hub.rows_read{pks}
 {reload}
 try:
     for s in records:
@@ -104,7 +119,14 @@ try:
             if _out is not None:
                 yield _out
             continue
+{primary_key}
         try:"""
+
+# options.primary_key, as `primary_key_text` reads it: a missing or empty value is no key
+_PRIMARY_KEY = """\
+        _k = {read}
+        if _k is not None and _k != _EMPTY:
+            _pks[_row] = _k if _k.__class__ is str else str(_k)"""
 
 _TAIL = """\
             _key = {key}
@@ -168,19 +190,40 @@ def _indented(text: str, levels: int) -> list[str]:
     return ["    " * levels + line for line in text.splitlines()]
 
 
-def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool) -> BatchLoop:
+def _primary_key_statements(gen: CodeGen, path: str | None) -> str:
+    """The loop's statements storing a dict record's primary key (none without one)."""
+    if path is None:
+        return ""
+    gen.bind("_EMPTY", "")
+    parts = split_path(path)
+    # one segment (the common case) is read inline; a nested path through its getter
+    read = f"s.get({gen.const(parts[0], 'pk')})" if len(parts) == 1 else f"{gen.const(compile_path(path), 'pk')}(s)"
+    return _PRIMARY_KEY.format(read=read)
+
+
+def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool, primary_key: str | None = None) -> BatchLoop:
     """The loop over `body`, the record function's statements (they leave the record's body in `b`).
 
-    `gen` is the CodeGen the record function was built in, so every name the statements use is bound."""
+    `gen` is the CodeGen the record function was built in, so every name the statements use is bound;
+    `primary_key`: the source path of options.primary_key, stored for each row (see `BatchLoop.carrying`)."""
     gen.bind("_dumps", orjson.dumps)
     gen.bind("_NL", orjson.OPT_APPEND_NEWLINE)
     reload3 = "\n".join(_indented(_RELOAD, 3))
-    head = _HEAD.format(reload=_RELOAD, reload3=reload3)
+    head = _HEAD.format(reload=_RELOAD, reload3=reload3, primary_key=_primary_key_statements(gen, primary_key),
+                        pks="\n_pks = hub.primary_keys" if primary_key is not None else "")
+    if primary_key is None:
+        head = head.replace("\n\n        try:", "\n        try:")  # no blank line where the statements would go
     tail = _TAIL.format(key=key, reload3=reload3, seen_test=" or _key in _seen" if dedupe else "",
                         seen_add="\n        _seen.add(_key)" if dedupe else "")
     gen.lines = _indented(head, 1) + ["    " * 3 + line for line in body] + _indented(tail, 1)
     run, source = gen.build("_batch_loop", "records, hub", "<destkit batch loop>")
-    return BatchLoop(run, dedupe, source)
+    if primary_key is not None:
+        return BatchLoop(run, dedupe, source)
+
+    def build(path: str | None) -> BatchLoop:
+        return compile_loop(gen, body, key, dedupe=dedupe, primary_key=path)
+
+    return BatchLoop(run, dedupe, source, build)
 
 
 __all__ = ["BatchLoop", "LoopHub", "compile_loop", "loop_of", "one_expression", "register_loop"]
