@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,13 +28,12 @@ from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.primary_key import primary_key_reader
 from destkit.runtime.engine.recorder import Recorder
-from destkit.runtime.engine.refusals import Refusals
+from destkit.runtime.engine.refusals import Refusals, unreadable_item
 from destkit.runtime.engine.results import PreparedRequest, ProgressCallback, RunFailed, RunResult
-from destkit.runtime.engine.sources import Malformed
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.errors import AuthFailed
+from destkit.runtime.errors import AuthFailed, RecordError
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status, watches_delivered
 from destkit.runtime.record.compiler import fill_path
 from destkit.runtime.record.loop import BatchLoop, loop_of
@@ -374,9 +373,14 @@ class Pipeline:
             raise self.failure(exc) from exc
 
     def reject(self, row: int, record: Any, error: Exception) -> None:
-        """The outcome of a record the record function refused or failed on."""
+        """The outcome of a record the record function refused or failed on. When only the summary sees it
+        (no store, no callback), a check's refusal is just counted: its key, value and message go unread."""
         try:
-            self.emit(self.refusals.refused(row, record, error))
+            if error.__class__ is RecordError and self.recorder is None and not self.callbacks:
+                self.primary_keys.pop(row, None)
+                self.summary.add(Outcome(row=row, status=Status.INVALID, reason=Reason(error.code)))
+            else:
+                self.emit(self.refusals.refused(row, record, error))
         except Exception as exc:
             raise self.failure(exc) from exc
 
@@ -446,7 +450,7 @@ class Pipeline:
         summary.received += 1
         if self._primary_key is not None and (primary_key := self._primary_key(record)) is not None:
             self.primary_keys[row] = primary_key
-        if record.__class__ is not dict and (unreadable := self._unreadable(row, record)) is not None:
+        if record.__class__ is not dict and (unreadable := unreadable_item(row, record)) is not None:
             self.emit(unreadable)
             return None
         warnings: list[tuple[str, str, str]] = []
@@ -468,16 +472,6 @@ class Pipeline:
         """A retry sends only the records whose key the last run rejected or dead-lettered."""
         assert self.only_keys is not None
         return record.__class__ is dict and self.refusals.key_of(record) in self.only_keys
-
-    @staticmethod
-    def _unreadable(row: int, record: Any) -> Outcome | None:
-        """The outcome of an input item that is not a record (a line the source could not read)."""
-        if isinstance(record, Malformed):
-            return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT, message=record.message)
-        if not isinstance(record, Mapping):
-            return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT,
-                           message=f"record {row} is a {type(record).__name__}, not an object of fields; fix the input.")
-        return None
 
     async def _wait_turn(self, batch: Batch) -> None:
         """Batches sharing a key are delivered in input order, even across workers and retries.

@@ -12,6 +12,7 @@ import orjson
 
 from destkit.mapping import RecordError
 from destkit.runtime.engine.error_groups import offending_value
+from destkit.runtime.engine.items import Malformed
 from destkit.runtime.outcomes import Outcome, Reason, Status
 from destkit.runtime.record.checks import unsendable
 from destkit.runtime.record.finite import Unsendable
@@ -93,6 +94,16 @@ def _too_deep(row: int, key: str | None, payload: Mapping[str, Any]) -> Outcome:
                            f"({JSON_MAX_DEPTH} levels in all); flatten it.")
 
 
+def unreadable_item(row: int, record: Any) -> Outcome | None:
+    """The outcome of an input item that is not a record (a line the source could not read); None for a record."""
+    if isinstance(record, Malformed):
+        return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT, message=record.message)
+    if not isinstance(record, Mapping):
+        return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT,
+                       message=f"record {row} is a {type(record).__name__}, not an object of fields; fix the input.")
+    return None
+
+
 def nesting_depth(value: Any) -> int:
     """How many objects and arrays deep `value` nests (breadth first: no recursion, however deep)."""
     depth, level = 0, [value]
@@ -113,4 +124,4 @@ def _invalid(row: int, key: str | None, error: RecordError) -> Outcome:
     return Outcome(row=row, status=Status.INVALID, key=key, reason=reason, field=error.field, message=error.message)
 
 
-__all__ = ["JSON_MAX_DEPTH", "Refusals", "nesting_depth"]
+__all__ = ["JSON_MAX_DEPTH", "Refusals", "nesting_depth", "unreadable_item"]

@@ -345,14 +345,17 @@ def _expected(types: tuple[str, ...]) -> str:
     return " or ".join(words[t] for t in types)
 
 
-def _empty_condition(f: FieldSchema) -> str:
-    """A format string (over `{var}`) true when the field's value counts as absent."""
+def _empty_condition(f: FieldSchema, converted: str | None = None) -> str:
+    """A format string (over `{var}`) true when the field's value counts as absent.
+
+    `converted`: the class the value was converted to (or left None) when it was read; a list or a dict
+    that is empty is falsy, so the test needs no empty container to compare with."""
     types = f.types
     empty = "{var} is None or {var} == ''"
     if types == ("array",):
-        empty = "{var} is None or {var} == []"
+        empty = "not {var}" if converted == "list" else "{var} is None or {var} == []"
     elif types == ("object",):
-        empty = "{var} is None or {var} == {{}}"
+        empty = "not {var}" if converted == "dict" else "{var} is None or {var} == {{}}"
     if f.required and types == ("string",):
         empty += " or ({var}.__class__ is str and {var}.isspace())"
     return empty
@@ -393,8 +396,8 @@ class CheckCompiler:
         if source is None:
             emit(f"{var} = None")
             return "False"
-        self._emit_source(var, source)
-        emit("if " + _empty_condition(f).format(var=var) + ":")
+        converted = self._emit_source(var, source)
+        emit("if " + _empty_condition(f, converted).format(var=var) + ":")
         emit(f"raise _missing({n})" if f.required else f"{var} = None", 2)
         emit("else:")
         if len(f.types) == 1:
@@ -423,17 +426,19 @@ class CheckCompiler:
             emit(f"if {var} is not None and _has_nonfinite({var}):", 2)
             emit(raising, 3)
 
-    def _emit_source(self, var: str, source: str) -> None:
+    def _emit_source(self, var: str, source: str) -> str | None:
         """`var = source`; a list or an object read from a text cell (the mapping's `_to_list(...)` or
-        `_to_object(...)`) is converted only when it is not one already: no call for the common record."""
+        `_to_object(...)`) is converted only when it is not one already: no call for the common record.
+        Returns the class the value then is, if not None ("list", "dict"), or None: any value."""
         for fn, cls in (("_to_list", "list"), ("_to_object", "dict")):
             inner = source[len(fn) + 1:-1]
             if source.startswith(fn + "(") and source.endswith(")") and one_expression(inner) and fn in self.gen.ns:
                 self.gen.emit(f"{var} = {inner}")
                 self.gen.emit(f"if {var}.__class__ is not {cls}:")
                 self.gen.emit(f"{var} = {fn}({var})", 2)
-                return
+                return cls
         self.gen.emit(f"{var} = {source}")
+        return None
 
     def _emit_union(self, n: str, f: FieldSchema, var: str) -> None:
         """A field of several types: the value must be one of them; strings get their checks."""
