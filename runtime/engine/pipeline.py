@@ -36,7 +36,7 @@ from destkit.runtime.engine.tasks import run_together
 from destkit.runtime.errors import AuthFailed, RecordError
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status, watches_delivered
 from destkit.runtime.record.compiler import fill_path
-from destkit.runtime.record.loop import BatchLoop, loop_of
+from destkit.runtime.record.loop import BatchLoop, LoopVariant, loop_of
 
 if TYPE_CHECKING:  # the sync builds pipelines, so this module may not import it at run time
     from destkit.runtime.engine.sync import Sync
@@ -333,15 +333,14 @@ class Pipeline:
 
     def batch_loop(self) -> BatchLoop | None:
         """The fused loop, when every record takes the common path's steps (the one place a run's
-        variant is chosen: a retry's filter, a resume's skips, mirror bookkeeping and matching results
-        by a field take `feed`, record by record; options.primary_key is carried inside the loop)."""
+        variant is chosen: a retry's filter, mirror bookkeeping and matching results by a field take
+        `feed`, record by record; options.primary_key and a resume's skips are carried inside the loop)."""
         loop = loop_of(self.process)
         if (loop is None or loop.dedupe != self.batcher.dedupe or self.batcher.match_value is not None
-                or self.skip is not None or self.only_keys is not None or self.mirror is not None):
+                or self.only_keys is not None or self.mirror is not None):
             return None
-        if self._primary_key is not None and self.sync.options.primary_key is not None:
-            return loop.carrying(self.sync.options.primary_key)
-        return loop
+        primary_key = self.sync.options.primary_key if self._primary_key is not None else None
+        return loop.variant(LoopVariant(primary_key, skips=self.skip is not None))
 
     async def _produce_fused(self, loop: BatchLoop, records: Iterable[Any], queue: asyncio.Queue[Batch | None] | None) -> None:
         """Hand out each batch the fused loop fills. An error of the input comes out of it as is; its

@@ -42,6 +42,7 @@ class LoopHub(Protocol):
     rows_read: int
     max_record_bytes: int
     primary_keys: dict[int, str]  # written only by a loop that carries a primary key
+    skip: Callable[[int], bool] | None  # read only by a loop that skips a resumed run's finished rows
 
     @property
     def batcher(self) -> LoopBatcher: ...
@@ -58,24 +59,35 @@ class LoopHub(Protocol):
 
 
 @dataclass(frozen=True)
+class LoopVariant:
+    """What a run adds to the common loop: `primary_key`, the source path of options.primary_key whose
+    value (as text) is stored for each dict record into `hub.primary_keys`; `skips`, a resumed run's
+    `hub.skip(row)`, true for the rows finished before it (counted as read, not fed)."""
+
+    primary_key: str | None = None
+    skips: bool = False
+
+
+@dataclass(frozen=True)
 class BatchLoop:
     """`run(records, hub)` yields full batches; `dedupe`: it keeps two records with one key apart.
 
-    `carrying(path)` is the same loop that also stores each dict record's primary key (the value at
-    source path `path`, as text) into `hub.primary_keys`: compiled on first use, so a run without
-    `options.primary_key` runs a loop without the statements."""
+    `variant(...)` is the same loop with a run's additions (`LoopVariant`), compiled on first use: a run
+    without them runs a loop without their statements."""
 
     run: Callable[[Iterable[Any], LoopHub], Generator[Any, None, None]]
     dedupe: bool
     source: str
-    build: Callable[[str | None], BatchLoop] | None = field(default=None, repr=False, compare=False)
-    variants: dict[str, BatchLoop] = field(default_factory=dict, repr=False, compare=False)
+    build: Callable[[LoopVariant], BatchLoop] | None = field(default=None, repr=False, compare=False)
+    variants: dict[LoopVariant, BatchLoop] = field(default_factory=dict, repr=False, compare=False)
 
-    def carrying(self, primary_key: str) -> BatchLoop:
-        loop = self.variants.get(primary_key)
+    def variant(self, wanted: LoopVariant) -> BatchLoop:
+        if wanted == LoopVariant():
+            return self
+        loop = self.variants.get(wanted)
         if loop is None:
-            assert self.build is not None, "a loop that carries a primary key has no further variant"
-            loop = self.variants[primary_key] = self.build(primary_key)
+            assert self.build is not None, "a loop's variant has no further variant"
+            loop = self.variants[wanted] = self.build(wanted)
         return loop
 
 
@@ -110,7 +122,7 @@ _row = hub.rows_read{pks}
 {reload}
 try:
     for s in records:
-        _row += 1
+        _row += 1{skip}
         if s.__class__ is not dict:
             _batch.parts_bytes = _size
             hub.synced(_row - 1)
@@ -121,6 +133,11 @@ try:
             continue
 {primary_key}
         try:"""
+
+# a resumed run: a row finished before it is read (the store's outcome counts for it) and not fed
+_SKIP = """
+        if _skip(_row):
+            continue"""
 
 # options.primary_key, as `primary_key_text` reads it: a missing or empty value is no key
 _PRIMARY_KEY = """\
@@ -201,29 +218,34 @@ def _primary_key_statements(gen: CodeGen, path: str | None) -> str:
     return _PRIMARY_KEY.format(read=read)
 
 
-def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool, primary_key: str | None = None) -> BatchLoop:
+def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool,
+                 variant: LoopVariant = LoopVariant()) -> BatchLoop:
     """The loop over `body`, the record function's statements (they leave the record's body in `b`).
 
     `gen` is the CodeGen the record function was built in, so every name the statements use is bound;
-    `primary_key`: the source path of options.primary_key, stored for each row (see `BatchLoop.carrying`)."""
+    `variant`: a run's additions (see `BatchLoop.variant`)."""
     gen.bind("_dumps", orjson.dumps)
     gen.bind("_NL", orjson.OPT_APPEND_NEWLINE)
     reload3 = "\n".join(_indented(_RELOAD, 3))
-    head = _HEAD.format(reload=_RELOAD, reload3=reload3, primary_key=_primary_key_statements(gen, primary_key),
-                        pks="\n_pks = hub.primary_keys" if primary_key is not None else "")
-    if primary_key is None:
+    pk = variant.primary_key
+    head = _HEAD.format(reload=_RELOAD, reload3=reload3, primary_key=_primary_key_statements(gen, pk),
+                        pks="\n_pks = hub.primary_keys" if pk is not None else "",
+                        skip=_SKIP if variant.skips else "")
+    if pk is None:
         head = head.replace("\n\n        try:", "\n        try:")  # no blank line where the statements would go
+    if variant.skips:
+        head = head.replace("\n_row = hub.rows_read", "\n_skip = hub.skip\n_row = hub.rows_read")
     tail = _TAIL.format(key=key, reload3=reload3, seen_test=" or _key in _seen" if dedupe else "",
                         seen_add="\n        _seen.add(_key)" if dedupe else "")
     gen.lines = _indented(head, 1) + ["    " * 3 + line for line in body] + _indented(tail, 1)
     run, source = gen.build("_batch_loop", "records, hub", "<destkit batch loop>")
-    if primary_key is not None:
+    if variant != LoopVariant():
         return BatchLoop(run, dedupe, source)
 
-    def build(path: str | None) -> BatchLoop:
-        return compile_loop(gen, body, key, dedupe=dedupe, primary_key=path)
+    def build(wanted: LoopVariant) -> BatchLoop:
+        return compile_loop(gen, body, key, dedupe=dedupe, variant=wanted)
 
     return BatchLoop(run, dedupe, source, build)
 
 
-__all__ = ["BatchLoop", "LoopHub", "compile_loop", "loop_of", "one_expression", "register_loop"]
+__all__ = ["BatchLoop", "LoopHub", "LoopVariant", "compile_loop", "loop_of", "one_expression", "register_loop"]
