@@ -218,6 +218,19 @@ def _primary_key_statements(gen: CodeGen, path: str | None) -> str:
     return _PRIMARY_KEY.format(read=read)
 
 
+def _loop_head(gen: CodeGen, variant: LoopVariant, reload3: str) -> str:
+    """The loop's set-up and the start of each record's turn, with the statements `variant` adds."""
+    pk = variant.primary_key
+    head = _HEAD.format(reload=_RELOAD, reload3=reload3, primary_key=_primary_key_statements(gen, pk),
+                        pks="\n_pks = hub.primary_keys" if pk is not None else "",
+                        skip=_SKIP if variant.skips else "")
+    if pk is None:
+        head = head.replace("\n\n        try:", "\n        try:")  # no blank line where the statements would go
+    if variant.skips:
+        head = head.replace("\n_row = hub.rows_read", "\n_skip = hub.skip\n_row = hub.rows_read")
+    return head
+
+
 def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool,
                  variant: LoopVariant = LoopVariant()) -> BatchLoop:
     """The loop over `body`, the record function's statements (they leave the record's body in `b`).
@@ -227,14 +240,7 @@ def compile_loop(gen: CodeGen, body: list[str], key: str, *, dedupe: bool,
     gen.bind("_dumps", orjson.dumps)
     gen.bind("_NL", orjson.OPT_APPEND_NEWLINE)
     reload3 = "\n".join(_indented(_RELOAD, 3))
-    pk = variant.primary_key
-    head = _HEAD.format(reload=_RELOAD, reload3=reload3, primary_key=_primary_key_statements(gen, pk),
-                        pks="\n_pks = hub.primary_keys" if pk is not None else "",
-                        skip=_SKIP if variant.skips else "")
-    if pk is None:
-        head = head.replace("\n\n        try:", "\n        try:")  # no blank line where the statements would go
-    if variant.skips:
-        head = head.replace("\n_row = hub.rows_read", "\n_skip = hub.skip\n_row = hub.rows_read")
+    head = _loop_head(gen, variant, reload3)
     tail = _TAIL.format(key=key, reload3=reload3, seen_test=" or _key in _seen" if dedupe else "",
                         seen_add="\n        _seen.add(_key)" if dedupe else "")
     gen.lines = _indented(head, 1) + ["    " * 3 + line for line in body] + _indented(tail, 1)
