@@ -142,7 +142,7 @@ _SKIP = """
 # options.primary_key, as `primary_key_text` reads it: a missing or empty value is no key
 _PRIMARY_KEY = """\
         _k = {read}
-        if _k is not None and _k != _EMPTY:
+        if _k is not None and not _k == _EMPTY:
             _pks[_row] = _k if _k.__class__ is str else str(_k)"""
 
 _TAIL = """\
