@@ -46,7 +46,44 @@ def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
         yield raw
 
 
-def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Item]:
+class JsonLines(Iterator[Item]):
+    """`read_jsonl`'s items; it also names its file, so a run over worker processes can hand out the raw
+    lines (`lines`) and let each worker parse its own (`jsonl_item`)."""
+
+    def __init__(self, path: str | Path, max_line_bytes: int) -> None:
+        self.path = Path(path)
+        self.max_line_bytes = max_line_bytes
+        self._items = _jsonl_items(self.path, max_line_bytes)
+
+    def __iter__(self) -> Iterator[Item]:
+        return self._items  # a `for` loop runs the generator itself: nothing added per item
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def lines(self) -> Iterator[tuple[int, bytes | None]]:
+        """(line number, raw line) of every line, None for one over the limit (read instead of the items)."""
+        with self.path.open("rb") as fh:
+            yield from enumerate(_lines(fh, self.max_line_bytes), 1)
+
+
+def jsonl_item(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | None:
+    """A raw line's item, as `read_jsonl` yields it (None: a blank line, no item)."""
+    if raw is not None:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            value = None
+        if type(value) is dict:
+            return value
+    return _jsonl_line(lineno, raw, max_line_bytes)
+
+
+def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> JsonLines:
+    return JsonLines(path, max_line_bytes)
+
+
+def _jsonl_items(path: Path, max_line_bytes: int) -> Iterator[Item]:
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
     with Path(path).open("rb") as fh:
         for lineno, raw in enumerate(_lines(fh, max_line_bytes), 1):
