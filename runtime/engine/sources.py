@@ -21,6 +21,7 @@ import orjson
 from destkit.runtime.config.source_paths import Columns
 from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, read_arrow_file
 from destkit.runtime.engine.items import Item as Item
+from destkit.runtime.engine.items import ItemSource
 from destkit.runtime.engine.items import Malformed as Malformed
 
 MAX_LINE_BYTES = 8_000_000  # one JSON Lines line
@@ -46,7 +47,7 @@ def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
         yield raw
 
 
-class JsonLines(Iterator[Item]):
+class JsonLines(ItemSource):
     """`read_jsonl`'s items; it also names its file, so a run over worker processes can hand out the raw
     lines (`lines`) and let each worker parse its own (`jsonl_item`)."""
 

@@ -17,7 +17,7 @@ import pytest
 from destkit.runtime.engine import RunResult, Sync, build_sync
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunPlan
-from destkit.runtime.engine.sources import read_jsonl
+from destkit.runtime.engine.sources import JsonLines, read_jsonl
 from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader
 from destkit.runtime.engine.worker_process import WorkerPipeline
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
@@ -134,11 +134,13 @@ ODD_LINES = {
 }
 
 
-def test_a_jsonl_file_through_workers_gives_every_row_the_outcome_of_one_process(tmp_path: Path) -> None:
+def test_a_jsonl_file_through_workers_gives_every_row_the_outcome_of_one_process(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     sync = warning_sync()
     path = write_jsonl(tmp_path / "in.jsonl", audience(), ODD_LINES)
     _, one = dry_outcomes(sync, read_jsonl(path), 1)
-    result, many = dry_outcomes(sync, read_jsonl(path), 2)
+    monkeypatch.setattr(JsonLines, "__iter__", lambda self: pytest.fail("the parent parsed the file"))
+    result, many = dry_outcomes(sync, read_jsonl(path), 2)  # the parent reads raw lines, the workers parse them
     assert by_row(many) == by_row(one)
     malformed = sorted((o.row, o.message) for o in many if o.reason is Reason.MALFORMED_INPUT)
     assert malformed == [(10, "line 10 is not valid JSON (unexpected character, expected a string key); fix or remove "
