@@ -48,8 +48,8 @@ def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
 
 
 class JsonLines(ItemSource):
-    """`read_jsonl`'s items; it also names its file, so a run over worker processes can hand out the raw
-    lines (`lines`) and let each worker parse its own (`jsonl_item`)."""
+    """`read_jsonl`'s items; it also names its file and its line limit, so a run over worker processes can hand
+    out the raw lines and let each worker parse its own (`jsonl_item`)."""
 
     def __init__(self, path: str | Path, max_line_bytes: int) -> None:
         self.path = Path(path)
@@ -61,11 +61,6 @@ class JsonLines(ItemSource):
 
     def __next__(self) -> Item:
         return next(self._items)
-
-    def lines(self) -> Iterator[tuple[int, bytes | None]]:
-        """(line number, raw line) of every line, None for one over the limit (read instead of the items)."""
-        with self.path.open("rb") as fh:
-            yield from enumerate(_lines(fh, self.max_line_bytes), 1)
 
 
 def jsonl_item(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | None:

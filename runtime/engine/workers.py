@@ -50,7 +50,7 @@ from destkit.runtime.engine.sources import JsonLines, jsonl_item
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks
 from destkit.runtime.engine.worker_process import (
     ITEMS,
     LINES,
@@ -352,30 +352,41 @@ class WorkerPool:
         return route_plain
 
     async def route_lines(self, source: JsonLines, reader: KeyReader) -> None:
-        """Route a JSON Lines file's raw lines: the key read off the bytes (each worker parses its own lines);
-        a line whose key only a parse can tell (or that is not an object's line) is parsed here, as before."""
-        read, crc32, n, workers, track, summary = reader.read, zlib.crc32, self.n, self.workers, self.track, self.summary
-        for lineno, raw in source.lines():
-            entry: Any = raw
-            key = NOT_READ if raw is None else read(raw)
-            if key is NOT_READ:
-                entry = jsonl_item(lineno, raw, source.max_line_bytes)
-                if entry is None:
-                    continue  # a blank line is no record, and has no row
-                text = self.key_of(entry)
-                key = None if text is None else text.encode()
-            self.rows_read = row = self.rows_read + 1
-            summary.received += 1
-            w = workers[row % n if key is None else crc32(key) % n]
-            w.chunk.append(entry)
-            w.linenos.append(lineno)
-            if track:
-                w.local = local = w.local + 1
-                w.outstanding[local] = (row, None if key is None else key.decode(errors="replace"))
-            if len(w.chunk) >= CHUNK_RECORDS:
-                await self.send(w)
-                if self.halted:
-                    return
+        """Route a JSON Lines file's raw lines, a block at a time: the key read off the bytes (each worker parses
+        its own lines); a line whose key only a parse can tell (or that is no object's line) is parsed here."""
+        crc32, n, workers, track, limit = zlib.crc32, self.n, self.workers, self.track, source.max_line_bytes
+        lineno, row = 0, self.rows_read  # counted here, written back before each await (`synced`)
+        for lines in line_blocks(source.path, limit):
+            for raw, key in zip(lines, reader.keys(lines), strict=True):
+                lineno += 1
+                entry: Any = raw
+                if key is NOT_READ:
+                    entry = jsonl_item(lineno, raw, limit)
+                    if entry is None:
+                        continue  # a blank line is no record, and has no row
+                    key = self.key_bytes(entry)
+                row += 1
+                w = workers[row % n if key is None else crc32(key) % n]
+                w.chunk.append(entry)
+                w.linenos.append(lineno)
+                if track:
+                    w.local = local = w.local + 1
+                    w.outstanding[local] = (row, None if key is None else key.decode(errors="replace"))
+                if len(w.chunk) >= CHUNK_RECORDS:
+                    self.synced(row)
+                    await self.send(w)
+                    if self.halted:
+                        return
+            self.synced(row)
+
+    def key_bytes(self, item: Any) -> bytes | None:
+        key = self.key_of(item)
+        return None if key is None else key.encode()
+
+    def synced(self, row: int) -> None:
+        """Rows up to `row` were routed (counted in a local while routing, as the fused loop does)."""
+        self.summary.received += row - self.rows_read
+        self.rows_read = row
 
     async def send(self, w: _Worker) -> None:
         """Send the worker its chunk once it has taken enough of the earlier ones (back-pressure)."""

@@ -18,7 +18,7 @@ from destkit.runtime.engine import RunResult, Sync, build_sync
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.sources import JsonLines, read_jsonl
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks
 from destkit.runtime.engine.worker_process import WorkerPipeline
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 from tests.conftest import PROPERTIES, TAGS, hc_config
@@ -203,3 +203,14 @@ def test_no_raw_line_key_is_read_when_the_key_field_is_not_a_top_level_field_as_
     assert KeyReader.for_sync(build_sync(hc_config(catalogs=CATALOGS, mapping=mapping))) is None
     nested = {**hc_config()["mapping"], "external_reference_id": "profile.user_id"}
     assert KeyReader.for_sync(build_sync(hc_config(catalogs=CATALOGS, mapping=nested))) is None
+
+
+@pytest.mark.parametrize("block_bytes", [1, 2, 3, 7, 64, 1 << 20])
+@pytest.mark.parametrize("ending", [b"\n", b""])
+def test_the_parent_reads_the_lines_of_a_file_a_block_at_a_time_as_the_reader_does(tmp_path: Path, block_bytes: int,
+                                                                                   ending: bytes) -> None:
+    lines = [b'{"a":1}', b"", b"x" * 10, b"y" * 11, b"\r", b"z" * 25, b'{"b":2}\r', b"w" * 11]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join(lines) + ending)
+    read = [line for block in line_blocks(path, 10, block_bytes) for line in block]
+    assert read == [b'{"a":1}', b"", b"x" * 10, None, b"\r", None, b'{"b":2}\r', None]
