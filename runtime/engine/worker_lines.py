@@ -104,22 +104,23 @@ class KeyReader:
                 else NOT_READ if raw is None else read(raw) for raw in lines]
 
 
-def parse_lines(max_line_bytes: int, linenos: list[int], entries: list[Any]) -> list[Any]:
-    """A worker's side: each raw line (bytes) of a chunk parsed to its item; items the parent parsed stay."""
-    try:
-        items = list(map(orjson.loads, entries))  # the common chunk: every entry a raw line holding an object
-        if all(item.__class__ is dict for item in items):
-            return items
-    except (orjson.JSONDecodeError, TypeError):
-        pass
-    out: list[Any] = []
+def parse_lines(max_line_bytes: int, linenos: list[int], entries: list[Any]) -> Iterator[Any]:
+    """A worker's side: each raw line (bytes) of a chunk parsed to its item as the pipeline takes it (a chunk
+    parsed at once would keep a thousand young records alive for the collector to scan); items the parent
+    parsed pass as they are."""
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
     for lineno, entry in zip(linenos, entries, strict=True):
         if entry.__class__ is bytes:
-            item = jsonl_item(lineno, entry, max_line_bytes)
-            # the parent sends only lines opening with `{`, never blank ones: None cannot come back
-            entry = item if item is not None else Malformed(lineno, f"line {lineno} is blank.")
-        out.append(entry)
-    return out
+            try:
+                value = loads(entry)
+            except decode_error:
+                value = None
+            if value.__class__ is not dict:
+                # the parent sends only lines opening with `{`, never blank ones: None cannot come back
+                value = jsonl_item(lineno, entry, max_line_bytes) or Malformed(lineno, f"line {lineno} is blank.")
+            yield value
+        else:
+            yield entry
 
 
 __all__ = ["BLOCK_BYTES", "NOT_READ", "KeyReader", "line_blocks", "parse_lines"]

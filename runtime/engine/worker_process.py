@@ -240,15 +240,15 @@ class WorkerPipeline(Pipeline):
                 raise self.failure(exc) from exc
 
 
-async def _one_by_one(chunks: AsyncIterable[list[Any]]) -> AsyncIterator[Any]:
+async def _one_by_one(chunks: AsyncIterable[Iterable[Any]]) -> AsyncIterator[Any]:
     async for chunk in chunks:
         for record in chunk:
             yield record
 
 
 async def _chunks(inbox: asyncio.Queue[Chunk | None], shipper: Shipper, shared: Sequence[Any] | None,
-                  max_line_bytes: int) -> AsyncIterator[list[Any]]:
-    """The chunks routed here, each as the list of its items."""
+                  max_line_bytes: int) -> AsyncIterator[Iterable[Any]]:
+    """The chunks routed here, each as its items."""
     while True:
         shipper.ship()  # outcomes so far and the credit for the chunks taken, before waiting for more
         chunk = await inbox.get()
@@ -258,7 +258,7 @@ async def _chunks(inbox: asyncio.Queue[Chunk | None], shipper: Shipper, shared: 
         yield items_of(chunk, shared, max_line_bytes)
 
 
-def items_of(chunk: Chunk, shared: Sequence[Any] | None, max_line_bytes: int) -> list[Any]:
+def items_of(chunk: Chunk, shared: Sequence[Any] | None, max_line_bytes: int) -> Iterable[Any]:
     """A chunk's items: its records, the inherited list's items at its rows, or its raw lines parsed."""
     kind = chunk[0]
     if kind == ITEMS:
