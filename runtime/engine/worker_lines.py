@@ -28,29 +28,34 @@ NOT_READ = b"\\"  # `KeyReader.read`'s "only a parse can tell" (a key read off a
 BLOCK_BYTES = 1 << 20  # read at a time; a line may span blocks
 
 
-def line_blocks(path: Path, limit: int, block_bytes: int = BLOCK_BYTES) -> Iterator[list[bytes | None]]:
+def line_blocks(path: Path, limit: int, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes | None, list[bytes | None]]]:
     """The file's lines (without their newline), a block's worth at a time, as `sources.read_jsonl` reads them:
-    None for a line over `limit` bytes, whose bytes are never held. One C split a block, not a call a line."""
+    None for a line over `limit` bytes, whose bytes are never held. With each block, its lines joined (None when
+    one is over the limit), for reading their keys at once. One C split a block, not a call a line."""
     with path.open("rb") as fh:
         head, overlong = b"", False  # the start of the line the last block left open (over the limit: dropped)
         while block := fh.read(block_bytes):
-            parts: list[Any] = block.split(b"\n")
-            tail = parts.pop()  # the line still open at the end of the block
-            if parts:
-                first_overlong = overlong or len(head) + len(parts[0]) > limit
-                parts[0] = b"" if first_overlong else head + parts[0]
-                if max(map(len, parts)) > limit:
-                    parts = [None if len(part) > limit else part for part in parts]
-                if first_overlong:
-                    parts[0] = None
-                head, overlong = b"", False
-                yield parts
-            if not overlong:
-                head += tail
-                if len(head) > limit:
-                    head, overlong = b"", True
+            cut = block.rfind(b"\n")
+            if cut < 0:  # no line ends in this block
+                head, overlong = _open_line(head + block if not overlong else b"", overlong, limit)
+                continue
+            joined = head + block[:cut]
+            text: bytes | None = joined
+            lines: list[Any] = joined.split(b"\n")
+            if overlong or max(map(len, lines)) > limit:
+                lines = [None if len(line) > limit else line for line in lines]
+                if overlong:
+                    lines[0] = None  # the end of the line over the limit
+                text = None
+            head, overlong = _open_line(block[cut + 1:], False, limit)
+            yield text, lines
         if head or overlong:
-            yield [None if overlong else head]
+            yield None, [None if overlong else head]
+
+
+def _open_line(head: bytes, overlong: bool, limit: int) -> tuple[bytes, bool]:
+    """The line still open, dropped (and marked) once it is over the limit."""
+    return (b"", True) if overlong or len(head) > limit else (head, False)
 
 
 class KeyReader:
@@ -60,6 +65,8 @@ class KeyReader:
         self.token = orjson.dumps(field)  # the field's name as a JSON string, e.g. `"user_id"`
         self.named = self.token + b":"
         self.lead = b"{" + self.named + b'"'  # the line opening with the key's field: its key read at once
+        # each line of a block opening with the key's field: its value, all in one C call
+        self.leads = re.compile(b"^" + re.escape(self.lead) + b'([^"\n]*)"', re.MULTILINE)
 
     @classmethod
     def for_sync(cls, sync: Sync) -> KeyReader | None:
@@ -93,6 +100,15 @@ class KeyReader:
             return NOT_READ
         return raw[start + 1:end] or None  # "" is no key, as the pipeline reads it
 
+
+    def block_keys(self, text: bytes | None, lines: list[bytes | None]) -> list[bytes | None]:
+        """`read` of each line of a block: at once when every line opens with the key's field, names it once
+        and the block holds no escape (3 C calls a block); else line by line (`keys`)."""
+        if text is not None and b"\\" not in text and text.count(self.token) == len(lines):
+            found: list[bytes] = self.leads.findall(text)
+            if len(found) == len(lines):  # one a line, each at its start: `^` matches only there
+                return [key or None for key in found]
+        return self.keys(lines)
 
     def keys(self, lines: list[bytes | None]) -> list[bytes | None]:
         """`read` of each line (NOT_READ for None, a line over the limit); the common line, which opens with the

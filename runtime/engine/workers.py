@@ -356,8 +356,8 @@ class WorkerPool:
         its own lines); a line whose key only a parse can tell (or that is no object's line) is parsed here."""
         crc32, n, workers, track, limit = zlib.crc32, self.n, self.workers, self.track, source.max_line_bytes
         lineno, row = 0, self.rows_read  # counted here, written back before each await (`synced`)
-        for lines in line_blocks(source.path, limit):
-            for raw, key in zip(lines, reader.keys(lines), strict=True):
+        for text, lines in line_blocks(source.path, limit):
+            for raw, key in zip(lines, reader.block_keys(text, lines), strict=True):
                 lineno += 1
                 entry: Any = raw
                 if key is NOT_READ:

@@ -212,5 +212,23 @@ def test_the_parent_reads_the_lines_of_a_file_a_block_at_a_time_as_the_reader_do
     lines = [b'{"a":1}', b"", b"x" * 10, b"y" * 11, b"\r", b"z" * 25, b'{"b":2}\r', b"w" * 11]
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"\n".join(lines) + ending)
-    read = [line for block in line_blocks(path, 10, block_bytes) for line in block]
+    read = [line for _text, block in line_blocks(path, 10, block_bytes) for line in block]
     assert read == [b'{"a":1}', b"", b"x" * 10, None, b"\r", None, b'{"b":2}\r', None]
+
+
+BLOCK = [b'{"user_id":"u1","first_name":"A"}', b'{"user_id":"","first_name":"B"}', b'{"user_id":"u3"}']
+
+
+@pytest.mark.parametrize("odd, read", [
+    (None, [b"u1", None, b"u3"]),  # every line opens with the key: read at once
+    (b'{"first_name":"C","user_id":"u4"}', [b"u1", None, b"u3", b"u4"]),
+    (b'{"user_id":"u5","profile":{"user_id":"u6"}}', [b"u1", None, b"u3", NOT_READ]),
+    (b'{"user_id":"u\\u0037"}', [b"u1", None, b"u3", NOT_READ]),
+    (b"", [b"u1", None, b"u3", NOT_READ]),
+])
+def test_the_keys_of_a_block_of_lines_are_each_lines_key(odd: bytes | None, read: list[bytes | None]) -> None:
+    reader = KeyReader.for_sync(warning_sync())
+    assert reader is not None
+    lines: list[bytes | None] = [*BLOCK] if odd is None else [*BLOCK, odd]
+    assert reader.block_keys(b"\n".join(line or b"" for line in lines), lines) == read
+    assert reader.keys(lines) == read
