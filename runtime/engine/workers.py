@@ -356,27 +356,29 @@ class WorkerPool:
         its own lines); a line whose key only a parse can tell (or that is no object's line) is parsed here."""
         crc32, n, workers, track, limit = zlib.crc32, self.n, self.workers, self.track, source.max_line_bytes
         lineno, row = 0, self.rows_read  # counted here, written back before each await (`synced`)
-        for text, lines in line_blocks(source.path, limit):
-            for raw, key in zip(lines, reader.block_keys(text, lines), strict=True):
-                lineno += 1
-                entry: Any = raw
-                if key is NOT_READ:
-                    entry = jsonl_item(lineno, raw, limit)
-                    if entry is None:
-                        continue  # a blank line is no record, and has no row
-                    key = self.key_bytes(entry)
-                row += 1
-                w = workers[row % n if key is None else crc32(key) % n]
-                w.chunk.append(entry)
-                w.linenos.append(lineno)
-                if track:
-                    w.local = local = w.local + 1
-                    w.outstanding[local] = (row, None if key is None else key.decode(errors="replace"))
-                if len(w.chunk) >= CHUNK_RECORDS:
-                    self.synced(row)
-                    await self.send(w)
-                    if self.halted:
-                        return
+        try:
+            for text, lines in line_blocks(source.path, limit):
+                for raw, key in zip(lines, reader.block_keys(text, lines), strict=True):
+                    lineno += 1
+                    entry: Any = raw
+                    if key is NOT_READ:
+                        entry = jsonl_item(lineno, raw, limit)
+                        if entry is None:
+                            continue  # a blank line is no record, and has no row
+                        key = self.key_bytes(entry)
+                    row += 1
+                    w = workers[row % n if key is None else crc32(key) % n]
+                    w.chunk.append(entry)
+                    w.linenos.append(lineno)
+                    if track:
+                        w.local = local = w.local + 1
+                        w.outstanding[local] = (row, None if key is None else key.decode(errors="replace"))
+                    if len(w.chunk) >= CHUNK_RECORDS:
+                        self.synced(row)
+                        await self.send(w)
+                        if self.halted:
+                            return
+        finally:  # the file failing to read: the rows routed before count
             self.synced(row)
 
     def key_bytes(self, item: Any) -> bytes | None:
