@@ -24,4 +24,5 @@ Item = dict[str, Any] | Malformed
 class ItemSource(Iterator[Item]):
     """A file reader's items: records and `Malformed` items only, never Arrow data (a run takes them as they are)."""
 
+
 __all__ = ["Item", "ItemSource", "Malformed"]

@@ -232,3 +232,15 @@ def test_the_keys_of_a_block_of_lines_are_each_lines_key(odd: bytes | None, read
     lines: list[bytes | None] = [*BLOCK] if odd is None else [*BLOCK, odd]
     assert reader.block_keys(b"\n".join(line or b"" for line in lines), lines) == read
     assert reader.keys(lines) == read
+
+
+def test_a_run_whose_records_take_feed_one_by_one_still_names_them_by_input_row_in_workers() -> None:
+    # options.primary_key keeps the worker off the fused loop: its records go through `feed`, with local rows too
+    options = {"on_unknown_tag": "drop_and_warn", "primary_key": "first_name"}
+    sync = build_sync(hc_config(catalogs=CATALOGS, options=options))
+    records = audience(3_000)
+    _, one = dry_outcomes(sync, records, 1)
+    _, many = dry_outcomes(sync, records, 2)
+    assert by_row(many) == by_row(one)
+    assert {(o.row, o.primary_key) for o in many if o.status is Status.INVALID} == {
+        (row, f"F{row}") for row in BAD if row <= 3_000}
