@@ -216,7 +216,8 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client
 
 
 class WorkerPipeline(Pipeline):
-    """A worker's pipeline: it takes its records a chunk (a list) at a time, each through the fused loop.
+    """A worker's pipeline: it takes its records a chunk at a time (a list, or lines parsed as it goes), each
+    chunk through the fused loop.
 
     Its rows are local (1, 2, 3... in the order the records come), so the loop counts them as in one
     process; the batch being filled carries over from one chunk to the next (the loop leaves it in the

@@ -54,7 +54,6 @@ from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks
 from destkit.runtime.engine.worker_process import (
     ITEMS,
     LINES,
-    OUTCOME_FIELDS,
     ROWS,
     Ended,
     Failed,
@@ -62,6 +61,7 @@ from destkit.runtime.engine.worker_process import (
     Snapshot,
     WorkerSpec,
     as_item,
+    unpack_outcomes,
     worker_main,
 )
 from destkit.runtime.errors import InternalError, UsageError
@@ -445,8 +445,7 @@ class WorkerPool:
     def outcomes(self, w: _Worker, shipment: Shipment) -> None:
         w.snapshot = shipment.snapshot
         recorder, callbacks, outstanding = self.job.recorder, self.job.callbacks, w.outstanding
-        for values in shipment.outcomes:
-            o = Outcome(**dict(zip(OUTCOME_FIELDS, values, strict=True)))
+        for o in unpack_outcomes(shipment.outcomes):
             sent = outstanding.pop(o.row, None)
             if sent is None:
                 raise InternalError(f"worker process {w.index} sent an outcome for its record {o.row}, which it was not "
