@@ -10,8 +10,8 @@ process) and the range of the per-round ratios:
 
 * dry run, W1 in memory: `sync.dry_run(records, keep_requests=False, workers=n)` over a list
   (the workers inherit the list by fork: only row numbers cross the pipes);
-* dry run, W1 from a JSONL file: `read_jsonl(path)` streamed (the parent reads and routes, the
-  records cross the pipes pickled);
+* dry run, W1 from a JSONL file: `read_jsonl(path)` streamed (the parent reads the file a block at a
+  time and routes each raw line by the key read off its bytes; the workers parse their lines);
 * end to end: `sync.run(records, workers=n)` to `bench/emulator_server.py --lean LATENCY` at
   concurrency C (split between the workers: C // N each).
 

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from destkit.runtime.config.source_paths import Columns
-from destkit.runtime.engine.items import Item, Malformed
+from destkit.runtime.engine.items import Item, ItemSource, Malformed
 from destkit.runtime.errors import UsageError
 
 BATCH_ROWS = 8192  # the most rows a reader asks for at once: memory stays flat
@@ -275,7 +275,7 @@ def arrow_aware(records: Any) -> Any:
     anything else as it is. An iterator is looked into only when the run reads its first item."""
     if is_arrow_data(records):
         return iter_arrow_records(records)
-    if isinstance(records, AsyncIterable | Mapping | str | bytes):
+    if isinstance(records, AsyncIterable | Mapping | str | bytes | ItemSource):
         return records
     if isinstance(records, list | tuple):
         return iter_arrow_records(records) if records and _is_batch(records[0]) else records

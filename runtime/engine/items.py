@@ -5,6 +5,7 @@ A base module of the engine's sources (CSV, JSON Lines, Arrow): it imports nothi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,4 +20,9 @@ class Malformed:
 
 Item = dict[str, Any] | Malformed
 
-__all__ = ["Item", "Malformed"]
+
+class ItemSource(Iterator[Item]):
+    """A file reader's items: records and `Malformed` items only, never Arrow data (a run takes them as they are)."""
+
+
+__all__ = ["Item", "ItemSource", "Malformed"]

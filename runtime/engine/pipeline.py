@@ -314,7 +314,7 @@ class Pipeline:
                 if self.aborted or self.stopping:
                     break
         elif (loop := self.batch_loop()) is not None:
-            await self._produce_fused(loop, records, queue)
+            await self.produce_fused(loop, records, queue)
         else:
             for record in records:
                 try:
@@ -342,7 +342,7 @@ class Pipeline:
         primary_key = self.sync.options.primary_key if self._primary_key is not None else None
         return loop.variant(LoopVariant(primary_key, skips=self.skip is not None))
 
-    async def _produce_fused(self, loop: BatchLoop, records: Iterable[Any], queue: asyncio.Queue[Batch | None] | None) -> None:
+    async def produce_fused(self, loop: BatchLoop, records: Iterable[Any], queue: asyncio.Queue[Batch | None] | None) -> None:
         """Hand out each batch the fused loop fills. An error of the input comes out of it as is; its
         handlers raise `RunFailed` for anything else."""
         batches = loop.run(records, self)

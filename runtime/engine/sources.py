@@ -21,6 +21,7 @@ import orjson
 from destkit.runtime.config.source_paths import Columns
 from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, read_arrow_file
 from destkit.runtime.engine.items import Item as Item
+from destkit.runtime.engine.items import ItemSource
 from destkit.runtime.engine.items import Malformed as Malformed
 
 MAX_LINE_BYTES = 8_000_000  # one JSON Lines line
@@ -46,7 +47,39 @@ def _lines(fh: Any, limit: int) -> Iterator[bytes | None]:
         yield raw
 
 
-def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Item]:
+class JsonLines(ItemSource):
+    """`read_jsonl`'s items; it also names its file and its line limit, so a run over worker processes can hand
+    out the raw lines and let each worker parse its own (`jsonl_item`)."""
+
+    def __init__(self, path: str | Path, max_line_bytes: int) -> None:
+        self.path = Path(path)
+        self.max_line_bytes = max_line_bytes
+        self._items = _jsonl_items(self.path, max_line_bytes)
+
+    def __iter__(self) -> Iterator[Item]:
+        return self._items  # a `for` loop runs the generator itself: nothing added per item
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+
+def jsonl_item(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | None:
+    """A raw line's item, as `read_jsonl` yields it (None: a blank line, no item)."""
+    if raw is not None:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            value = None
+        if type(value) is dict:
+            return value
+    return _jsonl_line(lineno, raw, max_line_bytes)
+
+
+def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> JsonLines:
+    return JsonLines(path, max_line_bytes)
+
+
+def _jsonl_items(path: Path, max_line_bytes: int) -> Iterator[Item]:
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
     with Path(path).open("rb") as fh:
         for lineno, raw in enumerate(_lines(fh, max_line_bytes), 1):

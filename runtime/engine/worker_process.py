@@ -1,10 +1,12 @@
 """One worker process of a `--workers N` run: its own event loop and pipeline over the records routed to it.
 
 The parent (`destkit.runtime.engine.workers`) forks the process with the built, prepared `Sync`
-(secrets are inherited, never pickled), sends it chunks of `(rows, records)` and reads back what
-it ships: the outcomes (with the parent's rows), the fingerprints of delivered records, a snapshot
-of its counts and, at the end, why it stopped. The worker keeps no state of its own: it opens the
-state store only to look things up (destination ids, fingerprints); the parent records.
+(secrets are inherited, never pickled), sends it chunks of records (or of the parent's rows of an
+inherited list, or of raw JSON lines) and reads back what it ships: the outcomes, the fingerprints of
+delivered records, a snapshot of its counts and, at the end, why it stopped. The worker numbers its
+records 1, 2, 3... in the order it takes them (its local rows: the pipeline and its fused loop run as
+in one process); the parent, which knows what it sent in which order, puts its own rows back. The
+worker keeps no state of its own: it opens the state store only to look things up; the parent records.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -25,18 +27,24 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from destkit.runtime.delivery.batching import Batch
+from destkit.runtime.engine.items import Malformed
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import PreparedRequest, RunResult
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
+from destkit.runtime.engine.worker_lines import parse_lines
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
 
 if TYPE_CHECKING:
     from destkit.runtime.engine.sync import Sync
 
-Chunk = tuple[list[int], list[Any] | None]  # parent → worker: input rows and their records (None: read `shared`)
+# parent → worker, one of: (ROWS, the parent's rows of the inherited list), (ITEMS, records),
+# (LINES, line numbers, raw JSON lines or items the parent parsed)
+Chunk = tuple[Any, ...]
+ROWS, ITEMS, LINES = 0, 1, 2
 PARENT_GONE_EXIT = 3  # the parent died (its end of the pipe closed before it said the input ended)
 SHIP_EVERY = 2000  # outcomes buffered in the worker before they are shipped, between chunks too
 
@@ -55,6 +63,7 @@ class WorkerSpec:
     state_path: Path | None  # the store to look destination ids and fingerprints up in (read only)
     incremental: bool
     grace_s: float
+    max_line_bytes: int = 0  # a JSON Lines input's line limit (chunks of raw lines)
 
 
 @dataclass
@@ -195,9 +204,9 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client
     recorder = shipper if spec.ship_outcomes and not spec.dry_run else None
     client = None if spec.dry_run else new_client()
     try:
-        pipeline = Pipeline(sync, client, summary, callbacks, None, spec.dry_run, spec.keep_requests, result)
+        pipeline = WorkerPipeline(sync, client, summary, callbacks, None, spec.dry_run, spec.keep_requests, result)
         pipeline.arm(RunPlan(), recorder, state if spec.incremental else None, stop)
-        await pipeline.run(_records(pipeline, inbox, shipper, shared))
+        await pipeline.run(_chunks(inbox, shipper, shared, spec.max_line_bytes))
     finally:
         if client is not None:
             await client.aclose()
@@ -206,22 +215,71 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client
                      result.latencies))
 
 
-async def _records(pipeline: Pipeline, inbox: asyncio.Queue[Chunk | None], shipper: Shipper,
-                   shared: Sequence[Any] | None) -> AsyncIterator[Any]:
-    """The records routed here, each fed under the parent's row (the pipeline counts rows from `rows_read`)."""
+class WorkerPipeline(Pipeline):
+    """A worker's pipeline: it takes its records a chunk at a time (a list, or lines parsed as it goes), each
+    chunk through the fused loop.
+
+    Its rows are local (1, 2, 3... in the order the records come), so the loop counts them as in one
+    process; the batch being filled carries over from one chunk to the next (the loop leaves it in the
+    batcher), and is flushed once, at the end of the input."""
+
+    async def produce(self, records: Iterable[Any] | AsyncIterable[Any], queue: asyncio.Queue[Batch | None] | None) -> None:
+        loop = self.batch_loop()
+        if loop is None or not isinstance(records, AsyncIterable):  # this run's records take `feed`, one by one
+            await super().produce(_one_by_one(records) if isinstance(records, AsyncIterable) else records, queue)
+            return
+        if self.stopping is not None:
+            return
+        async for chunk in records:
+            await self.produce_fused(loop, chunk, queue)
+            if self.aborted or self.stopping:
+                break
+        if self.stopping is None:
+            try:
+                await self.put(self.batcher.flush(), queue, final=True)
+            except Exception as exc:
+                raise self.failure(exc) from exc
+
+
+async def _one_by_one(chunks: AsyncIterable[Iterable[Any]]) -> AsyncIterator[Any]:
+    async for chunk in chunks:
+        for record in chunk:
+            yield record
+
+
+async def _chunks(inbox: asyncio.Queue[Chunk | None], shipper: Shipper, shared: Sequence[Any] | None,
+                  max_line_bytes: int) -> AsyncIterator[Iterable[Any]]:
+    """The chunks routed here, each as its items."""
     while True:
         shipper.ship()  # outcomes so far and the credit for the chunks taken, before waiting for more
         chunk = await inbox.get()
         if chunk is None:
             return
         shipper.acks += 1
-        rows, records = chunk
-        if records is None:  # the parent's list, inherited: row r is its item r - 1
-            assert shared is not None
-            records = [shared[row - 1] for row in rows]
-        for row, record in zip(rows, records, strict=True):
-            pipeline.rows_read = row - 1  # `feed` runs right after this yield, with no await in between
-            yield record
+        yield items_of(chunk, shared, max_line_bytes)
+
+
+def items_of(chunk: Chunk, shared: Sequence[Any] | None, max_line_bytes: int) -> Iterable[Any]:
+    """A chunk's items: its records, the inherited list's items at its rows, or its raw lines parsed."""
+    kind = chunk[0]
+    if kind == ITEMS:
+        items: list[Any] = chunk[1]
+        return items
+    if kind == LINES:
+        return parse_lines(max_line_bytes, chunk[1], chunk[2])
+    assert shared is not None
+    items = [shared[row - 1] for row in chunk[1]]  # the parent's list, inherited: row r is its item r - 1
+    if any(item.__class__ is not dict for item in items):
+        items = [as_item(row, item) for row, item in zip(chunk[1], items, strict=True)]
+    return items
+
+
+def as_item(row: int, record: Any) -> Any:
+    """The record as a worker is to take it: an item that is neither a record nor `Malformed` becomes the
+    `Malformed` naming its input row (a worker knows only its own rows), with one process's message."""
+    if record.__class__ is dict or isinstance(record, Mapping | Malformed):
+        return record
+    return Malformed(row, f"record {row} is a {type(record).__name__}, not an object of fields; fix the input.")
 
 
 def _read_inbox(conn: Connection, loop: asyncio.AbstractEventLoop,
@@ -237,4 +295,5 @@ def _read_inbox(conn: Connection, loop: asyncio.AbstractEventLoop,
             return
 
 
-__all__ = ["Ended", "Failed", "Shipment", "Snapshot", "WorkerSpec", "worker_main"]
+__all__ = ["ITEMS", "LINES", "ROWS", "Chunk", "Ended", "Failed", "Shipment", "Snapshot", "WorkerPipeline", "WorkerSpec", "as_item",
+           "items_of", "worker_main"]

@@ -3,10 +3,14 @@
 The parent reads the input and routes each record to worker `crc32(key) % N`, where the key is the
 value the action's key field maps to (records without one go by row), so records sharing a key go to
 one worker and keep their order there, as in a one-process run. Records travel in chunks of
-`CHUNK_RECORDS` with their input rows (an in-memory list is inherited by the fork: only the rows are
-sent); each worker holds at most `MAX_INFLIGHT_CHUNKS` chunks not yet taken (memory stays bounded).
-Workers ship back their counts and, when the parent records or calls back with them, their outcomes;
-the parent alone writes the state store, calls the callbacks and progress, and merges the summary.
+`CHUNK_RECORDS` (an in-memory list is inherited by the fork: only its rows are sent; a JSON Lines file
+is sent as raw lines, which the workers parse: `worker_lines`); each worker holds at most
+`MAX_INFLIGHT_CHUNKS` chunks not yet taken (memory stays bounded). A worker numbers its records
+1, 2, 3... as it takes them and feeds each chunk through the fused loop; the parent keeps, for each
+record sent and not yet answered, its local row's input row and key, and puts the input row back on
+every outcome that comes back. Workers ship back their counts and, when the parent records or calls
+back with them, their outcomes; the parent alone writes the state store, calls the callbacks and
+progress, and merges the summary.
 
 The destination's limits are split so that it sees them in total: worker i gets
 `concurrency // N` slots (plus one for the first `concurrency % N` workers) and
@@ -42,19 +46,25 @@ from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.results import ProgressCallback, RunFailed, RunResult
+from destkit.runtime.engine.sources import JsonLines, jsonl_item
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks
 from destkit.runtime.engine.worker_process import (
+    ITEMS,
+    LINES,
+    ROWS,
     Ended,
     Failed,
     Shipment,
     Snapshot,
     WorkerSpec,
+    as_item,
     unpack_outcomes,
     worker_main,
 )
-from destkit.runtime.errors import UsageError
+from destkit.runtime.errors import InternalError, UsageError
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
 
 if TYPE_CHECKING:
@@ -128,11 +138,13 @@ class _Worker:
         self.index = index
         self.process = process
         self.conn = conn
-        self.rows: list[int] = []  # the chunk being filled
-        self.records: list[Any] = []
+        self.chunk: list[Any] = []  # the chunk being filled: records, rows of the inherited list, or raw lines
+        self.linenos: list[int] = []  # a chunk of raw lines: their line numbers
+        self.local = 0  # the worker's rows handed out: its records are numbered 1, 2, 3... in the order sent
         self.inflight = 0
         self.credit = asyncio.Event()
-        self.outstanding: dict[int, str | None] = {}  # row → key, sent and not answered (when outcomes are shipped)
+        # local row → (input row, key), sent and not answered (kept when outcomes are shipped)
+        self.outstanding: dict[int, tuple[int, str | None]] = {}
         self.sent = 0
         self.snapshot: Snapshot | None = None
         self.ended = False
@@ -150,7 +162,8 @@ class _Worker:
 class WorkerPool:
     """The parent of a run with workers: routes records out, takes outcomes in, records and merges."""
 
-    def __init__(self, sync: Sync, job: WorkerJob, result: RunResult, shared: Sequence[Any] | None = None) -> None:
+    def __init__(self, sync: Sync, job: WorkerJob, result: RunResult, shared: Sequence[Any] | None = None,
+                 lines: JsonLines | None = None) -> None:
         self.sync = sync
         self.shared = shared  # an in-memory list: the workers inherit it, only rows are sent
         self.job = job
@@ -166,6 +179,10 @@ class WorkerPool:
         resumed = job.recorder is not None and job.plan.resume is not None
         self.skip = job.recorder.skip if resumed and job.recorder is not None else None
         self.only_keys = job.plan.only_keys
+        # a JSON Lines file in a plain run: raw lines go out, their keys read off their bytes where that is exact
+        self.key_reader = KeyReader.for_sync(sync) if lines is not None and self.skip is None and self.only_keys is None \
+            else None
+        self.lines = lines if self.key_reader is not None else None
         self.stopping: str | None = None
         self.aborted: str | None = None
         self.latencies: list[float] = []
@@ -182,7 +199,8 @@ class WorkerPool:
             slots, rps = worker_limits(self.sync.concurrency, self.sync.requests_per_second, self.n, index)
             spec = WorkerSpec(index, self.summary.run_id, slots, rps, self.job.dry_run, self.job.keep_requests, self.track,
                               None if self.job.state is None else self.job.state.path, self.job.incremental,
-                              self.job.stop.grace_s if self.job.stop is not None else 20.0)
+                              self.job.stop.grace_s if self.job.stop is not None else 20.0,
+                              0 if self.lines is None else self.lines.max_line_bytes)
             inherited = [w.conn for w in self.workers] + [parent_end]  # the child closes the parent's ends
             process = context.Process(target=_child, args=(self.sync, child_end, spec, self.job.new_client, inherited,
                                                            self.shared),
@@ -239,7 +257,7 @@ class WorkerPool:
             source_error = exc
         if not self.halted:
             for w in self.workers:
-                if w.rows:
+                if w.chunk:
                     await self.send(w)
         for w in self.workers:
             if w.alive:
@@ -249,6 +267,9 @@ class WorkerPool:
 
     async def route_all(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         if self.halted:
+            return
+        if self.lines is not None and self.key_reader is not None:
+            await self.route_lines(self.lines, self.key_reader)
             return
         route = self.router()
         if isinstance(records, AsyncIterable):
@@ -283,12 +304,11 @@ class WorkerPool:
             return None  # a retry reads only the records whose key failed last time
         self.summary.received += 1
         w = self.workers[worker_of(key, row, self.n)]
-        w.rows.append(row)
-        if self.shared is None:
-            w.records.append(record)
+        w.chunk.append(row if self.shared is not None else as_item(row, record))
         if self.track:
-            w.outstanding[row] = key
-        return w if len(w.rows) >= CHUNK_RECORDS else None
+            w.local += 1
+            w.outstanding[w.local] = (row, key)
+        return w if len(w.chunk) >= CHUNK_RECORDS else None
 
     def key_of(self, record: Any) -> str | None:
         """The record's destination key, as the pipeline names it (None for no key, or no record)."""
@@ -306,7 +326,7 @@ class WorkerPool:
         key_of = self.sync.mapping.per_field.get(self.sync.key_field)
         if key_of is None:
             return self.route
-        workers, n, summary, track, keep = self.workers, self.n, self.summary, self.track, self.shared is None
+        workers, n, summary, track, shared = self.workers, self.n, self.summary, self.track, self.shared is not None
         crc32 = zlib.crc32
 
         def route_plain(record: Any) -> _Worker | None:
@@ -320,15 +340,55 @@ class WorkerPool:
                     value = None
                 if value is not None and value != "":
                     key = str(value)
+            elif not shared:
+                record = as_item(row, record)  # the worker's message would name its own row
             w = workers[row % n if key is None else crc32(key.encode()) % n]
-            w.rows.append(row)
-            if keep:
-                w.records.append(record)
+            w.chunk.append(row if shared else record)
             if track:
-                w.outstanding[row] = key
-            return w if len(w.rows) >= CHUNK_RECORDS else None
+                w.local = local = w.local + 1
+                w.outstanding[local] = (row, key)
+            return w if len(w.chunk) >= CHUNK_RECORDS else None
 
         return route_plain
+
+    async def route_lines(self, source: JsonLines, reader: KeyReader) -> None:
+        """Route a JSON Lines file's raw lines, a block at a time: the key read off the bytes (each worker parses
+        its own lines); a line whose key only a parse can tell (or that is no object's line) is parsed here."""
+        crc32, n, workers, track, limit = zlib.crc32, self.n, self.workers, self.track, source.max_line_bytes
+        lineno, row = 0, self.rows_read  # counted here, written back before each await (`synced`)
+        try:
+            for text, lines in line_blocks(source.path, limit):
+                for raw, key in zip(lines, reader.block_keys(text, lines), strict=True):
+                    lineno += 1
+                    entry: Any = raw
+                    if key is NOT_READ:
+                        entry = jsonl_item(lineno, raw, limit)
+                        if entry is None:
+                            continue  # a blank line is no record, and has no row
+                        key = self.key_bytes(entry)
+                    row += 1
+                    w = workers[row % n if key is None else crc32(key) % n]
+                    w.chunk.append(entry)
+                    w.linenos.append(lineno)
+                    if track:
+                        w.local = local = w.local + 1
+                        w.outstanding[local] = (row, None if key is None else key.decode(errors="replace"))
+                    if len(w.chunk) >= CHUNK_RECORDS:
+                        self.synced(row)
+                        await self.send(w)
+                        if self.halted:
+                            return
+        finally:  # the file failing to read: the rows routed before count
+            self.synced(row)
+
+    def key_bytes(self, item: Any) -> bytes | None:
+        key = self.key_of(item)
+        return None if key is None else key.encode()
+
+    def synced(self, row: int) -> None:
+        """Rows up to `row` were routed (counted in a local while routing, as the fused loop does)."""
+        self.summary.received += row - self.rows_read
+        self.rows_read = row
 
     async def send(self, w: _Worker) -> None:
         """Send the worker its chunk once it has taken enough of the earlier ones (back-pressure)."""
@@ -337,14 +397,16 @@ class WorkerPool:
             await w.credit.wait()
         if not w.alive or self.halted:
             return  # never sent: the rows stay without an outcome (a resumed run reads them)
-        rows, records = w.rows, w.records if self.shared is None else None
-        w.rows, w.records = [], []
+        chunk, linenos = w.chunk, w.linenos
+        w.chunk, w.linenos = [], []
+        message = (ROWS, chunk) if self.shared is not None else (LINES, linenos, chunk) if self.lines is not None \
+            else (ITEMS, chunk)
         try:
-            w.conn.send_bytes(pickle.dumps((rows, records), protocol=pickle.HIGHEST_PROTOCOL))
+            w.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             return  # the worker is gone; its end of the pipe says so to `consume`
         w.inflight += 1
-        w.sent += len(rows)
+        w.sent += len(chunk)
         await asyncio.sleep(0)  # let the outcomes that came back be recorded
 
     def on_stop(self, forced: bool) -> None:
@@ -384,7 +446,11 @@ class WorkerPool:
         w.snapshot = shipment.snapshot
         recorder, callbacks, outstanding = self.job.recorder, self.job.callbacks, w.outstanding
         for o in unpack_outcomes(shipment.outcomes):
-            outstanding.pop(o.row, None)
+            sent = outstanding.pop(o.row, None)
+            if sent is None:
+                raise InternalError(f"worker process {w.index} sent an outcome for its record {o.row}, which it was not "
+                                    "sent or has already answered")
+            o.row = sent[0]  # the worker's local row → the input's row
             if recorder is not None:
                 recorder.add(o)
             for cb in callbacks:
@@ -424,7 +490,7 @@ class WorkerPool:
         if self.aborted is None:
             self.aborted = f"worker process {w.index} ended unexpectedly ({redact(cause, self.secrets)})"
         if self.track:
-            for row, key in w.outstanding.items():
+            for row, key in w.outstanding.values():
                 self.dead_letter(Outcome(row=row, status=Status.DEAD_LETTERED, key=key, reason=Reason.UNKNOWN_DELIVERY,
                                          message=message))
             w.outstanding.clear()
@@ -511,7 +577,7 @@ def _receive(conns: list[Connection], loop: asyncio.AbstractEventLoop, inbox: as
 async def run_in_workers(sync: Sync, records: Iterable[Any] | AsyncIterable[Any], job: WorkerJob, result: RunResult) -> None:
     """Run the planned run over `job.workers` processes; the summary and the store end as a one-process run's."""
     shared = records if isinstance(records, list | tuple) else None  # read by index in the workers: never sent
-    pool = WorkerPool(sync, job, result, shared)
+    pool = WorkerPool(sync, job, result, shared, records if isinstance(records, JsonLines) else None)
     pool.start()
     try:
         try:
