@@ -152,6 +152,7 @@ class Pipeline:
                 self.emit(o)
         else:
             self.summary.counts[Status.DELIVERED.value] += len(batch)
+            self.forget_primary_keys(batch.rows)
         self.summary.batches += 1
         self.summary.requests += 1
         body_size = self.batcher.size_of(batch)
@@ -163,6 +164,13 @@ class Pipeline:
         self.observe()
         if self.progress:
             self.progress(self.summary)
+
+    def forget_primary_keys(self, rows: list[int]) -> None:
+        """Delivered rows that get no outcome object: their primary keys are not kept for one."""
+        if self.primary_keys:
+            pop = self.primary_keys.pop
+            for row in rows:
+                pop(row, None)
 
     def observe(self) -> None:
         """Once per batch: the run's figures so far into its timeline (bounded: time buckets, not records)."""
@@ -547,6 +555,8 @@ class Pipeline:
                 if o.status is not Status.DELIVERED and o.row in sent:
                     o.payload = orjson.loads(sent[o.row])
         self.emit_batch(outcomes, len(batch) - len(outcomes) if lean else 0)
+        if lean:
+            self.forget_primary_keys(batch.rows)  # the delivered ones had no outcome to carry theirs
 
     def lean(self, batch: Batch) -> bool:
         """Whether the batch's delivered records need no outcome object: nothing records, watches or
