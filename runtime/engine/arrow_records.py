@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -207,7 +208,7 @@ def items_from_batch(batch: Any, first_row: int = 1) -> list[Item]:
                                        "fix the value or cast the column.")
     if not columns:
         return [{} for _ in range(batch.num_rows)]
-    records: list[Item] = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    records: list[Item] = list(map(dict, map(zip, itertools.repeat(names), zip(*columns, strict=True))))  # C loops: no frame per row
     for i, message in problems.items():
         records[i] = Malformed(first_row + i, message)
     return records
@@ -262,41 +263,45 @@ def arrow_batches(source: Any) -> Iterator[Any]:
 def iter_arrow_records(source: Any) -> Iterator[Item]:
     """The records of a pyarrow Table / RecordBatch / RecordBatchReader / iterable of RecordBatches, read a batch
     of ≤ 8,192 rows at a time and made records `CONVERT_ROWS` at a time; a row that cannot be converted is a
-    `Malformed` naming it."""
+    `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record."""
+    return itertools.chain.from_iterable(_item_lists(source))
+
+
+def _item_lists(source: Any) -> Iterator[list[Item]]:
     row = 1
     for batch in arrow_batches(source):
         for offset in range(0, batch.num_rows, CONVERT_ROWS):
-            yield from items_from_batch(batch.slice(offset, CONVERT_ROWS), row + offset)
+            yield items_from_batch(batch.slice(offset, CONVERT_ROWS), row + offset)
         row += batch.num_rows
 
 
 def arrow_aware(records: Any) -> Any:
     """`records` as `Sync.arun` reads them: Arrow data (or a list or iterator of RecordBatches) as its records,
-    anything else as it is. An iterator is looked into only when the run reads its first item."""
+    anything else as it is. An iterator is looked into only when the run starts reading it."""
     if is_arrow_data(records):
         return iter_arrow_records(records)
     if isinstance(records, AsyncIterable | Mapping | str | bytes):
         return records
     if isinstance(records, list | tuple):
         return iter_arrow_records(records) if records and _is_batch(records[0]) else records
-    return _batches_or_records(records)
+    return _BatchesOrRecords(records)
 
 
-def _batches_or_records(records: Iterable[Any]) -> Iterator[Any]:
-    """The items of `records`, or, if its first item is a RecordBatch, the records of its batches."""
-    items = iter(records)
-    for first in items:
-        if _is_batch(first):
-            yield from iter_arrow_records(_chain_first(first, items))
-        else:
-            yield first
-            yield from items
-        return
+class _BatchesOrRecords:
+    """The items of `records`, or, if its first item is a RecordBatch, the records of its batches: told by the
+    first item, taken when iteration starts. The items are then handed on by a C iterator (`chain`), not a
+    generator's frame per record."""
 
+    def __init__(self, records: Iterable[Any]) -> None:
+        self._records = records
 
-def _chain_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
+    def __iter__(self) -> Iterator[Any]:
+        items = iter(self._records)
+        for first in items:
+            if _is_batch(first):
+                return iter_arrow_records(itertools.chain((first,), items))
+            return itertools.chain((first,), items)
+        return iter(())
 
 
 # --- readers ---------------------------------------------------------------------------------------------
