@@ -231,19 +231,23 @@ class _CsvReader:
         self.header: list[str] = []
 
     def items(self) -> Iterator[Item]:
+        return itertools.chain.from_iterable(self.blocks())
+
+    def blocks(self) -> Iterator[list[Item]]:
+        """The items a block of lines at a time (a C iterator over them hands each on: no frame per record)."""
         if (problem := self._read_header()) is not None:
-            yield problem
+            yield [problem]
             return
         while True:
             # the common case in bulk: lines that are one record each, parsed by one csv.reader
             block, stop = self.lines.plain_block(self.BLOCK_LINES)
             if block:
-                yield from self._block_items(self.lines.number - len(block) - (stop is not None) + 1, block)
+                yield self._block_items(self.lines.number - len(block) - (stop is not None) + 1, block)
             if stop is None:
                 if len(block) < self.BLOCK_LINES:
                     return  # the end of the file
                 continue
-            yield from self._line_items(*stop)
+            yield list(self._line_items(*stop))
 
     def _line_items(self, start: int, text: str | _Overlong) -> Iterator[Item]:
         """The record starting on one line that is not plain: over-long, opening a quote, blank."""
@@ -255,7 +259,7 @@ class _CsvReader:
             row, error = self._parse(text)
             yield self._item(start, row, error)
 
-    def _block_items(self, start: int, block: list[str]) -> Iterator[Item]:
+    def _block_items(self, start: int, block: list[str]) -> list[Item]:
         """The records of consecutive plain lines numbered from `start`."""
         joined = "".join(block)
         if not joined.isascii() and _SURROGATE.search(joined):
@@ -270,12 +274,10 @@ class _CsvReader:
             return self._each_line(start, block)
         return self._rows_items(start, rows)
 
-    def _each_line(self, start: int, block: list[str]) -> Iterator[Item]:
-        for number, text in enumerate(block, start):
-            row, error = self._parse(text)
-            yield self._item(number, row, error)
+    def _each_line(self, start: int, block: list[str]) -> list[Item]:
+        return [self._item(number, *self._parse(text)) for number, text in enumerate(block, start)]
 
-    def _rows_items(self, start: int, rows: list[list[str]]) -> Iterator[Item]:
+    def _rows_items(self, start: int, rows: list[list[str]]) -> list[Item]:
         """The parsed one-line rows numbered from `start` as records, built by C loops (map, zip) and
         mended where a row is not the header's width or has empty cells (absent values)."""
         header, width = self.header, len(self.header)
@@ -287,7 +289,7 @@ class _CsvReader:
             row = rows[i]
             items[i] = self._item(start + i, row, None) if len(row) != width else {
                 k: v for k, v in zip(header, row, strict=True) if v != ""}
-        return iter(items)
+        return items
 
     def _read_header(self) -> Malformed | None:
         """Reads the header row; the problem if it cannot be read."""
@@ -398,9 +400,14 @@ def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_
     past them is one `Malformed` item, and reading resumes after its closing quote.
     """
     limits = CsvLimits(max_field_chars, max_line_chars, max_record_chars, max_record_lines)
+    return itertools.chain.from_iterable(_csv_blocks(Path(path), delimiter, limits))
+
+
+def _csv_blocks(path: Path, delimiter: str, limits: CsvLimits) -> Iterator[list[Item]]:
+    """The items of a CSV file, a block at a time; the file is opened when the first is asked for."""
     csv.field_size_limit(limits.field_chars)
-    with Path(path).open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        yield from _CsvReader(fh, delimiter, limits).items()
+    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        yield from _CsvReader(fh, delimiter, limits).blocks()
 
 
 def format_of(path: Path, fmt: str | None = None) -> str | None:
