@@ -13,12 +13,14 @@ Compared sides run interleaved (A B A B), and each side's best round is quoted, 
     python bench/bench_cli.py                      # 200,000 rows, 3 rounds
     python bench/bench_cli.py --rows 1000000       # the quoted figures
     python bench/bench_cli.py --formats csv,jsonl,parquet --skip-state
+    python bench/bench_cli.py --formats jsonl,parquet --cells native --skip-reader --skip-state
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import resource
@@ -67,6 +69,11 @@ def flat_rows(workload: ModuleType, rows: int) -> Iterator[dict[str, Any]]:
         yield {**profile, "segments": json.dumps(profile["segments"]), "attributes": json.dumps(profile["attributes"])}
 
 
+def nested_rows(workload: ModuleType, rows: int) -> Iterator[dict[str, Any]]:
+    """W1 as a JSON export or a warehouse table has it: segments a list, attributes an object (`--cells native`)."""
+    yield from workload.generate(rows)
+
+
 def write_csv(path: Path, rows: Iterator[dict[str, Any]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
@@ -81,11 +88,21 @@ def write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
 
 
 def write_parquet(path: Path, rows: Iterator[dict[str, Any]]) -> None:
-    """The CSV's columns (JSON cells as strings), in row groups of 100,000."""
+    """The CSV's columns, in row groups of 100,000: JSON cells as strings, or (`--cells native`) segments a
+    list<string> and attributes a struct."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([(name, pa.string()) for name in CSV_FIELDS])
+    rows = iter(rows)
+    first = next(rows)
+    rows = itertools.chain([first], rows)
+    if isinstance(first["segments"], str):
+        schema = pa.schema([(name, pa.string()) for name in CSV_FIELDS])
+    else:
+        attributes = pa.struct([("plan", pa.string()), ("ltv", pa.float64()), ("score", pa.int64()),
+                                ("Loyalty Tier", pa.string())])
+        schema = pa.schema([(name, pa.list_(pa.string()) if name == "segments" else attributes
+                             if name == "attributes" else pa.string()) for name in CSV_FIELDS])
     with pq.ParquetWriter(path, schema) as writer:
         chunk: list[dict[str, Any]] = []
         for row in rows:
@@ -101,13 +118,16 @@ WRITERS: dict[str, Callable[[Path, Iterator[dict[str, Any]]], None]] = {
     "csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
 
 
-def write_inputs(folder: Path, workload: ModuleType, rows: int, formats: list[str]) -> dict[str, tuple[Path, Path]]:
-    """Per format: the W1 file of `rows` rows and a one-record file (for the fixed cost of a command)."""
+def write_inputs(folder: Path, workload: ModuleType, rows: int, formats: list[str],
+                 cells: str = "json") -> dict[str, tuple[Path, Path]]:
+    """Per format: the W1 file of `rows` rows and a one-record file (for the fixed cost of a command). With
+    `cells` "native", JSON Lines and Parquet hold segments and attributes as a list and an object (CSV cannot)."""
     files = {}
     for fmt in formats:
         big, small = folder / f"w1.{fmt}", folder / f"one.{fmt}"
-        WRITERS[fmt](big, flat_rows(workload, rows))
-        WRITERS[fmt](small, flat_rows(workload, 1))
+        source = nested_rows if cells == "native" and fmt != "csv" else flat_rows
+        WRITERS[fmt](big, source(workload, rows))
+        WRITERS[fmt](small, source(workload, 1))
         files[fmt] = (big, small)
     return files
 
@@ -274,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each side's best is quoted")
     parser.add_argument("--formats", default="csv,jsonl", help="dry-run inputs: csv, jsonl, parquet (comma-separated)")
     parser.add_argument("--workload", default=str(DEFAULT_WORKLOAD), help="path to workload.py")
+    parser.add_argument("--cells", choices=["json", "native"], default="json",
+                        help="segments/attributes in JSON Lines and Parquet: JSON text cells, as the CSV has them "
+                             "(default), or a list and an object, as a JSON export or a warehouse has them")
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--skip-dry-run", action="store_true")
     parser.add_argument("--skip-state", action="store_true")
@@ -285,10 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         if format_of(Path(f"x.{fmt}")) != fmt:
             raise SystemExit(f"this destkit does not read .{fmt} input")
     wanted = sorted(set(formats) | ({"csv"} if not args.skip_reader else set()) | ({"jsonl"} if not args.skip_state else set()))
-    print(f"W1, {args.rows:,} rows, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"W1, {args.rows:,} rows, {args.cells} cells, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="destkit-bench-cli-") as tmp:
         folder = Path(tmp)
-        files = write_inputs(folder, workload, args.rows, wanted)
+        files = write_inputs(folder, workload, args.rows, wanted, args.cells)
         config = write_config(folder, workload)
         if not args.skip_reader:
             reader_figure(files["csv"][0], args.rounds)

@@ -8,6 +8,7 @@ Nothing printed here carries a secret: messages come from errors and outcomes, w
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Iterator
@@ -25,7 +26,7 @@ from rich.text import Text
 
 from destkit.runtime.engine import PreviewItem, RunResult
 from destkit.runtime.engine.error_groups import ErrorGroups
-from destkit.runtime.outcomes import Outcome, RunSummary, Status
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary, Status, skipping_delivered
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 
 out = Console(soft_wrap=True)
@@ -131,6 +132,7 @@ class RunDisplay:
         self.batches = 0
         self.counts: Counter[str] = Counter(done_before or {})
         self.done_before = sum(self.counts.values())
+        self.delivered_before = self.counts[Status.DELIVERED.value]
         self.total = total
         self.estimated = estimated
         self.retries = 0
@@ -142,23 +144,33 @@ class RunDisplay:
         self.spinner = Spinner("dots")
         self.started = time.monotonic()
         self.last_line = self.started
+        # the outcome callback a run gets: delivered records are counted from the summary, so the run need not
+        # build an outcome for each of them
+        self.on_outcome: OutcomeCallback = skipping_delivered(self.outcome)
 
     # the callbacks
     def tick(self) -> None:
         self.read += 1
 
     def reading(self, records: Iterable[Any]) -> Iterator[Any]:
-        """Pass `records` through, counting them; notes when the input was read to its end."""
-        for record in records:
-            self.read += 1
-            yield record
+        """Pass `records` through, noting when the input was read to its end (a C iterator: no Python frame per
+        record)."""
+        return itertools.chain(records, self._read_to_end())
+
+    def _read_to_end(self) -> Iterator[Any]:
         self.read_all = True
+        yield from ()
 
     def outcome(self, outcome: Outcome) -> None:
-        self.counts[outcome.status.value] += 1
+        """An outcome of the run; a delivered one is counted by `progress`, from the summary, whether or not the
+        run built its outcome (it builds one only for a delivered record with warnings, or a callback that
+        watches every record)."""
+        if outcome.status is not Status.DELIVERED:
+            self.counts[outcome.status.value] += 1
 
     def progress(self, summary: RunSummary) -> None:
         self.batches = summary.batches
+        self.counts[Status.DELIVERED.value] = self.delivered_before + summary.counts[Status.DELIVERED.value]
         self.retries = max(self.retries, summary.retries)
         if self.every_s is not None and time.monotonic() - self.last_line >= self.every_s:
             self.last_line = time.monotonic()

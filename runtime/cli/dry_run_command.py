@@ -108,13 +108,11 @@ def dry_run_into(sync: Sync, records: Any, files: RunFiles, *, run_id: str, offl
                  input_path: Path, outcomes: OutcomeWriter | None = None, workers: int = 1) -> RunResult:
     """The dry run of `records` into the run's report (with the live display unless `quiet`), each outcome
     also to `outcomes` (the --outcomes file)."""
-    display = None if quiet else RunDisplay()
-    if display is not None:
-        records = _demo.counting(records, display.tick)
+    display = None if quiet else RunDisplay()  # it counts from the outcomes and the summary, not record by record
     try:
         result, _summary = run_with_display(
             lambda: _demo.run_to_report(sync, records, files.report,
-                                        on_outcome=with_outcomes(display.outcome if display else None, outcomes,
+                                        on_outcome=with_outcomes(display.on_outcome if display else None, outcomes,
                                                                  kept=False),
                                         progress=display.progress if display else None,
                                         dry_run=True, offline=offline, run_id=run_id, workers=workers),

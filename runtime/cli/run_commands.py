@@ -454,7 +454,7 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
         with stopping_on_signals(stop):
             return await _demo.run_to_report(sync, records, files.report, progress=progress, state=store,
                                              plan=plan, stop=stop, run_id=run_id, workers=request.workers,
-                                             on_outcome=with_outcomes(display.outcome if display else None, outcomes,
+                                             on_outcome=with_outcomes(display.on_outcome if display else None, outcomes,
                                                                       kept=store is not None))
 
     try:

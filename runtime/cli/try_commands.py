@@ -60,7 +60,7 @@ def demo(
     try:
         run = run_with_display(
             lambda: _demo.run_demo(
-                folder, target=target, on_outcome=display.outcome, progress=display.progress, on_record=display.tick
+                folder, target=target, on_outcome=display.on_outcome, progress=display.progress
             ),
             display,
         )
