@@ -26,6 +26,7 @@ from rich.text import Text
 
 from destkit.runtime.engine import PreviewItem, RunResult
 from destkit.runtime.engine.error_groups import ErrorGroups
+from destkit.runtime.engine.sources import JsonLines
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary, Status, skipping_delivered
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 
@@ -154,8 +155,13 @@ class RunDisplay:
 
     def reading(self, records: Iterable[Any]) -> Iterator[Any]:
         """Pass `records` through, noting when the input was read to its end (a C iterator: no Python frame per
-        record)."""
+        record). A JSON Lines file stays a `JsonLines`, which a run over workers routes raw."""
+        if isinstance(records, JsonLines):
+            return records.when_read(self._note_read_all)
         return itertools.chain(records, self._read_to_end())
+
+    def _note_read_all(self) -> None:
+        self.read_all = True
 
     def _read_to_end(self) -> Iterator[Any]:
         self.read_all = True

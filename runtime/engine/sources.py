@@ -11,7 +11,7 @@ import csv
 import itertools
 import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
@@ -71,13 +71,31 @@ class JsonLines(ItemSource):
     def __init__(self, path: str | Path, max_line_bytes: int) -> None:
         self.path = Path(path)
         self.max_line_bytes = max_line_bytes
-        self._items = itertools.chain.from_iterable(_jsonl_blocks(self.path, max_line_bytes))
+        self._items: Iterator[Item] = itertools.chain.from_iterable(_jsonl_blocks(self.path, max_line_bytes))
+        self._on_read: Callable[[], None] | None = None
+
+    def when_read(self, callback: Callable[[], None]) -> JsonLines:
+        """Call `callback` once the whole file is read: iterated to its end, or routed raw by a run over workers."""
+        self._on_read = callback
+        self._items = itertools.chain(self._items, _calling(self.read_to_end))
+        return self
+
+    def read_to_end(self) -> None:
+        """The file was read to its end (`when_read`'s callback, once)."""
+        callback, self._on_read = self._on_read, None
+        if callback is not None:
+            callback()
 
     def __iter__(self) -> Iterator[Item]:
         return self._items  # a `for` loop runs the C iterator itself: nothing added per item
 
     def __next__(self) -> Item:
         return next(self._items)
+
+
+def _calling(callback: Callable[[], None]) -> Iterator[Item]:
+    callback()
+    yield from ()
 
 
 def jsonl_item(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | None:

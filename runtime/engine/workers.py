@@ -378,6 +378,7 @@ class WorkerPool:
                         await self.send(w)
                         if self.halted:
                             return
+            source.read_to_end()
         finally:  # the file failing to read: the rows routed before count
             self.synced(row)
 
