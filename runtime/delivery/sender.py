@@ -61,12 +61,15 @@ class Answer:
     """One attempt's answer: its status (None when there was none), decoded body and classification.
 
     `echoes_secret`: the raw answer may hold a secret in some form, so what is read from it is scrubbed.
+    `unscanned`: a success's raw answer, not yet searched for secrets: that search (`Deliverer.echoes`) is
+    made only when a string is read from it, which a lean run whose records all succeeded never does.
     """
 
     status: int | None
     body: Any
     resolution: Resolution
     echoes_secret: bool = False
+    unscanned: bytes = b""
 
 
 def decode_body(content: bytes) -> Any:
@@ -263,9 +266,13 @@ class Deliverer:
         resolution = self.classifier(status, reply.headers, body, self.errors)
         if not self.secrets:
             return Answer(status, body, resolution)
-        if resolution.action is not Action.OK:
-            resolution = self._scrubbed(resolution)
-        return Answer(status, body, resolution, may_mention(reply.content, self.secrets))
+        if resolution.action is Action.OK:
+            return Answer(status, body, resolution, unscanned=reply.content)
+        return Answer(status, body, self._scrubbed(resolution), may_mention(reply.content, self.secrets))
+
+    def echoes(self, answer: Answer) -> bool:
+        """Whether the strings read from `answer` must be scrubbed (it may hold a secret in some form)."""
+        return answer.echoes_secret or (bool(answer.unscanned) and may_mention(answer.unscanned, self.secrets))
 
     def _scrubbed(self, resolution: Resolution) -> Resolution:
         """The classification with the destination's code and message (and ours, which may quote a header) scrubbed."""
@@ -320,7 +327,7 @@ class Deliverer:
         results = reader.read(data, batch.match_keys)
         if isinstance(results, str):
             return self._unreadable(batch, answer, attempt, results), None
-        if answer.echoes_secret:
+        if self.echoes(answer):
             for r in results:
                 scrub_item(r, self.secrets)
         out: list[Outcome] = []
@@ -345,8 +352,9 @@ class Deliverer:
         out: list[Outcome] = []
         again: list[int] = []
         rows, keys = batch.rows, batch.keys
+        echoes = bool(failures) and self.echoes(answer)
         for i, r in failures:
-            if answer.echoes_secret:
+            if echoes:
                 scrub_item(r, self.secrets)
             if r.retryable:
                 again.append(i)
