@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,14 +158,16 @@ class ResponseReader:
         """Like `read`, but only the results that are no success, each with its batch position: for a run
         that needs no outcome object per delivered record (nothing records or watches them).
 
-        The common answer (a list of items, each with the ok field as a listed string) costs one dict
-        lookup per record; any other shape takes `read`."""
+        The common answer (a list of objects, each with a listed value in the ok field) is checked in one
+        C pass; one with a failure is read item by item; any other shape takes `read`."""
         if self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None:
             return _failures_in(self.read(data, keys))
         results = self._results(data)
         if not isinstance(results, list) or len(results) != len(keys):
             return _failures_in(self.read(data, keys))  # says why the answer is unreadable
         ok_field, ok = self._ok_field, self._ok.raw
+        if _all_listed(results, ok_field, ok):
+            return []
         found: list[tuple[int, ItemResult]] = []
         for i, item in enumerate(results):
             if item.__class__ is dict and (value := item.get(ok_field)).__class__ is str and value in ok:
@@ -224,6 +227,19 @@ class ResponseReader:
             else:
                 return f"no result for key {key!r}"
         return out
+
+
+def _all_listed(items: list[Any], field: str, ok: frozenset[object]) -> bool:
+    """Whether every item is an object whose `field` is one of the `ok` values: the common answer, checked
+    in C (one set of the values) rather than item by item; False means "look at each item".
+
+    Of the values JSON decodes to, only an object takes a string subscript: any other item raises here,
+    as does an object without the field or with an unhashable value there (each then read on its own)."""
+    try:
+        values = set(map(itemgetter(field), items))
+    except (KeyError, TypeError):
+        return False
+    return values <= ok
 
 
 def _failures_in(results: list[ItemResult] | str) -> list[tuple[int, ItemResult]] | str:
