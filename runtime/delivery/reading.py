@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from operator import itemgetter
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import jmespath
@@ -177,6 +178,25 @@ class ResponseReader:
                 found.append((i, result))
         return found
 
+    def delivered_ids(self, data: Any, keys: list[object]) -> list[str | None] | None:
+        """Every record's destination id, when the answer is the common one (a list of objects, each with a
+        listed value in the ok field) and says nothing more per record (no note); None: take `read`.
+
+        For a run that builds an outcome per delivered record (a state store records it): the ids come
+        out in one C pass each, with no ItemResult per record."""
+        if (self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None
+                or self._note is not None or (self._id is not None and self._id_key is None)):
+            return None
+        results = self._results(data)
+        if not isinstance(results, list) or len(results) != len(keys) or not _all_listed(results, self._ok_field, self._ok.raw):
+            return None
+        if self._id_key is None:
+            return [None] * len(results)
+        ids: list[Any] = list(map(dict.get, results, repeat(self._id_key)))  # each item is an object (`_all_listed`)
+        if not set(map(type, ids)) <= _TEXT_OR_NONE:  # an id given as a number: its text, as `_rid` reads it
+            ids = [rid if rid is None or rid.__class__ is str else str(rid) for rid in ids]
+        return ids
+
     def _by_owner(self, results: Any, keys: list[object]) -> list[ItemResult] | str:
         """Results that each name their record (by key or position): a list of items, or a mapping key → error."""
         by_key = isinstance(self.spec.match, KeyMatch | FieldMatch)
@@ -227,6 +247,9 @@ class ResponseReader:
             else:
                 return f"no result for key {key!r}"
         return out
+
+
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def _all_listed(items: list[Any], field: str, ok: frozenset[object]) -> bool:

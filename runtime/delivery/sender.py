@@ -324,6 +324,8 @@ class Deliverer:
             if isinstance(failures, str):
                 return self._unreadable(batch, answer, attempt, failures), None
             return self._settled(batch, failures, answer, attempt)
+        if type(reader) is ResponseReader and (ids := reader.delivered_ids(data, batch.match_keys)) is not None:
+            return self._all_delivered(batch, ids, answer, attempt), None
         results = reader.read(data, batch.match_keys)
         if isinstance(results, str):
             return self._unreadable(batch, answer, attempt, results), None
@@ -345,6 +347,15 @@ class Deliverer:
             else:
                 out.append(_refused_record(row, key, r, answer.status, attempt))
         return out, (batch.subset(again) if again else None)
+
+    def _all_delivered(self, batch: Batch, ids: list[str | None], answer: Answer, attempt: int) -> list[Outcome]:
+        """Every record of the batch delivered, with its destination id (the common answer, read in bulk)."""
+        if self.echoes(answer):
+            ids = [None if rid is None else redact(rid, self.secrets) for rid in ids]
+        delivered = Status.DELIVERED
+        return [Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
+                        destination_id=rid, attempts=attempt)
+                for row, key, rid in zip(batch.rows, batch.keys, ids, strict=True)]
 
     def _settled(self, batch: Batch, failures: list[tuple[int, ItemResult]], answer: Answer,
                  attempt: int) -> tuple[list[Outcome], Batch | None]:

@@ -41,3 +41,17 @@ def test_one_item_that_is_no_listed_success_is_found_where_read_finds_it(odd_one
     expected = [(i, r) for i, r in enumerate(results) if not r.ok]
     assert reader.failures({"data": items}, keys) == expected
     assert [i for i, _ in expected] == [1]
+
+
+def test_an_answer_whose_items_all_succeeded_gives_every_records_id_as_read_does() -> None:
+    items = [{"status": "created", "id": "a1"}, {"status": "updated", "id": 7}, {"status": "created"}]
+    reader, keys = hc_reader(), ["a", "b", "c"]
+    results = reader.read({"data": items}, keys)
+    assert not isinstance(results, str)
+    assert reader.delivered_ids({"data": items}, keys) == [r.destination_id for r in results] == ["a1", "7", None]
+
+
+@pytest.mark.parametrize("odd_one", [{"status": "failed"}, {"id": "no status"}, "created", None])
+def test_an_answer_with_an_item_that_is_no_listed_success_gives_no_ids_in_bulk(odd_one: Any) -> None:
+    items = [{"status": "created", "id": "a1"}, odd_one]
+    assert hc_reader().delivered_ids({"data": items}, ["a", "b"]) is None
