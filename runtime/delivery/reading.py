@@ -161,12 +161,11 @@ class ResponseReader:
 
         The common answer (a list of objects, each with a listed value in the ok field) is checked in one
         C pass; one with a failure is read item by item; any other shape takes `read`."""
-        if self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None:
-            return _failures_in(self.read(data, keys))
-        results = self._results(data)
-        if not isinstance(results, list) or len(results) != len(keys):
-            return _failures_in(self.read(data, keys))  # says why the answer is unreadable
+        results = self._plain_items(data, keys)
+        if results is None:
+            return _failures_in(self.read(data, keys))  # also says why an answer is unreadable
         ok_field, ok = self._ok_field, self._ok.raw
+        assert ok_field is not None  # `_plain_items` returns items only under an ok rule
         if _all_listed(results, ok_field, ok):
             return []
         found: list[tuple[int, ItemResult]] = []
@@ -184,11 +183,10 @@ class ResponseReader:
 
         For a run that builds an outcome per delivered record (a state store records it): the ids come
         out in one C pass each, with no ItemResult per record."""
-        if (self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None
-                or self._note is not None or (self._id is not None and self._id_key is None)):
+        if self._note is not None or (self._id is not None and self._id_key is None):
             return None
-        results = self._results(data)
-        if not isinstance(results, list) or len(results) != len(keys) or not _all_listed(results, self._ok_field, self._ok.raw):
+        results = self._plain_items(data, keys)
+        if results is None or self._ok_field is None or not _all_listed(results, self._ok_field, self._ok.raw):
             return None
         if self._id_key is None:
             return [None] * len(results)
@@ -196,6 +194,14 @@ class ResponseReader:
         if not set(map(type, ids)) <= _TEXT_OR_NONE:  # an id given as a number: its text, as `_rid` reads it
             ids = [rid if rid is None or rid.__class__ is str else str(rid) for rid in ids]
         return ids
+
+    def _plain_items(self, data: Any, keys: list[object]) -> list[Any] | None:
+        """The answer's result items, one per record in batch order, when an ok rule alone says which
+        succeeded (no accept rule, no item naming its record); None: the answer takes `read`."""
+        if self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None:
+            return None
+        results = self._results(data)
+        return results if isinstance(results, list) and len(results) == len(keys) else None
 
     def _by_owner(self, results: Any, keys: list[object]) -> list[ItemResult] | str:
         """Results that each name their record (by key or position): a list of items, or a mapping key → error."""

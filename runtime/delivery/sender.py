@@ -319,16 +319,23 @@ class Deliverer:
         `lean` (see `deliver`): the records delivered get no outcome object."""
         reader = reader or self.reader
         data = None if answer.body.__class__ is bytes else answer.body
-        if lean and type(reader) is ResponseReader:  # a subclass may read otherwise: it takes `read`
-            failures = reader.failures(data, batch.match_keys)
-            if isinstance(failures, str):
-                return self._unreadable(batch, answer, attempt, failures), None
-            return self._settled(batch, failures, answer, attempt)
-        if type(reader) is ResponseReader and (ids := reader.delivered_ids(data, batch.match_keys)) is not None:
-            return self._all_delivered(batch, ids, answer, attempt), None
+        if type(reader) is ResponseReader:  # a subclass may read otherwise: it takes `read`
+            if lean:
+                failures = reader.failures(data, batch.match_keys)
+                if isinstance(failures, str):
+                    return self._unreadable(batch, answer, attempt, failures), None
+                return self._settled(batch, failures, answer, attempt)
+            if (ids := reader.delivered_ids(data, batch.match_keys)) is not None:
+                return self._all_delivered(batch, ids, answer, attempt), None
         results = reader.read(data, batch.match_keys)
         if isinstance(results, str):
             return self._unreadable(batch, answer, attempt, results), None
+        return self._each(batch, results, answer, attempt, lean)
+
+    def _each(self, batch: Batch, results: list[ItemResult], answer: Answer, attempt: int,
+              lean: bool) -> tuple[list[Outcome], Batch | None]:
+        """`interpret` record by record: the outcomes the results settle (a delivered record's only when not
+        `lean`), and the batch of the records to send again."""
         if self.echoes(answer):
             for r in results:
                 scrub_item(r, self.secrets)
