@@ -26,6 +26,7 @@ class Batch:
     params: tuple[str, ...] | None = None  # path parameters (one-record requests only)
     session: dict[str, Any] | None = None  # the request's `$session.*` values; a resent part keeps them
     matches: list[object] | None = None  # with match: {field: ...}, each record's value of that field
+    key_set: set[object] | None = None  # the keys as a set, when the batcher kept them apart (it built it anyway)
 
     @property
     def match_keys(self) -> list[object]:
@@ -111,6 +112,8 @@ class Batcher:
         b = self._batch
         self._seq += 1
         b.seq = self._seq
+        if self.dedupe:  # the set that kept its keys apart holds exactly its keys: the key order reuses it
+            b.key_set = self._keys
         self._batch = self._new_batch()
         self._keys = set()
         self._matches = set()

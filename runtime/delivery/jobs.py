@@ -176,10 +176,10 @@ class JobFollower:
             if isinstance(next_url, Unfinished):
                 return _bad_page(job_id, next_url.message, answer)
             items += page
-            echoes = echoes or answer.echoes_secret
+            echoes = echoes or self.deliverer.echoes(answer)
             url = next_url
         assert answer is not None
-        return dataclasses.replace(answer, body=items, echoes_secret=echoes)
+        return dataclasses.replace(answer, body=items, echoes_secret=echoes, unscanned=b"")
 
     def _page_items(self, body: Any) -> list[Any] | str:
         """One page's result items (none listed: an empty list), or why the page holds no list."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import jmespath
@@ -157,14 +159,15 @@ class ResponseReader:
         """Like `read`, but only the results that are no success, each with its batch position: for a run
         that needs no outcome object per delivered record (nothing records or watches them).
 
-        The common answer (a list of items, each with the ok field as a listed string) costs one dict
-        lookup per record; any other shape takes `read`."""
-        if self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None:
-            return _failures_in(self.read(data, keys))
-        results = self._results(data)
-        if not isinstance(results, list) or len(results) != len(keys):
-            return _failures_in(self.read(data, keys))  # says why the answer is unreadable
+        The common answer (a list of objects, each with a listed value in the ok field) is checked in one
+        C pass; one with a failure is read item by item; any other shape takes `read`."""
+        results = self._plain_items(data, keys)
+        if results is None:
+            return _failures_in(self.read(data, keys))  # also says why an answer is unreadable
         ok_field, ok = self._ok_field, self._ok.raw
+        assert ok_field is not None  # `_plain_items` returns items only under an ok rule
+        if _all_listed(results, ok_field, ok):
+            return []
         found: list[tuple[int, ItemResult]] = []
         for i, item in enumerate(results):
             if item.__class__ is dict and (value := item.get(ok_field)).__class__ is str and value in ok:
@@ -173,6 +176,32 @@ class ResponseReader:
             if not result.ok:
                 found.append((i, result))
         return found
+
+    def delivered_ids(self, data: Any, keys: list[object]) -> list[str | None] | None:
+        """Every record's destination id, when the answer is the common one (a list of objects, each with a
+        listed value in the ok field) and says nothing more per record (no note); None: take `read`.
+
+        For a run that builds an outcome per delivered record (a state store records it): the ids come
+        out in one C pass each, with no ItemResult per record."""
+        if self._note is not None or (self._id is not None and self._id_key is None):
+            return None
+        results = self._plain_items(data, keys)
+        if results is None or self._ok_field is None or not _all_listed(results, self._ok_field, self._ok.raw):
+            return None
+        if self._id_key is None:
+            return [None] * len(results)
+        ids: list[Any] = list(map(dict.get, results, repeat(self._id_key)))  # each item is an object (`_all_listed`)
+        if not set(map(type, ids)) <= _TEXT_OR_NONE:  # an id given as a number: its text, as `_rid` reads it
+            ids = [rid if rid is None or rid.__class__ is str else str(rid) for rid in ids]
+        return ids
+
+    def _plain_items(self, data: Any, keys: list[object]) -> list[Any] | None:
+        """The answer's result items, one per record in batch order, when an ok rule alone says which
+        succeeded (no accept rule, no item naming its record); None: the answer takes `read`."""
+        if self._results is None or self._accept is not None or self._owner is not None or self._ok_field is None:
+            return None
+        results = self._results(data)
+        return results if isinstance(results, list) and len(results) == len(keys) else None
 
     def _by_owner(self, results: Any, keys: list[object]) -> list[ItemResult] | str:
         """Results that each name their record (by key or position): a list of items, or a mapping key → error."""
@@ -224,6 +253,22 @@ class ResponseReader:
             else:
                 return f"no result for key {key!r}"
         return out
+
+
+_TEXT_OR_NONE = frozenset({str, type(None)})
+
+
+def _all_listed(items: list[Any], field: str, ok: frozenset[object]) -> bool:
+    """Whether every item is an object whose `field` is one of the `ok` values: the common answer, checked
+    in C (one set of the values) rather than item by item; False means "look at each item".
+
+    Of the values JSON decodes to, only an object takes a string subscript: any other item raises here,
+    as does an object without the field or with an unhashable value there (each then read on its own)."""
+    try:
+        values = set(map(itemgetter(field), items))
+    except (KeyError, TypeError):
+        return False
+    return values <= ok
 
 
 def _failures_in(results: list[ItemResult] | str) -> list[tuple[int, ItemResult]] | str:

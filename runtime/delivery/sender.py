@@ -61,12 +61,15 @@ class Answer:
     """One attempt's answer: its status (None when there was none), decoded body and classification.
 
     `echoes_secret`: the raw answer may hold a secret in some form, so what is read from it is scrubbed.
+    `unscanned`: a success's raw answer, not yet searched for secrets: that search (`Deliverer.echoes`) is
+    made only when a string is read from it, which a lean run whose records all succeeded never does.
     """
 
     status: int | None
     body: Any
     resolution: Resolution
     echoes_secret: bool = False
+    unscanned: bytes = b""
 
 
 def decode_body(content: bytes) -> Any:
@@ -263,9 +266,13 @@ class Deliverer:
         resolution = self.classifier(status, reply.headers, body, self.errors)
         if not self.secrets:
             return Answer(status, body, resolution)
-        if resolution.action is not Action.OK:
-            resolution = self._scrubbed(resolution)
-        return Answer(status, body, resolution, may_mention(reply.content, self.secrets))
+        if resolution.action is Action.OK:
+            return Answer(status, body, resolution, unscanned=reply.content)
+        return Answer(status, body, self._scrubbed(resolution), may_mention(reply.content, self.secrets))
+
+    def echoes(self, answer: Answer) -> bool:
+        """Whether the strings read from `answer` must be scrubbed (it may hold a secret in some form)."""
+        return answer.echoes_secret or (bool(answer.unscanned) and may_mention(answer.unscanned, self.secrets))
 
     def _scrubbed(self, resolution: Resolution) -> Resolution:
         """The classification with the destination's code and message (and ours, which may quote a header) scrubbed."""
@@ -312,15 +319,24 @@ class Deliverer:
         `lean` (see `deliver`): the records delivered get no outcome object."""
         reader = reader or self.reader
         data = None if answer.body.__class__ is bytes else answer.body
-        if lean and type(reader) is ResponseReader:  # a subclass may read otherwise: it takes `read`
-            failures = reader.failures(data, batch.match_keys)
-            if isinstance(failures, str):
-                return self._unreadable(batch, answer, attempt, failures), None
-            return self._settled(batch, failures, answer, attempt)
+        if type(reader) is ResponseReader:  # a subclass may read otherwise: it takes `read`
+            if lean:
+                failures = reader.failures(data, batch.match_keys)
+                if isinstance(failures, str):
+                    return self._unreadable(batch, answer, attempt, failures), None
+                return self._settled(batch, failures, answer, attempt)
+            if (ids := reader.delivered_ids(data, batch.match_keys)) is not None:
+                return self._all_delivered(batch, ids, answer, attempt), None
         results = reader.read(data, batch.match_keys)
         if isinstance(results, str):
             return self._unreadable(batch, answer, attempt, results), None
-        if answer.echoes_secret:
+        return self._each(batch, results, answer, attempt, lean)
+
+    def _each(self, batch: Batch, results: list[ItemResult], answer: Answer, attempt: int,
+              lean: bool) -> tuple[list[Outcome], Batch | None]:
+        """`interpret` record by record: the outcomes the results settle (a delivered record's only when not
+        `lean`), and the batch of the records to send again."""
+        if self.echoes(answer):
             for r in results:
                 scrub_item(r, self.secrets)
         out: list[Outcome] = []
@@ -339,14 +355,24 @@ class Deliverer:
                 out.append(_refused_record(row, key, r, answer.status, attempt))
         return out, (batch.subset(again) if again else None)
 
+    def _all_delivered(self, batch: Batch, ids: list[str | None], answer: Answer, attempt: int) -> list[Outcome]:
+        """Every record of the batch delivered, with its destination id (the common answer, read in bulk)."""
+        if self.echoes(answer):
+            ids = [None if rid is None else redact(rid, self.secrets) for rid in ids]
+        delivered = Status.DELIVERED
+        return [Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
+                        destination_id=rid, attempts=attempt)
+                for row, key, rid in zip(batch.rows, batch.keys, ids, strict=True)]
+
     def _settled(self, batch: Batch, failures: list[tuple[int, ItemResult]], answer: Answer,
                  attempt: int) -> tuple[list[Outcome], Batch | None]:
         """A lean `interpret`: outcomes for the records that were not delivered (given by batch position) only."""
         out: list[Outcome] = []
         again: list[int] = []
         rows, keys = batch.rows, batch.keys
+        echoes = bool(failures) and self.echoes(answer)
         for i, r in failures:
-            if answer.echoes_secret:
+            if echoes:
                 scrub_item(r, self.secrets)
             if r.retryable:
                 again.append(i)

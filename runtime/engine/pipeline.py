@@ -24,6 +24,7 @@ from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
 from destkit.runtime.engine.jobs import StoredJobs
+from destkit.runtime.engine.key_order import KeyOrder
 from destkit.runtime.engine.mirror import Mirror
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.primary_key import primary_key_reader
@@ -84,9 +85,7 @@ class Pipeline:
         self.incremental: StateStore | None = None  # set by arun when options.incremental and a state store
         self.pending_fingerprints: dict[int, tuple[str, bytes]] = {}
         self.recorder: Recorder | None = None
-        self.key_last: dict[object, int] = {}  # key → the last batch registered with it
-        self.unfinished: set[int] = set()
-        self.key_turn = asyncio.Condition()
+        self.key_order = KeyOrder()  # batches sharing a key are delivered in input order
         self.skip: Callable[[int], bool] | None = None
         self.only_keys: frozenset[str] | None = None  # a retry: only records with these keys
         self.rows_read = 0  # the input's row of the record being fed
@@ -480,34 +479,6 @@ class Pipeline:
         assert self.only_keys is not None
         return record.__class__ is dict and self.refusals.key_of(record) in self.only_keys
 
-    async def _wait_turn(self, batch: Batch) -> None:
-        """Batches sharing a key are delivered in input order, even across workers and retries.
-
-        Called right after the batch is taken from the queue (queue order is input order), before
-        any await. Each key remembers the last batch registered with it; a batch waits until every
-        such earlier batch has finished, so a retried older value can never land after a newer one.
-        """
-        last = self.key_last
-        seq = batch.seq
-        deps = set(map(last.get, batch.keys))
-        deps.discard(None)
-        last.update(dict.fromkeys(batch.keys, seq))
-        last.pop(None, None)  # records without a key have no order to keep
-        self.unfinished.add(seq)
-        if deps & self.unfinished:
-            async with self.key_turn:
-                await self.key_turn.wait_for(lambda: not (deps & self.unfinished))
-
-    async def _done_turn(self, batch: Batch) -> None:
-        last = self.key_last
-        seq = batch.seq
-        self.unfinished.discard(seq)
-        for k in batch.keys:
-            if last.get(k) == seq:  # None is never a key here
-                del last[k]
-        async with self.key_turn:
-            self.key_turn.notify_all()
-
     async def worker(self, queue: asyncio.Queue[Batch | None]) -> None:
         """Deliver batches until told to end; any error that is not a record's stops the run (`RunFailed`)."""
         ordered = self.sync.action.batch.key is not None
@@ -518,14 +489,14 @@ class Pipeline:
             if self.stopping is not None:
                 continue  # not sent, so no outcome: the resumed run sends it
             if ordered:
-                await self._wait_turn(batch)
+                await self.key_order.wait(batch)
             try:
                 await self._deliver_batch(batch)
             except Exception as exc:  # recording the outcomes failed (a full disk): nothing more can be kept
                 raise self.failure(exc) from exc
             finally:
                 if ordered:
-                    await self._done_turn(batch)
+                    await self.key_order.done(batch)
 
     async def _deliver_batch(self, batch: Batch) -> None:
         if self.aborted:
