@@ -1,35 +1,68 @@
-"""The state table of incremental syncs on Spark: one row per input primary key with the destination key
-and the fingerprint of the body last delivered for it. The driver owns it (a Parquet folder): it reads it
-and joins it onto the rows before the job, and writes the next version once the job is done."""
+"""The state table of incremental and mirror syncs on Spark: one row per input primary key with the destination key
+and the fingerprint of the body last delivered; a mirror sync adds, per member, its audience and the record its
+removal request sends. The driver owns it (a Parquet folder): it reads it and joins it onto the rows before the
+job, finds the departed members in it between the two stages of a mirror sync, and writes the next version once
+the job is done."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from destkit.spark.columns import FINGERPRINT
-from destkit.spark.partition import PREVIOUS_FINGERPRINT, PREVIOUS_KEY
+from destkit.spark.columns import FINGERPRINT, REMOVAL, REMOVAL_PARAMS
+from destkit.spark.partition import (
+    PREVIOUS_FINGERPRINT,
+    PREVIOUS_KEY,
+    PREVIOUS_REMOVAL,
+    PREVIOUS_REMOVAL_PARAMS,
+)
+from destkit.spark.removals import DEPARTED_COLUMNS
 
 STATE_DDL = "primary_key string, key string, fingerprint binary"
+MIRROR_COLUMNS = {"audience": "string", "removal": "binary", "removal_params": "string"}  # a mirror sync's members
+MIRROR_DDL = STATE_DDL + "".join(f", {name} {kind}" for name, kind in MIRROR_COLUMNS.items())
 _JOIN_KEY = "_destkit_state_primary_key"
 
 
-def read_state(spark: SparkSession, path: str) -> DataFrame:
-    """The state table, or an empty one before the first run."""
+def read_state(spark: SparkSession, path: str, *, mirror: bool = False) -> DataFrame:
+    """The state table (with the member columns for a mirror sync), or an empty one before the first run."""
     if not _exists(spark, path):
-        return spark.createDataFrame([], STATE_DDL)
-    return spark.read.parquet(path).select("primary_key", "key", "fingerprint")
+        return spark.createDataFrame([], MIRROR_DDL if mirror else STATE_DDL)
+    table = spark.read.parquet(path)
+    if not mirror:
+        return table.select("primary_key", "key", "fingerprint")
+    for name, kind in MIRROR_COLUMNS.items():  # a table an incremental sync wrote has no member yet
+        if name not in table.columns:
+            table = table.withColumn(name, F.lit(None).cast(kind))
+    return table.select("primary_key", "key", "fingerprint", *MIRROR_COLUMNS)
 
 
-def with_previous(df: DataFrame, state: DataFrame, primary_key: str) -> DataFrame:
-    """The rows with the key and fingerprint last delivered for their primary key (null for new rows)."""
-    previous = state.select(F.col("primary_key").alias(_JOIN_KEY), F.col("key").alias(PREVIOUS_KEY),
-                            F.col("fingerprint").alias(PREVIOUS_FINGERPRINT))
-    joined = df.join(previous, F.col(primary_key).cast("string") == F.col(_JOIN_KEY), "left")
+def with_previous(df: DataFrame, state: DataFrame, primary_key: str, audience: str | None = None) -> DataFrame:
+    """The rows with the key and fingerprint last delivered for their primary key (null for new rows), and in a
+    mirror sync (`audience`) the removal record of the rows that are members of that audience."""
+    previous = [F.col("primary_key").alias(_JOIN_KEY), F.col("key").alias(PREVIOUS_KEY),
+                F.col("fingerprint").alias(PREVIOUS_FINGERPRINT)]
+    if audience is not None:
+        member = is_member(audience)
+        previous += [F.when(member, F.col("removal")).alias(PREVIOUS_REMOVAL),
+                     F.when(member, F.col("removal_params")).alias(PREVIOUS_REMOVAL_PARAMS)]
+    joined = df.join(state.select(*previous), F.col(primary_key).cast("string") == F.col(_JOIN_KEY), "left")
     return joined.drop(_JOIN_KEY)
+
+
+def is_member(audience: str) -> Column:
+    """A state row is a member of the mirrored audience (never null: rows of incremental syncs are not)."""
+    return F.coalesce((F.col("audience") == audience) & F.col("removal").isNotNull(), F.lit(False))
+
+
+def departed(state: DataFrame, outcomes: DataFrame, audience: str) -> DataFrame:
+    """The members no row of this run had (a left-anti join on the destination key), once each."""
+    seen = outcomes.where(F.col("key").isNotNull()).select("key")
+    members = state.where(is_member(audience)).join(seen, "key", "left_anti")
+    return members.dropDuplicates(["key"]).select(*DEPARTED_COLUMNS)
 
 
 def next_state(outcomes: DataFrame, state: DataFrame) -> DataFrame:
@@ -39,6 +72,28 @@ def next_state(outcomes: DataFrame, state: DataFrame) -> DataFrame:
             .dropDuplicates(["primary_key"]))
     kept = state.join(outcomes.select("primary_key").distinct(), "primary_key", "left_anti")
     return seen.unionByName(kept)
+
+
+def next_mirror_state(outcomes: DataFrame, state: DataFrame, audience: str, removals: DataFrame | None) -> DataFrame:
+    """A mirror sync's next table: this run's rows with their members, the earlier rows of primary keys this input
+    did not have, less the members whose removal the destination confirmed (`removals`: stage 2's outcomes; None
+    when stage 2 failed, so every departed member is tried again by the next run)."""
+    seen = (outcomes.where(F.col(FINGERPRINT).isNotNull() & F.col("primary_key").isNotNull())
+            .select("primary_key", "key", F.col(FINGERPRINT).alias("fingerprint"),
+                    F.when(F.col(REMOVAL).isNotNull(), F.lit(audience)).alias("audience"),
+                    F.col(REMOVAL).alias("removal"), F.col(REMOVAL_PARAMS).alias("removal_params"))
+            .dropDuplicates(["primary_key"]))
+    read = outcomes.where(F.col("primary_key").isNotNull()).select("primary_key").distinct()
+    kept = state.join(read, "primary_key", "left_anti")
+    # a departed member whose primary key has another key now stays a member, with no row of its own, until removed
+    orphaned = (departed(state, outcomes, audience).select("key").join(state.where(is_member(audience)), "key")
+                .join(read, "primary_key", "left_semi").withColumn("primary_key", F.lit(None).cast("string")))
+    earlier = kept.unionByName(orphaned)
+    if removals is not None:
+        removed = (removals.where(F.col("outcome") == "delivered")
+                   .select("key", F.lit(audience).alias("audience")).distinct())
+        earlier = earlier.join(removed, ["key", "audience"], "left_anti")
+    return seen.unionByName(earlier)
 
 
 def write_state(spark: SparkSession, state: DataFrame, path: str) -> None:
@@ -66,4 +121,5 @@ def _exists(spark: SparkSession, path: str) -> bool:
     return bool(fs.exists(jpath))
 
 
-__all__ = ["STATE_DDL", "next_state", "read_state", "with_previous", "write_state"]
+__all__ = ["MIRROR_COLUMNS", "MIRROR_DDL", "STATE_DDL", "departed", "is_member", "next_mirror_state", "next_state",
+           "read_state", "with_previous", "write_state"]
