@@ -8,8 +8,8 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from pyspark.sql import SparkSession
 from mirror_kit import TOKEN
+from pyspark.sql import SparkSession
 from spark_kit import KEY_ENV, MIRROR_TOKEN_ENV
 
 from tests.conftest import API_KEY

@@ -3,12 +3,16 @@ state table that no row of the DataFrame has, against the membership emulator se
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
-from mirror_kit import TOKEN, Audience, create_app, emails, spec
+import yaml
+from cli_runs import run_cli
+from mirror_kit import SPEC, TOKEN, Audience, create_app, emails, spec
 from mirror_kit import config as mirror_config
 from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
@@ -16,9 +20,8 @@ from spark_kit import MIRROR_TOKEN_ENV
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from destkit.runtime import RunSummary, build_sync
+from destkit.runtime import RunSummary
 from destkit.runtime.cli.server import running_server
-from destkit.runtime.engine.state import StateStore
 from destkit.spark import summary_of, sync_dataframe
 
 MEMBER_DDL = "user_id string, email string, name string"
@@ -89,20 +92,36 @@ def test_2000_members_then_200_leave_and_100_join_over_4_partitions(spark: Spark
     assert sorted(tuple(r) for r in removals) == sorted((e, 0, "delivered") for e in emails(range(200)))
 
 
-def test_the_summary_is_the_one_process_runs(spark: SparkSession, url: str, tmp_path: Path) -> None:
+def cli_mirror(numbers: range | list[int], url: str, folder: Path) -> set[tuple[str, str | None, str]]:
+    """`destkit sync` of the same members with mirror on, a state store in `folder`: (key, operation, outcome) of
+    each row of its `--outcomes` file."""
+    (folder / "mirror_emulator.yaml").write_text(SPEC, encoding="utf-8")
+    config = mirror_config(primary_key="user_id") | {"destination": "mirror_emulator.yaml",
+                                                     "secrets": {"token": {"env": MIRROR_TOKEN_ENV}}}
+    (folder / "sync.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    audience = folder / "members.jsonl"
+    audience.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows(numbers)))
+    outcomes = folder / "outcomes.jsonl"
+    proc = run_cli(["sync", str(folder / "sync.yaml"), "--input", str(audience), "--state", str(folder / "state.db"),
+                    "--base-url", url, "--allow-http", "--trust-spec", "--quiet", "--outcomes", str(outcomes)],
+                   env={**os.environ, MIRROR_TOKEN_ENV: TOKEN})
+    assert proc.returncode == 0, proc.stderr
+    lines = [orjson.loads(line) for line in outcomes.read_bytes().splitlines()]
+    return {(o["key"], o.get("operation"), o["outcome"]) for o in lines}
+
+
+def test_the_outcomes_are_the_cli_mirror_runs(spark: SparkSession, url: str, tmp_path: Path) -> None:
     first, second = range(300), [*range(30, 300), *range(300, 320)]
     spark_mirror(members(spark, first), url, tmp_path / "state")
-    on_spark = summary_of(spark_mirror(members(spark, second), url, tmp_path / "state"))
-    store = StateStore(tmp_path / "state.sqlite")
+    on_spark = spark_mirror(members(spark, second), url, tmp_path / "state")
     with running_server(create_app(Audience())) as other:
-        sync = build_sync(mirror_config(primary_key="user_id") | {"secrets": {"token": TOKEN}}, spec=spec(),
-                          base_url=other, allow_http=True)
-        sync.run(rows(first), state=store)
-        one_process = sync.run(rows(second), state=store).summary
-    store.close()
+        cli_mirror(first, other, tmp_path)
+        from_cli = cli_mirror(second, other, tmp_path)
 
-    assert counts(on_spark) == counts(one_process) == {"received": 290, "delivered": 20, "skipped": 270,
-                                                       "removed": 30, "removals_failed": 0}
+    assert {(r["key"], r["operation"], r["outcome"]) for r in on_spark.collect()} == from_cli
+    assert len(from_cli) == 320  # 20 delivered, 270 skipped, 30 removed
+    assert counts(summary_of(on_spark)) == {"received": 290, "delivered": 20, "skipped": 270, "removed": 30,
+                                            "removals_failed": 0}
 
 
 def test_a_refused_removal_is_reported_and_tried_again_by_the_next_run(spark: SparkSession, url: str,
