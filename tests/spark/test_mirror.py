@@ -156,3 +156,16 @@ def test_an_aborted_stage_1_removes_nobody(spark: SparkSession, url: str, emulat
 
     assert audience.removed == []
     assert audience.members == emails(range(10))
+
+
+def test_the_state_table_keeps_each_members_removal_record_and_no_secret(spark: SparkSession, url: str,
+                                                                        tmp_path: Path) -> None:
+    spark_mirror(members(spark, range(2), partitions=1), url, tmp_path / "state")
+
+    table = spark.read.parquet(str(tmp_path / "state"))
+    assert table.columns == ["primary_key", "key", "fingerprint", "audience", "removal", "removal_params"]
+    assert sorted((r["primary_key"], r["key"], r["removal"], r["removal_params"])
+                  for r in table.drop("fingerprint", "audience").collect()) == [
+        ("u0", "user0@example.com", bytearray(b'{"email":"user0@example.com"}'), None),
+        ("u1", "user1@example.com", bytearray(b'{"email":"user1@example.com"}'), None)]
+    assert TOKEN not in str(table.collect())
