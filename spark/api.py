@@ -66,7 +66,7 @@ def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str |
     spark = df.sparkSession
     audience = audience_of(probe.spec.id, probe.action_id, probe.settings) if checked.options.mirror else None
     state = read_state(spark, state_table, mirror=audience is not None) if state_table is not None else None
-    rows = df if state is None or primary_key is None else with_previous(df, state, primary_key, audience)
+    rows = df if state is None or primary_key is None else with_previous(df, state, primary_key)
     share = rate_share_of(rows, probe.concurrency, probe.requests_per_second)
     job = PartitionJob(with_rate_share(checked, share, incremental=state is not None), dict(overrides),
                        uuid.uuid4().hex[:12], incremental=state is not None)

@@ -20,19 +20,17 @@ import pyarrow as pa
 from destkit.runtime.engine.arrow_records import items_from_batch
 from destkit.runtime.engine.build import build_sync
 from destkit.runtime.engine.items import Item
-from destkit.runtime.engine.membership import Member, Membership, MembershipChanges, audience_of
+from destkit.runtime.engine.membership import Member, Membership, audience_of
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.sync import RunResult, Sync
 from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, RunSummary
-from destkit.spark.columns import params_of, partition_batch
+from destkit.spark.columns import partition_batch
 
 CHUNK = 8192
 PREVIOUS_KEY = "_destkit_previous_key"  # joined on by the driver from the state table: the key last delivered
 PREVIOUS_FINGERPRINT = "_destkit_previous_fingerprint"  # ... and the fingerprint of its body
-PREVIOUS_REMOVAL = "_destkit_previous_removal"  # mirror: the member's removal record, kept in the state table
-PREVIOUS_REMOVAL_PARAMS = "_destkit_previous_removal_params"  # ... and its removal path's parameters (JSON)
-HIDDEN_INPUT = (PREVIOUS_KEY, PREVIOUS_FINGERPRINT, PREVIOUS_REMOVAL, PREVIOUS_REMOVAL_PARAMS)
+HIDDEN_INPUT = (PREVIOUS_KEY, PREVIOUS_FINGERPRINT)
 _DONE = object()
 Seed = Callable[[pa.RecordBatch], None]
 
@@ -44,17 +42,6 @@ def previous_of(batch: pa.RecordBatch) -> list[tuple[str, bytes]]:
     keys = batch.column(PREVIOUS_KEY).to_pylist()
     fingerprints = batch.column(PREVIOUS_FINGERPRINT).to_pylist()
     return [(k, fp) for k, fp in zip(keys, fingerprints, strict=True) if k is not None and fp is not None]
-
-
-def previous_members(batch: pa.RecordBatch) -> list[Member]:
-    """The members of a mirrored audience among the batch's rows (their removal record), from the joined columns."""
-    if PREVIOUS_REMOVAL not in batch.schema.names:
-        return []
-    keys = batch.column(PREVIOUS_KEY).to_pylist()
-    bodies = batch.column(PREVIOUS_REMOVAL).to_pylist()
-    params = batch.column(PREVIOUS_REMOVAL_PARAMS).to_pylist()
-    return [Member(k, body, params_of(p)) for k, body, p in zip(keys, bodies, params, strict=True)
-            if k is not None and body is not None]
 
 
 def aborted_message(partition: int, run_id: str, summary: RunSummary) -> str:
@@ -169,28 +156,28 @@ class PartitionRun:
         return sync.run(self.records(batches), on_outcome=self.collect, run_id=self.job.run_id)
 
     def run_incremental(self, sync: Sync, batches: Iterator[pa.RecordBatch]) -> RunResult:
-        """A run against a scratch state store seeded with the state table's fingerprints (and a mirror's members)
-        as records are read; afterwards the store holds each key's state as the state table should keep it."""
+        """A run against a scratch state store seeded with the state table's fingerprints as records are read;
+        afterwards the store holds each key's fingerprint as the state table should keep it, and in a mirror sync
+        the members this run confirmed, with their removal record. (The store starts with no member, so this run
+        removes nobody: who left, only the driver knows, and members seen but not confirmed keep their earlier
+        removal record in the state table: `next_mirror_state`.)"""
         store = StateStore(":memory:")
-        destination, action, run_id = sync.spec.id, sync.action_id, self.job.run_id
-        membership = membership_of(sync, store) if sync.options.mirror else None
+        destination, action = sync.spec.id, sync.action_id
 
         def seed(batch: pa.RecordBatch) -> None:
             previous = previous_of(batch)
             if previous:
                 store.write_many("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, 0)",
                                  [(destination, action, key, fp) for key, fp in previous])
-            members = previous_members(batch) if membership is not None else []
-            if membership is not None and members:  # seen by this run: who left, only the driver knows (stage 2)
-                membership.write(store.db, run_id, MembershipChanges(confirmed=members))
 
         try:
-            result = sync.run(self.records(batches, seed), on_outcome=self.collect, run_id=run_id, state=store)
+            result = sync.run(self.records(batches, seed), on_outcome=self.collect, run_id=self.job.run_id,
+                              state=store)
             rows = store.db.execute("SELECT key, fingerprint FROM fingerprints WHERE destination = ? AND action = ?",
                                     (destination, action))
             self.fingerprints = {key: bytes(fp) for key, fp in rows}
-            if membership is not None:
-                self.members = {m.key: m for page in membership.members() for m in page}
+            if sync.options.mirror:
+                self.members = {m.key: m for page in membership_of(sync, store).members() for m in page}
             return result
         finally:
             store.close()
@@ -201,5 +188,5 @@ def membership_of(sync: Sync, store: StateStore) -> Membership:
     return Membership(store, sync.spec.id, sync.action_id, audience_of(sync.spec.id, sync.action_id, sync.settings))
 
 
-__all__ = ["HIDDEN_INPUT", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PREVIOUS_REMOVAL", "PREVIOUS_REMOVAL_PARAMS",
-           "PartitionAborted", "PartitionJob", "PartitionRun", "membership_of"]
+__all__ = ["HIDDEN_INPUT", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionAborted", "PartitionJob", "PartitionRun",
+           "membership_of"]

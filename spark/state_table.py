@@ -13,18 +13,14 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from destkit.spark.columns import FINGERPRINT, REMOVAL, REMOVAL_PARAMS
-from destkit.spark.partition import (
-    PREVIOUS_FINGERPRINT,
-    PREVIOUS_KEY,
-    PREVIOUS_REMOVAL,
-    PREVIOUS_REMOVAL_PARAMS,
-)
+from destkit.spark.partition import PREVIOUS_FINGERPRINT, PREVIOUS_KEY
 from destkit.spark.removals import DEPARTED_COLUMNS
 
 STATE_DDL = "primary_key string, key string, fingerprint binary"
 MIRROR_COLUMNS = {"audience": "string", "removal": "binary", "removal_params": "string"}  # a mirror sync's members
 MIRROR_DDL = STATE_DDL + "".join(f", {name} {kind}" for name, kind in MIRROR_COLUMNS.items())
 _JOIN_KEY = "_destkit_state_primary_key"
+_EARLIER = "_destkit_earlier_"  # prefix of the earlier member's columns, joined onto this run's rows
 
 
 def read_state(spark: SparkSession, path: str, *, mirror: bool = False) -> DataFrame:
@@ -40,16 +36,11 @@ def read_state(spark: SparkSession, path: str, *, mirror: bool = False) -> DataF
     return table.select("primary_key", "key", "fingerprint", *MIRROR_COLUMNS)
 
 
-def with_previous(df: DataFrame, state: DataFrame, primary_key: str, audience: str | None = None) -> DataFrame:
-    """The rows with the key and fingerprint last delivered for their primary key (null for new rows), and in a
-    mirror sync (`audience`) the removal record of the rows that are members of that audience."""
-    previous = [F.col("primary_key").alias(_JOIN_KEY), F.col("key").alias(PREVIOUS_KEY),
-                F.col("fingerprint").alias(PREVIOUS_FINGERPRINT)]
-    if audience is not None:
-        member = is_member(audience)
-        previous += [F.when(member, F.col("removal")).alias(PREVIOUS_REMOVAL),
-                     F.when(member, F.col("removal_params")).alias(PREVIOUS_REMOVAL_PARAMS)]
-    joined = df.join(state.select(*previous), F.col(primary_key).cast("string") == F.col(_JOIN_KEY), "left")
+def with_previous(df: DataFrame, state: DataFrame, primary_key: str) -> DataFrame:
+    """The rows with the key and fingerprint last delivered for their primary key (null for new rows)."""
+    previous = state.select(F.col("primary_key").alias(_JOIN_KEY), F.col("key").alias(PREVIOUS_KEY),
+                            F.col("fingerprint").alias(PREVIOUS_FINGERPRINT))
+    joined = df.join(previous, F.col(primary_key).cast("string") == F.col(_JOIN_KEY), "left")
     return joined.drop(_JOIN_KEY)
 
 
@@ -78,11 +69,7 @@ def next_mirror_state(outcomes: DataFrame, state: DataFrame, audience: str, remo
     """A mirror sync's next table: this run's rows with their members, the earlier rows of primary keys this input
     did not have, less the members whose removal the destination confirmed (`removals`: stage 2's outcomes; None
     when stage 2 failed, so every departed member is tried again by the next run)."""
-    seen = (outcomes.where(F.col(FINGERPRINT).isNotNull() & F.col("primary_key").isNotNull())
-            .select("primary_key", "key", F.col(FINGERPRINT).alias("fingerprint"),
-                    F.when(F.col(REMOVAL).isNotNull(), F.lit(audience)).alias("audience"),
-                    F.col(REMOVAL).alias("removal"), F.col(REMOVAL_PARAMS).alias("removal_params"))
-            .dropDuplicates(["primary_key"]))
+    seen = with_members(outcomes, state, audience)
     read = outcomes.where(F.col("primary_key").isNotNull()).select("primary_key").distinct()
     kept = state.join(read, "primary_key", "left_anti")
     # a departed member whose primary key has another key now stays a member, with no row of its own, until removed
@@ -94,6 +81,23 @@ def next_mirror_state(outcomes: DataFrame, state: DataFrame, audience: str, remo
                    .select("key", F.lit(audience).alias("audience")).distinct())
         earlier = earlier.join(removed, ["key", "audience"], "left_anti")
     return seen.unionByName(earlier)
+
+
+def with_members(outcomes: DataFrame, state: DataFrame, audience: str) -> DataFrame:
+    """This run's rows as the state table keeps them: a member's removal record is the one this run confirmed,
+    else (a member seen under the same key but not confirmed: rejected, say) the one the table had, as the
+    one-process membership keeps it."""
+    fresh = (outcomes.where(F.col(FINGERPRINT).isNotNull() & F.col("primary_key").isNotNull())
+             .dropDuplicates(["primary_key"]))
+    earlier = state.where(is_member(audience)).select(*(F.col(c).alias(_EARLIER + c) for c in state.columns))
+    rows = fresh.join(earlier, F.col("primary_key") == F.col(_EARLIER + "primary_key"), "left")
+    confirmed = F.col(REMOVAL).isNotNull()
+    still = F.coalesce(F.col(_EARLIER + "key") == F.col("key"), F.lit(False))
+    removal = F.when(confirmed, F.col(REMOVAL)).when(still, F.col(_EARLIER + "removal"))
+    params = F.when(confirmed, F.col(REMOVAL_PARAMS)).when(still, F.col(_EARLIER + "removal_params"))
+    return rows.select("primary_key", "key", F.col(FINGERPRINT).alias("fingerprint"),
+                       F.when(removal.isNotNull(), F.lit(audience)).alias("audience"), removal.alias("removal"),
+                       params.alias("removal_params"))
 
 
 def write_state(spark: SparkSession, state: DataFrame, path: str) -> None:
@@ -122,4 +126,4 @@ def _exists(spark: SparkSession, path: str) -> bool:
 
 
 __all__ = ["MIRROR_COLUMNS", "MIRROR_DDL", "STATE_DDL", "departed", "is_member", "next_mirror_state", "next_state",
-           "read_state", "with_previous", "write_state"]
+           "read_state", "with_members", "with_previous", "write_state"]

@@ -169,3 +169,15 @@ def test_the_state_table_keeps_each_members_removal_record_and_no_secret(spark: 
         ("u0", "user0@example.com", bytearray(b'{"email":"user0@example.com"}'), None),
         ("u1", "user1@example.com", bytearray(b'{"email":"user1@example.com"}'), None)]
     assert TOKEN not in str(table.collect())
+
+
+def test_a_member_invalid_this_run_stays_and_is_removed_once_it_leaves(spark: SparkSession, url: str,
+                                                                       audience: Audience, tmp_path: Path) -> None:
+    spark_mirror(members(spark, range(3)), url, tmp_path / "state")
+    invalid = spark.createDataFrame([*rows(range(2)), {**rows([2])[0], "name": "x" * 21}], MEMBER_DDL)
+
+    kept = summary_of(spark_mirror(invalid, url, tmp_path / "state"))
+    spark_mirror(members(spark, range(2)), url, tmp_path / "state")
+
+    assert (kept.count("invalid"), kept.removed) == (1, 0)
+    assert audience.removed == ["user2@example.com"]  # removed by the third run, with the record the first confirmed
