@@ -1,10 +1,12 @@
 """`sync_dataframe`: a sync over a Spark DataFrame, one Sync per partition (mapInArrow), outcomes as a DataFrame;
-`summary_of`: the counts per outcome and reason of that DataFrame, for the whole job."""
+a mirror sync adds a second stage that removes the departed members. `summary_of`: the counts per outcome and
+reason of that DataFrame, for the whole job."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,10 @@ from pyspark.sql.pandas.types import to_arrow_schema
 
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.engine.build import build_sync, load_config
-from destkit.runtime.outcomes import RunSummary
-from destkit.spark.columns import FINGERPRINT, spark_ddl
+from destkit.runtime.engine.membership import audience_of
+from destkit.runtime.engine.sync import Sync
+from destkit.runtime.outcomes import Operation, RunSummary
+from destkit.spark.columns import HIDDEN_OUTPUT, spark_ddl
 from destkit.spark.partition import PartitionJob
 from destkit.spark.plan import (
     RateShare,
@@ -28,7 +32,15 @@ from destkit.spark.plan import (
     split_rate,
     with_rate_share,
 )
-from destkit.spark.state_table import next_state, read_state, with_previous, write_state
+from destkit.spark.removals import RemovalJob
+from destkit.spark.state_table import (
+    departed,
+    next_mirror_state,
+    next_state,
+    read_state,
+    with_previous,
+    write_state,
+)
 
 
 def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str | Path, *,
@@ -41,6 +53,8 @@ def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str |
     Secrets must be references (`{env: NAME}`, `{file: PATH}`) the executors resolve: none is pickled.
     With `state_table` (a Parquet folder the driver owns) the sync is incremental: rows whose body was
     delivered unchanged before are `skipped` (`unchanged`), and the table is rewritten after the job.
+    With `options.mirror` (which needs the state table) a second stage then removes the members of the table that
+    no row of `df` has: their outcomes are rows with `operation` "remove".
     """
     refuse_overrides(overrides)
     checked = load_config(config)
@@ -50,15 +64,47 @@ def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str |
     probe = build_sync(checked, needs_secrets=False, **overrides)  # every config problem, on the driver
     check_columns(checked, to_arrow_schema(df.schema))
     spark = df.sparkSession
-    state = read_state(spark, state_table) if state_table is not None else None
+    audience = audience_of(probe.spec.id, probe.action_id, probe.settings) if checked.options.mirror else None
+    state = read_state(spark, state_table, mirror=audience is not None) if state_table is not None else None
     rows = df if state is None or primary_key is None else with_previous(df, state, primary_key)
     share = rate_share_of(rows, probe.concurrency, probe.requests_per_second)
     job = PartitionJob(with_rate_share(checked, share, incremental=state is not None), dict(overrides),
                        uuid.uuid4().hex[:12], incremental=state is not None)
     outcomes = rows.mapInArrow(job, spark_ddl()).localCheckpoint(eager=True)  # the one run of the job
-    if state is not None and state_table is not None:
+    if state is None or state_table is None:
+        return outcomes.drop(*HIDDEN_OUTPUT)
+    if audience is None:
         write_state(spark, next_state(outcomes, state), state_table)
-    return outcomes.drop(FINGERPRINT)
+        return outcomes.drop(*HIDDEN_OUTPUT)
+    removals = remove_departed(outcomes, state, audience, Stage2(checked, job, probe), state_table)
+    return outcomes.unionByName(removals).drop(*HIDDEN_OUTPUT)
+
+
+@dataclass(frozen=True)
+class Stage2:
+    """What stage 2 takes from the driver's stage 1: the checked config, stage 1's job (run id, overrides), the probe."""
+
+    config: SyncConfig
+    job: PartitionJob
+    probe: Sync
+
+
+def remove_departed(outcomes: DataFrame, state: DataFrame, audience: str, stage: Stage2, state_table: str) -> DataFrame:
+    """Stage 2 of a mirror sync, once stage 1 (`outcomes`) saw every row without an abort (an aborted partition
+    failed the job before this): the departed members through the removal request, a `mapInArrow` of its own;
+    then the next state table. Should stage 2 fail, the table keeps every departed member for the next run."""
+    spark = outcomes.sparkSession
+    leaving = departed(state, outcomes, audience)
+    share = rate_share_of(leaving, stage.probe.concurrency, stage.probe.requests_per_second)
+    removal_job = RemovalJob(with_rate_share(stage.config, share, incremental=False), stage.job.overrides,
+                             stage.job.run_id)
+    try:
+        removals = leaving.mapInArrow(removal_job, spark_ddl()).localCheckpoint(eager=True)
+    except BaseException:
+        write_state(spark, next_mirror_state(outcomes, state, audience, None), state_table)
+        raise
+    write_state(spark, next_mirror_state(outcomes, state, audience, removals), state_table)
+    return removals
 
 
 def rate_share_of(df: DataFrame, concurrency: int, requests_per_second: float | None) -> RateShare:
@@ -69,15 +115,19 @@ def rate_share_of(df: DataFrame, concurrency: int, requests_per_second: float | 
 
 
 def summary_of(outcomes: DataFrame) -> RunSummary:
-    """The whole job's counts per outcome and per reason (one small aggregate; removals are not input rows)."""
-    rows = (outcomes.where(F.col("operation").isNull() | (F.col("operation") != "remove"))
-            .groupBy("outcome", "reason", "run_id").count().collect())
+    """The whole job's counts per outcome and per reason (one small aggregate). A mirror sync's removals are no
+    input rows: they are counted apart (`removed`, `removals_failed`, `removal_reasons`), as in one process."""
+    removal = F.coalesce(F.col("operation") == Operation.REMOVE.value, F.lit(False)).alias("removal")
+    rows = outcomes.groupBy("outcome", "reason", "run_id", removal).count().collect()
     summary = RunSummary(run_id=rows[0]["run_id"] if rows else "")
     for row in rows:
-        summary.counts[row["outcome"]] += row["count"]
+        counts, reasons = (summary.removals, summary.removal_reasons) if row["removal"] else (summary.counts,
+                                                                                                summary.reasons)
+        counts[row["outcome"]] += row["count"]
         if row["reason"] is not None:
-            summary.reasons[row["reason"]] += row["count"]
+            reasons[row["reason"]] += row["count"]
     summary.received = sum(summary.counts.values())
+    summary.mirror = bool(summary.removals)  # a mirror sync that removed nobody cannot be told apart here
     return summary
 
 

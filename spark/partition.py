@@ -3,7 +3,7 @@
 The Sync is built on the executor from the config (secret references resolved there: no secret
 is ever pickled). It runs in a thread of its own while this generator hands Spark an Arrow batch
 of outcomes every `CHUNK` outcomes, so a partition's outcomes are never all held at once (with a
-state table they are: the fingerprints are read once the run is recorded).
+state table they are: the fingerprints, and a mirror sync's members, are read once the run is recorded).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import pyarrow as pa
 from destkit.runtime.engine.arrow_records import items_from_batch
 from destkit.runtime.engine.build import build_sync
 from destkit.runtime.engine.items import Item
+from destkit.runtime.engine.membership import Member, Membership, audience_of
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.sync import RunResult, Sync
 from destkit.runtime.errors import DestkitError
-from destkit.runtime.outcomes import Outcome
+from destkit.runtime.outcomes import Outcome, RunSummary
 from destkit.spark.columns import partition_batch
 
 CHUNK = 8192
@@ -31,7 +32,7 @@ PREVIOUS_KEY = "_destkit_previous_key"  # joined on by the driver from the state
 PREVIOUS_FINGERPRINT = "_destkit_previous_fingerprint"  # ... and the fingerprint of its body
 HIDDEN_INPUT = (PREVIOUS_KEY, PREVIOUS_FINGERPRINT)
 _DONE = object()
-Seed = Callable[[list[tuple[str, bytes]]], None]
+Seed = Callable[[pa.RecordBatch], None]
 
 
 def previous_of(batch: pa.RecordBatch) -> list[tuple[str, bytes]]:
@@ -41,6 +42,12 @@ def previous_of(batch: pa.RecordBatch) -> list[tuple[str, bytes]]:
     keys = batch.column(PREVIOUS_KEY).to_pylist()
     fingerprints = batch.column(PREVIOUS_FINGERPRINT).to_pylist()
     return [(k, fp) for k, fp in zip(keys, fingerprints, strict=True) if k is not None and fp is not None]
+
+
+def aborted_message(partition: int, run_id: str, summary: RunSummary) -> str:
+    """Why the partition's task fails; a mirror run says that nobody was removed (the run's `removals_skipped`)."""
+    skipped = f" ({summary.removals_skipped})" if summary.removals_skipped else ""
+    return f"partition {partition} of run {run_id} was aborted: {summary.aborted}{skipped}"
 
 
 class PartitionAborted(DestkitError):
@@ -80,17 +87,18 @@ class PartitionRun:
         self.pending: list[Outcome] = []  # outcomes not yet handed over (handed a chunk at a time: one wake-up each)
         self.failure: BaseException | None = None
         self.fingerprints: dict[str, bytes] = {}
+        self.members: dict[str, Member] = {}  # mirror: each member's removal record after the run, by key
 
     def records(self, batches: Iterator[pa.RecordBatch], seed: Seed | None = None) -> Iterator[Item]:
         """The input rows as the pipeline reads them (row 1 first; a value Arrow cannot convert is that row's
         `Malformed` item), without the hidden state columns.
 
-        `seed` gets the previous (key, fingerprint) of each Arrow batch's rows before any of them is fed,
-        so the pipeline finds them when it looks a batch of records up."""
+        `seed` gets each Arrow batch (with the state columns the driver joined on) before any of its rows is fed,
+        so the pipeline finds their previous state when it looks a batch of records up."""
         row = 1
         for batch in batches:
             if seed is not None:
-                seed(previous_of(batch))
+                seed(batch)
             hidden = [name for name in HIDDEN_INPUT if name in batch.schema.names]
             yield from items_from_batch(batch.drop_columns(hidden) if hidden else batch, first_row=row)
             row += batch.num_rows
@@ -123,19 +131,16 @@ class PartitionRun:
 
     def batch(self, outcomes: list[Outcome]) -> pa.RecordBatch:
         fps = [self.fingerprints.get(o.key) if o.key is not None else None for o in outcomes]
-        return partition_batch(outcomes, fps, run_id=self.job.run_id, time=datetime.now(UTC), partition=self.partition)
+        members = [self.members.get(o.key) if o.key is not None else None for o in outcomes] if self.members else None
+        return partition_batch(outcomes, fps, run_id=self.job.run_id, time=datetime.now(UTC), partition=self.partition,
+                               members=members)
 
     def run(self, batches: Iterator[pa.RecordBatch]) -> None:
-        """The thread: build the Sync here (secrets resolved on this executor) and run it over the records."""
+        """The thread: run the partition's Sync, failing the task when its run was aborted."""
         try:
-            sync = build_sync(self.job.config, **self.job.overrides)
-            if self.job.incremental:
-                result = self.run_incremental(sync, batches)
-            else:
-                result = sync.run(self.records(batches), on_outcome=self.collect, run_id=self.job.run_id)
-            if result.summary.aborted:  # rows were left without an outcome: the job must not pass for complete
-                raise PartitionAborted(f"partition {self.partition} of run {self.job.run_id} was aborted: "
-                                       f"{result.summary.aborted}")
+            result = self.run_sync(batches)
+            if result is not None and result.summary.aborted:  # rows left without an outcome: the job is not complete
+                raise PartitionAborted(aborted_message(self.partition, self.job.run_id, result.summary))
         except BaseException as exc:  # raised again in the task's own thread, so Spark reports it
             self.failure = exc
         finally:
@@ -143,13 +148,24 @@ class PartitionRun:
                 self.queue.put(self.pending)
             self.queue.put(_DONE)
 
+    def run_sync(self, batches: Iterator[pa.RecordBatch]) -> RunResult | None:
+        """Build the Sync here (secrets resolved on this executor) and run it over the records."""
+        sync = build_sync(self.job.config, **self.job.overrides)
+        if self.job.incremental:
+            return self.run_incremental(sync, batches)
+        return sync.run(self.records(batches), on_outcome=self.collect, run_id=self.job.run_id)
+
     def run_incremental(self, sync: Sync, batches: Iterator[pa.RecordBatch]) -> RunResult:
         """A run against a scratch state store seeded with the state table's fingerprints as records are read;
-        afterwards the store holds each key's fingerprint as the state table should keep it."""
+        afterwards the store holds each key's fingerprint as the state table should keep it, and in a mirror sync
+        the members this run confirmed, with their removal record. (The store starts with no member, so this run
+        removes nobody: who left, only the driver knows, and members seen but not confirmed keep their earlier
+        removal record in the state table: `next_mirror_state`.)"""
         store = StateStore(":memory:")
         destination, action = sync.spec.id, sync.action_id
 
-        def seed(previous: list[tuple[str, bytes]]) -> None:
+        def seed(batch: pa.RecordBatch) -> None:
+            previous = previous_of(batch)
             if previous:
                 store.write_many("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, 0)",
                                  [(destination, action, key, fp) for key, fp in previous])
@@ -160,9 +176,17 @@ class PartitionRun:
             rows = store.db.execute("SELECT key, fingerprint FROM fingerprints WHERE destination = ? AND action = ?",
                                     (destination, action))
             self.fingerprints = {key: bytes(fp) for key, fp in rows}
+            if sync.options.mirror:
+                self.members = {m.key: m for page in membership_of(sync, store).members() for m in page}
             return result
         finally:
             store.close()
 
 
-__all__ = ["HIDDEN_INPUT", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionAborted", "PartitionJob", "PartitionRun"]
+def membership_of(sync: Sync, store: StateStore) -> Membership:
+    """The audience membership a mirror Sync keeps in `store` (the same rows its run reads and writes)."""
+    return Membership(store, sync.spec.id, sync.action_id, audience_of(sync.spec.id, sync.action_id, sync.settings))
+
+
+__all__ = ["HIDDEN_INPUT", "PREVIOUS_FINGERPRINT", "PREVIOUS_KEY", "PartitionAborted", "PartitionJob", "PartitionRun",
+           "membership_of"]

@@ -96,11 +96,12 @@ def refuse_overrides(overrides: dict[str, Any]) -> None:
 
 
 def check_modes(config: SyncConfig, state_table: str | None) -> None:
-    """Mirror is not run on Spark yet; incremental needs the state table the driver keeps."""
-    if config.options.mirror:
-        raise UsageError("options.mirror is not supported by destkit.spark yet: the removals of departed members "
-                         "need a second stage that is not built.", key="options.mirror",
-                         fix="run mirror syncs with the CLI (`destkit sync --state ...`), or remove `mirror: true`.")
+    """Mirror and incremental syncs need the state table the driver keeps (an executor has no store of its own)."""
+    if config.options.mirror and state_table is None:
+        raise UsageError("options.mirror removes the members an earlier run delivered that this DataFrame no longer "
+                         "has, which on Spark are kept in a state table the driver reads and writes.",
+                         key="options.mirror",
+                         fix="pass state_table='/path/to/state' to sync_dataframe (a Parquet folder it creates).")
     if config.options.incremental and state_table is None:
         raise UsageError("options.incremental needs the fingerprints of earlier runs, which on Spark live in a state "
                          "table the driver reads and writes.", key="options.incremental",

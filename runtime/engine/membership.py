@@ -74,11 +74,18 @@ class Membership:
 
         Paged by key (not one open cursor) so removals confirmed between pages can be deleted safely.
         """
+        return self._pages("AND seen_run != ?", (run_id,))
+
+    def members(self) -> Iterator[list[Member]]:
+        """Every member of the audience, a page at a time, in key order (what Spark's state table keeps)."""
+        return self._pages("", ())
+
+    def _pages(self, condition: str, args: tuple[str, ...]) -> Iterator[list[Member]]:
         after = ""
         while True:
             rows = self.store.db.execute(
                 "SELECT key, body, params FROM membership WHERE destination = ? AND action = ? AND audience = ? "
-                "AND seen_run != ? AND key > ? ORDER BY key LIMIT ?", (*self.scope, run_id, after, PAGE)).fetchall()
+                f"{condition} AND key > ? ORDER BY key LIMIT ?", (*self.scope, *args, after, PAGE)).fetchall()
             if not rows:
                 return
             yield [Member(key, bytes(body), None if params is None else tuple(json.loads(params)))

@@ -1,4 +1,5 @@
-"""A local[2] SparkSession shared by the Spark tests (UI off, few shuffle partitions), and the data they send."""
+"""A local[2] SparkSession shared by the Spark tests (UI off, few shuffle partitions), its executors holding the
+tests' secrets in their environment."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from mirror_kit import TOKEN
 from pyspark.sql import SparkSession
-from spark_kit import KEY_ENV
+from spark_kit import KEY_ENV, MIRROR_TOKEN_ENV
 
 from tests.conftest import API_KEY
 
@@ -21,6 +23,7 @@ def spark() -> Iterator[SparkSession]:
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.sql.session.timeZone", "UTC")
                .config(f"spark.executorEnv.{KEY_ENV}", API_KEY)
+               .config(f"spark.executorEnv.{MIRROR_TOKEN_ENV}", TOKEN)
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session

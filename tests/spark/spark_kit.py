@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from tests.conftest import TAGS, hc_config
 
 KEY_ENV = "DESTKIT_SPARK_TEST_KEY"  # the API key reaches the executors through their environment only
+MIRROR_TOKEN_ENV = "DESTKIT_SPARK_MIRROR_TOKEN"  # the membership emulator's token (`mirror_kit`), the same way
 
 
 MAPPING = {"external_reference_id": "user_id", "first_name": "first_name", "last_name": "last_name",

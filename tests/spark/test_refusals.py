@@ -43,11 +43,12 @@ def test_the_refusal_of_a_literal_secret_does_not_show_it(df: DataFrame) -> None
     assert "s3cret-value-123" not in str(error)
 
 
-def test_mirror_mode_is_refused_as_not_supported_yet(df: DataFrame) -> None:
+def test_mirror_mode_without_a_state_table_is_refused(df: DataFrame) -> None:
     error = refusal(df, spark_config(mirror=True))
 
     assert isinstance(error, UsageError)
     assert error.issues[0].key == "options.mirror"
+    assert "state_table=" in error.issues[0].fix
 
 
 def test_incremental_without_a_state_table_is_refused(df: DataFrame) -> None:
