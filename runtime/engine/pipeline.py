@@ -332,6 +332,10 @@ class Pipeline:
                     raise self.failure(exc) from exc
                 if batch is not None and (self.aborted or self.stopping):  # only an await can change them
                     break
+        await self.input_ended(queue)
+
+    async def input_ended(self, queue: asyncio.Queue[Batch | None] | None) -> None:
+        """The whole input was read: hand out the batch being filled (a stopped run sends nothing new)."""
         if self.stopping is None:
             try:
                 await self.put(self.batcher.flush(), queue, final=True)

@@ -234,11 +234,7 @@ class WorkerPipeline(Pipeline):
             await self.produce_fused(loop, chunk, queue)
             if self.aborted or self.stopping:
                 break
-        if self.stopping is None:
-            try:
-                await self.put(self.batcher.flush(), queue, final=True)
-            except Exception as exc:
-                raise self.failure(exc) from exc
+        await self.input_ended(queue)
 
 
 async def _one_by_one(chunks: AsyncIterable[Iterable[Any]]) -> AsyncIterator[Any]:

@@ -11,10 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from destkit.runtime import Outcome, Sync, build_sync
-from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.sources import Malformed
 
 TAGS = ["vip", "newsletter"]
@@ -65,20 +62,6 @@ def streamed_run(sync: Sync, records: list[Any]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     asyncio.run(sync.arun(stream(), dry_run=True, keep_requests=False, on_outcome=outcomes.append))
     return sorted(outcomes, key=lambda o: o.row)
-
-
-@pytest.fixture
-def fed(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every record `Pipeline.feed` is given during the test."""
-    seen: list[Any] = []
-    feed = Pipeline.feed
-
-    def spy(self: Pipeline, record: Any) -> Any:
-        seen.append(record)
-        return feed(self, record)
-
-    monkeypatch.setattr(Pipeline, "feed", spy)
-    return seen
 
 
 def test_a_keyed_run_over_a_list_hands_only_its_non_dict_items_to_feed(fed: list[Any]) -> None:

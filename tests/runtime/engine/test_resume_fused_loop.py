@@ -16,7 +16,6 @@ import pytest
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome
 from destkit.runtime.engine import StateStore
-from destkit.runtime.engine.pipeline import Pipeline
 from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
 from tests.runtime.engine.test_send_contacts import audience
 
@@ -55,20 +54,6 @@ def resumed_outcomes(tmp_path: Path, name: str, as_stream: bool) -> tuple[set[in
     # the emulator makes up a random id for each contact it stores: everything else must match
     return finished_before, [{k: v for k, v in o.to_dict().items() if k != "destination_id"}
                              for o in sorted(seen, key=lambda o: o.row)]
-
-
-@pytest.fixture
-def fed(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every record `Pipeline.feed` is given from the moment the fixture is asked for."""
-    seen: list[Any] = []
-    feed = Pipeline.feed
-
-    def spy(self: Pipeline, record: Any) -> Any:
-        seen.append(record)
-        return feed(self, record)
-
-    monkeypatch.setattr(Pipeline, "feed", spy)
-    return seen
 
 
 def test_a_resume_over_a_list_feeds_no_record_one_by_one(tmp_path: Path, fed: list[Any]) -> None:
