@@ -21,6 +21,7 @@ from destkit.runtime.engine.arrow_records import items_from_batch
 from destkit.runtime.engine.build import build_sync
 from destkit.runtime.engine.items import Item
 from destkit.runtime.engine.membership import Member, Membership, audience_of
+from destkit.runtime.engine.mirror import member_key_of
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.sync import RunResult, Sync
 from destkit.runtime.errors import DestkitError
@@ -88,6 +89,7 @@ class PartitionRun:
         self.failure: BaseException | None = None
         self.fingerprints: dict[str, bytes] = {}
         self.members: dict[str, Member] = {}  # mirror: each member's removal record after the run, by key
+        self.member_key: Callable[[str], str] | None = None  # mirror: the key a row's member is kept by
 
     def records(self, batches: Iterator[pa.RecordBatch], seed: Seed | None = None) -> Iterator[Item]:
         """The input rows as the pipeline reads them (row 1 first; a value Arrow cannot convert is that row's
@@ -130,10 +132,13 @@ class PartitionRun:
             yield self.batch(chunk)
 
     def batch(self, outcomes: list[Outcome]) -> pa.RecordBatch:
-        fps = [self.fingerprints.get(o.key) if o.key is not None else None for o in outcomes]
-        members = [self.members.get(o.key) if o.key is not None else None for o in outcomes] if self.members else None
+        member_key = self.member_key
+        seen = [None if o.key is None else member_key(o.key) for o in outcomes] if member_key is not None else None
+        keys = seen if seen is not None else [o.key for o in outcomes]  # an invalid row's member: by the kept key
+        fps = [self.fingerprints.get(k) if k is not None else None for k in keys]
+        members = [self.members.get(k) if k is not None else None for k in keys] if self.members else None
         return partition_batch(outcomes, fps, run_id=self.job.run_id, time=datetime.now(UTC), partition=self.partition,
-                               members=members)
+                               members=members, seen_keys=seen)
 
     def run(self, batches: Iterator[pa.RecordBatch]) -> None:
         """The thread: run the partition's Sync, failing the task when its run was aborted."""
@@ -163,6 +168,8 @@ class PartitionRun:
         removal record in the state table: `next_mirror_state`.)"""
         store = StateStore(":memory:")
         destination, action = sync.spec.id, sync.action_id
+        if sync.options.mirror:  # set before the run: its outcomes reach `batch` only after this
+            self.member_key = member_key_of(sync)
 
         def seed(batch: pa.RecordBatch) -> None:
             previous = previous_of(batch)

@@ -12,7 +12,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from destkit.spark.columns import FINGERPRINT, REMOVAL, REMOVAL_PARAMS
+from destkit.spark.columns import FINGERPRINT, REMOVAL, REMOVAL_PARAMS, SEEN_KEY
 from destkit.spark.partition import PREVIOUS_FINGERPRINT, PREVIOUS_KEY
 from destkit.spark.removals import DEPARTED_COLUMNS
 
@@ -51,7 +51,7 @@ def is_member(audience: str) -> Column:
 
 def departed(state: DataFrame, outcomes: DataFrame, audience: str) -> DataFrame:
     """The members no row of this run had (a left-anti join on the destination key), once each."""
-    seen = outcomes.where(F.col("key").isNotNull()).select("key")
+    seen = outcomes.select(F.coalesce(F.col(SEEN_KEY), F.col("key")).alias("key")).where(F.col("key").isNotNull())
     members = state.where(is_member(audience)).join(seen, "key", "left_anti")
     return members.dropDuplicates(["key"]).select(*DEPARTED_COLUMNS)
 
@@ -87,8 +87,8 @@ def with_members(outcomes: DataFrame, state: DataFrame, audience: str) -> DataFr
     """This run's rows as the state table keeps them: a member's removal record is the one this run confirmed,
     else (a member seen under the same key but not confirmed: rejected, say) the one the table had, as the
     one-process membership keeps it."""
-    fresh = (outcomes.where(F.col(FINGERPRINT).isNotNull() & F.col("primary_key").isNotNull())
-             .dropDuplicates(["primary_key"]))
+    fresh = (outcomes.withColumn("key", F.coalesce(F.col(SEEN_KEY), F.col("key")))  # the key members are kept by
+             .where(F.col(FINGERPRINT).isNotNull() & F.col("primary_key").isNotNull()).dropDuplicates(["primary_key"]))
     earlier = state.where(is_member(audience)).select(*(F.col(c).alias(_EARLIER + c) for c in state.columns))
     rows = fresh.join(earlier, F.col("primary_key") == F.col(_EARLIER + "primary_key"), "left")
     confirmed = F.col(REMOVAL).isNotNull()

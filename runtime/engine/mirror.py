@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from destkit.mapping import Template
+from destkit.mapping.errors import TransformError
 from destkit.runtime.config.secrets import redact
 from destkit.runtime.delivery.batching import Batch, Batcher, SessionCounters
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
@@ -30,6 +31,7 @@ from destkit.runtime.engine.state import StateStore
 from destkit.runtime.errors import AuthFailed, ConfigError, Issue
 from destkit.runtime.outcomes import Operation, Outcome, OutcomeCallback, Reason, RunSummary, Status
 from destkit.runtime.record.compiler import Process, compile_processor
+from destkit.runtime.record.normalize import DIGESTS, as_names, build_normalizer
 from destkit.runtime.spec.body_template import REMOVE, build_envelope
 from destkit.runtime.spec.models import ActionSpec
 from destkit.runtime.spec.vocabulary import path_parameters
@@ -86,12 +88,36 @@ def removal_request(sync: Sync, removal: ActionSpec) -> RemovalRequest:
                           {k: Template(v).render(context) for k, v in request.headers.items()}, removal, process)
 
 
+def member_key_of(sync: Sync) -> Callable[[str], str]:
+    """The key a member is kept by (the key field's `normalize:` and `hash:` applied), from a key as the source
+    had it; the same for a key already made so. A value a step refuses is left as it is."""
+    field = sync.action.fields.get(sync.key_field) if sync.key_field is not None else None
+    if field is None or (field.normalize is None and field.hash is None):
+        return str
+    normalize = build_normalizer(as_names(field.normalize))
+    digest = DIGESTS[field.hash] if field.hash is not None else None
+
+    def member_key(key: str) -> str:
+        if digest is not None and digest[0].fullmatch(key.strip()):
+            return key.strip().lower()  # already a digest: sent (and kept) as it is
+        try:
+            made = normalize(key)
+        except TransformError:
+            return key
+        if made is None:
+            return key
+        return made if digest is None else digest[1](made)
+
+    return member_key
+
+
 class Mirror:
     """One run's mirror: membership bookkeeping while the input streams, then the removals."""
 
     def __init__(self, sync: Sync, store: StateStore) -> None:
         self.sync = sync
         self.removal = removal_request(sync, removal_of(sync))
+        self.member_key = member_key_of(sync)
         self.membership = Membership(store, sync.spec.id, sync.action_id,
                                      audience_of(sync.spec.id, sync.action_id, sync.settings))
         self.pending: dict[int, Member] = {}  # row → its member, until the row's outcome says whether it is one
@@ -119,8 +145,8 @@ class Mirror:
             outcome.status is Status.SKIPPED and outcome.reason is Reason.UNCHANGED)
         if member is not None and confirmed:
             self.changes.confirmed.append(member)
-        else:
-            self.changes.seen.append(outcome.key)
+        else:  # an invalid record's key is as the source had it; the member's is normalised
+            self.changes.seen.append(self.member_key(outcome.key))
 
     def writer(self, run_id: str) -> Callable[[sqlite3.Connection], None] | None:
         """What writes the membership changes so far, in the transaction that records their outcomes."""

@@ -163,6 +163,19 @@ def test_a_record_that_is_invalid_this_run_is_not_removed(url: str, audience: Au
     assert audience.removed == []
 
 
+def test_a_record_invalid_this_run_whose_key_is_normalised_is_not_removed(url: str, audience: Audience,
+                                                                           store: StateStore) -> None:
+    # the member is keyed by the normalised email (trim, lower); the invalid record carries it as the source had it
+    sync = mirror_sync(url)
+    sync.run(people(range(3)), state=store)
+
+    result = sync.run([*people(range(2)), {"email": "  USER2@Example.com ", "name": "x" * 21}], state=store)
+
+    assert result.summary.count(Status.INVALID) == 1
+    assert audience.removed == []
+    assert audience.members == emails(range(3))
+
+
 def test_a_dry_run_removes_nobody_and_needs_no_state_store(url: str, audience: Audience, store: StateStore) -> None:
     sync = mirror_sync(url)
     sync.run(people(range(3)), state=store)
