@@ -59,3 +59,19 @@ def served(app: Starlette) -> Iterator[str]:
     """The emulator on a real port on 127.0.0.1; yields its base URL."""
     with running_server(app) as url:
         yield url
+
+
+@pytest.fixture
+def fed(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every record `Pipeline.feed` (the record-by-record path) is given from the moment the fixture is asked for."""
+    from destkit.runtime.engine.pipeline import Pipeline
+
+    seen: list[Any] = []
+    feed = Pipeline.feed
+
+    def spy(self: Pipeline, record: Any) -> Any:
+        seen.append(record)
+        return feed(self, record)
+
+    monkeypatch.setattr(Pipeline, "feed", spy)
+    return seen
