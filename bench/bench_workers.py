@@ -4,7 +4,8 @@
     python bench/bench_workers.py                          # 200,000 rows dry, 100,000 sent; 1 vs 2 workers
     python bench/bench_workers.py --rows 50000 --send-rows 20000 --repeats 2
 
-Three comparisons, each run interleaved round by round (1, N, 1, N, ...) so machine noise hits
+First the machine's own ceiling (`workers` independent one-process dry runs at once against one
+over all the records: no `--workers` run can do better here), then three comparisons, each run interleaved round by round (1, N, 1, N, ...) so machine noise hits
 both sides alike; each prints every round, the best of each side, their ratio (N workers ÷ one
 process) and the range of the per-round ratios:
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
 import resource
 import statistics
 import sys
@@ -84,6 +86,37 @@ def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[in
           f"ratio with free cores {min(paths[1]) / min(paths[workers]):.2f}x")
 
 
+def machine_ceiling(sync: Any, records: list[Any], workers: int, repeats: int) -> None:
+    """What the cores themselves give: one dry run over all the records against `workers` independent one-process
+    dry runs over equal shares at once (forked, like the workers, but with no routing and no pipes). No `--workers`
+    run can beat this ratio on this machine."""
+    context = multiprocessing.get_context("fork")
+    share = len(records) // workers
+
+    def part(index: int) -> None:
+        sync.dry_run(records[index * share:(index + 1) * share], keep_requests=False)
+
+    def together() -> None:
+        processes = [context.Process(target=part, args=(i,)) for i in range(workers)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+
+    print(f"\nmachine ceiling: one dry run of {share * workers:,} rows vs {workers} one-process runs of {share:,} at once")
+    ratios = []
+    for round_no in range(repeats):
+        start = time.perf_counter()
+        sync.dry_run(records[:share * workers], keep_requests=False)
+        alone = time.perf_counter() - start
+        start = time.perf_counter()
+        together()
+        ratios.append(alone / (time.perf_counter() - start))
+        print(f"  round {round_no + 1}: ratio {ratios[-1]:.2f}x")
+    print(f"  ceiling {max(ratios):.2f}x (per round {min(ratios):.2f}-{max(ratios):.2f}, "
+          f"median {statistics.median(ratios):.2f})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the dry runs")
@@ -99,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.collect()
     gc.freeze()  # as workload.py does for the reference: held records would make every GC pass slow
     sync = build_sync(workload.SYNC_CONFIG)
+    machine_ceiling(sync, records, args.workers, args.repeats)
     compare(f"dry run, {args.rows:,} W1 rows in memory", args.rows, args.repeats, args.workers,
             lambda n: sync.dry_run(records, keep_requests=False, workers=n))
     with tempfile.TemporaryDirectory() as folder:
