@@ -347,12 +347,10 @@ class Deliverer:
                 if not lean:
                     out.append(Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
                                        message=r.note, destination_id=r.destination_id, attempts=attempt))
-            elif r.retryable:
+            elif (outcome := _unsettled(row, key, r, answer.status, attempt)) is None:
                 again.append(i)
-            elif r.unexpected is not None:
-                out.append(_unexpected_record(row, key, r, answer.status, attempt))
             else:
-                out.append(_refused_record(row, key, r, answer.status, attempt))
+                out.append(outcome)
         return out, (batch.subset(again) if again else None)
 
     def _all_delivered(self, batch: Batch, ids: list[str | None], answer: Answer, attempt: int) -> list[Outcome]:
@@ -374,12 +372,10 @@ class Deliverer:
         for i, r in failures:
             if echoes:
                 scrub_item(r, self.secrets)
-            if r.retryable:
+            if (outcome := _unsettled(rows[i], keys[i], r, answer.status, attempt)) is None:
                 again.append(i)
-            elif r.unexpected is not None:
-                out.append(_unexpected_record(rows[i], keys[i], r, answer.status, attempt))
             else:
-                out.append(_refused_record(rows[i], keys[i], r, answer.status, attempt))
+                out.append(outcome)
         return out, (batch.subset(again) if again else None)
 
     def _unreadable(self, batch: Batch, answer: Answer, attempt: int, why: str) -> list[Outcome]:
@@ -407,6 +403,16 @@ def scrub_item(result: ItemResult, secrets: Sequence[Secret]) -> None:
         value = getattr(result, name)
         if value is not None:
             setattr(result, name, redact(value, secrets))
+
+
+def _unsettled(row: int, key: object, result: ItemResult, status: int | None, attempt: int) -> Outcome | None:
+    """The outcome of a record whose result is no success (rejected, or an item we cannot read), or None:
+    it is to be sent again."""
+    if result.retryable:
+        return None
+    if result.unexpected is not None:
+        return _unexpected_record(row, key, result, status, attempt)
+    return _refused_record(row, key, result, status, attempt)
 
 
 def _refused_record(row: int, key: object, result: ItemResult, status: int | None, attempt: int) -> Outcome:

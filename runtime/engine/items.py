@@ -21,8 +21,13 @@ class Malformed:
 Item = dict[str, Any] | Malformed
 
 
+def not_a_record(row: int, item: Any) -> Malformed:
+    """The `Malformed` item of an input item that is no object of fields (a list, a number...), naming its row."""
+    return Malformed(row, f"record {row} is a {type(item).__name__}, not an object of fields; fix the input.")
+
+
 class ItemSource(Iterator[Item]):
     """A file reader's items: records and `Malformed` items only, never Arrow data (a run takes them as they are)."""
 
 
-__all__ = ["Item", "ItemSource", "Malformed"]
+__all__ = ["Item", "ItemSource", "Malformed", "not_a_record"]

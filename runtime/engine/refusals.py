@@ -12,7 +12,7 @@ import orjson
 
 from destkit.mapping import RecordError
 from destkit.runtime.engine.error_groups import offending_value
-from destkit.runtime.engine.items import Malformed
+from destkit.runtime.engine.items import Malformed, not_a_record
 from destkit.runtime.outcomes import Outcome, Reason, Status
 from destkit.runtime.record.checks import unsendable
 from destkit.runtime.record.finite import Unsendable
@@ -96,12 +96,10 @@ def _too_deep(row: int, key: str | None, payload: Mapping[str, Any]) -> Outcome:
 
 def unreadable_item(row: int, record: Any) -> Outcome | None:
     """The outcome of an input item that is not a record (a line the source could not read); None for a record."""
-    if isinstance(record, Malformed):
-        return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT, message=record.message)
-    if not isinstance(record, Mapping):
-        return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT,
-                       message=f"record {row} is a {type(record).__name__}, not an object of fields; fix the input.")
-    return None
+    if isinstance(record, Mapping):
+        return None
+    malformed = record if isinstance(record, Malformed) else not_a_record(row, record)
+    return Outcome(row=row, status=Status.INVALID, reason=Reason.MALFORMED_INPUT, message=malformed.message)
 
 
 def nesting_depth(value: Any) -> int:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from destkit.runtime.delivery.batching import Batch
-from destkit.runtime.engine.items import Malformed
+from destkit.runtime.engine.items import Malformed, not_a_record
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.recorder import Recorder
@@ -275,7 +275,7 @@ def as_item(row: int, record: Any) -> Any:
     `Malformed` naming its input row (a worker knows only its own rows), with one process's message."""
     if record.__class__ is dict or isinstance(record, Mapping | Malformed):
         return record
-    return Malformed(row, f"record {row} is a {type(record).__name__}, not an object of fields; fix the input.")
+    return not_a_record(row, record)
 
 
 def _read_inbox(conn: Connection, loop: asyncio.AbstractEventLoop,

@@ -11,24 +11,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from destkit.runtime import Outcome, Sync, build_sync
+from destkit.runtime import Outcome, Sync
 from destkit.runtime.engine.sources import Malformed
-
-TAGS = ["vip", "newsletter"]
-PROPERTIES = ["plan", "score"]
+from tests.runtime.record.test_batch_loop import make_sync
 
 
 def keyed_sync(primary_key: str, **options: Any) -> Sync:
-    return build_sync({
-        "destination": "hello_charles",
-        "action": "send_contacts",
-        "settings": {"subdomain": "acme"},
-        "secrets": {"api_key": "test-key"},
-        "mapping": {"external_reference_id": "id", "first_name": "name", "tags": "segments",
-                    "custom_properties": "props"},
-        "catalogs": {"tags": TAGS, "custom_properties": PROPERTIES},
-        "options": {"primary_key": primary_key, **options},
-    })
+    return make_sync(primary_key=primary_key, **options)
 
 
 def contact(i: int, **fields: Any) -> dict[str, Any]:

@@ -5,23 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from destkit.runtime import Outcome, Sync, build_sync
+from destkit.runtime import Outcome
 from destkit.runtime.outcomes import RunSummary
-
-TAGS = ["vip", "newsletter"]
-PROPERTIES = ["plan", "score"]
-
-
-def make_sync() -> Sync:
-    return build_sync({
-        "destination": "hello_charles",
-        "action": "send_contacts",
-        "settings": {"subdomain": "acme"},
-        "secrets": {"api_key": "test-key"},
-        "mapping": {"external_reference_id": "id", "first_name": "name", "tags": "segments",
-                    "custom_properties": "props"},
-        "catalogs": {"tags": TAGS, "custom_properties": PROPERTIES},
-    })
+from tests.runtime.record.test_batch_loop import make_sync
 
 
 def contact(i: int, **fields: Any) -> dict[str, Any]:
