@@ -13,7 +13,8 @@ Compared sides run interleaved (A B A B), and each side's best round is quoted, 
     python bench/bench_cli.py                      # 200,000 rows, 3 rounds
     python bench/bench_cli.py --rows 1000000       # the quoted figures
     python bench/bench_cli.py --formats csv,jsonl,parquet --skip-state
-    python bench/bench_cli.py --formats jsonl,parquet --cells native --skip-reader --skip-state
+    python bench/bench_cli.py --formats jsonl,parquet --skip-reader --skip-state
+    python bench/bench_cli.py --formats jsonl --cells json   # JSON Lines with the CSV's JSON text cells
 """
 
 from __future__ import annotations
@@ -294,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each side's best is quoted")
     parser.add_argument("--formats", default="csv,jsonl", help="dry-run inputs: csv, jsonl, parquet (comma-separated)")
     parser.add_argument("--workload", default=str(DEFAULT_WORKLOAD), help="path to workload.py")
-    parser.add_argument("--cells", choices=["json", "native"], default="json",
-                        help="segments/attributes in JSON Lines and Parquet: JSON text cells, as the CSV has them "
-                             "(default), or a list and an object, as a JSON export or a warehouse has them")
+    parser.add_argument("--cells", choices=["json", "native"], default="native",
+                        help="segments/attributes in JSON Lines and Parquet: a list and an object, as workload.py "
+                             "--jsonl writes them and a warehouse holds them (default), or JSON text cells, as the "
+                             "CSV has them (CSV always has JSON text cells)")
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--skip-dry-run", action="store_true")
     parser.add_argument("--skip-state", action="store_true")
