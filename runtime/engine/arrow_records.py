@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from destkit.runtime.config.source_paths import Columns
+from destkit.runtime.engine.hive_partitions import partition_names, partition_values, with_partitions
 from destkit.runtime.engine.items import Item, ItemSource, Malformed
 from destkit.runtime.errors import UsageError
 
@@ -340,13 +341,16 @@ def _parquet_file(path: Path) -> Any:
                          fix="give a .parquet file or a folder of them.") from None
 
 
-def _parquet_batches(first: Any, files: list[Path]) -> Iterator[Any]:
-    """The batches of each file in turn, ≤ 2,048 rows each (pyarrow decodes one row group at a time)."""
+def _parquet_batches(first: Any, files: list[Path], root: Path) -> Iterator[Any]:
+    """The batches of each file in turn, ≤ 2,048 rows each (pyarrow decodes one row group at a time), with the
+    values of its `name=value` folders under `root` as columns (`hive_partitions`)."""
+    pa = require_pyarrow("reading .parquet")
     for i, path in enumerate(files):
         parquet = first if i == 0 else _parquet_file(path)
         with parquet:
             for group in range(parquet.num_row_groups):  # one row group's reader at a time: memory stays flat
-                yield from parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], use_threads=False)
+                batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], use_threads=False)
+                yield from with_partitions(pa, batches, partition_values(root, path))
 
 
 def delta_dataset(path: str | Path) -> Any:
@@ -363,7 +367,7 @@ def read_parquet(path: str | Path) -> Iterator[Item]:
     """The records of a .parquet file or a folder of them, streamed; the first file is opened now, so a
     problem with it is raised here. pyarrow.parquet alone is used (pyarrow.dataset costs 50 MiB more)."""
     files = parquet_files(path)
-    return iter_arrow_records(_parquet_batches(_parquet_file(files[0]), files))
+    return iter_arrow_records(_parquet_batches(_parquet_file(files[0]), files, Path(path)))
 
 
 def read_delta(path: str | Path) -> Iterator[Item]:
@@ -447,7 +451,10 @@ def arrow_file_columns(path: Path, kind: str) -> Columns | None:
     """The columns of a Parquet file or folder (every file's), or a Delta table (see `schema_columns`)."""
     if kind == "delta":
         return schema_columns(delta_dataset(path).schema, origin=f"the columns of {path.name}")
-    return schema_columns(*[_parquet_file(p).schema_arrow for p in parquet_files(path)],
+    files = parquet_files(path)
+    pa = require_pyarrow("reading .parquet")
+    partitions = pa.schema([(name, pa.string()) for name in partition_names(path, files)])
+    return schema_columns(*[_parquet_file(p).schema_arrow for p in files], partitions,
                           origin=f"the columns of {path.name}")
 
 
