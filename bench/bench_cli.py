@@ -233,9 +233,21 @@ def reader_figure(path: Path, rounds: int) -> None:
           f"{dict_rate.wall / destkit_rate.wall:.2f}x by wall clock (goal <= 1.5x)")
 
 
+def csv_floor(path: Path) -> Timing:
+    """The least a Python reading of the CSV costs: `csv.DictReader`, and orjson over each row's JSON cells (no
+    check of any kind), timed in this process."""
+    loads = orjson.loads
+    start, cpu = time.perf_counter(), time.process_time()
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            loads(row["segments"])
+            loads(row["attributes"])
+    return Timing(time.perf_counter() - start, time.process_time() - cpu)
+
+
 def dry_run_figures(config: Path, files: dict[str, tuple[Path, Path]], workload_path: str, rows: int,
                     rounds: int, folder: Path) -> None:
-    """`destkit dry-run` per format, interleaved with the in-memory pipeline."""
+    """`destkit dry-run` per format, interleaved with the in-memory pipeline (and, for CSV, with its floor)."""
     def cli(path: Path) -> Callable[[], Timing]:
         return lambda: run_cli(["dry-run", str(config), "--input", str(path), "--offline",
                                 "--report", str(folder / "dry.report.jsonl")], folder)
@@ -243,6 +255,8 @@ def dry_run_figures(config: Path, files: dict[str, tuple[Path, Path]], workload_
     fixed = {fmt: best([cli(small)() for _ in range(2)]) for fmt, (_, small) in files.items()}
     sides: dict[str, Callable[[], Timing]] = {"in-memory pipeline": lambda: in_memory(workload_path, rows)}
     sides.update({f"CLI dry-run {fmt}": cli(big) for fmt, (big, _) in files.items()})
+    if "csv" in files:
+        sides["CSV floor"] = lambda: csv_floor(files["csv"][0])
     times = interleaved(sides, rounds)
     print(f"\nDry run, {rows:,} rows, best of {rounds}")
     memory = rate_line("in-memory pipeline (the call only)", rows, times["in-memory pipeline"])
@@ -253,6 +267,10 @@ def dry_run_figures(config: Path, files: dict[str, tuple[Path, Path]], workload_
         print(f"    start-up (a one-record run): {fixed[fmt].cpu:.2f} CPU s, {fixed[fmt].wall:.2f} s wall")
         print(f"    ratio to in-memory, whole command: {ratio_text(whole, memory)}")
         print(f"    ratio to in-memory, net of start-up: {ratio_text(net, memory)}  (goal >= {goal})")
+    if "csv" in files:
+        floor = rate_line("CSV floor: DictReader + orjson cells", rows, times["CSV floor"])
+        print(f"    the most a CSV run can reach, in-memory ÷ (in-memory + floor): {1 / (1 + memory.cpu / floor.cpu):.2f} "
+              "by CPU time")
 
 
 @contextmanager
