@@ -36,6 +36,7 @@ from destkit.runtime.engine.results import PreparedRequest, RunResult
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.worker_lines import parse_lines
+from destkit.runtime.engine.worker_selection import Selection
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
 
 if TYPE_CHECKING:
@@ -173,16 +174,22 @@ def send(conn: Connection, message: Any) -> None:
 
 
 def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
-                shared: Sequence[Any] | None = None, own_rows: Sequence[int] | None = None) -> None:
+                shared: Sequence[Any] | None = None, selection: Selection | None = None) -> None:
     """The forked process's body: a fresh event loop running this worker's pipeline; exits when it ends.
 
-    `shared` is the parent's in-memory input, inherited by the fork: chunks then carry rows only. With
-    `own_rows` (its input rows of `shared`, in order) the worker takes its records itself: no chunk comes."""
+    `shared` is the parent's in-memory input, inherited by the fork: chunks then carry rows only. With a
+    `selection` of it, the worker takes its own records itself (`worker_selection`): no chunk comes."""
+    parent_pid = os.getppid()
     gc.freeze()  # what the fork inherited is never collected here: the collector neither scans nor copies it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(ValueError):
         signal.set_wakeup_fd(-1)  # the parent loop's wake-up pipe is not ours
+    own_rows = None
+    if selection is not None:  # before the loop: a stop request (SIGTERM) ends the process while it decides
+        own_rows = selection.own_rows(spec.index, parent_pid)
+        if own_rows is None:
+            os._exit(PARENT_GONE_EXIT)
     asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop
     try:
         asyncio.run(_run_worker(sync, conn, spec, new_client, shared, own_rows))

@@ -1,5 +1,5 @@
 """`--workers N`'s parts around the pool: which syncs may use workers, each worker's share of the limits and
-of the records (`worker_of` for routed records, `select_rows` for a run whose workers pick their own), the
+of the records routed (`worker_of`; a run whose workers take their own: `worker_selection`), the
 parent's handle on one worker, and the two ends of the pipes (the child's entry, the parent's reader thread).
 Imports the engine's results, recorder, policy, stopping, state and worker_process only."""
 
@@ -9,8 +9,7 @@ import asyncio
 import multiprocessing
 import pickle
 import zlib
-from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -24,6 +23,7 @@ from destkit.runtime.engine.results import ProgressCallback
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.worker_process import Snapshot, WorkerSpec, worker_main
+from destkit.runtime.engine.worker_selection import Selection
 from destkit.runtime.errors import UsageError
 from destkit.runtime.outcomes import OutcomeCallback
 
@@ -74,31 +74,6 @@ def worker_of(key: str | None, row: int, workers: int) -> int:
 
 
 
-def select_rows(records: Sequence[Any], key_of: Callable[[Any], Any] | None, workers: int) -> list[array[int]]:
-    """Each worker's input rows of an in-memory list, in input order, for workers that pick their own records:
-    by the hash of the record's key (same key, same worker: `hash(str)` is the same in the forked children of
-    one process, which share its hash seed), else by row. `key_of` reads the key field from a record (None: the
-    sync has no key, every record goes by row). One pass in the parent before the fork: the workers inherit the
-    rows and touch only their own records (a touched record's pages are copied on write)."""
-    rows: list[array[int]] = [array("q") for _ in range(workers)]
-    appends = [r.append for r in rows]
-    if key_of is None:
-        for row in range(1, len(records) + 1):
-            appends[row % workers](row)
-        return rows
-    for row, record in enumerate(records, 1):
-        key = None
-        if record.__class__ is dict or isinstance(record, Mapping):
-            try:
-                value = key_of(record)
-            except Exception:  # the pipeline names the failure; here the record just has no key
-                value = None
-            if value is not None and value != "":
-                key = value if value.__class__ is str else str(value)
-        appends[row % workers if key is None else hash(key) % workers](row)
-    return rows
-
-
 @dataclass(frozen=True)
 class WorkerJob:
     """What `Sync` hands over to run with workers (everything else is the sync, inherited by fork)."""
@@ -131,8 +106,8 @@ class WorkerHandle:
         # local row → (input row, key), sent and not answered (kept when outcomes are shipped)
         self.outstanding: dict[int, tuple[int, str | None]] = {}
         self.sent = 0
-        # a self-selected run: the input rows this worker picks itself (inherited by fork), and those answered
-        self.own_rows: array[int] | None = None
+        # a self-selected worker: it takes its own rows of the inherited list; the parent notes those answered
+        self.selected = False
         self.answered: set[int] = set()
         self.snapshot: Snapshot | None = None
         self.ended = False
@@ -149,11 +124,11 @@ class WorkerHandle:
 
 
 def child_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
-               inherited: list[Connection], shared: Sequence[Any] | None, own_rows: array[int] | None) -> None:
+               inherited: list[Connection], shared: Sequence[Any] | None, selection: Selection | None) -> None:
     """In the forked child: drop the parent's pipe ends (so the parent's death reads as an end), then work."""
     for other in inherited:
         other.close()
-    worker_main(sync, conn, spec, new_client, shared, own_rows)
+    worker_main(sync, conn, spec, new_client, shared, selection)
 
 
 def receive_outcomes(conns: list[Connection], loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[tuple[int, Any]]) -> None:
@@ -178,5 +153,5 @@ def receive_outcomes(conns: list[Connection], loop: asyncio.AbstractEventLoop, i
                 return
 
 
-__all__ = ["MAX_WORKERS", "WorkerHandle", "WorkerJob", "check_workers", "child_main", "receive_outcomes", "select_rows",
-           "worker_limits", "worker_of"]
+__all__ = ["MAX_WORKERS", "WorkerHandle", "WorkerJob", "check_workers", "child_main", "receive_outcomes", "worker_limits",
+           "worker_of"]

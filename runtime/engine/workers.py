@@ -8,10 +8,9 @@ is sent as raw lines, which the workers parse: `worker_lines`); each worker hold
 `MAX_INFLIGHT_CHUNKS` chunks not yet taken (memory stays bounded). A worker numbers its records
 1, 2, 3... as it takes them and feeds each chunk through the fused loop; the parent keeps, for each
 record sent and not yet answered, its local row's input row and key, and puts the input row back on
-every outcome that comes back. A plain run (no resume, no retry) over an in-memory list routes
-nothing: the parent splits the list's rows between the workers once, before the fork
-(`worker_routing.select_rows`), and each worker takes its own records from the inherited list
-(self-selection); its outcomes come back named by their input rows. Workers ship back their counts and, when the parent records or calls
+every outcome that comes back. A plain run (no resume, no retry, no outcome or progress callback)
+over an in-memory list routes nothing: each worker takes its own records from the inherited list, decided by the same hash of
+their keys (`worker_selection`), and names their outcomes by their input rows. Workers ship back their counts and, when the parent records or calls
 back with them, their outcomes; the parent alone writes the state store, calls the callbacks and
 progress, and merges the summary.
 
@@ -46,7 +45,7 @@ from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.engine.results import RunFailed, RunResult
 from destkit.runtime.engine.sources import JsonLines, jsonl_item
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks, plain_key_name
 from destkit.runtime.engine.worker_process import (
     ITEMS,
     LINES,
@@ -65,10 +64,10 @@ from destkit.runtime.engine.worker_routing import (
     check_workers,
     child_main,
     receive_outcomes,
-    select_rows,
     worker_limits,
     worker_of,
 )
+from destkit.runtime.engine.worker_selection import Selection
 from destkit.runtime.errors import InternalError
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 
@@ -103,9 +102,13 @@ class WorkerPool:
         self.key_reader = KeyReader.for_sync(sync) if lines is not None and self.skip is None and self.only_keys is None \
             else None
         self.lines = lines if self.key_reader is not None else None
-        # an in-memory list in a plain run: each worker takes its own rows of it, nothing is routed
-        self.own_rows = select_rows(shared, self.plain_key_of(), self.n) \
-            if shared is not None and self.skip is None and self.only_keys is None else None
+        # an in-memory list in a plain run that no callback watches: each worker takes its own rows of it, nothing
+        # is routed. Self-selected workers run ahead of the parent: a callback (progress, outcomes) that acts on the
+        # run, e.g. stops it, would find the workers further on than with routing, so such runs keep routing.
+        self.selection = Selection(shared, self.plain_key_of(), plain_key_name(sync), self.n,
+                                   multiprocessing.get_context("fork")) \
+            if shared is not None and self.skip is None and self.only_keys is None and not job.callbacks \
+            and job.progress is None else None
         self.stopping: str | None = None
         self.halting = False  # self-selected workers were told to stop (the run was aborted)
         self.aborted: str | None = None
@@ -127,7 +130,7 @@ class WorkerPool:
                               0 if self.lines is None else self.lines.max_line_bytes)
             inherited = [w.conn for w in self.workers] + [parent_end]  # the child closes the parent's ends
             process = context.Process(target=child_main, args=(self.sync, child_end, spec, self.job.new_client, inherited,
-                                                           self.shared, None if self.own_rows is None else self.own_rows[index]),
+                                                           self.shared, self.selection),
                                       name=f"destkit-worker-{index}", daemon=True)
             process.start()
             child_end.close()
@@ -135,11 +138,10 @@ class WorkerPool:
 
     def handle(self, index: int, process: BaseProcess, conn: Connection) -> WorkerHandle:
         w = WorkerHandle(index, process, conn)
-        if self.own_rows is not None:  # a self-selected worker owes its rows from the start, all read at once
-            w.own_rows = self.own_rows[index]
-            w.sent = len(w.own_rows)
-            self.summary.received += w.sent
-            self.rows_read += w.sent
+        if self.selection is not None:  # the workers take their own records: the whole list is read at once
+            w.selected = True
+            if index == 0:
+                self.synced(len(self.selection.records))
         return w
 
     def plain_key_of(self) -> Callable[[Any], Any] | None:
@@ -157,6 +159,8 @@ class WorkerPool:
                     w.process.kill()
         for w in self.workers:
             w.process.join(5)
+        if self.selection is not None:
+            self.selection.close()
         if self.receiver is not None:  # every child end is closed now: the thread reads the last EOF and ends
             self.receiver.join(5)
         for w in self.workers:
@@ -206,7 +210,7 @@ class WorkerPool:
         return source_error
 
     async def route_all(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
-        if self.halted or self.own_rows is not None:  # self-selected: the workers take their records themselves
+        if self.halted or self.selection is not None:  # self-selected: the workers take their records themselves
             return
         if self.lines is not None and self.key_reader is not None:
             await self.route_lines(self.lines, self.key_reader)
@@ -403,7 +407,7 @@ class WorkerPool:
 
     def answered(self, w: WorkerHandle, outcomes: list[Outcome]) -> list[Outcome]:
         """The outcomes, named by their input rows, each checked to answer a record the worker owed once."""
-        if w.own_rows is not None:  # self-selected: the worker named them; the parent notes which rows are answered
+        if w.selected:  # self-selected: the worker named them; the parent notes which rows are answered
             answered = w.answered
             for o in outcomes:
                 if o.row in answered:
@@ -451,7 +455,8 @@ class WorkerPool:
                                          message=message))
             w.outstanding.clear()
         else:  # a dry run without callbacks: only the counts are kept
-            lost = w.sent - w.done_count()
+            sent = w.sent if self.selection is None else len(self.selection.rows_of(w.index))
+            lost = sent - w.done_count()
             self.local.counts[Status.DEAD_LETTERED.value] += lost
             self.local.reasons[Reason.UNKNOWN_DELIVERY.value] += lost
         if self.job.recorder is not None:
@@ -461,16 +466,15 @@ class WorkerPool:
     def owed(self, w: WorkerHandle) -> list[tuple[int, str | None]]:
         """The rows (and keys) a dead worker owed an outcome for: routed and unanswered, or, self-selected, its own
         rows less those answered (found again in the list: a record's key is read only for its dead letter)."""
-        if w.own_rows is None:
+        if self.selection is None:
             return list(w.outstanding.values())
-        assert self.shared is not None
-        shared, answered = self.shared, w.answered
-        return [(row, self.key_of(shared[row - 1])) for row in w.own_rows if row not in answered]
+        shared, answered = self.selection.records, w.answered
+        return [(row, self.key_of(shared[row - 1])) for row in self.selection.rows_of(w.index) if row not in answered]
 
     def halt_self_selected(self) -> None:
         """The run ends early (an auth failure, a dead worker): self-selected workers, which no routing stops, are
         told to read no more, as a stop request would (each finishes its batches in flight)."""
-        if self.own_rows is None or self.halting:
+        if self.selection is None or self.halting:
             return
         self.halting = True
         for w in self.workers:
