@@ -102,13 +102,7 @@ class WorkerPool:
         self.key_reader = KeyReader.for_sync(sync) if lines is not None and self.skip is None and self.only_keys is None \
             else None
         self.lines = lines if self.key_reader is not None else None
-        # an in-memory list in a plain run that no callback watches: each worker takes its own rows of it, nothing
-        # is routed. Self-selected workers run ahead of the parent: a callback (progress, outcomes) that acts on the
-        # run, e.g. stops it, would find the workers further on than with routing, so such runs keep routing.
-        self.selection = Selection(shared, self.plain_key_of(), plain_key_name(sync), self.n,
-                                   multiprocessing.get_context("fork")) \
-            if shared is not None and self.skip is None and self.only_keys is None and not job.callbacks \
-            and job.progress is None else None
+        self.selection = self.self_selection(shared)
         self.stopping: str | None = None
         self.halting = False  # self-selected workers were told to stop (the run was aborted)
         self.aborted: str | None = None
@@ -143,6 +137,15 @@ class WorkerPool:
             if index == 0:
                 self.synced(len(self.selection.records))
         return w
+
+    def self_selection(self, shared: Sequence[Any] | None) -> Selection | None:
+        """An in-memory list in a plain run that no callback watches: each worker takes its own rows of it, nothing
+        is routed. Self-selected workers run ahead of the parent: a callback (progress, outcomes) that acts on the
+        run, e.g. stops it, would find the workers further on than with routing, so such runs keep routing."""
+        job = self.job
+        if shared is None or self.skip is not None or self.only_keys is not None or job.callbacks or job.progress:
+            return None
+        return Selection(shared, self.plain_key_of(), plain_key_name(self.sync), self.n, multiprocessing.get_context("fork"))
 
     def plain_key_of(self) -> Callable[[Any], Any] | None:
         """The function reading a record's key field (None: the sync has no key, records go by row)."""
