@@ -185,19 +185,24 @@ def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Call
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(ValueError):
         signal.set_wakeup_fd(-1)  # the parent loop's wake-up pipe is not ours
-    own_rows = None
-    if selection is not None:  # before the loop: a stop request (SIGTERM) ends the process while it decides
-        own_rows = selection.own_rows(spec.index, parent_pid)
-        if own_rows is None:
-            os._exit(PARENT_GONE_EXIT)
     asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop
     try:
+        own_rows = None if selection is None else _take_own_rows(selection, spec.index, parent_pid)
         asyncio.run(_run_worker(sync, conn, spec, new_client, shared, own_rows))
     except BaseException as exc:  # anything at all: the parent must hear why
         with contextlib.suppress(Exception):
             send(conn, Failed(f"{type(exc).__name__}: {exc}"))
         os._exit(1)
     os._exit(0)
+
+
+def _take_own_rows(selection: Selection, index: int, parent_pid: int) -> Sequence[int]:
+    """This worker's rows, decided with the others before its loop runs (a stop request, SIGTERM, ends the process
+    meanwhile: it has taken no record yet)."""
+    own_rows = selection.own_rows(index, parent_pid)
+    if own_rows is None:
+        os._exit(PARENT_GONE_EXIT)  # the parent is gone: nothing this worker does can be recorded
+    return own_rows
 
 
 async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
