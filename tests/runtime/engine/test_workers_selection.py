@@ -5,6 +5,7 @@ process, a key's records in one worker in input order, and a dead worker's unans
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -17,9 +18,9 @@ import orjson
 import pytest
 
 from destkit.destinations._kit import FaultPlan
-from destkit.destinations.hello_charles.emulator import create_app
+from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
 from destkit.runtime.cli.server import running_server
-from destkit.runtime.engine import StateStore, Sync, build_sync
+from destkit.runtime.engine import StateStore, StopRequest, Sync, build_sync
 from destkit.runtime.engine.worker_lines import plain_key_name
 from destkit.runtime.engine.worker_selection import Selection, owners_of, rows_owned
 from destkit.runtime.outcomes import Reason, Status
@@ -207,3 +208,50 @@ def test_a_worker_killed_in_a_self_selected_recorded_run_dead_letters_exactly_it
     assert s.aborted is not None and s.aborted.startswith("worker process 0")
     assert s.received == len(by_row)
     assert s.count(Status.DEAD_LETTERED) == s.reasons[Reason.UNKNOWN_DELIVERY.value] == len(unknown)
+
+
+class StopOnFirstWrite:
+    """An ASGI wrapper that asks the run to stop (on the run's loop) when the first write arrives."""
+
+    def __init__(self, app: Any, stop: StopRequest) -> None:
+        self.app = app
+        self.stop = stop
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.asked = threading.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] != "GET" and not self.asked.is_set() and self.loop is not None:
+            self.asked.set()
+            self.loop.call_soon_threadsafe(self.stop.request, "a test")
+        await self.app(scope, receive, send)
+
+
+def test_a_self_selected_run_stopped_early_is_resumed_and_every_row_ends_once(tmp_path: Path) -> None:
+    records = audience([r % 300 if r % 5 == 0 else r for r in range(3_000)])
+    workspace = EmulatorState()
+    store = StateStore(tmp_path / "state.sqlite")
+    stop = StopRequest(grace_s=10)
+    stopper = StopOnFirstWrite(create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES, state=workspace,
+                                          faults=FaultPlan(latency_ms=50)), stop)
+
+    async def stopped_run(sync: Sync) -> Any:
+        stopper.loop = asyncio.get_running_loop()
+        return await sync.arun(records, state=store, input_ref="v1", stop=stop, workers=2)
+
+    try:
+        with running_server(stopper) as url:
+            first = asyncio.run(stopped_run(sync_to(url, concurrency=2)))
+        assert first.stopped == "a test"
+        done = statuses(store, first.summary.run_id)
+        assert first.summary.received == len(done) < 3_000
+        app = create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES, state=workspace)
+        with running_server(app) as url:
+            resumed = sync_to(url, concurrency=2).run(records, state=store, input_ref="v1", mode="resume", workers=2)
+        assert resumed.summary.run_id == first.summary.run_id
+        ended = statuses(store, first.summary.run_id)
+    finally:
+        store.close()
+    assert sorted(ended) == list(range(1, 3_001))
+    assert {row for row, (status, _reason) in ended.items() if status == Status.INVALID.value} == set(BAD)
+    sent = {record["user_id"] for row, record in enumerate(records, start=1) if row not in BAD}
+    assert set(workspace.contacts) == sent
