@@ -9,10 +9,12 @@ is sent as raw lines, which the workers parse: `worker_lines`); each worker hold
 1, 2, 3... as it takes them and feeds each chunk through the fused loop; the parent keeps, for each
 record sent and not yet answered, its local row's input row and key, and puts the input row back on
 every outcome that comes back. A plain run (no resume, no retry, no outcome or progress callback)
-over an in-memory list routes nothing: each worker takes its own records from the inherited list, decided by the same hash of
-their keys (`worker_selection`), and names their outcomes by their input rows. Workers ship back their counts and, when the parent records or calls
-back with them, their outcomes; the parent alone writes the state store, calls the callbacks and
-progress, and merges the summary.
+over an in-memory list routes nothing: the workers decide together which records are whose
+(`worker_selection`: mostly a worker's own part of the list; a key found in several parts goes by
+its hash), each takes its own from the inherited list and names their outcomes by their input rows.
+Workers ship back their counts and, when the parent records or calls back with them, their
+outcomes; the parent alone writes the state store, calls the callbacks and progress, and merges
+the summary.
 
 The destination's limits are split so that it sees them in total: worker i gets
 `concurrency // N` slots (plus one for the first `concurrency % N` workers) and
@@ -21,7 +23,8 @@ from response headers are obeyed per worker. Mirror runs, actions answered with 
 that number their session's requests keep one process (a clear `UsageError` says so).
 
 A worker that dies leaves its records without an answer dead-lettered as `unknown_delivery` (a
-retry with `--include-unknown` sends them again) and ends the run; a stop request is forwarded to
+retry with `--include-unknown` sends them again) and ends the run (self-selected workers, which no
+routing holds back, are stopped as by a stop request); a stop request is forwarded to
 every worker as SIGTERM, and each finishes its batches in flight within the grace period.
 """
 
