@@ -255,3 +255,21 @@ def test_a_self_selected_run_stopped_early_is_resumed_and_every_row_ends_once(tm
     assert {row for row, (status, _reason) in ended.items() if status == Status.INVALID.value} == set(BAD)
     sent = {record["user_id"] for row, record in enumerate(records, start=1) if row not in BAD}
     assert set(workspace.contacts) == sent
+
+
+def test_refused_credentials_in_a_self_selected_run_abort_it_and_stop_the_other_workers(tmp_path: Path) -> None:
+    app = create_app(api_key=API_KEY, tags=TAGS, custom_properties=PROPERTIES, faults=FaultPlan(latency_ms=20))
+    store = StateStore(tmp_path / "state.sqlite")
+    try:
+        with running_server(app) as url:
+            sync = build_sync(hc_config(catalogs=CATALOGS, secrets={"api_key": "revoked"}, options={"concurrency": 2}),
+                              base_url=url, allow_http=True)
+            result = sync.run(audience([r % 30 if r % 2 else r for r in range(5_000)]), state=store, workers=2)
+        by_row = statuses(store, result.summary.run_id)
+    finally:
+        store.close()
+    s = result.summary
+    assert s.aborted is not None and s.aborted.startswith("auth_failed") and "revoked" not in s.aborted
+    assert s.delivered == 0 and not app.state.emulator.contacts
+    assert {reason for _status, reason in by_row.values()} <= {Reason.AUTH_FAILED.value, Reason.INVALID_PHONE.value}
+    assert s.received == len(by_row) < 5_000
