@@ -10,11 +10,12 @@ both sides alike; each prints every round, the best of each side, their ratio (N
 process) and the range of the per-round ratios:
 
 * dry run, W1 in memory: `sync.dry_run(records, keep_requests=False, workers=n)` over a list
-  (the workers inherit the list by fork: only row numbers cross the pipes);
+  (the workers inherit the list by fork and each takes its own records: `engine.worker_selection`;
+  nothing crosses the pipes but counts);
 * dry run, W1 from a JSONL file: `read_jsonl(path)` streamed (the parent reads the file a block at a
   time and routes each raw line by the key read off its bytes; the workers parse their lines);
 * end to end: `sync.run(records, workers=n)` to `bench/emulator_server.py --lean LATENCY` at
-  concurrency C (split between the workers: C // N each).
+  concurrency C (split between the workers: C // N each; a list again, so self-selected).
 
 CPU seconds (this process and its workers, user + system) are printed beside the wall time: on a
 shared machine they say what the run cost when the wall clock says mostly what the neighbours did.

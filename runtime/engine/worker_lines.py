@@ -58,6 +58,23 @@ def _open_line(head: bytes, overlong: bool, limit: int) -> tuple[bytes, bool]:
     return (b"", True) if overlong or len(head) > limit else (head, False)
 
 
+def plain_key_name(sync: Sync) -> str | None:
+    """The top-level source field whose value, as is, is a record's key (`record.get(name)`), or None when the
+    key field's mapping does anything else (or there is no key field)."""
+    field = sync.key_field
+    if field is None:
+        return None
+    spec = sync.config.mapping.get(field)
+    name = spec.get("path") if isinstance(spec, dict) and set(spec) == {"path"} else spec
+    key_of = sync.mapping.per_field.get(field)
+    if (not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or key_of is None
+            or not _GET_EXPRESSION.fullmatch(sync.mapping.expressions.get(field, ""))):
+        return None
+    if key_of({name: "probe"}) != "probe" or key_of({}) is not None:
+        return None  # not the field's value as is, after all
+    return name
+
+
 class KeyReader:
     """Reads a raw line's key (the value of one top-level field) from its bytes, where that is exact."""
 
@@ -72,18 +89,8 @@ class KeyReader:
     @classmethod
     def for_sync(cls, sync: Sync) -> KeyReader | None:
         """The reader for the sync's key field, when the mapping takes it as is from a top-level field."""
-        field = sync.key_field
-        if field is None:
-            return None
-        spec = sync.config.mapping.get(field)
-        name = spec.get("path") if isinstance(spec, dict) and set(spec) == {"path"} else spec
-        key_of = sync.mapping.per_field.get(field)
-        if (not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or key_of is None
-                or not _GET_EXPRESSION.fullmatch(sync.mapping.expressions.get(field, ""))):
-            return None
-        if key_of({name: "probe"}) != "probe" or key_of({}) is not None:
-            return None  # not the field's value as is, after all
-        return cls(name)
+        name = plain_key_name(sync)
+        return None if name is None else cls(name)
 
     def read(self, raw: bytes) -> bytes | None:
         """The key's UTF-8 bytes (None: the record has no key), or NOT_READ when only a parse can tell."""
@@ -140,4 +147,4 @@ def parse_lines(max_line_bytes: int, linenos: list[int], entries: list[Any]) -> 
             yield entry
 
 
-__all__ = ["BLOCK_BYTES", "NOT_READ", "KeyReader", "line_blocks", "parse_lines"]
+__all__ = ["BLOCK_BYTES", "NOT_READ", "KeyReader", "line_blocks", "parse_lines", "plain_key_name"]

@@ -36,6 +36,7 @@ from destkit.runtime.engine.results import PreparedRequest, RunResult
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.worker_lines import parse_lines
+from destkit.runtime.engine.worker_selection import Selection
 from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 Chunk = tuple[Any, ...]
 ROWS, ITEMS, LINES = 0, 1, 2
 PARENT_GONE_EXIT = 3  # the parent died (its end of the pipe closed before it said the input ended)
+CHUNK_ROWS = 1000  # a self-selected worker's records per chunk through the fused loop, as the parent's chunks
 SHIP_EVERY = 2000  # outcomes buffered in the worker before they are shipped, between chunks too
 
 
@@ -127,9 +129,10 @@ class Failed:
 class Shipper(Recorder):
     """The worker's recorder: instead of writing the store, ships outcomes to the parent, which records them."""
 
-    def __init__(self, conn: Connection, summary: RunSummary, result: RunResult) -> None:
+    def __init__(self, conn: Connection, summary: RunSummary, result: RunResult, own_rows: Sequence[int] | None = None) -> None:
         # no Recorder.__init__: nothing here touches a store; only what a pipeline uses is set
         self.conn = conn
+        self.own_rows = own_rows  # a self-selected run: local row r is input row own_rows[r - 1]
         self.summary = summary
         self.result = result
         self.buffer: list[Outcome] = []
@@ -155,6 +158,10 @@ class Shipper(Recorder):
         """Send what is buffered, with the chunks taken since the last shipment (the parent's credits)."""
         requests = self.result.requests
         self.result.requests = []
+        if self.own_rows is not None:  # the outcomes leave named by their input rows
+            own_rows = self.own_rows
+            for o in self.buffer:
+                o.row = own_rows[o.row - 1]
         send(self.conn, Shipment(pack_outcomes(self.buffer), self.fingerprints, self.acks, Snapshot.of(self.summary), requests))
         self.buffer, self.fingerprints, self.acks = [], [], 0
 
@@ -167,10 +174,12 @@ def send(conn: Connection, message: Any) -> None:
 
 
 def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
-                shared: Sequence[Any] | None = None) -> None:
+                shared: Sequence[Any] | None = None, selection: Selection | None = None) -> None:
     """The forked process's body: a fresh event loop running this worker's pipeline; exits when it ends.
 
-    `shared` is the parent's in-memory input, inherited by the fork: chunks then carry rows only."""
+    `shared` is the parent's in-memory input, inherited by the fork: chunks then carry rows only. With a
+    `selection` of it, the worker takes its own records itself (`worker_selection`): no chunk comes."""
+    parent_pid = os.getppid()
     gc.freeze()  # what the fork inherited is never collected here: the collector neither scans nor copies it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -178,7 +187,8 @@ def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Call
         signal.set_wakeup_fd(-1)  # the parent loop's wake-up pipe is not ours
     asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop
     try:
-        asyncio.run(_run_worker(sync, conn, spec, new_client, shared))
+        own_rows = None if selection is None else _take_own_rows(selection, spec.index, parent_pid)
+        asyncio.run(_run_worker(sync, conn, spec, new_client, shared, own_rows))
     except BaseException as exc:  # anything at all: the parent must hear why
         with contextlib.suppress(Exception):
             send(conn, Failed(f"{type(exc).__name__}: {exc}"))
@@ -186,8 +196,17 @@ def worker_main(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Call
     os._exit(0)
 
 
+def _take_own_rows(selection: Selection, index: int, parent_pid: int) -> Sequence[int]:
+    """This worker's rows, decided with the others before its loop runs (a stop request, SIGTERM, ends the process
+    meanwhile: it has taken no record yet)."""
+    own_rows = selection.own_rows(index, parent_pid)
+    if own_rows is None:
+        os._exit(PARENT_GONE_EXIT)  # the parent is gone: nothing this worker does can be recorded
+    return own_rows
+
+
 async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
-                      shared: Sequence[Any] | None) -> None:
+                      shared: Sequence[Any] | None, own_rows: Sequence[int] | None) -> None:
     loop = asyncio.get_running_loop()
     stop = StopRequest(spec.grace_s)
     loop.add_signal_handler(signal.SIGTERM, stop.request, "SIGTERM")  # the parent forwards its stop requests
@@ -198,7 +217,7 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client
     sync.concurrency, sync.requests_per_second = spec.concurrency, spec.requests_per_second
     summary = RunSummary(run_id=spec.run_id, destination=sync.spec.id, action=sync.action_id, dry_run=spec.dry_run)
     result = RunResult(summary)
-    shipper = Shipper(conn, summary, result)
+    shipper = Shipper(conn, summary, result, own_rows)
     # a dry run emits its delivered records only to callbacks: ship them through one when the parent wants them
     callbacks: list[OutcomeCallback] = [shipper.add] if spec.dry_run and spec.ship_outcomes else []
     recorder = shipper if spec.ship_outcomes and not spec.dry_run else None
@@ -206,7 +225,9 @@ async def _run_worker(sync: Sync, conn: Connection, spec: WorkerSpec, new_client
     try:
         pipeline = WorkerPipeline(sync, client, summary, callbacks, None, spec.dry_run, spec.keep_requests, result)
         pipeline.arm(RunPlan(), recorder, state if spec.incremental else None, stop)
-        await pipeline.run(_chunks(inbox, shipper, shared, spec.max_line_bytes))
+        chunks = _chunks(inbox, shipper, shared, spec.max_line_bytes) if own_rows is None or shared is None \
+            else own_chunks(shipper, shared, own_rows)
+        await pipeline.run(chunks)
     finally:
         if client is not None:
             await client.aclose()
@@ -255,6 +276,15 @@ async def _chunks(inbox: asyncio.Queue[Chunk | None], shipper: Shipper, shared: 
         yield items_of(chunk, shared, max_line_bytes)
 
 
+async def own_chunks(shipper: Shipper, shared: Sequence[Any], own_rows: Sequence[int]) -> AsyncIterator[Iterable[Any]]:
+    """A self-selected worker's records: its own rows of the inherited list, a chunk at a time (numbered 1, 2,
+    3... by the loop, as routed chunks are; the shipper names them by their input rows)."""
+    for start in range(0, len(own_rows), CHUNK_ROWS):
+        shipper.ship()  # outcomes so far, as between routed chunks: the parent's progress and bookkeeping
+        await asyncio.sleep(0)  # a stop request (SIGTERM) is heard here, between chunks
+        yield items_of((ROWS, own_rows[start:start + CHUNK_ROWS]), shared, 0)
+
+
 def items_of(chunk: Chunk, shared: Sequence[Any] | None, max_line_bytes: int) -> Iterable[Any]:
     """A chunk's items: its records, the inherited list's items at its rows, or its raw lines parsed."""
     kind = chunk[0]
@@ -291,5 +321,5 @@ def _read_inbox(conn: Connection, loop: asyncio.AbstractEventLoop,
             return
 
 
-__all__ = ["ITEMS", "LINES", "ROWS", "Chunk", "Ended", "Failed", "Shipment", "Snapshot", "WorkerPipeline", "WorkerSpec", "as_item",
-           "items_of", "worker_main"]
+__all__ = ["CHUNK_ROWS", "ITEMS", "LINES", "ROWS", "Chunk", "Ended", "Failed", "Shipment", "Snapshot", "WorkerPipeline", "WorkerSpec", "as_item",
+           "items_of", "own_chunks", "worker_main"]

@@ -8,9 +8,13 @@ is sent as raw lines, which the workers parse: `worker_lines`); each worker hold
 `MAX_INFLIGHT_CHUNKS` chunks not yet taken (memory stays bounded). A worker numbers its records
 1, 2, 3... as it takes them and feeds each chunk through the fused loop; the parent keeps, for each
 record sent and not yet answered, its local row's input row and key, and puts the input row back on
-every outcome that comes back. Workers ship back their counts and, when the parent records or calls
-back with them, their outcomes; the parent alone writes the state store, calls the callbacks and
-progress, and merges the summary.
+every outcome that comes back. A plain run (no resume, no retry, no outcome or progress callback)
+over an in-memory list routes nothing: the workers decide together which records are whose
+(`worker_selection`: mostly a worker's own part of the list; a key found in several parts goes by
+its hash), each takes its own from the inherited list and names their outcomes by their input rows.
+Workers ship back their counts and, when the parent records or calls back with them, their
+outcomes; the parent alone writes the state store, calls the callbacks and progress, and merges
+the summary.
 
 The destination's limits are split so that it sees them in total: worker i gets
 `concurrency // N` slots (plus one for the first `concurrency % N` workers) and
@@ -19,7 +23,8 @@ from response headers are obeyed per worker. Mirror runs, actions answered with 
 that number their session's requests keep one process (a clear `UsageError` says so).
 
 A worker that dies leaves its records without an answer dead-lettered as `unknown_delivery` (a
-retry with `--include-unknown` sends them again) and ends the run; a stop request is forwarded to
+retry with `--include-unknown` sends them again) and ends the run (self-selected workers, which no
+routing holds back, are stopped as by a stop request); a stop request is forwarded to
 every worker as SIGTERM, and each finishes its batches in flight within the grace period.
 """
 
@@ -35,22 +40,15 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from destkit.runtime.config.secrets import Secret, redact
-from destkit.runtime.engine.policy import RunPlan
-from destkit.runtime.engine.recorder import Recorder
-from destkit.runtime.engine.results import ProgressCallback, RunFailed, RunResult
+from destkit.runtime.engine.results import RunFailed, RunResult
 from destkit.runtime.engine.sources import JsonLines, jsonl_item
-from destkit.runtime.engine.state import StateStore
-from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks, plain_key_name
 from destkit.runtime.engine.worker_process import (
     ITEMS,
     LINES,
@@ -58,105 +56,29 @@ from destkit.runtime.engine.worker_process import (
     Ended,
     Failed,
     Shipment,
-    Snapshot,
     WorkerSpec,
     as_item,
     unpack_outcomes,
-    worker_main,
 )
-from destkit.runtime.errors import InternalError, UsageError
-from destkit.runtime.outcomes import Outcome, OutcomeCallback, Reason, RunSummary, Status
+from destkit.runtime.engine.worker_routing import (
+    MAX_WORKERS,
+    WorkerHandle,
+    WorkerJob,
+    check_workers,
+    child_main,
+    receive_outcomes,
+    worker_limits,
+    worker_of,
+)
+from destkit.runtime.engine.worker_selection import Selection
+from destkit.runtime.errors import InternalError
+from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 
 if TYPE_CHECKING:
     from destkit.runtime.engine.sync import Sync
 
-MAX_WORKERS = 64
 CHUNK_RECORDS = 1000  # records per message to a worker (pickled: cheaper than orjson for the same dicts, measured)
 MAX_INFLIGHT_CHUNKS = 4  # chunks sent to a worker and not yet taken by its pipeline
-
-
-def check_workers(sync: Sync, workers: int) -> None:
-    """Refuse a worker count, or a sync, that `--workers` cannot run (N = 1 is always today's run)."""
-    if not 1 <= workers <= MAX_WORKERS:
-        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}.", "workers",
-                         "pass a number of worker processes, e.g. the machine's cores.")
-    if workers == 1:
-        return
-    if "fork" not in multiprocessing.get_all_start_methods():
-        raise UsageError("--workers needs the fork start method, which this platform lacks.", "workers",
-                         "run with --workers 1 (the default).")
-    why = _one_process_only(sync)
-    if why is not None:
-        raise UsageError(f"--workers cannot be used here: {why}.", "workers", "run with --workers 1 (the default).")
-
-
-def _one_process_only(sync: Sync) -> str | None:
-    """Why this sync must run in one process, or None."""
-    if sync.options.mirror:
-        return "a mirror run removes the members it did not see, which needs the whole input in one process"
-    if sync.action.response.job is not None:
-        return f"the {sync.action_id} action answers with jobs, which are tracked by one process"
-    if sync.envelope.session:
-        return "the request body numbers the requests of one session, which one process hands out"
-    return None
-
-
-def worker_limits(concurrency: int, requests_per_second: float | None, workers: int, index: int) -> tuple[int, float | None]:
-    """Worker `index`'s share of the limits: together the workers use exactly the configured ones."""
-    slots = concurrency // workers + (1 if index < concurrency % workers else 0)
-    return slots, None if requests_per_second is None else requests_per_second / workers
-
-
-def worker_of(key: str | None, row: int, workers: int) -> int:
-    """The worker a record goes to: by a stable hash of its key (same key, same worker), else by row."""
-    if key is None:
-        return row % workers
-    return zlib.crc32(key.encode()) % workers
-
-
-@dataclass(frozen=True)
-class WorkerJob:
-    """What `Sync` hands over to run with workers (everything else is the sync, inherited by fork)."""
-
-    workers: int
-    recorder: Recorder | None
-    plan: RunPlan
-    callbacks: list[OutcomeCallback]
-    progress: ProgressCallback | None
-    dry_run: bool
-    keep_requests: bool
-    stop: StopRequest | None
-    state: StateStore | None
-    incremental: bool
-    new_client: Callable[[], httpx.AsyncClient]
-
-
-class _Worker:
-    """The parent's side of one worker: its pipe, its credit, the rows it owes an outcome for."""
-
-    def __init__(self, index: int, process: BaseProcess, conn: Connection) -> None:
-        self.index = index
-        self.process = process
-        self.conn = conn
-        self.chunk: list[Any] = []  # the chunk being filled: records, rows of the inherited list, or raw lines
-        self.linenos: list[int] = []  # a chunk of raw lines: their line numbers
-        self.local = 0  # the worker's rows handed out: its records are numbered 1, 2, 3... in the order sent
-        self.inflight = 0
-        self.credit = asyncio.Event()
-        # local row → (input row, key), sent and not answered (kept when outcomes are shipped)
-        self.outstanding: dict[int, tuple[int, str | None]] = {}
-        self.sent = 0
-        self.snapshot: Snapshot | None = None
-        self.ended = False
-        self.gone = False
-        self.failure: str | None = None
-
-    @property
-    def alive(self) -> bool:
-        return not (self.ended or self.gone)
-
-    def done_count(self) -> int:
-        return 0 if self.snapshot is None else sum(self.snapshot.counts.values())
 
 
 class WorkerPool:
@@ -173,7 +95,7 @@ class WorkerPool:
         self.n = job.workers if job.dry_run else min(job.workers, sync.concurrency)
         # each outcome comes back when the parent records it or calls back with it; else counts are enough
         self.track = job.recorder is not None or bool(job.callbacks)
-        self.workers: list[_Worker] = []
+        self.workers: list[WorkerHandle] = []
         self.inbox: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
         self.rows_read = 0
         resumed = job.recorder is not None and job.plan.resume is not None
@@ -183,7 +105,9 @@ class WorkerPool:
         self.key_reader = KeyReader.for_sync(sync) if lines is not None and self.skip is None and self.only_keys is None \
             else None
         self.lines = lines if self.key_reader is not None else None
+        self.selection = self.self_selection(shared)
         self.stopping: str | None = None
+        self.halting = False  # self-selected workers were told to stop (the run was aborted)
         self.aborted: str | None = None
         self.latencies: list[float] = []
         self.secrets: list[Secret] = sync.secret_values()
@@ -202,12 +126,36 @@ class WorkerPool:
                               self.job.stop.grace_s if self.job.stop is not None else 20.0,
                               0 if self.lines is None else self.lines.max_line_bytes)
             inherited = [w.conn for w in self.workers] + [parent_end]  # the child closes the parent's ends
-            process = context.Process(target=_child, args=(self.sync, child_end, spec, self.job.new_client, inherited,
-                                                           self.shared),
+            process = context.Process(target=child_main, args=(self.sync, child_end, spec, self.job.new_client, inherited,
+                                                           self.shared, self.selection),
                                       name=f"destkit-worker-{index}", daemon=True)
             process.start()
             child_end.close()
-            self.workers.append(_Worker(index, process, parent_end))
+            self.workers.append(self.handle(index, process, parent_end))
+
+    def handle(self, index: int, process: BaseProcess, conn: Connection) -> WorkerHandle:
+        w = WorkerHandle(index, process, conn)
+        if self.selection is not None:  # the workers take their own records: the whole list is read at once
+            w.selected = True
+            if index == 0:
+                self.synced(len(self.selection.records))
+        return w
+
+    def self_selection(self, shared: Sequence[Any] | None) -> Selection | None:
+        """An in-memory list in a plain run that no callback watches: each worker takes its own rows of it, nothing
+        is routed. Self-selected workers run ahead of the parent: a callback (progress, outcomes) that acts on the
+        run, e.g. stops it, would find the workers further on than with routing, so such runs keep routing."""
+        job = self.job
+        if shared is None or self.skip is not None or self.only_keys is not None or job.callbacks or job.progress:
+            return None
+        return Selection(shared, self.plain_key_of(), plain_key_name(self.sync), self.n, multiprocessing.get_context("fork"))
+
+    def plain_key_of(self) -> Callable[[Any], Any] | None:
+        """The function reading a record's key field (None: the sync has no key, records go by row)."""
+        field = self.sync.key_field
+        if field is None:
+            return None
+        return self.sync.mapping.per_field.get(field) or (lambda record: self.key_of(record))
 
     def close(self) -> None:
         """Make sure no worker outlives the run (after a failure of the parent's, they are killed)."""
@@ -217,6 +165,8 @@ class WorkerPool:
                     w.process.kill()
         for w in self.workers:
             w.process.join(5)
+        if self.selection is not None:
+            self.selection.close()
         if self.receiver is not None:  # every child end is closed now: the thread reads the last EOF and ends
             self.receiver.join(5)
         for w in self.workers:
@@ -226,7 +176,7 @@ class WorkerPool:
 
     async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         loop = asyncio.get_running_loop()
-        self.receiver = threading.Thread(target=_receive, args=([w.conn for w in self.workers], loop, self.inbox),
+        self.receiver = threading.Thread(target=receive_outcomes, args=([w.conn for w in self.workers], loop, self.inbox),
                                          name="destkit-worker-outcomes", daemon=True)
         self.receiver.start()
         stop = self.job.stop  # listened to until every worker has ended, as a one-process run does
@@ -266,7 +216,7 @@ class WorkerPool:
         return source_error
 
     async def route_all(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
-        if self.halted:
+        if self.halted or self.selection is not None:  # self-selected: the workers take their records themselves
             return
         if self.lines is not None and self.key_reader is not None:
             await self.route_lines(self.lines, self.key_reader)
@@ -291,7 +241,7 @@ class WorkerPool:
     def halted(self) -> bool:
         return self.stopping is not None or self.aborted is not None
 
-    def route(self, record: Any) -> _Worker | None:
+    def route(self, record: Any) -> WorkerHandle | None:
         """Give the record its row and its worker; the worker when its chunk is full. Rows are the input's,
         as in a one-process run: a resumed run's finished rows and a retry's other records are left out."""
         self.rows_read += 1
@@ -318,7 +268,7 @@ class WorkerPool:
         value = self.sync.mapping.field_value(record, field)
         return None if value is None or value == "" else str(value)
 
-    def router(self) -> Callable[[Any], _Worker | None]:
+    def router(self) -> Callable[[Any], WorkerHandle | None]:
         """`route` for this run: for a plain run (no resume, no retry) its hot path in one function with its
         lookups bound, since it runs once a record in the one process every record goes through."""
         if self.skip is not None or self.only_keys is not None or self.sync.key_field is None:
@@ -329,7 +279,7 @@ class WorkerPool:
         workers, n, summary, track, shared = self.workers, self.n, self.summary, self.track, self.shared is not None
         crc32 = zlib.crc32
 
-        def route_plain(record: Any) -> _Worker | None:
+        def route_plain(record: Any) -> WorkerHandle | None:
             self.rows_read = row = self.rows_read + 1
             summary.received += 1
             key = None
@@ -391,7 +341,7 @@ class WorkerPool:
         self.summary.received += row - self.rows_read
         self.rows_read = row
 
-    async def send(self, w: _Worker) -> None:
+    async def send(self, w: WorkerHandle) -> None:
         """Send the worker its chunk once it has taken enough of the earlier ones (back-pressure)."""
         while w.inflight >= MAX_INFLIGHT_CHUNKS and w.alive and not self.halted:
             w.credit.clear()
@@ -431,7 +381,7 @@ class WorkerPool:
             except Exception as exc:  # recording failed (a full disk, a callback that raised)
                 raise RunFailed.of(exc, self.secrets) from exc
 
-    def take(self, w: _Worker, message: Any) -> None:
+    def take(self, w: WorkerHandle, message: Any) -> None:
         if isinstance(message, Shipment):
             w.inflight -= message.acks
             w.credit.set()
@@ -443,15 +393,10 @@ class WorkerPool:
         elif message is None and w.alive:  # the pipe closed without the worker saying it ended
             self.died(w)
 
-    def outcomes(self, w: _Worker, shipment: Shipment) -> None:
+    def outcomes(self, w: WorkerHandle, shipment: Shipment) -> None:
         w.snapshot = shipment.snapshot
-        recorder, callbacks, outstanding = self.job.recorder, self.job.callbacks, w.outstanding
-        for o in unpack_outcomes(shipment.outcomes):
-            sent = outstanding.pop(o.row, None)
-            if sent is None:
-                raise InternalError(f"worker process {w.index} sent an outcome for its record {o.row}, which it was not "
-                                    "sent or has already answered")
-            o.row = sent[0]  # the worker's local row → the input's row
+        recorder, callbacks = self.job.recorder, self.job.callbacks
+        for o in self.answered(w, unpack_outcomes(shipment.outcomes)):
             if recorder is not None:
                 recorder.add(o)
             for cb in callbacks:
@@ -466,42 +411,82 @@ class WorkerPool:
         if self.job.progress is not None:
             self.job.progress(s)
 
-    def ended(self, w: _Worker, ended: Ended) -> None:
+    def answered(self, w: WorkerHandle, outcomes: list[Outcome]) -> list[Outcome]:
+        """The outcomes, named by their input rows, each checked to answer a record the worker owed once."""
+        if w.selected:  # self-selected: the worker named them; the parent notes which rows are answered
+            answered = w.answered
+            for o in outcomes:
+                if o.row in answered:
+                    raise InternalError(f"worker process {w.index} sent a second outcome for row {o.row}")
+                answered.add(o.row)
+            return outcomes
+        outstanding = w.outstanding
+        for o in outcomes:
+            sent = outstanding.pop(o.row, None)
+            if sent is None:
+                raise InternalError(f"worker process {w.index} sent an outcome for its record {o.row}, which it was not "
+                                    "sent or has already answered")
+            o.row = sent[0]  # the worker's local row → the input's row
+        return outcomes
+
+    def ended(self, w: WorkerHandle, ended: Ended) -> None:
         w.ended = True
         w.snapshot = ended.snapshot
         self.latencies.extend(ended.latencies)
         if ended.aborted and self.aborted is None:
             self.aborted = ended.aborted  # an auth failure: read no more, as a one-process run
+            self.halt_self_selected()
         for other in self.workers:
             other.credit.set()
         self.merge()
 
-    def died(self, w: _Worker) -> None:
+    def died(self, w: WorkerHandle) -> None:
         """A worker died: the records it owed an outcome for are dead letters, and the run ends."""
         w.gone = True
         w.process.join(1)
         code = w.process.exitcode
         for other in self.workers:
             other.credit.set()
-        if self.stopping is not None and code == -signal.SIGTERM:
+        if (self.stopping is not None or self.halting) and code == -signal.SIGTERM:
             return  # stopped before its pipeline began: it sent nothing, the resumed run reads its rows
         cause = w.failure or f"exit code {code}"
         message = (f"worker process {w.index} ended unexpectedly ({redact(cause, self.secrets)}) before this record's "
                    f"outcome came back; it may have been delivered: retry with --include-unknown to send it again.")
         if self.aborted is None:
             self.aborted = f"worker process {w.index} ended unexpectedly ({redact(cause, self.secrets)})"
+            self.halt_self_selected()
         if self.track:
-            for row, key in w.outstanding.values():
+            for row, key in self.owed(w):
                 self.dead_letter(Outcome(row=row, status=Status.DEAD_LETTERED, key=key, reason=Reason.UNKNOWN_DELIVERY,
                                          message=message))
             w.outstanding.clear()
         else:  # a dry run without callbacks: only the counts are kept
-            lost = w.sent - w.done_count()
+            sent = w.sent if self.selection is None else len(self.selection.rows_of(w.index))
+            lost = sent - w.done_count()
             self.local.counts[Status.DEAD_LETTERED.value] += lost
             self.local.reasons[Reason.UNKNOWN_DELIVERY.value] += lost
         if self.job.recorder is not None:
             self.job.recorder.flush()
         self.merge()
+
+    def owed(self, w: WorkerHandle) -> list[tuple[int, str | None]]:
+        """The rows (and keys) a dead worker owed an outcome for: routed and unanswered, or, self-selected, its own
+        rows less those answered (found again in the list: a record's key is read only for its dead letter)."""
+        if self.selection is None:
+            return list(w.outstanding.values())
+        shared, answered = self.selection.records, w.answered
+        return [(row, self.key_of(shared[row - 1])) for row in self.selection.rows_of(w.index) if row not in answered]
+
+    def halt_self_selected(self) -> None:
+        """The run ends early (an auth failure, a dead worker): self-selected workers, which no routing stops, are
+        told to read no more, as a stop request would (each finishes its batches in flight)."""
+        if self.selection is None or self.halting:
+            return
+        self.halting = True
+        for w in self.workers:
+            if w.alive and w.process.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(w.process.pid, signal.SIGTERM)
 
     def dead_letter(self, outcome: Outcome) -> None:
         self.local.add(outcome)
@@ -543,36 +528,6 @@ class WorkerPool:
             recorder.finish(stopped=halted)  # rows routed but never taken are the resumed run's
         elif halted:
             s.received = sum(s.count(status) for status in Status)
-
-
-def _child(sync: Sync, conn: Connection, spec: WorkerSpec, new_client: Callable[[], httpx.AsyncClient],
-           inherited: list[Connection], shared: Sequence[Any] | None) -> None:
-    """In the forked child: drop the parent's pipe ends (so the parent's death reads as an end), then work."""
-    for other in inherited:
-        other.close()
-    worker_main(sync, conn, spec, new_client, shared)
-
-
-def _receive(conns: list[Connection], loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[tuple[int, Any]]) -> None:
-    """A thread reading every worker's pipe at once (a worker never blocks on a busy parent loop)."""
-    index_of = {id(c): i for i, c in enumerate(conns)}
-    open_conns = list(conns)
-    while open_conns:
-        try:
-            ready = wait(open_conns)
-        except OSError:  # the pool closed the pipes: the run is over
-            return
-        for conn in ready:
-            assert isinstance(conn, Connection)
-            try:
-                message: Any = pickle.loads(conn.recv_bytes())
-            except (EOFError, OSError):
-                message = None
-                open_conns.remove(conn)
-            try:
-                loop.call_soon_threadsafe(inbox.put_nowait, (index_of[id(conn)], message))
-            except RuntimeError:  # the run's loop has closed: nobody is listening any more
-                return
 
 
 async def run_in_workers(sync: Sync, records: Iterable[Any] | AsyncIterable[Any], job: WorkerJob, result: RunResult) -> None:
