@@ -1,0 +1,145 @@
+"""Structs and lists are made record values from their children's values, a whole column at a time
+(`engine.arrow_convert`): the same values as pyarrow's `to_pylist` with null struct fields left out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from destkit.runtime.engine.arrow_convert import dict_maker, dicts_of
+from destkit.runtime.engine.arrow_records import items_from_batch, records_from_batch
+from destkit.runtime.engine.items import Malformed
+
+ATTRIBUTES = pa.struct([("plan", pa.string()), ("ltv", pa.float64()), ("tier", pa.string())])
+
+
+def column(array: pa.Array) -> list[Any]:
+    """The record values of one column `c` holding `array`."""
+    return [r["c"] for r in records_from_batch(pa.record_batch({"c": array}))]
+
+
+def test_each_row_of_a_struct_leaves_out_the_fields_null_in_that_row_only() -> None:
+    rows = [{"plan": "pro", "ltv": 1.5, "tier": None}, {"plan": None, "ltv": 2.0, "tier": "gold"},
+            {"plan": "free", "ltv": None, "tier": None}, {"plan": "pro", "ltv": 3.0, "tier": "gold"}]
+    assert column(pa.array(rows, ATTRIBUTES)) == [
+        {"plan": "pro", "ltv": 1.5}, {"ltv": 2.0, "tier": "gold"}, {"plan": "free"},
+        {"plan": "pro", "ltv": 3.0, "tier": "gold"}]
+
+
+def test_the_fields_of_a_struct_keep_their_order_when_one_is_left_out() -> None:
+    [value] = column(pa.array([{"plan": None, "ltv": 2.0, "tier": "gold"}], ATTRIBUTES))
+    assert list(value) == ["ltv", "tier"]
+
+
+def test_a_null_struct_is_none_and_a_struct_of_null_fields_is_an_empty_dict() -> None:
+    assert column(pa.array([None, {"plan": None, "ltv": None, "tier": None}], ATTRIBUTES)) == [None, {}]
+
+
+def test_a_struct_of_no_fields_is_an_empty_dict_per_row() -> None:
+    array = pa.StructArray.from_arrays([], fields=[], mask=pa.array([False, True]))
+    assert column(array) == [{}, None]
+
+
+def test_a_struct_field_holding_a_null_of_a_dictionary_is_left_out() -> None:
+    tier = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int8()), pa.array(["gold", None]))
+    array = pa.StructArray.from_arrays([pa.array(["a", "b"]), tier], names=["id", "tier"])
+    assert column(array) == [{"id": "a", "tier": "gold"}, {"id": "b"}]
+
+
+def test_a_struct_inside_a_struct_leaves_out_its_own_null_fields() -> None:
+    type_ = pa.struct([("id", pa.string()), ("address", pa.struct([("city", pa.string()), ("zip", pa.string())]))])
+    rows = [{"id": "a", "address": {"city": "Oslo", "zip": None}}, {"id": "b", "address": None}]
+    assert column(pa.array(rows, type_)) == [{"id": "a", "address": {"city": "Oslo"}}, {"id": "b"}]
+
+
+def test_structs_in_lists_are_dicts_without_their_null_fields() -> None:
+    type_ = pa.list_(pa.struct([("kind", pa.string()), ("at", pa.date32())]))
+    rows = [[{"kind": "email", "at": None}, None, {"kind": None, "at": dt.date(2026, 1, 2)}], [], None]
+    assert column(pa.array(rows, type_)) == [[{"kind": "email"}, None, {"at": "2026-01-02"}], [], None]
+
+
+def test_lists_in_a_struct_are_lists_with_their_items_converted() -> None:
+    type_ = pa.struct([("scores", pa.list_(pa.decimal128(4, 1))), ("tags", pa.large_list(pa.string()))])
+    rows = [{"scores": [Decimal("1.5"), None], "tags": ["a"]}, {"scores": None, "tags": []}]
+    assert column(pa.array(rows, type_)) == [{"scores": [1.5, None], "tags": ["a"]}, {"tags": []}]
+
+
+def test_a_slice_of_a_list_column_has_the_lists_of_its_own_rows() -> None:
+    array = pa.array([["a"], ["b", "c"], None, ["d", "e", "f"], []], pa.list_(pa.string()))
+    batch = pa.record_batch({"c": array}).slice(1, 3)
+    assert [r["c"] for r in records_from_batch(batch)] == [["b", "c"], None, ["d", "e", "f"]]
+
+
+def test_a_null_list_whose_offsets_span_items_is_none_and_its_items_go_nowhere() -> None:
+    offsets = pa.array([0, 1, 3, 4], pa.int32())
+    array = pa.ListArray.from_arrays(offsets, pa.array(["a", "b", "c", "d"]), mask=pa.array([False, True, False]))
+    assert column(array) == [["a"], None, ["d"]]
+
+
+def test_a_slice_of_a_struct_column_has_the_values_of_its_own_rows() -> None:
+    rows = [{"plan": "a", "ltv": 1.0, "tier": None}, {"plan": None, "ltv": 2.0, "tier": "b"},
+            {"plan": "c", "ltv": None, "tier": None}]
+    batch = pa.record_batch({"c": pa.array(rows, ATTRIBUTES)}).slice(1, 2)
+    assert [r["c"] for r in records_from_batch(batch)] == [{"ltv": 2.0, "tier": "b"}, {"plan": "c"}]
+
+
+def test_a_struct_whose_field_cannot_be_converted_in_one_row_makes_only_that_row_malformed() -> None:
+    type_ = pa.struct([("plan", pa.string()), ("blob", pa.binary())])
+    batch = pa.record_batch({"id": ["a", "b", "c"],
+                             "attrs": pa.array([{"plan": "p", "blob": b"ok"}, {"plan": "q", "blob": b"\xff"},
+                                                {"plan": None, "blob": None}], type_)})
+    items = items_from_batch(batch, first_row=5)
+    assert items[0] == {"id": "a", "attrs": {"plan": "p", "blob": "ok"}}
+    assert isinstance(items[1], Malformed)
+    assert items[1].line == 6
+    assert items[1].message.startswith("row 6, column 'attrs': the value cannot be read")
+    assert items[2] == {"id": "c", "attrs": {}}
+
+
+def test_a_list_of_structs_that_fails_in_one_row_makes_only_that_row_malformed() -> None:
+    type_ = pa.list_(pa.struct([("blob", pa.binary())]))
+    batch = pa.record_batch({"events": pa.array([[{"blob": b"ok"}], [{"blob": b"\xfe"}], None], type_)})
+    items = items_from_batch(batch)
+    assert items[0] == {"events": [{"blob": "ok"}]}
+    assert isinstance(items[1], Malformed)
+    assert items[1].message.startswith("row 2, column 'events'")
+    assert items[2] == {"events": None}
+
+
+def test_a_struct_with_two_fields_of_one_name_makes_its_rows_malformed_as_pyarrow_refuses_it() -> None:
+    array = pa.StructArray.from_arrays([pa.array([1, 2]), pa.array([None, 4])], names=["a", "a"])
+    items = items_from_batch(pa.record_batch({"id": ["x", "y"], "c": array}))
+    assert [type(item) for item in items] == [Malformed, Malformed]
+    assert isinstance(items[0], Malformed)
+    assert items[0].message.startswith("row 1, column 'c': the value cannot be read (Converting to Python dictionary")
+
+
+def test_column_names_that_are_not_identifiers_are_record_keys_as_they_are() -> None:
+    names = ["Loyalty Tier", "it's", 'say "hi"', "back\\slash", "", "lambda", "é", "\n", "{x}"]
+    batch = pa.record_batch([pa.array([i]) for i in range(len(names))], names=names)
+    assert records_from_batch(batch) == [dict(zip(names, range(len(names)), strict=True))]
+
+
+def test_a_later_column_of_a_name_already_seen_wins_as_in_a_dict() -> None:
+    batch = pa.record_batch([pa.array([1]), pa.array([2])], names=["a", "a"])
+    assert records_from_batch(batch) == [{"a": 2}]
+
+
+def test_a_batch_with_thousands_of_columns_is_one_dict_per_row() -> None:
+    names = [f"c{i}" for i in range(3000)]
+    batch = pa.record_batch([pa.array([i, -i]) for i in range(3000)], names=names)
+    assert records_from_batch(batch) == [{n: i for i, n in enumerate(names)}, {n: -i for i, n in enumerate(names)}]
+
+
+def test_each_record_is_its_own_dict() -> None:
+    records = dicts_of(["a"], [[1, 1]], 2)
+    records[0]["a"] = 9
+    assert records == [{"a": 9}, {"a": 1}]
+
+
+def test_a_dict_maker_is_made_once_per_tuple_of_names() -> None:
+    assert dict_maker(("x", "y")) is dict_maker(("x", "y"))
+    assert dict_maker(("x", "y"))(1, 2) == {"x": 1, "y": 2}
