@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from destkit.runtime.config.source_paths import Columns
-from destkit.runtime.engine.arrow_convert import column_values, dicts_of, values_by_row
+from destkit.runtime.engine.arrow_convert import column_values, dicts_of, rows_per_conversion, values_by_row
 from destkit.runtime.engine.items import Item, ItemSource, Malformed
 from destkit.runtime.errors import UsageError
 
@@ -27,7 +27,6 @@ BATCH_ROWS = 8192  # the most rows a reader asks for at once: memory stays flat
 # rows of a Parquet row group decoded at once: pyarrow's buffers peak ~4 MiB lower than at 8,192 (W1, 65,536-row
 # groups), for no more CPU per row (measured)
 PARQUET_BATCH_ROWS = 2048
-CONVERT_ROWS = 1024  # rows made Python records at once: 1,024 dicts held (~2 MiB less at W1's width than 2,048)
 EXTRA_FIX = "pip install 'destkit[arrow]'"
 ARROW_FORMATS = ("parquet", "delta")
 _ARROW_DATA = frozenset({"Table", "RecordBatch", "RecordBatchReader"})
@@ -147,16 +146,18 @@ def arrow_batches(source: Any) -> Iterator[Any]:
 
 def iter_arrow_records(source: Any) -> Iterator[Item]:
     """The records of a pyarrow Table / RecordBatch / RecordBatchReader / iterable of RecordBatches, read a batch
-    of ≤ 8,192 rows at a time and made records `CONVERT_ROWS` at a time; a row that cannot be converted is a
-    `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record."""
+    of ≤ 8,192 rows at a time and made records at most 1,024 at a time (`rows_per_conversion`); a row that
+    cannot be converted is a `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record."""
     return itertools.chain.from_iterable(_item_lists(source))
 
 
 def _item_lists(source: Any) -> Iterator[list[Item]]:
+    pa = require_pyarrow("reading Arrow data")
     row = 1
     for batch in arrow_batches(source):
-        for offset in range(0, batch.num_rows, CONVERT_ROWS):
-            yield items_from_batch(batch.slice(offset, CONVERT_ROWS), row + offset)
+        rows = rows_per_conversion(pa, batch.schema)
+        for offset in range(0, batch.num_rows, rows):
+            yield items_from_batch(batch.slice(offset, rows), row + offset)
         row += batch.num_rows
 
 

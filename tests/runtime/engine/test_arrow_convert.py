@@ -4,13 +4,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
-from destkit.runtime.engine.arrow_convert import dict_maker, dicts_of
-from destkit.runtime.engine.arrow_records import items_from_batch, records_from_batch
+from destkit.runtime.engine.arrow_convert import (
+    containers_per_value,
+    dict_maker,
+    dicts_of,
+    rows_per_conversion,
+)
+from destkit.runtime.engine.arrow_records import items_from_batch, iter_arrow_records, records_from_batch
 from destkit.runtime.engine.items import Malformed
 
 ATTRIBUTES = pa.struct([("plan", pa.string()), ("ltv", pa.float64()), ("tier", pa.string())])
@@ -143,3 +150,41 @@ def test_each_record_is_its_own_dict() -> None:
 def test_a_dict_maker_is_made_once_per_tuple_of_names() -> None:
     assert dict_maker(("x", "y")) is dict_maker(("x", "y"))
     assert dict_maker(("x", "y"))(1, 2) == {"x": 1, "y": 2}
+
+
+W1_SCHEMA = pa.schema([("user_id", pa.string()), ("segments", pa.list_(pa.string())), ("attributes", ATTRIBUTES)])
+
+
+def test_a_conversion_makes_no_more_containers_than_the_collectors_young_generation_holds() -> None:
+    # a record dict, its attributes dict and its segments list: 700 // 3 rows
+    assert rows_per_conversion(pa, W1_SCHEMA) == 233
+
+
+def test_flat_rows_are_converted_up_to_700_at_once() -> None:
+    assert rows_per_conversion(pa, pa.schema([("a", pa.string()), ("b", pa.int64())])) == 700
+
+
+def test_rows_of_many_nested_values_are_still_converted_at_least_128_at_once() -> None:
+    schema = pa.schema([(f"l{i}", pa.list_(pa.struct([("x", pa.list_(pa.int64()))]))) for i in range(20)])
+    assert rows_per_conversion(pa, schema) == 128
+
+
+def test_with_the_collector_off_rows_are_converted_1024_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gc, "get_threshold", lambda: (0, 10, 10))
+    assert rows_per_conversion(pa, W1_SCHEMA) == 1024
+
+
+def test_each_value_counts_the_dicts_and_lists_it_becomes() -> None:
+    type_ = pa.list_(pa.struct([("tags", pa.list_(pa.string())), ("m", pa.map_(pa.string(), pa.int64()))]))
+    assert containers_per_value(pa, type_) == 1 + 1 + 1 + 1
+    assert containers_per_value(pa, pa.dictionary(pa.int8(), pa.string())) == 0
+
+
+def test_records_and_malformed_rows_keep_their_row_numbers_across_conversions() -> None:
+    blobs = [b"\xff" if i in (232, 233, 700) else b"ok" for i in range(1000)]
+    table = pa.table({"id": [str(i) for i in range(1000)], "segments": [["s"]] * 1000, "blob": blobs})
+    items = list(iter_arrow_records(table))
+    assert len(items) == 1000
+    assert [item.line for item in items if isinstance(item, Malformed)] == [233, 234, 701]
+    assert [item["id"] for item in items if not isinstance(item, Malformed)] == [
+        str(i) for i in range(1000) if i not in (232, 233, 700)]
