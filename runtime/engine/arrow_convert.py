@@ -8,7 +8,6 @@ import functools
 import gc
 import itertools
 import operator
-import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,10 +24,12 @@ def column_values(pa: Any, pc: Any, array: Any) -> list[Any]:
 
     A struct or a list is built from its children's values (each converted as a whole), with C loops: no
     Python frame per row, and none of the per-row dicts that pyarrow's `to_pylist` builds and we would drop."""
-    types, t = pa.types, array.type
-    if types.is_struct(t) and _distinct_names(t):
+    shape = _shape(pa, array.type)
+    if shape is _PLAIN:
+        return array.to_pylist()  # type: ignore[no-any-return]
+    if shape is _STRUCT:
         return _struct_values(pa, pc, array)
-    if types.is_list(t) or types.is_large_list(t):
+    if shape is _LIST:
         return _list_values(pa, pc, array)
     converted, fix = convert(pa, pc, array)
     values: list[Any] = converted.to_pylist()
@@ -49,12 +50,28 @@ def dicts_of(names: Sequence[str], columns: list[list[Any]], rows: int) -> list[
     """A dict per row from one column of values per name (a later duplicate name wins, as in `dict(zip(...))`)."""
     if not names:
         return [{} for _ in range(rows)]
-    return list(map(dict_maker(tuple(sys.intern(n) for n in names)), *columns))  # interned: matched by identity
+    return list(map(dict_maker(tuple(names)), *columns))
 
 
-def _distinct_names(t: Any) -> bool:
-    names = [t.field(i).name for i in range(t.num_fields)]
-    return len(set(names)) == len(names)
+_PLAIN, _STRUCT, _LIST, _CONVERTED = "plain", "struct", "list", "converted"
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape(pa: Any, t: Any) -> str:
+    """How `column_values` makes values of type `t` (told once per type, not once per batch): as `to_pylist`
+    gives them, from a struct's fields, from a list's items, or converted first."""
+    types = pa.types
+    if types.is_struct(t):
+        return _STRUCT if len(set(field_names(t))) == t.num_fields else _CONVERTED  # pyarrow refuses the others
+    if types.is_list(t) or types.is_large_list(t):
+        return _LIST
+    return _CONVERTED if _needs_conversion(pa, t) else _PLAIN
+
+
+@functools.lru_cache(maxsize=1024)
+def field_names(t: Any) -> tuple[str, ...]:
+    """The names of a struct type's fields."""
+    return tuple(t.field(i).name for i in range(t.num_fields))
 
 
 def _null_mask(array: Any) -> list[bool]:
@@ -73,8 +90,7 @@ def _set_nulls(values: list[Any], array: Any) -> list[Any]:
 def _struct_values(pa: Any, pc: Any, array: Any) -> list[Any]:
     """A dict per row, without the fields that are null in that row (they read as absent, as a sparse JSON
     object's missing key does); None for a null struct."""
-    t = array.type
-    names = [t.field(i).name for i in range(t.num_fields)]
+    names = field_names(array.type)
     columns = [column_values(pa, pc, child) for child in array.flatten()]  # flatten: a null struct's fields null
     dicts = dicts_of(names, columns, len(array))
     for name, values in zip(names, columns, strict=True):
@@ -239,5 +255,5 @@ def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     return array, None  # anything else as pyarrow gives it
 
 
-__all__ = ["Fix", "column_values", "containers_per_value", "convert", "dict_maker", "dicts_of", "rows_per_conversion",
+__all__ = ["Fix", "column_values", "containers_per_value", "convert", "dict_maker", "dicts_of", "field_names", "rows_per_conversion",
            "values_by_row"]
