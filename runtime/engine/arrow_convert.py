@@ -91,13 +91,20 @@ def _struct_values(pa: Any, pc: Any, array: Any) -> list[Any]:
     """A dict per row, without the fields that are null in that row (they read as absent, as a sparse JSON
     object's missing key does); None for a null struct."""
     names = field_names(array.type)
-    columns = [column_values(pa, pc, child) for child in array.flatten()]  # flatten: a null struct's fields null
+    children = array.flatten()  # a null struct's fields are null
+    columns = [column_values(pa, pc, child) for child in children]
     dicts = dicts_of(names, columns, len(array))
-    for name, values in zip(names, columns, strict=True):
-        if None in values:  # the converted value, not the validity: a dictionary's or a union's value can be null
+    for name, child, values in zip(names, children, columns, strict=True):
+        if _may_hold_none(pa, child) and None in values:
             absent = map(operator.is_, values, itertools.repeat(None))
             deque(map(dict.__delitem__, itertools.compress(dicts, absent), itertools.repeat(name)), maxlen=0)
     return _set_nulls(dicts, array)
+
+
+def _may_hold_none(pa: Any, array: Any) -> bool:
+    """Whether `array`'s values may hold None: it has nulls, or it is converted first (a dictionary's or a
+    union's value can be null where the array itself is not). Told without looking at every value."""
+    return bool(array.null_count) or _shape(pa, array.type) is _CONVERTED
 
 
 def _list_values(pa: Any, pc: Any, array: Any) -> list[Any]:

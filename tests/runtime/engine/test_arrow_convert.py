@@ -188,3 +188,10 @@ def test_records_and_malformed_rows_keep_their_row_numbers_across_conversions() 
     assert [item.line for item in items if isinstance(item, Malformed)] == [233, 234, 701]
     assert [item["id"] for item in items if not isinstance(item, Malformed)] == [
         str(i) for i in range(1000) if i not in (232, 233, 700)]
+
+
+def test_a_struct_field_holding_a_null_of_a_union_is_left_out() -> None:
+    union = pa.UnionArray.from_sparse(pa.array([0, 1], pa.int8()),
+                                      [pa.array([1, None], pa.int64()), pa.array([None, None], pa.string())])
+    array = pa.StructArray.from_arrays([pa.array(["a", "b"]), union], names=["id", "u"])
+    assert column(array) == [{"id": "a", "u": 1}, {"id": "b"}]
