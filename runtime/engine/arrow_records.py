@@ -72,8 +72,8 @@ def use_system_allocator() -> None:
 
 
 class _Compute:
-    """pyarrow.compute, imported when a conversion first uses it: strings, numbers, lists and structs of them
-    need none of it, and its import costs ~0.1 s of CPU at start-up (measured)."""
+    """pyarrow.compute, imported when a conversion first uses it: strings, numbers, and lists and structs of
+    them (but for a null list or struct) need none of it, and its import costs ~0.1 s of CPU (measured)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(importlib.import_module("pyarrow.compute"), name)

@@ -200,15 +200,17 @@ def test_a_struct_field_holding_a_null_of_a_union_is_left_out() -> None:
     assert column(array) == [{"id": "a", "u": 1}, {"id": "b"}]
 
 
-def test_strings_numbers_lists_and_structs_are_read_without_importing_pyarrow_compute(tmp_path: Path) -> None:
+def test_strings_numbers_and_lists_and_structs_that_are_not_null_are_read_without_pyarrow_compute(
+        tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     path = tmp_path / "w1.parquet"
     pq.write_table(pa.table({"id": ["a", "b"], "segments": [["s"], []],
-                             "attributes": pa.array([{"plan": "p", "ltv": 1.5, "tier": None}, None], ATTRIBUTES)}), path)
+                             "attributes": pa.array([{"plan": "p", "ltv": 1.5, "tier": None}, {"plan": None, "ltv": None, "tier": "t"}],
+                                                     ATTRIBUTES)}), path)
     code = ("import sys\nfrom destkit.runtime.engine.arrow_records import read_parquet\n"
             f"records = list(read_parquet({str(path)!r}))\n"
             "print(records, 'pyarrow.compute' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ("[{'id': 'a', 'segments': ['s'], 'attributes': {'plan': 'p', 'ltv': 1.5}}, "
-                           "{'id': 'b', 'segments': [], 'attributes': None}] False")
+                           "{'id': 'b', 'segments': [], 'attributes': {'tier': 't'}}] False")
