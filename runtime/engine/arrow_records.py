@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import itertools
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from destkit.runtime.config.source_paths import Columns
+from destkit.runtime.engine.arrow_convert import column_values, dicts_of, rows_per_conversion, values_by_row
 from destkit.runtime.engine.hive_partitions import partition_names, partition_values, with_partitions
 from destkit.runtime.engine.items import Item, ItemSource, Malformed
 from destkit.runtime.errors import UsageError
@@ -27,12 +28,9 @@ BATCH_ROWS = 8192  # the most rows a reader asks for at once: memory stays flat
 # rows of a Parquet row group decoded at once: pyarrow's buffers peak ~4 MiB lower than at 8,192 (W1, 65,536-row
 # groups), for no more CPU per row (measured)
 PARQUET_BATCH_ROWS = 2048
-CONVERT_ROWS = 1024  # rows made Python records at once: 1,024 dicts held (~2 MiB less at W1's width than 2,048)
 EXTRA_FIX = "pip install 'destkit[arrow]'"
 ARROW_FORMATS = ("parquet", "delta")
 _ARROW_DATA = frozenset({"Table", "RecordBatch", "RecordBatchReader"})
-
-Fix = Callable[[Any], Any]  # the Python step a converted value still needs (a map's pairs → dict), None-safe
 
 
 # --- the optional extra ---------------------------------------------------------------------------------
@@ -74,124 +72,19 @@ def use_system_allocator() -> None:
 # --- Arrow values as record values ----------------------------------------------------------------------
 
 
+class _Compute:
+    """pyarrow.compute, imported when a conversion first uses it: strings, numbers, and lists and structs of
+    them (but for a null list or struct) need none of it, and its import costs ~0.1 s of CPU (measured)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module("pyarrow.compute"), name)
+
+
+_PC = _Compute()
+
+
 def _compute() -> tuple[Any, Any]:
-    pa = require_pyarrow("reading Arrow data")
-    return pa, importlib.import_module("pyarrow.compute")
-
-
-def _needs_conversion(pa: Any, t: Any) -> bool:
-    """Whether values of type `t` come out of `to_pylist` as something the checks do not take."""
-    types = pa.types
-    if types.is_struct(t):  # its null fields are left out (`_struct_of`)
-        return True
-    if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
-        return _needs_conversion(pa, t.value_type)
-    simple = (types.is_boolean, types.is_integer, types.is_floating, types.is_string, types.is_large_string,
-              types.is_null)
-    return not any(check(t) for check in simple)
-
-
-def _iso_text(pa: Any, pc: Any, array: Any) -> Any:
-    """Timestamps as ISO 8601: UTC with "+00:00" when the type has a zone, no offset when naive."""
-    zoned = array.type.tz is not None
-    if zoned:  # the values are UTC instants: dropping the zone keeps them, and no zone database is loaded (35 MiB)
-        array = array.cast(pa.timestamp(array.type.unit))
-    text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S+00:00" if zoned else "%Y-%m-%dT%H:%M:%S")
-    # whole seconds read as such: "12:00:00.000000" → "12:00:00"
-    return pc.replace_substring_regex(text, pattern=r"\.0+\+" if zoned else r"\.0+$", replacement="+" if zoned else "")
-
-
-def _list_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
-    """A list column with its items converted (one conversion over all the items)."""
-    items, fix = _convert(pa, pc, pc.list_flatten(array))
-    large = pa.types.is_large_list(array.type)
-    lengths = pc.fill_null(pc.list_value_length(array), 0).cast(pa.int64() if large else pa.int32())
-    offsets = pa.concat_arrays([pa.array([0], lengths.type), pc.cumulative_sum(lengths)])
-    kind = pa.LargeListArray if large else pa.ListArray
-    rebuilt = kind.from_arrays(offsets, items, mask=array.is_null())
-    return rebuilt, None if fix is None else (lambda v: None if v is None else [fix(x) for x in v])
-
-
-def _struct_of(pa: Any, pc: Any, array: Any, names: list[str]) -> tuple[Any, Fix | None]:
-    """A struct column with its fields converted; a dict per value, without its null fields.
-
-    A struct has the same fields in every row, so a null field is one the row does not have (as an
-    empty CSV cell is): left out, it reads as absent, as a sparse JSON object's missing key does."""
-    converted = [_convert(pa, pc, child) for child in array.flatten()]
-    rebuilt = pa.StructArray.from_arrays([a for a, _ in converted], names=names, mask=array.is_null())
-    fixes = {name: fix for name, (_, fix) in zip(names, converted, strict=True) if fix is not None}
-    if not fixes:
-        return rebuilt, lambda v: None if v is None else {k: x for k, x in v.items() if x is not None}
-    return rebuilt, lambda v: None if v is None else {
-        k: (fixes[k](x) if k in fixes else x) for k, x in v.items() if x is not None}
-
-
-def _map_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
-    """A map column: its entries converted as a list of {key, value}, then made a dict (keys as text, as in JSON)."""
-    start, end = array.offsets[0].as_py(), array.offsets[-1].as_py()  # in a slice, the entries of its maps only
-    offsets = pc.subtract(array.offsets, start)
-    entries = pa.StructArray.from_arrays(array.values.slice(start, end - start).flatten(), names=["key", "value"])
-    converted, fix = _list_of(pa, pc, pa.ListArray.from_arrays(offsets, entries, mask=array.is_null()))
-
-    def to_dict(v: Any) -> Any:
-        if v is None:
-            return None
-        return {str(e["key"]): e["value"] for e in (fix(v) if fix is not None else v)}
-    return converted, to_dict
-
-
-def _decimal_of(pa: Any, array: Any) -> tuple[Any, Fix | None]:
-    """Decimals: a whole number (scale 0) as int, any other as float."""
-    t = array.type
-    if t.scale != 0:  # through its text: a direct cast is not correctly rounded (19.99 → 19.990000000000002)
-        return array.cast(pa.string()).cast(pa.float64()), None
-    if t.precision <= 18:  # fits an int64, so a cast does it
-        return array.cast(pa.int64()), None
-    return array, lambda v: None if v is None else int(v)
-
-
-def _convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
-    """`array` as an array whose `to_pylist` values (after the returned fix) are what the checks take.
-
-    Raises pyarrow's error when a value cannot be converted (bytes that are not UTF-8)."""
-    types, t = pa.types, array.type
-    if not _needs_conversion(pa, t):
-        return array, None
-    if types.is_dictionary(t):
-        return _convert(pa, pc, array.dictionary_decode())
-    if types.is_decimal(t):
-        return _decimal_of(pa, array)
-    if types.is_timestamp(t):
-        return _iso_text(pa, pc, array), None
-    if types.is_date(t) or types.is_time(t) or types.is_binary(t) or types.is_large_binary(t):
-        return array.cast(pa.string()), None
-    if types.is_map(t):
-        return _map_of(pa, pc, array)
-    if types.is_struct(t):
-        return _struct_of(pa, pc, array, [t.field(i).name for i in range(t.num_fields)])
-    if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
-        return _list_of(pa, pc, array)
-    return array, None  # anything else as pyarrow gives it
-
-
-def _column_values(pa: Any, pc: Any, array: Any) -> list[Any]:
-    converted, fix = _convert(pa, pc, array)
-    values: list[Any] = converted.to_pylist()
-    return values if fix is None else [fix(v) for v in values]
-
-
-def _values_by_row(pa: Any, pc: Any, array: Any) -> tuple[list[Any], dict[int, str]]:
-    """A column converted value by value (after the whole column could not be): its values, and why each
-    failing one failed, by index."""
-    values: list[Any] = []
-    failed: dict[int, str] = {}
-    for i in range(len(array)):
-        try:
-            values.append(_column_values(pa, pc, array.slice(i, 1))[0])
-        except Exception as exc:  # pyarrow's own error classes vary by type; each is this row's problem
-            values.append(None)
-            failed[i] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return values, failed
+    return require_pyarrow("reading Arrow data"), _PC
 
 
 def items_from_batch(batch: Any, first_row: int = 1) -> list[Item]:
@@ -203,16 +96,14 @@ def items_from_batch(batch: Any, first_row: int = 1) -> list[Item]:
     problems: dict[int, str] = {}
     for name, array in zip(names, batch.columns, strict=True):
         try:
-            columns.append(_column_values(pa, pc, array))
+            columns.append(column_values(pa, pc, array))
         except Exception:  # find the rows that fail, convert the rest
-            values, failed = _values_by_row(pa, pc, array)
+            values, failed = values_by_row(pa, pc, array)
             columns.append(values)
             for i, why in failed.items():
                 problems.setdefault(i, f"row {first_row + i}, column {name!r}: the value cannot be read ({why}); "
                                        "fix the value or cast the column.")
-    if not columns:
-        return [{} for _ in range(batch.num_rows)]
-    records: list[Item] = list(map(dict, map(zip, itertools.repeat(names), zip(*columns, strict=True))))  # C loops: no frame per row
+    records: list[Item] = dicts_of(names, columns, batch.num_rows)
     for i, message in problems.items():
         records[i] = Malformed(first_row + i, message)
     return records
@@ -266,16 +157,18 @@ def arrow_batches(source: Any) -> Iterator[Any]:
 
 def iter_arrow_records(source: Any) -> Iterator[Item]:
     """The records of a pyarrow Table / RecordBatch / RecordBatchReader / iterable of RecordBatches, read a batch
-    of ≤ 8,192 rows at a time and made records `CONVERT_ROWS` at a time; a row that cannot be converted is a
-    `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record."""
+    of ≤ 8,192 rows at a time and made records at most 1,024 at a time (`rows_per_conversion`); a row that
+    cannot be converted is a `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record."""
     return itertools.chain.from_iterable(_item_lists(source))
 
 
 def _item_lists(source: Any) -> Iterator[list[Item]]:
+    pa = require_pyarrow("reading Arrow data")
     row = 1
     for batch in arrow_batches(source):
-        for offset in range(0, batch.num_rows, CONVERT_ROWS):
-            yield items_from_batch(batch.slice(offset, CONVERT_ROWS), row + offset)
+        rows = rows_per_conversion(pa, batch.schema)
+        for offset in range(0, batch.num_rows, rows):
+            yield items_from_batch(batch.slice(offset, rows), row + offset)
         row += batch.num_rows
 
 
