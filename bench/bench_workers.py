@@ -21,7 +21,9 @@ CPU seconds (this process and its workers, user + system) are printed beside the
 shared machine they say what the run cost when the wall clock says mostly what the neighbours did.
 "ratio with free cores" is one process's CPU time over the CPU time of the busiest process of the
 N-worker run (the parent, or a worker: the workers' total / N): the speed-up the run would show with
-a free core for each of its processes.
+a free core for each of its processes. End to end, the sink's CPU is read from /proc beside each round, and
+"the most the cores allow" is one process's wall time x cores over its CPU and the sink's: N workers spend at
+least the CPU one process does, on the same cores as the sink.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -62,21 +65,38 @@ def timed(run: Callable[[], RunResult]) -> tuple[float, float, float, RunResult]
     return wall, own_after - own, children_after - children, result
 
 
-def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[int], RunResult]) -> None:
-    """Run one process and `workers` processes alternately; print the rounds, the best of each and the ratios."""
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds so far of another running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[int], RunResult],
+            sink: int | None = None) -> None:
+    """Run one process and `workers` processes alternately; print the rounds, the best of each and the ratios.
+    With the `sink`'s pid (a process on the same cores), also what the cores allow end to end."""
     print(f"\n{title}")
     walls: dict[int, list[float]] = {1: [], workers: []}
     paths: dict[int, list[float]] = {1: [], workers: []}  # CPU seconds on the busiest process
+    ceilings: list[float] = []  # per one-process round: its wall time x cores / (its CPU + the sink's CPU)
     for round_no in range(repeats):
         order = (1, workers) if round_no % 2 == 0 else (workers, 1)
         for n in order:
+            sink_before = process_cpu(sink) if sink is not None else 0.0
             wall, own, children, result = timed(lambda n=n: run(n))  # type: ignore[misc]
+            sink_cpu = process_cpu(sink) - sink_before if sink is not None else 0.0
             walls[n].append(wall)
             paths[n].append(own if n == 1 else max(own, children / n))  # the workers share the records evenly
+            if n == 1 and sink is not None:
+                ceilings.append(wall * min(workers, os.cpu_count() or 1) / (own + children + sink_cpu))
             s = result.summary
             print(f"  round {round_no + 1} workers {n}: {wall:6.2f} s  {rows / wall:>9,.0f} records/s  "
-                  f"cpu parent {own:5.2f} s + workers {children:5.2f} s  "
-                  f"(delivered {s.delivered:,}, invalid {s.count('invalid'):,}, received {s.received:,})")
+                  f"cpu parent {own:5.2f} s + workers {children:5.2f} s"
+                  + (f" + sink {sink_cpu:5.2f} s" if sink is not None else "")
+                  + f"  (delivered {s.delivered:,}, invalid {s.count('invalid'):,}, received {s.received:,})")
+    if ceilings:  # N workers cannot spend less CPU than one process, and the sink's CPU shares the same cores
+        print(f"  the most the cores allow with the sink beside: {max(ceilings):.2f}x "
+              f"(one process's wall x cores / (its CPU + the sink's); per round {min(ceilings):.2f}-{max(ceilings):.2f})")
     ratios = [one / many for one, many in zip(walls[1], walls[workers], strict=True)]
     best_one, best_many = min(walls[1]), min(walls[workers])
     print(f"  best: 1 worker {rows / best_one:,.0f} records/s, {workers} workers {rows / best_many:,.0f} records/s; "
@@ -149,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             sent = records[:args.send_rows]
             compare(f"end to end, {args.send_rows:,} W1 rows to the lean sink (+{args.latency_ms:g} ms), "
                     f"concurrency {args.concurrency} in total", args.send_rows, args.repeats, args.workers,
-                    lambda n: sender.run(sent, workers=n))
+                    lambda n: sender.run(sent, workers=n), sink=proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
