@@ -112,6 +112,11 @@ CREATE TABLE IF NOT EXISTS destination_ids (
     updated_at REAL NOT NULL,
     PRIMARY KEY (destination, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending_ids (
+    run_id TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    from_row INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -386,6 +391,7 @@ class StateStore:
             self.db.execute("UPDATE runs SET config_path = ?, files = ? WHERE run_id = ?", (config_path, files, run_id))
 
     def finish_run(self, run_id: str, received: int, aborted: str | None = None) -> None:
+        self.fold_ids()
         with self._writing():
             self.db.execute("UPDATE runs SET status = ?, finished_at = ?, received = ?, aborted = ? WHERE run_id = ?",
                             ("aborted" if aborted else "finished", time.time(), received, aborted, run_id))
@@ -414,12 +420,39 @@ class StateStore:
             dead = [(run_id, o.row, o.key, o.reason or "", o.message, now) for o in outcomes if o.status is Status.DEAD_LETTERED]
             if dead:
                 self.db.executemany("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", dead)
-            ids = [(destination, o.key, o.destination_id, now) for o in outcomes if o.destination_id and o.key]
-            if ids:
-                self.db.executemany("INSERT OR REPLACE INTO destination_ids VALUES (?, ?, ?, ?)", ids)
+            id_rows = [o.row for o in outcomes if o.destination_id and o.key]
+            if id_rows:
+                self._note_ids(run_id, destination, min(id_rows))
             if checkpoint is not None:
                 self.db.execute("UPDATE runs SET checkpoint = MAX(checkpoint, ?), received = MAX(received, ?) WHERE run_id = ?",
                                 (checkpoint, received, run_id))
+
+    # destination ids: the outcomes hold them; `destination_ids` (the latest per key) is built from them in bulk
+
+    def _note_ids(self, run_id: str, destination: str, from_row: int) -> None:
+        """The run's outcomes from `from_row` on hold destination ids not yet in `destination_ids`.
+
+        Writing each id there with its batch was a random B-tree insert per record (most of the store's
+        cost, measured); `fold_ids` copies them later, sorted by key, before anyone reads that table.
+        """
+        self.db.execute("INSERT INTO pending_ids VALUES (?, ?, ?) ON CONFLICT (run_id) "
+                        "DO UPDATE SET from_row = MIN(from_row, excluded.from_row)", (run_id, destination, from_row))
+
+    def fold_ids(self) -> None:
+        """Copy the destination ids that outcomes hold (`_note_ids`) into `destination_ids`, runs in the order
+        they started and rows in input order, so a key's latest id is the one kept; in one transaction."""
+        if self.db.execute("SELECT 1 FROM pending_ids LIMIT 1").fetchone() is None:
+            return
+        now = time.time()
+        with self._writing(), self._tx():
+            pending = self.db.execute("SELECT p.run_id, p.destination, p.from_row FROM pending_ids p "
+                                      "LEFT JOIN runs r USING (run_id) ORDER BY r.started_at, r.rowid").fetchall()
+            for run_id, destination, from_row in pending:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO destination_ids SELECT ?, key, destination_id, ? FROM outcomes "
+                    "WHERE run_id = ? AND row >= ? AND key IS NOT NULL AND key != '' AND destination_id IS NOT NULL "
+                    "AND destination_id != '' ORDER BY key, row", (destination, now, run_id, from_row))
+            self.db.execute("DELETE FROM pending_ids")
 
     def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """One statement over many rows in one transaction (for tables another module keeps here)."""
@@ -523,12 +556,14 @@ class StateStore:
                     "SELECT job_id, rows, keys, primary_keys FROM jobs WHERE run_id = ? ORDER BY created_at", (run_id,))]
 
     def destination_id(self, destination: str, key: str) -> str | None:
+        self.fold_ids()
         row = self.db.execute("SELECT destination_id FROM destination_ids WHERE destination = ? AND key = ?",
                               (destination, key)).fetchone()
         return row[0] if row else None
 
     def all_text(self) -> str:
         """Every stored value as text (for the canary test that proves no secret is stored)."""
+        self.fold_ids()
         parts = []
         for table in ("runs", "outcomes", "dead_letters", "destination_ids", "fingerprints", "membership", "jobs"):
             for row in self.db.execute(f"SELECT * FROM {table}"):
