@@ -23,12 +23,14 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.files import create_private
 from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, Reason, Status
@@ -400,11 +402,13 @@ class StateStore:
 
     def record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int,
                fingerprints: list[tuple[str, str, bytes]] | None = None,
-               also: Callable[[sqlite3.Connection], None] | None = None, jobs_done: list[str] | None = None) -> None:
+               also: Callable[[sqlite3.Connection], None] | None = None, jobs_done: list[str] | None = None,
+               delivered: Sequence[DeliveredRows] = ()) -> None:
         """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction,
         which also closes the jobs (`jobs_done`) whose results these outcomes are.
 
-        `also` writes more in the same transaction (a mirror sync's membership changes).
+        `also` writes more in the same transaction (a mirror sync's membership changes); `delivered`:
+        more delivered records, as columns (written as their outcomes would be).
         """
         now = time.time()
         with self._writing(), self._tx():
@@ -417,6 +421,8 @@ class StateStore:
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
             for sql, rows in _outcome_rows(run_id, outcomes):
                 self.db.executemany(sql, rows)
+            for columns in delivered:
+                self._write_delivered(run_id, destination, columns)
             dead = [(run_id, o.row, o.key, o.reason or "", o.message, now) for o in outcomes if o.status is Status.DEAD_LETTERED]
             if dead:
                 self.db.executemany("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", dead)
@@ -426,6 +432,25 @@ class StateStore:
             if checkpoint is not None:
                 self.db.execute("UPDATE runs SET checkpoint = MAX(checkpoint, ?), received = MAX(received, ?) WHERE run_id = ?",
                                 (checkpoint, received, run_id))
+
+    def _write_delivered(self, run_id: str, destination: str, columns: DeliveredRows) -> None:
+        """Delivered records' outcomes from their columns: one statement over them, naming no column that
+        would bind only None (binding a None costs an adapter lookup per value)."""
+        n = len(columns.rows)
+        names = ["run_id", "row", "key", "status", "attempts"]
+        values: list[Iterable[Any]] = [repeat(run_id, n), columns.rows, columns.keys, repeat(Status.DELIVERED.value, n),
+                                       columns.attempts]
+        with_ids = columns.ids.count(None) < n
+        if with_ids:
+            names.append("destination_id")
+            values.append(columns.ids)
+        if columns.primary_keys is not None and columns.primary_keys.count(None) < n:
+            names.append("primary_key")
+            values.append(columns.primary_keys)
+        self.db.executemany(f"INSERT OR REPLACE INTO outcomes ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                            zip(*values))
+        if with_ids:
+            self._note_ids(run_id, destination, min(columns.rows))
 
     # destination ids: the outcomes hold them; `destination_ids` (the latest per key) is built from them in bulk
 
