@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+_TEXT_OR_NONE = frozenset({str, type(None)})
+
 
 class DeliveredRows:
     """The records of one batch delivered with nothing more to say (no note, no warning), as columns.
@@ -26,6 +28,7 @@ class DeliveredRows:
     def add(self, rows: Sequence[int], keys: Sequence[object], ids: Sequence[str | None], attempt: int) -> None:
         """The records at `rows` delivered on `attempt`, their keys as text (as an outcome holds them)."""
         self.rows += rows
-        self.keys += keys if all(k.__class__ is str for k in keys) else [None if k is None else str(k) for k in keys]
+        text = set(map(type, keys)) <= _TEXT_OR_NONE  # one C pass: the common case converts nothing
+        self.keys += keys if text else [None if k is None else str(k) for k in keys]  # type: ignore[operator]
         self.ids += ids
         self.attempts += [attempt] * len(rows)
