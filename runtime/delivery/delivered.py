@@ -29,6 +29,6 @@ class DeliveredRows:
         """The records at `rows` delivered on `attempt`, their keys as text (as an outcome holds them)."""
         self.rows += rows
         text = set(map(type, keys)) <= _TEXT_OR_NONE  # one C pass: the common case converts nothing
-        self.keys += keys if text else [None if k is None else str(k) for k in keys]  # type: ignore[operator]
+        self.keys += keys if text else [None if k is None else str(k) for k in keys]  # type: ignore[arg-type]
         self.ids += ids
         self.attempts += [attempt] * len(rows)

@@ -20,7 +20,6 @@ import orjson
 
 from destkit.runtime.config.secrets import Secret, may_mention, redact
 from destkit.runtime.delivery.batching import Batch
-from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.delivery.classify import (
     MAYBE_APPLIED,
     TRANSIENT_RECORDS,
@@ -30,6 +29,7 @@ from destkit.runtime.delivery.classify import (
     classify,
     classify_no_reply,
 )
+from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseLimits, exchange
 from destkit.runtime.delivery.extensions import Classifier, ResultReader
 from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency

@@ -26,13 +26,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
 from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.files import create_private
+from destkit.runtime.engine.outcome_writes import outcome_rows, write_delivered
 from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, Reason, Status
 
@@ -130,11 +129,6 @@ _ADDED_OUTCOME_COLUMNS = (("value", "TEXT"), ("primary_key", "TEXT"))
 _ADDED_JOB_COLUMNS = (("primary_keys", "TEXT"),)  # the job's records' primary keys (JSON), for a resumed run
 
 
-# named in each write: an older store's added columns come last, whatever order a new store has them in
-_OUTCOME_COLUMNS = ("run_id, row, key, status, reason, field, message, destination_status, destination_code, "
-                    "destination_message, destination_id, warnings, attempts, value, primary_key")
-
-
 def config_hash(config: dict[str, Any]) -> str:
     """Identifies "the same sync": destination, action, settings and mapping (not secrets, not options)."""
     relevant = {k: config.get(k) for k in ("destination", "action", "settings", "mapping")}
@@ -164,50 +158,6 @@ def input_source(ref: str) -> str:
 def same_input(ref: str, other: str) -> bool:
     """Whether two input versions are versions of the same input (see `input_source`)."""
     return input_source(ref) == input_source(other)
-
-
-_OUTCOME_INSERT = f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 15)})"
-# the columns a delivered outcome has; the others are left NULL by not naming them (binding a None
-# costs the sqlite3 module a failed adapter lookup per value: most of the write's CPU, measured)
-_PLAIN_OUTCOME_INSERT = ("INSERT OR REPLACE INTO outcomes (run_id, row, key, status, destination_id, attempts) "
-                         "VALUES (?, ?, ?, ?, ?, ?)")
-_PLAIN_KEYED_OUTCOME_INSERT = ("INSERT OR REPLACE INTO outcomes (run_id, row, key, status, destination_id, attempts, "
-                               "primary_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
-
-
-@lru_cache(maxsize=64)
-def _values_insert(names: tuple[str, ...], rows: int) -> str:
-    """INSERT OR REPLACE of `rows` outcomes' `names` columns in one statement (SQLite caches it by its text)."""
-    row = f"({', '.join('?' * len(names))})"
-    return f"INSERT OR REPLACE INTO outcomes ({', '.join(names)}) VALUES {', '.join([row] * rows)}"
-
-
-def _outcome_rows(run_id: str, outcomes: list[Outcome]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The statements that write `outcomes` and their rows: plain ones (nothing but a key, an id and
-    attempts) through the short insert, the others through the full one."""
-    if len({o.row for o in outcomes}) != len(outcomes):  # a row twice: written in order, the last one stays
-        return [(_OUTCOME_INSERT, [_full_outcome_row(run_id, o) for o in outcomes])]
-    plain: list[tuple[Any, ...]] = []
-    keyed: list[tuple[Any, ...]] = []  # plain, with the input's primary key (options.primary_key)
-    full: list[tuple[Any, ...]] = []
-    for o in outcomes:
-        if (o.reason is None and o.field is None and o.message is None and o.destination_status is None
-                and o.destination_code is None and o.destination_message is None and not o.warnings and o.value is None):
-            if o.primary_key is None:
-                plain.append((run_id, o.row, o.key, str(o.status), o.destination_id, o.attempts))
-            else:
-                keyed.append((run_id, o.row, o.key, str(o.status), o.destination_id, o.attempts, o.primary_key))
-        else:
-            full.append(_full_outcome_row(run_id, o))
-    statements = ((_PLAIN_OUTCOME_INSERT, plain), (_PLAIN_KEYED_OUTCOME_INSERT, keyed), (_OUTCOME_INSERT, full))
-    return [(sql, rows) for sql, rows in statements if rows]
-
-
-def _full_outcome_row(run_id: str, o: Outcome) -> tuple[Any, ...]:
-    return (run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
-            o.destination_code, o.destination_message, o.destination_id,
-            json.dumps(o.warnings) if o.warnings else None, o.attempts, None if o.value is None else json.dumps(o.value),
-            o.primary_key)
 
 
 class StateStoreError(DestkitError):
@@ -428,7 +378,7 @@ class StateStore:
             if fingerprints:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
-            for sql, rows in _outcome_rows(run_id, outcomes):
+            for sql, rows in outcome_rows(run_id, outcomes):
                 self.db.executemany(sql, rows)
             for columns in delivered:
                 self._write_delivered(run_id, destination, columns)
@@ -443,31 +393,8 @@ class StateStore:
                                 (checkpoint, received, run_id))
 
     def _write_delivered(self, run_id: str, destination: str, columns: DeliveredRows) -> None:
-        """Delivered records' outcomes from their columns: one statement over them, naming no column that
-        would bind only None (binding a None costs an adapter lookup per value)."""
-        n = len(columns.rows)
-        names = ["run_id", "row", "key", "status", "attempts"]
-        values: list[Iterable[Any]] = [repeat(run_id, n), columns.rows, columns.keys, repeat(Status.DELIVERED.value, n),
-                                       columns.attempts]
-        with_ids = columns.ids.count(None) < n
-        if with_ids:
-            names.append("destination_id")
-            values.append(columns.ids)
-        if columns.primary_keys is not None and columns.primary_keys.count(None) < n:
-            names.append("primary_key")
-            values.append(columns.primary_keys)
-        self.insert_values(names, values, n)
-        if with_ids:
+        if write_delivered(self.db, run_id, columns, self.max_variables):
             self._note_ids(run_id, destination, min(columns.rows))
-
-    def insert_values(self, names: list[str], values: list[Iterable[Any]], n: int) -> None:
-        """`n` outcomes from columns, up to 500 rows a statement: a row of VALUES each costs SQLite less
-        than a step of `executemany` each (measured: 1.6 against 2.5-4 µs a record); rows in order."""
-        width = len(names)
-        per = max(1, min(500, self.max_variables // width))
-        flat = list(chain.from_iterable(zip(*values)))
-        for start in range(0, n, per):
-            self.db.execute(_values_insert(tuple(names), min(per, n - start)), flat[start * width:(start + per) * width])
 
     # destination ids: the outcomes hold them; `destination_ids` (the latest per key) is built from them in bulk
 
