@@ -29,6 +29,7 @@ from destkit.runtime.delivery.classify import (
     classify,
     classify_no_reply,
 )
+from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseLimits, exchange
 from destkit.runtime.delivery.extensions import Classifier, ResultReader
 from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency
@@ -44,6 +45,8 @@ from destkit.runtime.spec.models import JobSpec
 log = logging.getLogger("destkit.deliver")
 
 _SEND_AGAIN = frozenset({Action.RETRY, Action.RATE_LIMITED})
+# how a delivery treats its delivered records: an Outcome each (False), none (True), or columns (`deliver`)
+Lean = bool | DeliveredRows
 
 
 @dataclass
@@ -157,13 +160,14 @@ class Deliverer:
         self.secrets: Sequence[Secret] = secrets if isinstance(secrets, list) else tuple(secrets)
         self.job = None if job is None else JobFollower(self, job, ledger)  # the answer names a job to follow
 
-    async def deliver(self, batch: Batch, budget: list[int] | None = None, *, lean: bool = False) -> list[Outcome]:
+    async def deliver(self, batch: Batch, budget: list[int] | None = None, *, lean: Lean = False) -> list[Outcome]:
         """Send until every record of `batch` has a terminal outcome; only unfinished records are resent.
 
         `budget` caps the extra requests spent splitting a refused batch (shared by its halves), so a
         refusal that no split can cure costs O(log n) requests, not 2n. `lean`: records delivered need
         no outcome object (nothing records or watches them), so the list may leave them out; every
-        record missing from it was delivered.
+        record missing from it was delivered. A `DeliveredRows` as `lean`: the same, but a record
+        delivered in the common answer is added to it as columns, for a state store to record.
         """
         if budget is None:
             budget = [4 * max(len(batch), 2).bit_length() + 4]
@@ -204,7 +208,7 @@ class Deliverer:
         return True
 
     async def _settle(self, pending: Batch, answer: Answer, attempt: int,
-                      lean: bool = False) -> tuple[list[Outcome], Batch | None]:
+                      lean: Lean = False) -> tuple[list[Outcome], Batch | None]:
         """A 2xx: read the records' results from it, or, when it names a job, from the job once it ends."""
         if self.job is None:
             return self.interpret(pending, answer, attempt, lean=lean)
@@ -283,7 +287,7 @@ class Deliverer:
             destination_message=None if detail is None else redact(detail, self.secrets))
 
     async def _conclude(self, pending: Batch, answer: Answer, attempt: int, budget: list[int],
-                        lean: bool = False) -> list[Outcome]:
+                        lean: Lean = False) -> list[Outcome]:
         """A refusal: stop the run, split the batch to isolate the bad records, or reject them all."""
         resolution = answer.resolution
         if resolution.action is Action.STOP:
@@ -305,7 +309,7 @@ class Deliverer:
                          message=message, attempt=attempt, answer_status=status,
                          code=resolution.destination_code, detail=resolution.destination_message)
 
-    async def _split(self, batch: Batch, budget: list[int], lean: bool = False) -> list[Outcome]:
+    async def _split(self, batch: Batch, budget: list[int], lean: Lean = False) -> list[Outcome]:
         """A whole batch refused without per-record detail: halve it until the bad records stand alone."""
         budget[0] -= 2
         left, right = batch.halves()
@@ -313,24 +317,27 @@ class Deliverer:
         return a + b
 
     def interpret(self, batch: Batch, answer: Answer, attempt: int, reader: ResultReader | None = None, *,
-                  lean: bool = False) -> tuple[list[Outcome], Batch | None]:
+                  lean: Lean = False) -> tuple[list[Outcome], Batch | None]:
         """Terminal outcomes for the records the answer settles, and the batch of those to send again.
 
-        `lean` (see `deliver`): the records delivered get no outcome object."""
+        `lean` (see `deliver`): the records delivered get no outcome object (or are added to it as columns)."""
         reader = reader or self.reader
         data = None if answer.body.__class__ is bytes else answer.body
         if type(reader) is ResponseReader:  # a subclass may read otherwise: it takes `read`
-            if lean:
+            if lean is True:
                 failures = reader.failures(data, batch.match_keys)
                 if isinstance(failures, str):
                     return self._unreadable(batch, answer, attempt, failures), None
                 return self._settled(batch, failures, answer, attempt)
             if (ids := reader.delivered_ids(data, batch.match_keys)) is not None:
+                if isinstance(lean, DeliveredRows):  # the whole batch, as columns
+                    lean.add(batch.rows, batch.keys, self._scrubbed_ids(ids, answer), attempt)
+                    return [], None
                 return self._all_delivered(batch, ids, answer, attempt), None
         results = reader.read(data, batch.match_keys)
         if isinstance(results, str):
             return self._unreadable(batch, answer, attempt, results), None
-        return self._each(batch, results, answer, attempt, lean)
+        return self._each(batch, results, answer, attempt, lean is True)
 
     def _each(self, batch: Batch, results: list[ItemResult], answer: Answer, attempt: int,
               lean: bool) -> tuple[list[Outcome], Batch | None]:
@@ -355,12 +362,17 @@ class Deliverer:
 
     def _all_delivered(self, batch: Batch, ids: list[str | None], answer: Answer, attempt: int) -> list[Outcome]:
         """Every record of the batch delivered, with its destination id (the common answer, read in bulk)."""
-        if self.echoes(answer):
-            ids = [None if rid is None else redact(rid, self.secrets) for rid in ids]
+        ids = self._scrubbed_ids(ids, answer)
         delivered = Status.DELIVERED
         return [Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
                         destination_id=rid, attempts=attempt)
                 for row, key, rid in zip(batch.rows, batch.keys, ids, strict=True)]
+
+    def _scrubbed_ids(self, ids: list[str | None], answer: Answer) -> list[str | None]:
+        """The destination ids read from `answer`, with any secret it echoes scrubbed."""
+        if self.echoes(answer):
+            return [None if rid is None else redact(rid, self.secrets) for rid in ids]
+        return ids
 
     def _settled(self, batch: Batch, failures: list[tuple[int, ItemResult]], answer: Answer,
                  attempt: int) -> tuple[list[Outcome], Batch | None]:

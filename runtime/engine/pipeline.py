@@ -19,10 +19,11 @@ import orjson
 
 from destkit.runtime.config.secrets import redact
 from destkit.runtime.delivery.batching import Batch, Batcher, SessionCounters
+from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.delivery.extensions import classifier_for, reader_for
 from destkit.runtime.delivery.reading import match_value_reader
 from destkit.runtime.delivery.retry import RateGate
-from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, ResponseLimits
+from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, Lean, ResponseLimits
 from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.key_order import KeyOrder
 from destkit.runtime.engine.mirror import Mirror
@@ -114,11 +115,14 @@ class Pipeline:
         for cb in self.callbacks:
             cb(outcome)
 
-    def emit_batch(self, outcomes: list[Outcome], unlisted: int = 0) -> None:
-        """A delivered batch's outcomes; `unlisted`: records delivered in a lean delivery, with no outcome object."""
+    def emit_batch(self, outcomes: list[Outcome], unlisted: int = 0, columns: DeliveredRows | None = None) -> None:
+        """A delivered batch's outcomes; `unlisted`: records delivered in a lean delivery, with no outcome object;
+        `columns`: records delivered as columns (`lean`), for the recorder."""
         delivered = unlisted
         callbacks, recorder = self.callbacks, self.recorder
         pending, primary_keys = self.pending_fingerprints, self.primary_keys
+        if columns is not None and columns.rows and recorder is not None:
+            delivered += recorder.add_delivered(columns, primary_keys)
         for o in outcomes:
             if primary_keys:
                 o.primary_key = primary_keys.pop(o.row, o.primary_key)
@@ -507,6 +511,7 @@ class Pipeline:
             self.abort_batch(batch, Reason.AUTH_FAILED, self.aborted)
             return
         lean = self.lean(batch)
+        columns = lean if isinstance(lean, DeliveredRows) else None
         try:
             outcomes = await self.deliverer.deliver(batch, lean=lean)
         except AuthFailed as exc:
@@ -515,6 +520,7 @@ class Pipeline:
             return
         except Exception as exc:  # never lose a batch to a bug in the shell
             message = f"delivery failed unexpectedly ({type(exc).__name__}); the record will be retried by the next run."
+            columns = None  # every record is dead-lettered: none of them was delivered after all
             outcomes = [Outcome(row=row, status=Status.DEAD_LETTERED, key=None if key is None else str(key),
                                 reason=Reason.CONNECTION_ERROR, message=message)
                         for row, key in zip(batch.rows, batch.keys, strict=True)]
@@ -529,15 +535,18 @@ class Pipeline:
             for o in outcomes:
                 if o.status is not Status.DELIVERED and o.row in sent:
                     o.payload = orjson.loads(sent[o.row])
-        self.emit_batch(outcomes, len(batch) - len(outcomes) if lean else 0)
-        if lean:
+        self.emit_batch(outcomes, len(batch) - len(outcomes) if lean is True else 0, columns)
+        if lean is True:
             self.forget_primary_keys(batch.rows)  # the delivered ones had no outcome to carry theirs
 
-    def lean(self, batch: Batch) -> bool:
-        """Whether the batch's delivered records need no outcome object: nothing records, watches or
-        annotates them (no store, callback, mirror, job, incremental fingerprint, or warning of theirs)."""
-        return (self.recorder is None and not self.delivered_watched and self.jobs is None and self.mirror is None
-                and self.incremental is None and not (self.warnings and any(r in self.warnings for r in batch.rows)))
+    def lean(self, batch: Batch) -> Lean:
+        """Whether the batch's delivered records need no outcome object: nothing watches or annotates them
+        (no callback, mirror, job, incremental fingerprint, or warning of theirs). Then with no store
+        they need nothing (True); a store records them as columns (a `DeliveredRows`)."""
+        if (self.delivered_watched or self.jobs is not None or self.mirror is not None or self.incremental is not None
+                or (self.warnings and any(r in self.warnings for r in batch.rows))):
+            return False
+        return True if self.recorder is None else DeliveredRows()
 
     def skip_unchanged(self, batch: Batch) -> Batch | None:
         """Incremental sync: records whose body is what was last delivered for their key are `skipped`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.state import RunInfo, StateStore, Watermark
 from destkit.runtime.outcomes import Outcome, RunSummary
 
@@ -21,6 +22,7 @@ class Recorder:
         self.destination = destination
         self.summary = summary
         self.buffer: list[Outcome] = []
+        self.delivered: list[DeliveredRows] = []  # delivered records as columns, written with the buffer
         self.fingerprints: list[tuple[str, str, bytes]] = []
         self.jobs_done: list[str] = []  # jobs whose results are buffered: closed with them, in one transaction
         self.watermark = Watermark()
@@ -47,24 +49,35 @@ class Recorder:
         if len(self.buffer) >= self.FLUSH_EVERY:
             self.flush()
 
+    def add_delivered(self, columns: DeliveredRows, primary_keys: dict[int, str]) -> int:
+        """Delivered records as columns (no mirror watches them: see `Pipeline.lean`); each takes its row's
+        primary key out of `primary_keys`, as its outcome would. Written by the next `flush`; returns how many."""
+        if primary_keys:
+            pop = primary_keys.pop
+            columns.primary_keys = [pop(row, None) for row in columns.rows]
+        self.delivered.append(columns)
+        return len(columns.rows)
+
     def flush(self) -> None:
         """Write the buffered outcomes with the checkpoint they justify, in one transaction.
 
         If the write fails (a full disk) nothing moves: the outcomes stay buffered and the
         checkpoint stays where the store has it, so no later write can claim rows it never got.
         """
-        if not self.buffer:
+        if not self.buffer and not self.delivered:
             return
         rows = [o.row for o in self.buffer]
+        for columns in self.delivered:
+            rows += columns.rows
         checkpoint = self.watermark.peek(rows)
         mirror = self.mirror
         also = mirror.writer(self.summary.run_id) if mirror is not None else None
         self.state.record(self.summary.run_id, self.destination, self.buffer, checkpoint, self.summary.received,
-                          self.fingerprints, also, self.jobs_done)
+                          self.fingerprints, also, self.jobs_done, self.delivered)
         if mirror is not None:
             mirror.take_changes()  # written: the next flush writes only what comes after
         self.watermark.add(rows)
-        self.buffer, self.fingerprints, self.jobs_done = [], [], []
+        self.buffer, self.fingerprints, self.jobs_done, self.delivered = [], [], [], []
 
     def finish(self, *, stopped: bool = False) -> None:
         """Close the run and make the summary the store's (it includes rows finished before a resume).

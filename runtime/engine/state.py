@@ -23,13 +23,15 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.files import create_private
+from destkit.runtime.engine.outcome_writes import outcome_rows, write_delivered
 from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, Reason, Status
 
@@ -112,6 +114,11 @@ CREATE TABLE IF NOT EXISTS destination_ids (
     updated_at REAL NOT NULL,
     PRIMARY KEY (destination, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending_ids (
+    run_id TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    from_row INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -120,11 +127,6 @@ _ADDED_RUN_COLUMNS = (("config_path", "TEXT"), ("files", "TEXT"))
 # an invalid record's offending value (JSON), for its report line; the input's own key (options.primary_key)
 _ADDED_OUTCOME_COLUMNS = (("value", "TEXT"), ("primary_key", "TEXT"))
 _ADDED_JOB_COLUMNS = (("primary_keys", "TEXT"),)  # the job's records' primary keys (JSON), for a resumed run
-
-
-# named in each write: an older store's added columns come last, whatever order a new store has them in
-_OUTCOME_COLUMNS = ("run_id, row, key, status, reason, field, message, destination_status, destination_code, "
-                    "destination_message, destination_id, warnings, attempts, value, primary_key")
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -156,43 +158,6 @@ def input_source(ref: str) -> str:
 def same_input(ref: str, other: str) -> bool:
     """Whether two input versions are versions of the same input (see `input_source`)."""
     return input_source(ref) == input_source(other)
-
-
-_OUTCOME_INSERT = f"INSERT OR REPLACE INTO outcomes ({_OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 15)})"
-# the columns a delivered outcome has; the others are left NULL by not naming them (binding a None
-# costs the sqlite3 module a failed adapter lookup per value: most of the write's CPU, measured)
-_PLAIN_OUTCOME_INSERT = ("INSERT OR REPLACE INTO outcomes (run_id, row, key, status, destination_id, attempts) "
-                         "VALUES (?, ?, ?, ?, ?, ?)")
-_PLAIN_KEYED_OUTCOME_INSERT = ("INSERT OR REPLACE INTO outcomes (run_id, row, key, status, destination_id, attempts, "
-                               "primary_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
-
-
-def _outcome_rows(run_id: str, outcomes: list[Outcome]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The statements that write `outcomes` and their rows: plain ones (nothing but a key, an id and
-    attempts) through the short insert, the others through the full one."""
-    if len({o.row for o in outcomes}) != len(outcomes):  # a row twice: written in order, the last one stays
-        return [(_OUTCOME_INSERT, [_full_outcome_row(run_id, o) for o in outcomes])]
-    plain: list[tuple[Any, ...]] = []
-    keyed: list[tuple[Any, ...]] = []  # plain, with the input's primary key (options.primary_key)
-    full: list[tuple[Any, ...]] = []
-    for o in outcomes:
-        if (o.reason is None and o.field is None and o.message is None and o.destination_status is None
-                and o.destination_code is None and o.destination_message is None and not o.warnings and o.value is None):
-            if o.primary_key is None:
-                plain.append((run_id, o.row, o.key, str(o.status), o.destination_id, o.attempts))
-            else:
-                keyed.append((run_id, o.row, o.key, str(o.status), o.destination_id, o.attempts, o.primary_key))
-        else:
-            full.append(_full_outcome_row(run_id, o))
-    statements = ((_PLAIN_OUTCOME_INSERT, plain), (_PLAIN_KEYED_OUTCOME_INSERT, keyed), (_OUTCOME_INSERT, full))
-    return [(sql, rows) for sql, rows in statements if rows]
-
-
-def _full_outcome_row(run_id: str, o: Outcome) -> tuple[Any, ...]:
-    return (run_id, o.row, o.key, o.status.value, o.reason, o.field, o.message, o.destination_status,
-            o.destination_code, o.destination_message, o.destination_id,
-            json.dumps(o.warnings) if o.warnings else None, o.attempts, None if o.value is None else json.dumps(o.value),
-            o.primary_key)
 
 
 class StateStoreError(DestkitError):
@@ -293,6 +258,7 @@ class StateStore:
             self.db.execute("PRAGMA cache_size=-16384")
             self.db.execute("PRAGMA busy_timeout=5000")
             self.db.executescript(_SCHEMA)
+            self.max_variables = self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             self._add_missing_columns()
         except (sqlite3.Error, OSError) as exc:
             raise StateStoreError(self.path, exc) from exc
@@ -386,6 +352,7 @@ class StateStore:
             self.db.execute("UPDATE runs SET config_path = ?, files = ? WHERE run_id = ?", (config_path, files, run_id))
 
     def finish_run(self, run_id: str, received: int, aborted: str | None = None) -> None:
+        self.fold_ids()
         with self._writing():
             self.db.execute("UPDATE runs SET status = ?, finished_at = ?, received = ?, aborted = ? WHERE run_id = ?",
                             ("aborted" if aborted else "finished", time.time(), received, aborted, run_id))
@@ -394,11 +361,13 @@ class StateStore:
 
     def record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int,
                fingerprints: list[tuple[str, str, bytes]] | None = None,
-               also: Callable[[sqlite3.Connection], None] | None = None, jobs_done: list[str] | None = None) -> None:
+               also: Callable[[sqlite3.Connection], None] | None = None, jobs_done: list[str] | None = None,
+               delivered: Sequence[DeliveredRows] = ()) -> None:
         """Outcomes, dead letters, destination ids, fingerprints and the checkpoint, in one transaction,
         which also closes the jobs (`jobs_done`) whose results these outcomes are.
 
-        `also` writes more in the same transaction (a mirror sync's membership changes).
+        `also` writes more in the same transaction (a mirror sync's membership changes); `delivered`:
+        more delivered records, as columns (written as their outcomes would be).
         """
         now = time.time()
         with self._writing(), self._tx():
@@ -409,17 +378,50 @@ class StateStore:
             if fingerprints:
                 self.db.executemany("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
                                     [(destination, action, key, fp, now) for action, key, fp in fingerprints])
-            for sql, rows in _outcome_rows(run_id, outcomes):
+            for sql, rows in outcome_rows(run_id, outcomes):
                 self.db.executemany(sql, rows)
+            for columns in delivered:
+                self._write_delivered(run_id, destination, columns)
             dead = [(run_id, o.row, o.key, o.reason or "", o.message, now) for o in outcomes if o.status is Status.DEAD_LETTERED]
             if dead:
                 self.db.executemany("INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?)", dead)
-            ids = [(destination, o.key, o.destination_id, now) for o in outcomes if o.destination_id and o.key]
-            if ids:
-                self.db.executemany("INSERT OR REPLACE INTO destination_ids VALUES (?, ?, ?, ?)", ids)
+            id_rows = [o.row for o in outcomes if o.destination_id and o.key]
+            if id_rows:
+                self._note_ids(run_id, destination, min(id_rows))
             if checkpoint is not None:
                 self.db.execute("UPDATE runs SET checkpoint = MAX(checkpoint, ?), received = MAX(received, ?) WHERE run_id = ?",
                                 (checkpoint, received, run_id))
+
+    def _write_delivered(self, run_id: str, destination: str, columns: DeliveredRows) -> None:
+        if write_delivered(self.db, run_id, columns, self.max_variables):
+            self._note_ids(run_id, destination, min(columns.rows))
+
+    # destination ids: the outcomes hold them; `destination_ids` (the latest per key) is built from them in bulk
+
+    def _note_ids(self, run_id: str, destination: str, from_row: int) -> None:
+        """The run's outcomes from `from_row` on hold destination ids not yet in `destination_ids`.
+
+        Writing each id there with its batch was a random B-tree insert per record (most of the store's
+        cost, measured); `fold_ids` copies them later, sorted by key, before anyone reads that table.
+        """
+        self.db.execute("INSERT INTO pending_ids VALUES (?, ?, ?) ON CONFLICT (run_id) "
+                        "DO UPDATE SET from_row = MIN(from_row, excluded.from_row)", (run_id, destination, from_row))
+
+    def fold_ids(self) -> None:
+        """Copy the destination ids that outcomes hold (`_note_ids`) into `destination_ids`, runs in the order
+        they started and rows in input order, so a key's latest id is the one kept; in one transaction."""
+        if self.db.execute("SELECT 1 FROM pending_ids LIMIT 1").fetchone() is None:
+            return
+        now = time.time()
+        with self._writing(), self._tx():
+            pending = self.db.execute("SELECT p.run_id, p.destination, p.from_row FROM pending_ids p "
+                                      "LEFT JOIN runs r USING (run_id) ORDER BY r.started_at, r.rowid").fetchall()
+            for run_id, destination, from_row in pending:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO destination_ids SELECT ?, key, destination_id, ? FROM outcomes "
+                    "WHERE run_id = ? AND row >= ? AND key IS NOT NULL AND key != '' AND destination_id IS NOT NULL "
+                    "AND destination_id != '' ORDER BY key, row", (destination, now, run_id, from_row))
+            self.db.execute("DELETE FROM pending_ids")
 
     def write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """One statement over many rows in one transaction (for tables another module keeps here)."""
@@ -523,12 +525,14 @@ class StateStore:
                     "SELECT job_id, rows, keys, primary_keys FROM jobs WHERE run_id = ? ORDER BY created_at", (run_id,))]
 
     def destination_id(self, destination: str, key: str) -> str | None:
+        self.fold_ids()
         row = self.db.execute("SELECT destination_id FROM destination_ids WHERE destination = ? AND key = ?",
                               (destination, key)).fetchone()
         return row[0] if row else None
 
     def all_text(self) -> str:
         """Every stored value as text (for the canary test that proves no secret is stored)."""
+        self.fold_ids()
         parts = []
         for table in ("runs", "outcomes", "dead_letters", "destination_ids", "fingerprints", "membership", "jobs"):
             for row in self.db.execute(f"SELECT * FROM {table}"):
