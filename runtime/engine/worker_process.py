@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from destkit.runtime.delivery.batching import Batch
+from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.items import Malformed, not_a_record
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunPlan
@@ -37,7 +38,7 @@ from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.worker_lines import parse_lines
 from destkit.runtime.engine.worker_selection import Selection
-from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary
+from destkit.runtime.outcomes import Outcome, OutcomeCallback, RunSummary, Status
 
 if TYPE_CHECKING:
     from destkit.runtime.engine.sync import Sync
@@ -148,6 +149,15 @@ class Shipper(Recorder):
         self.buffer.append(outcome)
         if len(self.buffer) >= SHIP_EVERY:
             self.flush()
+
+    def add_delivered(self, columns: DeliveredRows, primary_keys: dict[int, str]) -> int:
+        """Delivered records as columns: made outcomes here, since the parent records what is shipped as outcomes."""
+        pop = primary_keys.pop if primary_keys else None
+        for row, key, destination_id, attempts in zip(columns.rows, columns.keys, columns.ids, columns.attempts,
+                                                      strict=True):
+            self.add(Outcome(row=row, status=Status.DELIVERED, key=key, destination_id=destination_id, attempts=attempts,
+                             primary_key=None if pop is None else pop(row, None)))
+        return len(columns.rows)
 
     def flush(self) -> None:
         """A pipeline flushes after each delivered batch: its outcomes go to the parent to be recorded now."""
