@@ -75,3 +75,15 @@ def fed(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(Pipeline, "feed", spy)
     return seen
+
+
+class Crash(Exception):
+    """The process "dies" while reading its input (`crashing`)."""
+
+
+def crashing(records: list[dict[str, Any]], after: int) -> Iterator[dict[str, Any]]:
+    """The records, until the process "dies" before record `after` + 1."""
+    for i, record in enumerate(records):
+        if i == after:
+            raise Crash
+        yield record

@@ -6,7 +6,7 @@ records into its own SQLite state store.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -16,19 +16,8 @@ import pytest
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome
 from destkit.runtime.engine import StateStore
-from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
+from tests.conftest import API_KEY, PROPERTIES, TAGS, Crash, crashing, hc_config, in_process_sync
 from tests.runtime.engine.test_send_contacts import audience
-
-
-class Crash(Exception):
-    pass
-
-
-def crashing(records: list[dict[str, Any]], after: int) -> Iterator[dict[str, Any]]:
-    for i, record in enumerate(records):
-        if i == after:
-            raise Crash
-        yield record
 
 
 async def streamed(records: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

@@ -18,23 +18,12 @@ from destkit.runtime import Outcome, Status, Sync
 from destkit.runtime.engine import RunMode, StateStore, input_ref, plan_run
 from destkit.runtime.engine.policy import sync_hash
 from destkit.runtime.outcomes import Reason
-from tests.conftest import hc_config, in_process_sync
+from tests.conftest import Crash, crashing, hc_config, in_process_sync
 from tests.runtime.engine.test_run_policy import RETRY_MAPPING, failing, healthy
 from tests.runtime.engine.test_send_contacts import audience
 
 ROWS = 2500
 INVALID_ROWS = frozenset({7, 999, 2000, 2400})  # audience() with RETRY_MAPPING: bad phones, no key, a long name
-
-
-class Crash(Exception):
-    pass
-
-
-def crashing(records: list[dict[str, Any]], after: int) -> Iterator[dict[str, Any]]:
-    for i, record in enumerate(records):
-        if i == after:
-            raise Crash
-        yield record
 
 
 def one_attempt(app: Any) -> Sync:

@@ -18,22 +18,19 @@ from destkit.destinations.hello_charles.emulator import EmulatorState, create_ap
 from destkit.runtime import Outcome, Status, Sync
 from destkit.runtime.engine import InputChanged, RunMode, StateStore, plan_run
 from destkit.runtime.errors import UsageError
-from tests.conftest import API_KEY, PROPERTIES, TAGS, emulator_state, hc_config, in_process_sync
+from tests.conftest import (
+    API_KEY,
+    PROPERTIES,
+    TAGS,
+    Crash,
+    crashing,
+    emulator_state,
+    hc_config,
+    in_process_sync,
+)
 from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
 
 RETRY_MAPPING = {"external_reference_id": "user_id", "first_name": "first_name", "phone_number": "phone"}
-
-
-class Crash(Exception):
-    pass
-
-
-def crashing(records: list[dict[str, Any]], after: int) -> Iterator[dict[str, Any]]:
-    """The records, until the process "dies" before record `after` + 1."""
-    for i, record in enumerate(records):
-        if i == after:
-            raise Crash
-        yield record
 
 
 class Watched:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
 from destkit.runtime import Outcome, Status
 from destkit.runtime.engine.state import StateStore, Watermark
-from tests.conftest import emulator_state, in_process_sync
+from tests.conftest import Crash, crashing, emulator_state, in_process_sync
 from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
-
-
-class Crash(Exception):
-    pass
-
-
-def crashing(records: list[dict[str, Any]], after: int) -> Iterator[dict[str, Any]]:
-    for i, record in enumerate(records):
-        if i == after:
-            raise Crash
-        yield record
 
 
 def test_watermark_moves_only_over_contiguous_rows() -> None:

@@ -12,23 +12,12 @@ from destkit.destinations.hello_charles.emulator import EmulatorState
 from destkit.runtime.cli.server import running_server
 from destkit.runtime.engine import StateStore, build_sync
 from destkit.runtime.outcomes import Status
-from tests.conftest import hc_config
+from tests.conftest import Crash, crashing, hc_config
 from tests.runtime.engine.test_run_policy import RETRY_MAPPING, failing, healthy
 from tests.runtime.engine.test_send_contacts import audience
 
 ROWS = 3000
 INVALID_ROWS = frozenset({7, 999, 2000, 2400})  # audience() with RETRY_MAPPING: bad phones, no key, a long name
-
-
-class Crash(Exception):
-    pass
-
-
-def crashing(records: list[dict[str, Any]], after: int) -> Iterator[dict[str, Any]]:
-    for i, record in enumerate(records):
-        if i == after:
-            raise Crash
-        yield record
 
 
 def one_attempt(app: Any, run: Any) -> Any:
