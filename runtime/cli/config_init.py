@@ -18,7 +18,7 @@ import orjson
 import typer
 
 from destkit.runtime.cli.display import fail, say
-from destkit.runtime.engine.sources import read_columns
+from destkit.runtime.cli.loading import InputCheck, InputDbOpt, check_input_given, input_columns
 from destkit.runtime.errors import ConfigError
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec, FieldSchema
 from destkit.runtime.spec.settings_models import SettingSchema
@@ -185,16 +185,21 @@ def starter_config(spec: DestinationSpec, action_id: str, guesses: dict[str, Gue
     return "\n".join(lines) + "\n"
 
 
-def input_column_names(path: Path) -> list[str]:
-    """The input's column names (CSV header order; JSON field paths sorted)."""
-    if not path.is_file():
-        fail(f"input file {path} does not exist; check the --input path.")
+def input_column_names(path: Path | None, sql: str | None = None, db: Path | None = None) -> list[str]:
+    """The column names of `--input` or of an `--input-sql` query (CSV header order; JSON, Parquet and query
+    columns as sorted field paths, a struct's fields dotted)."""
+    check_input_given(path, sql, db)
+    if path is not None and not path.exists():
+        fail(f"input {path} does not exist; check the --input path.")
+    where = str(path) if path is not None else "the --input-sql query"
     try:
-        columns = read_columns(path)
+        columns = input_columns(InputCheck(path, sql=sql, db=db))
     except (OSError, ValueError) as exc:
-        fail(f"cannot read the columns of {path}: {exc}.")
+        reason = str(exc).rstrip(".")  # a failed query's message names the query already
+        fail(f"{reason}." if reason.startswith("the --input-sql") else f"cannot read the columns of {where}: {reason}.")
     if columns is None:
-        fail(f"cannot read the columns of {path}: give a .csv, .tsv or .jsonl file with a header or records.")
+        fail(f"cannot read the columns of {where}: give a .csv, .tsv, .jsonl or .parquet file (or a Parquet or "
+             "Delta folder) with a header or records, or a query that runs (try it in duckdb).")
     header = columns.header.split(columns.delimiter) if columns.delimiter else None
     return header or sorted(columns.paths)
 
@@ -218,8 +223,12 @@ def config_init(
     destination: Annotated[str, typer.Argument(help="A bundled destination id (see `destkit specs`) or a spec path.")],
     action: Annotated[str, typer.Argument(help="One of the destination's actions.")],
     input_path: Annotated[Path | None, typer.Option(
-        "--input", "-i", help="A sample of the records (.csv, .tsv, .jsonl): the mapping is guessed from its columns.")
-    ] = None,
+        "--input", "-i", help="A sample of the records (.csv, .tsv, .jsonl, .parquet, a Parquet or Delta folder): "
+        "the mapping is guessed from its columns.")] = None,
+    input_sql: Annotated[str | None, typer.Option(
+        "--input-sql", help="Guess the mapping from the columns of this DuckDB query instead of --input "
+        "(needs the extra destkit[arrow]).")] = None,
+    input_db: InputDbOpt = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the config.")] = Path("sync.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     trust_spec: Annotated[bool, typer.Option(
@@ -228,7 +237,8 @@ def config_init(
     """Write a starter sync config: every field of the action as a commented line, the mapping guessed from
     the input's column names, settings and secret references to fill in."""
     spec = load_action(destination, action, trust_spec)
-    columns = input_column_names(input_path) if input_path is not None else None
+    given = input_path is not None or input_sql is not None or input_db is not None
+    columns = input_column_names(input_path, input_sql, input_db) if given else None
     if output.exists() and not force:
         fail(f"{output} exists; choose another --output or pass --force to replace it.")
     guesses = action_guesses(spec.actions[action], columns)
@@ -239,7 +249,8 @@ def config_init(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}.")
     say(f"Wrote {output}: {len(guesses)} of {len(spec.actions[action].fields)} fields mapped from the input's columns.")
-    say(f"Next: fill in what it marks, then: destkit preview {output} --input FILE")
+    source = "--input-sql QUERY" if input_sql is not None else "--input FILE"
+    say(f"Next: fill in what it marks, then: destkit preview {output} {source}")
 
 
 __all__ = ["action_guesses", "config_app", "config_init", "guess_mapping", "starter_config"]

@@ -20,7 +20,16 @@ import orjson
 import typer
 
 from destkit.runtime.cli.display import EXIT_NOT_DELIVERED, EXIT_OK, auth_message, fail, say
-from destkit.runtime.cli.loading import InputCheck, WarnUnknownPathsOpt, load_sync, open_input
+from destkit.runtime.cli.loading import (
+    InputCheck,
+    InputDbOpt,
+    InputOpt,
+    InputSqlOpt,
+    WarnUnknownPathsOpt,
+    check_input_given,
+    load_sync,
+    open_input,
+)
 from destkit.runtime.cli.run_commands import AllowHttpOpt, BaseUrlOpt, ConfigArg, FormatOpt, TrustSpecOpt
 from destkit.runtime.config.secrets import redact
 from destkit.runtime.engine import RunResult, Sync
@@ -77,10 +86,28 @@ class Recording(httpx.AsyncBaseTransport):
 # --- choosing the record -------------------------------------------------------------------------------
 
 
-def the_record(input_path: Path | None, row: int | None, record: str | None, fmt: str | None) -> tuple[int, Any]:
+@dataclass(frozen=True)
+class Source:
+    """Where `--row N` is read: `--input` (format None: by extension) or an `--input-sql` query over `db`."""
+
+    path: Path | None = None
+    fmt: str | None = None
+    sql: str | None = None
+    db: Path | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.path is not None or self.sql is not None or self.db is not None
+
+    def name(self) -> str:
+        return str(self.path) if self.path is not None else "the --input-sql query"
+
+
+def the_record(source: Source, row: int | None, record: str | None) -> tuple[int, Any]:
     """(row, record): row N of the input, or the record given as JSON (row 1)."""
     if (record is None) == (row is None):
-        fail("give the record to send: --row N (with --input FILE) or --record JSON, one of them.")
+        fail("give the record to send: --row N (with --input FILE or --input-sql QUERY) or --record JSON, "
+             "one of them.")
     if record is not None:
         try:
             value = orjson.loads(record)
@@ -90,11 +117,11 @@ def the_record(input_path: Path | None, row: int | None, record: str | None, fmt
             fail("--record must be a JSON object, e.g. '{\"user_id\": \"u1\", \"phone\": \"+15551234567\"}'.")
         return 1, value
     assert row is not None
-    if input_path is None:
-        fail("--row N reads row N of the input: give it with --input FILE.")
-    found = next(itertools.islice(open_input(input_path, fmt), row - 1, None), None)
+    if not source.given:
+        fail("--row N reads row N of the input: give it with --input FILE or --input-sql QUERY.")
+    found = next(itertools.islice(open_input(source.path, source.fmt, source.sql, source.db), row - 1, None), None)
     if found is None:
-        fail(f"{input_path} has no row {row}; its records are numbered from 1.")
+        fail(f"{source.name()} has no row {row}; its records are numbered from 1.")
     return row, found
 
 
@@ -184,7 +211,7 @@ def send(sync: Sync, record: Any, recording: Recording) -> tuple[RunResult, list
 
 def send_one(
     config: ConfigArg,
-    input_path: Annotated[Path | None, typer.Option("--input", "-i", help="Records: .csv, .tsv or .jsonl.")] = None,
+    input_path: InputOpt = None,
     row: Annotated[int | None, typer.Option("--row", min=1, help="Send row N of the input (1: the first record).")
                    ] = None,
     record: Annotated[str | None, typer.Option("--record", help="Send this record, a JSON object.")] = None,
@@ -193,21 +220,25 @@ def send_one(
     fmt: FormatOpt = None,
     trust_spec: TrustSpecOpt = False,
     warn_unknown_paths: WarnUnknownPathsOpt = False,
+    input_sql: InputSqlOpt = None,
+    input_db: InputDbOpt = None,
 ) -> None:
     """Send exactly one record and print the request (secrets masked), the destination's answer and the outcome.
 
     It really sends: to the destination, or to --base-url (an emulator). Nothing is written to the
     state store. Exit 0 when the record was delivered, 1 when not, 2 when it could not be sent.
     """
-    fmt_value = fmt and fmt.value
-    check = InputCheck(input_path, fmt_value, warn_unknown_paths) if input_path is not None and row else None
+    source = Source(input_path, fmt and fmt.value, input_sql, input_db)
+    if source.given and row is not None:
+        check_input_given(input_path, input_sql, input_db)
+    check = InputCheck(input_path, source.fmt, warn_unknown_paths, input_sql, input_db) if source.given and row else None
     sync = load_sync(config, base_url, allow_http, trust_spec=trust_spec, check=check)
-    n, chosen = the_record(input_path, row, record, fmt_value)
+    n, chosen = the_record(source, row, record)
     if sync.options.mirror:
         fail("send-one sends a record, and this config mirrors an audience (options.mirror), which needs a state "
              "store; try it with `destkit dry-run` instead.")
     recording = Recording(sync.transport or httpx.AsyncHTTPTransport())
-    say(f"Sending one record ({f'row {n} of {input_path}' if row else '--record'}) to {sync.spec.id} · "
+    say(f"Sending one record ({f'row {n} of {source.name()}' if row else '--record'}) to {sync.spec.id} · "
         f"{sync.action_id} at {sync.base_url}. Nothing is written to the state store.")
     told(sync, chosen, recording, n)
 

@@ -104,7 +104,7 @@ def test_a_row_past_the_end_of_the_input_is_a_usage_error(url: str, app: Starlet
 def test_neither_row_nor_record_is_a_usage_error(url: str, tmp_path: Path) -> None:
     _, code, stderr = send_one(tmp_path, url)
     assert code == 2
-    assert "give the record to send: --row N (with --input FILE) or --record JSON, one of them." in stderr
+    assert "give the record to send: --row N (with --input FILE or --input-sql QUERY) or --record JSON, one of them." in stderr
 
 
 def test_refused_credentials_exit_2_and_show_the_refused_request_masked(url: str, tmp_path: Path) -> None:
