@@ -36,29 +36,36 @@ MAX_RECORD_LINES = 1000  # ... and the lines it may span
 READ_BYTES = 1 << 15
 
 
-def _line_blocks(fh: BinaryIO, limit: int, size: int = READ_BYTES) -> Iterator[list[bytes | None]]:
+def line_blocks(fh: BinaryIO, limit: int, size: int = READ_BYTES) -> Iterator[tuple[bytes | None, list[bytes | None]]]:
     """The lines of a binary file (without their newline), a block of `size` bytes at a time; None for a
-    line over `limit` bytes (its rest is skipped, not held). A line may span blocks: at most one block
-    and one unfinished line of up to `limit` bytes are held."""
-    head = b""  # the unfinished line at the end of the last block
-    skipping = False  # inside an over-long line: what comes before its newline is dropped
-    while chunk := fh.read(size):
-        if skipping:
-            cut = chunk.find(b"\n")
-            if cut < 0:
-                continue
-            chunk, skipping = chunk[cut + 1:], False
-        parts = (head + chunk).split(b"\n")
-        head = parts.pop()
+    line over `limit` bytes, whose bytes are never held (its rest is skipped). A line may span blocks: at
+    most one block and one unfinished line of up to `limit` bytes are held. With each block, its lines
+    joined (None when one is over the limit), so a run over workers can read their keys at once. One C
+    split a block, not a call a line."""
+    head, overlong = b"", False  # the start of the line the last block left open (over the limit: dropped)
+    while block := fh.read(size):
+        cut = block.rfind(b"\n")
+        if cut < 0:  # no line ends in this block
+            head, overlong = _open_line(head + block if not overlong else b"", overlong, limit)
+            continue
+        joined = head + block[:cut]
+        text: bytes | None = joined
+        parts = joined.split(b"\n")
         lines = cast(list[bytes | None], parts)
-        if parts and max(map(len, parts)) > limit:
+        if overlong or max(map(len, parts)) > limit:
             lines = [None if len(line) > limit else line for line in parts]
-        if len(head) > limit:
-            lines.append(None)
-            head, skipping = b"", True
-        yield lines
-    if head:
-        yield [head]
+            if overlong:
+                lines[0] = None  # the end of the line over the limit
+            text = None
+        head, overlong = _open_line(block[cut + 1:], False, limit)
+        yield text, lines
+    if head or overlong:
+        yield None, [None if overlong else head]
+
+
+def _open_line(head: bytes, overlong: bool, limit: int) -> tuple[bytes, bool]:
+    """The line still open, dropped (and marked) once it is over the limit."""
+    return (b"", True) if overlong or len(head) > limit else (head, False)
 
 
 class JsonLines(ItemSource):
@@ -119,7 +126,7 @@ def _jsonl_blocks(path: Path, max_line_bytes: int) -> Iterator[list[Item]]:
     """The items of a JSON Lines file, a block of lines at a time."""
     lineno = 0  # the line before the block
     with path.open("rb") as fh:
-        for lines in _line_blocks(fh, max_line_bytes):
+        for _, lines in line_blocks(fh, max_line_bytes):
             yield _block_objects(lines) or _line_items(lineno, lines, max_line_bytes)
             lineno += len(lines)
 

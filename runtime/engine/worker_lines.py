@@ -18,6 +18,7 @@ import orjson
 
 from destkit.runtime.engine.items import Malformed
 from destkit.runtime.engine.sources import jsonl_item
+from destkit.runtime.engine.sources import line_blocks as read_line_blocks
 
 if TYPE_CHECKING:
     from destkit.runtime.engine.sync import Sync
@@ -29,33 +30,10 @@ BLOCK_BYTES = 1 << 20  # read at a time; a line may span blocks
 
 
 def line_blocks(path: Path, limit: int, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes | None, list[bytes | None]]]:
-    """The file's lines (without their newline), a block's worth at a time, as `sources.read_jsonl` reads them:
-    None for a line over `limit` bytes, whose bytes are never held. With each block, its lines joined (None when
-    one is over the limit), for reading their keys at once. One C split a block, not a call a line."""
+    """The file's lines a block at a time, as `sources.read_jsonl` reads them (`sources.line_blocks`): with each
+    block, its lines joined, for reading their keys at once."""
     with path.open("rb") as fh:
-        head, overlong = b"", False  # the start of the line the last block left open (over the limit: dropped)
-        while block := fh.read(block_bytes):
-            cut = block.rfind(b"\n")
-            if cut < 0:  # no line ends in this block
-                head, overlong = _open_line(head + block if not overlong else b"", overlong, limit)
-                continue
-            joined = head + block[:cut]
-            text: bytes | None = joined
-            lines: list[Any] = joined.split(b"\n")
-            if overlong or max(map(len, lines)) > limit:
-                lines = [None if len(line) > limit else line for line in lines]
-                if overlong:
-                    lines[0] = None  # the end of the line over the limit
-                text = None
-            head, overlong = _open_line(block[cut + 1:], False, limit)
-            yield text, lines
-        if head or overlong:
-            yield None, [None if overlong else head]
-
-
-def _open_line(head: bytes, overlong: bool, limit: int) -> tuple[bytes, bool]:
-    """The line still open, dropped (and marked) once it is over the limit."""
-    return (b"", True) if overlong or len(head) > limit else (head, False)
+        yield from read_line_blocks(fh, limit, block_bytes)
 
 
 def plain_key_name(sync: Sync) -> str | None:

@@ -10,15 +10,20 @@ from destkit.runtime.engine.sources import Malformed, read_jsonl
 
 
 def blocks(data: bytes, limit: int, size: int) -> list[list[bytes | None]]:
-    return list(sources._line_blocks(io.BytesIO(data), limit, size))
+    return [lines for _, lines in sources.line_blocks(io.BytesIO(data), limit, size)]
 
 
 def test_a_line_split_by_a_block_end_is_read_whole() -> None:
-    assert blocks(b'{"a": 1}\n{"b": 2}\n', 100, 5) == [[], [b'{"a": 1}'], [], [b'{"b": 2}']]
+    assert blocks(b'{"a": 1}\n{"b": 2}\n', 100, 5) == [[b'{"a": 1}'], [b'{"b": 2}']]
 
 
 def test_a_last_line_without_a_newline_is_read() -> None:
     assert blocks(b'{"a": 1}\n{"b": 2}', 100, 1 << 10) == [[b'{"a": 1}'], [b'{"b": 2}']]
+
+
+def test_each_block_comes_with_its_lines_joined_unless_one_is_over_the_limit() -> None:
+    joined = [text for text, _ in sources.line_blocks(io.BytesIO(b"ab\ncd\n" + b"x" * 9 + b"\nef\n"), 4, 6)]
+    assert joined == [b"ab\ncd", None, b"ef"]
 
 
 def test_a_line_over_the_limit_across_blocks_is_none_and_its_rest_is_skipped() -> None:
@@ -27,7 +32,7 @@ def test_a_line_over_the_limit_across_blocks_is_none_and_its_rest_is_skipped() -
 
 
 def test_a_line_exactly_at_the_limit_is_kept() -> None:
-    assert blocks(b"0123456789\n", 10, 4) == [[], [], [b"0123456789"]]
+    assert blocks(b"0123456789\n", 10, 4) == [[b"0123456789"]]
 
 
 def test_a_bad_line_in_a_later_block_names_its_own_line(tmp_path: Path) -> None:
