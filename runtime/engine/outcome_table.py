@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -126,6 +127,11 @@ class ParquetOutcomeWriter:
 
     `write` is a sync's `on_outcome`; `close` writes the last row group (a run with no outcome leaves
     a file with the columns and no row). Needs pyarrow (`destkit[arrow]`): checked when it is made.
+
+    The rows go to a hidden `.NAME.partial` beside `path`, renamed to `path` once the footer is written:
+    a Parquet file is unreadable without its footer, so a killed process leaves `path` as it was (absent,
+    or an earlier run's whole file) rather than a file no reader opens. Readers of a folder (pyarrow,
+    Spark, DuckDB's globs of `*.parquet`) skip the partial; a resumed run writes the whole file again.
     """
 
     def __init__(self, path: str | Path, run_id: str, *, row_group_rows: int = ROW_GROUP_ROWS) -> None:
@@ -138,7 +144,11 @@ class ParquetOutcomeWriter:
         self.rows = 0
         self._buffer: list[Outcome] = []
         self._times: list[datetime] = []  # when each buffered outcome was written
-        self._file = private_writer(self.path)
+        if self.path.is_dir():  # else found only at the rename, after the whole run
+            raise UsageError(f"cannot write outcomes to {self.path}: it is a folder.", key="--outcomes",
+                             fix="give a file name, e.g. outcomes.parquet inside that folder.")
+        self.partial = partial_path(self.path)
+        self._file = private_writer(self.partial)
         self._writer = pq.ParquetWriter(self._file, outcome_schema())
 
     def write(self, outcome: Outcome) -> None:
@@ -162,6 +172,12 @@ class ParquetOutcomeWriter:
             self._writer.close()
         finally:
             self._file.close()
+        os.replace(self.partial, self.path)  # not reached when the footer failed: `path` stays as it was
+
+
+def partial_path(path: Path) -> Path:
+    """Where a Parquet outcome file is written until its footer is: hidden, beside it."""
+    return path.with_name(f".{path.name}.partial")
 
 
 class JsonlOutcomeWriter:
@@ -241,4 +257,5 @@ __all__ = [
     "outcome_file",
     "outcome_row",
     "outcome_schema",
+    "partial_path",
 ]

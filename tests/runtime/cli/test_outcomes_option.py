@@ -134,6 +134,26 @@ def test_a_resumed_run_carries_the_primary_key_in_its_report_and_outcomes_of_eve
     assert {r["run_id"] for r in rows} == {run_id}
 
 
+def test_a_killed_run_leaves_no_unreadable_parquet_file_and_its_resume_writes_it_whole(tmp_path: Path) -> None:
+    audience = write_keyed_audience(tmp_path / "a.csv", 2000)
+    state, outcomes = tmp_path / "state.sqlite", tmp_path / "outcomes.parquet"
+    gate = Gate(emulator(), passes=1)
+    with running_server(gate) as url:
+        args = sync_args(write_config(tmp_path, KEYED), audience, url, state, "--outcomes", str(outcomes))
+        first = start_cli(args)
+        try:
+            wait_until(lambda: gate.held > 0 and len(outcome_rows(state)) > 0, what="a batch recorded, one in flight")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=30)
+        finally:
+            gate.open()
+        assert sorted(p.name for p in tmp_path.iterdir() if "outcomes" in p.name) == [".outcomes.parquet.partial"]
+        resumed = run_cli([*args, "--resume"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r["row"] for r in parquet_rows(outcomes)] == list(range(1, 2001))
+    assert sorted(p.name for p in tmp_path.iterdir() if "outcomes" in p.name) == ["outcomes.parquet"]
+
+
 def test_a_stopped_run_leaves_a_readable_outcome_file_of_the_records_that_had_an_outcome(tmp_path: Path) -> None:
     audience = write_keyed_audience(tmp_path / "a.csv", 5000)
     state, outcomes = tmp_path / "state.sqlite", tmp_path / "outcomes.parquet"
