@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from destkit.destinations.hello_charles.emulator import create_app
@@ -15,15 +17,24 @@ from destkit.runtime.cli.server import running_server
 from tests.cli_runs import ENV, run_cli
 from tests.conftest import API_KEY, PROPERTIES, TAGS
 
+COLUMNS = "SELECT \"External Reference ID\", FirstName, email FROM read_csv('{path}', all_varchar=true)"
+
 HEADER = "External Reference ID,FirstName,Last Nme,Phone,email,Tags,favourite_colour\n"
 ROW = "u1,Ann,Lee,+14155550101,ann@example.com,vip,green\n"
 
 
-def init(tmp_path: Path, *more: str) -> tuple[Path, str]:
+def config_init(tmp_path: Path, *more: str) -> tuple[Path, int, str, str]:
+    """(written config, exit code, stdout, stderr) of `destkit config init hello_charles send_contacts`."""
     output = tmp_path / "sync.yaml"
     result = run_cli(["config", "init", "hello_charles", "send_contacts", "--output", str(output), *more])
-    assert result.returncode == 0, result.stderr
-    return output, result.stdout
+    return output, result.returncode, result.stdout, result.stderr
+
+
+def init(tmp_path: Path, *more: str) -> tuple[Path, str]:
+    """(written config, stdout) of a `config init` that succeeds."""
+    output, code, stdout, stderr = config_init(tmp_path, *more)
+    assert code == 0, stderr
+    return output, stdout
 
 
 def test_the_mapping_is_guessed_from_exact_case_insensitive_and_close_column_names(tmp_path: Path) -> None:
@@ -102,3 +113,43 @@ def test_without_output_the_config_is_written_to_sync_yaml_in_the_current_folder
     result = run_cli(["config", "init", "hello_charles", "send_contacts"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load((tmp_path / "sync.yaml").read_text(encoding="utf-8"))["action"] == "send_contacts"
+
+
+def sample_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "sample.csv"
+    path.write_text(HEADER + ROW, encoding="utf-8")
+    return path
+
+
+def test_config_init_guesses_the_mapping_from_the_columns_of_an_input_sql_query(tmp_path: Path) -> None:
+    query = COLUMNS.format(path=sample_csv(tmp_path))
+    output, code, stdout, stderr = config_init(tmp_path, "--input-sql", query)
+    assert code == 0, stderr
+    assert yaml.safe_load(output.read_text(encoding="utf-8"))["mapping"] == {
+        "external_reference_id": "External Reference ID", "first_name": "FirstName", "email_address": "email"}
+    assert stdout.splitlines() == [f"Wrote {output}: 3 of 8 fields mapped from the input's columns.",
+                                   f"Next: fill in what it marks, then: destkit preview {output} --input-sql QUERY"]
+
+
+def test_config_init_guesses_the_mapping_from_a_parquet_files_columns(tmp_path: Path) -> None:
+    audience = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"user_id": ["u1"], "first_name": ["F1"], "phone": ["+14150000001"]}), audience)
+    output, code, _, stderr = config_init(tmp_path, "--input", str(audience))
+    assert code == 0, stderr
+    assert yaml.safe_load(output.read_text(encoding="utf-8"))["mapping"] == {
+        "first_name": "first_name", "phone_number": "phone"}
+
+
+def test_config_init_with_a_failing_query_exits_2_naming_the_query_and_writes_nothing(tmp_path: Path) -> None:
+    output, code, _, stderr = config_init(tmp_path, "--input-sql", "SELEC 1")
+    assert code == 2
+    assert "the --input-sql query failed: Parser Error: syntax error at or near \"SELEC\"" in stderr
+    assert not output.exists()
+
+
+def test_config_init_with_input_db_alone_is_a_usage_error_as_in_sync(tmp_path: Path) -> None:
+    output, code, _, stderr = config_init(tmp_path, "--input-db", str(tmp_path / "x.duckdb"))
+    assert code == 2
+    assert "give the records: --input FILE (CSV, JSON Lines, Parquet, a Parquet or Delta folder) or --input-sql " \
+           "QUERY." in " ".join(stderr.split())
+    assert not output.exists()

@@ -54,6 +54,17 @@ def parquet_rows(path: Path) -> list[dict[str, Any]]:
     return sorted(pq.read_table(path).to_pylist(), key=lambda r: r["row"])
 
 
+def killed_with_a_batch_in_flight(args: list[str], gate: Gate, state: Path) -> None:
+    """Run `args`; SIGKILL it once a batch is recorded and the next is held by `gate`, then open the gate."""
+    first = start_cli(args)
+    try:
+        wait_until(lambda: gate.held > 0 and len(outcome_rows(state)) > 0, what="a batch recorded, one in flight")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        gate.open()
+
+
 def test_sync_writes_a_parquet_row_per_record_keyed_by_the_primary_key(tmp_path: Path) -> None:
     audience = write_keyed_audience(tmp_path / "a.csv", 30, bad=frozenset({4}))
     state, outcomes = tmp_path / "state.sqlite", tmp_path / "out" / "outcomes.parquet"
@@ -116,13 +127,7 @@ def test_a_resumed_run_carries_the_primary_key_in_its_report_and_outcomes_of_eve
     gate = Gate(emulator(), passes=1)  # the first batch is answered; the second is held until the kill
     with running_server(gate) as url:
         args = sync_args(write_config(tmp_path, KEYED), audience, url, state, "--outcomes", str(outcomes))
-        first = start_cli(args)
-        try:
-            wait_until(lambda: gate.held > 0 and len(outcome_rows(state)) > 0, what="a batch recorded, one in flight")
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=30)
-        finally:
-            gate.open()
+        killed_with_a_batch_in_flight(args, gate, state)
         resumed = run_cli([*args, "--resume"])
     assert resumed.returncode == 1, resumed.stderr
     assert sorted((line["row"], line["primary_key"]) for line in report_lines(run_report(state))) == [
@@ -140,13 +145,7 @@ def test_a_killed_run_leaves_no_unreadable_parquet_file_and_its_resume_writes_it
     gate = Gate(emulator(), passes=1)
     with running_server(gate) as url:
         args = sync_args(write_config(tmp_path, KEYED), audience, url, state, "--outcomes", str(outcomes))
-        first = start_cli(args)
-        try:
-            wait_until(lambda: gate.held > 0 and len(outcome_rows(state)) > 0, what="a batch recorded, one in flight")
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=30)
-        finally:
-            gate.open()
+        killed_with_a_batch_in_flight(args, gate, state)
         assert sorted(p.name for p in tmp_path.iterdir() if "outcomes" in p.name) == [".outcomes.parquet.partial"]
         resumed = run_cli([*args, "--resume"])
     assert resumed.returncode == 0, resumed.stderr

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from starlette.applications import Starlette
 
@@ -130,3 +132,40 @@ def test_the_api_key_in_a_body_is_masked(tmp_path: Path, monkeypatch: pytest.Mon
                                allow_http=True))
     assert bounded(f'{{"echo": "{API_KEY}"}}'.encode(), masker) == '{"echo": "***"}'
     assert masker.header("X-Api-Key", API_KEY) == "***"
+
+
+def audience_parquet(tmp_path: Path, rows: int) -> Path:
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"user_id": [f"u{n:05d}" for n in range(1, rows + 1)],
+                             "first_name": [f"F{n}" for n in range(1, rows + 1)],
+                             "phone": [f"+1415{n:07d}" for n in range(1, rows + 1)],
+                             "segments": [TAGS[n % len(TAGS)] for n in range(1, rows + 1)]}), path)
+    return path
+
+
+def test_send_one_sends_row_n_of_an_input_sql_query(url: str, app: Starlette, tmp_path: Path) -> None:
+    audience = write_audience(tmp_path / "a.csv", 4)
+    query = f"SELECT * FROM read_csv('{audience}', all_varchar=true) ORDER BY user_id DESC"
+    result = run_cli(["send-one", str(write_config(tmp_path)), "--input-sql", query, "--row", "2",
+                      "--base-url", url, "--allow-http"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [keys for _, _, keys in writes(app)] == [["u00003"]]
+    assert result.stdout.splitlines()[0] == (
+        f"Sending one record (row 2 of the --input-sql query) to hello_charles · send_contacts at {url}. "
+        "Nothing is written to the state store.")
+
+
+def test_send_one_sends_row_n_of_a_parquet_file(url: str, app: Starlette, tmp_path: Path) -> None:
+    result = run_cli(["send-one", str(write_config(tmp_path)), "--input", str(audience_parquet(tmp_path, 3)),
+                      "--row", "3", "--base-url", url, "--allow-http"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [keys for _, _, keys in writes(app)] == [["u00003"]]
+
+
+def test_send_one_past_the_last_row_of_a_query_exits_2_and_sends_nothing(
+        url: str, app: Starlette, tmp_path: Path) -> None:
+    result = run_cli(["send-one", str(write_config(tmp_path)), "--input-sql", "SELECT 'u1' AS user_id",
+                      "--row", "2", "--base-url", url, "--allow-http", "--warn-unknown-paths"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "the --input-sql query has no row 2; its records are numbered from 1." in result.stderr
+    assert [keys for _, _, keys in writes(app)] == []
