@@ -119,7 +119,7 @@ class Sync:
             timeout=httpx.Timeout(self.options.timeout or timeouts.read, connect=timeouts.connect),
             follow_redirects=False,
             # a pool of its own per connection: httpx's walks all of them on every request (~2 µs a record at c=16)
-            transport=self.transport or LanePool(limits=limits, verify=tls_context()),
+            transport=LanePool(limits=limits, verify=tls_context()) if self.transport is None else self.transport,
             limits=limits,
             headers={"user-agent": "destkit/0.1"},
             verify=tls_context(),  # one per process: building it costs ~50 ms of CPU per run
