@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 
-# what one lane may hold: one connection, kept alive between the requests it is lent to
 LaneKey = tuple[str, str, int | None, object]  # scheme, host, port, the TLS name (`sni_hostname`) if any
 
 
@@ -31,13 +30,13 @@ class LanePool(httpx.AsyncBaseTransport):
     idle ones; a request takes an idle connection to its origin (the one used last), else a new one, and
     waits (up to the request's pool timeout, then `httpx.PoolTimeout`) only when every connection is lent."""
 
-    def __init__(self, *, limits: httpx.Limits | None = None, verify: ssl.SSLContext | bool = True,
-                 make_lane: Callable[[], httpx.AsyncBaseTransport] | None = None) -> None:
+    def __init__(self, *, limits: httpx.Limits | None = None, verify: ssl.SSLContext | bool = True) -> None:
         limits = limits or httpx.Limits()
         self.max_connections = limits.max_connections
         self.max_idle = limits.max_keepalive_connections
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=limits.keepalive_expiry)
-        self.make_lane = make_lane or (lambda: httpx.AsyncHTTPTransport(verify=verify, limits=one))
+        self.verify = verify
+        # a lane: httpx's own transport (its TLS, timeouts, errors) holding one connection, kept alive between uses
+        self.one = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=limits.keepalive_expiry)
         self.idle: dict[LaneKey, list[httpx.AsyncBaseTransport]] = {}  # per origin, the last one returned last
         self.idle_count = 0
         self.lent = 0
@@ -67,7 +66,7 @@ class LanePool(httpx.AsyncBaseTransport):
                 return idle.pop()
             if self.max_connections is None or self.lent + self.idle_count < self.max_connections:
                 self.lent += 1
-                return self.make_lane()
+                return httpx.AsyncHTTPTransport(verify=self.verify, limits=self.one)
             if self.idle_count:  # full, but with an idle connection to another origin: it makes room
                 await self._close_one_idle()
                 continue

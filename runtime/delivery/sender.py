@@ -235,7 +235,10 @@ class Deliverer:
         if url is None:
             if self.client.params:  # they would be in the URL made here and merged in again: one merge a request, as httpx does
                 return path
-            url = self.client.build_request(self.method, path).url
+            try:
+                url = self.client.build_request(self.method, path).url
+            except httpx.InvalidURL:  # the request itself raises it, counted, where it always has
+                return path
             if len(self.urls) < 256:  # a path filled from the records' values may take many values: keep the first
                 self.urls[path] = url
         return url
