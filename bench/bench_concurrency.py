@@ -10,12 +10,21 @@ CPU the sync process spent per record (user + system, `resource.getrusage` aroun
 emulator runs in its own process (`bench/emulator_server.py`), so its CPU is not ours. `--state`
 records every run in a fresh state store (what `destkit sync` does by default); `--repeat` runs each
 concurrency that many times (the machine's noise shows in the spread).
+
+    python bench/bench_concurrency.py --compare /tmp/old-venv/bin/python --rounds 5 --repeat 2
+
+times this checkout against another destkit install (a venv with an older commit installed, e.g. `pip
+install -e` of a `git worktree` of it, strict editable mode), in rounds that alternate which side runs
+first: each side is a fresh process (`--side URL`) that generates the audience, makes one warm-up run
+(first imports, the TLS context) and then `--repeat` timed runs at the first `--concurrency`, against
+the same lean sink. It prints each side's CPU per record and, per round, new ÷ old of the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import resource
 import shutil
 import statistics
@@ -62,6 +71,42 @@ def run_once(url: str, records: list[dict[str, Any]], concurrency: int, workload
             "latency_median": statistics.median(result.latencies) if result.latencies else float("nan")}
 
 
+def side(url: str, rows: int, concurrency: int, repeat: int, workload_path: str) -> list[float]:
+    """One side of `--compare`, in its own process: CPU us/record of `repeat` runs after a warm-up run."""
+    workload = load_workload(workload_path)
+    records = list(workload.generate(rows))
+    gc.collect()
+    gc.freeze()
+    run_once(url, records, concurrency, workload)
+    return [run_once(url, records, concurrency, workload)["cpu_us"] for _ in range(repeat)]
+
+
+def compare(args: argparse.Namespace) -> int:
+    """This checkout ("new") against the destkit that `args.compare` (a Python) imports ("old"), alternating."""
+    url, proc = start_emulator(args.latency_ms, args.workload, args.full_emulator)
+    sides = {"new": sys.executable, "old": args.compare}
+    cpu: dict[str, list[float]] = {"new": [], "old": []}
+    ratios = []
+    try:
+        for r in range(args.rounds):
+            got = {}
+            for name in (["old", "new"] if r % 2 == 0 else ["new", "old"]):
+                cmd = [sides[name], __file__, "--side", url, "--rows", str(args.rows), "--workload", args.workload,
+                       "--concurrency", str(args.concurrency[0]), "--repeat", str(args.repeat)]
+                got[name] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+                cpu[name] += got[name]
+            ratios.append(statistics.median(got["new"]) / statistics.median(got["old"]))
+            print(f"round {r}: old {', '.join(f'{x:.2f}' for x in got['old'])}  new {', '.join(f'{x:.2f}' for x in got['new'])}"
+                  f"  us/record; new/old {ratios[-1]:.3f}", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for name, values in cpu.items():
+        print(f"{name}: median {statistics.median(values):.2f} us/record ({min(values):.2f}-{max(values):.2f})")
+    print(f"new/old per round: median {statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -72,7 +117,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="use the full validating emulator (its CPU then bounds the result on 2 cores)")
     parser.add_argument("--state", action="store_true", help="record each run in a fresh state store")
     parser.add_argument("--repeat", type=int, default=1, help="runs per concurrency")
+    parser.add_argument("--compare", metavar="PYTHON", help="time this checkout against the destkit this Python imports")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of --compare")
+    parser.add_argument("--side", metavar="URL", help=argparse.SUPPRESS)  # one side of --compare, against URL
     args = parser.parse_args(argv)
+    if args.side:
+        print(json.dumps(side(args.side, args.rows, args.concurrency[0], args.repeat, args.workload)))
+        return 0
+    if args.compare:
+        return compare(args)
     folder = Path(tempfile.mkdtemp(prefix="destkit-bench-concurrency-")) if args.state else None
     runs = iter(range(1_000_000))
     workload = load_workload(args.workload)

@@ -86,7 +86,7 @@ class Reply:
     content: bytes
 
 
-async def exchange(client: httpx.AsyncClient, method: str, url: str, limits: ResponseLimits, *,
+async def exchange(client: httpx.AsyncClient, method: str, url: str | httpx.URL, limits: ResponseLimits, *,
                    content: bytes | None = None, headers: Mapping[str, str] | None = None,
                    params: Mapping[str, str] | None = None) -> Reply | NoReply:
     """Send one request and read its answer within `limits`.

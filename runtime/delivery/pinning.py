@@ -17,6 +17,8 @@ import logging
 import httpx
 
 from destkit.runtime.config.urls import IPAddress, checked_addresses
+from destkit.runtime.delivery.exchange import tls_context
+from destkit.runtime.delivery.lanes import LanePool
 from destkit.runtime.errors import ConfigError, Issue
 
 log = logging.getLogger("destkit.deliver")
@@ -41,7 +43,7 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         self.limits = limits or httpx.Limits()
         self.pins: dict[str, list[IPAddress]] = {}
         # one connection pool per name: a connection made for one name (its SNI and certificate) serves only it
-        self.pools: dict[str, httpx.AsyncHTTPTransport] = {}
+        self.pools: dict[str, LanePool] = {}
         self.lock: asyncio.Lock | None = None  # made in the run's event loop
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -71,10 +73,10 @@ class PinnedTransport(httpx.AsyncBaseTransport):
                 self.pins[host] = found
         return self.pins[host]
 
-    def pool_for(self, host: str) -> httpx.AsyncHTTPTransport:
+    def pool_for(self, host: str) -> LanePool:
         pool = self.pools.get(host)
-        if pool is None:
-            pool = self.pools[host] = httpx.AsyncHTTPTransport(limits=self.limits)
+        if pool is None:  # the process's TLS context: building one per name and run costs ~50 ms of CPU
+            pool = self.pools[host] = LanePool(limits=self.limits, verify=tls_context())
         return pool
 
     async def aclose(self) -> None:
