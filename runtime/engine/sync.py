@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,13 @@ from destkit.runtime.record.compiler import Process, compile_processor
 from destkit.runtime.spec.body_template import Envelope, build_envelope
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 from destkit.runtime.spec.vocabulary import key_field, path_parameters
+
+
+def default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    """A pool of its own per connection (`LanePool`): httpx's walks all of them on every request (~2 µs a record
+    at c=16). None (httpx's own pool) when the environment names a proxy (HTTPS_PROXY, ALL_PROXY, ...): httpx
+    honours those only with its own transport, and a sync behind a proxy must still reach the destination."""
+    return None if urllib.request.getproxies() else LanePool(limits=limits, verify=tls_context())
 
 
 class Sync:
@@ -118,8 +126,7 @@ class Sync:
                             self._scrub),
             timeout=httpx.Timeout(self.options.timeout or timeouts.read, connect=timeouts.connect),
             follow_redirects=False,
-            # a pool of its own per connection: httpx's walks all of them on every request (~2 µs a record at c=16)
-            transport=LanePool(limits=limits, verify=tls_context()) if self.transport is None else self.transport,
+            transport=self.transport if self.transport is not None else default_transport(limits),
             limits=limits,
             headers={"user-agent": "destkit/0.1"},
             verify=tls_context(),  # one per process: building it costs ~50 ms of CPU per run
