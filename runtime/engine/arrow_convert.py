@@ -238,6 +238,13 @@ def _decimal_of(pa: Any, array: Any) -> tuple[Any, Fix | None]:
     return array, lambda v: None if v is None else int(v)
 
 
+def _is_bytes(pa: Any, t: Any) -> bool:
+    """Whether `t` holds bytes: binary, large, fixed-size (a UUID, a hash) or a view."""
+    types = pa.types
+    return bool(types.is_binary(t) or types.is_large_binary(t) or types.is_fixed_size_binary(t)
+                or (hasattr(types, "is_binary_view") and types.is_binary_view(t)))
+
+
 def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     """`array` as an array whose `to_pylist` values (after the returned fix) are what the checks take.
 
@@ -251,7 +258,7 @@ def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
         return _decimal_of(pa, array)
     if types.is_timestamp(t):
         return _iso_text(pa, pc, array), None
-    if types.is_date(t) or types.is_time(t) or types.is_binary(t) or types.is_large_binary(t):
+    if types.is_date(t) or types.is_time(t) or _is_bytes(pa, t):  # bytes as UTF-8 text, else the row says why
         return array.cast(pa.string()), None
     if types.is_map(t):
         return _map_of(pa, pc, array)

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import itertools
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -123,6 +124,18 @@ def records_from_batch(batch: Any) -> list[dict[str, Any]]:
 # --- Arrow data as a stream of records ------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """`rows` rows of the input that its reader could not decode, and why (`problem`): one `Malformed` each."""
+
+    rows: int
+    problem: str
+
+    def items(self, first_row: int) -> list[Item]:
+        return [Malformed(row, f"row {row}: {self.problem}") for row in range(first_row, first_row + self.rows)]
+
+
+
 def is_arrow_data(value: object) -> bool:
     """Whether `value` is a pyarrow Table, RecordBatch or RecordBatchReader (told without importing pyarrow)."""
     kind = type(value)
@@ -149,6 +162,9 @@ def arrow_batches(source: Any) -> Iterator[Any]:
         yield from _slices(source)
         return
     for batch in source:
+        if isinstance(batch, Unreadable):  # rows a Parquet reader could not decode, passed on to be named
+            yield batch
+            continue
         if not _is_batch(batch):
             raise UsageError(f"Arrow input holds a {type(batch).__name__}, not a pyarrow.RecordBatch.", key="input",
                              fix="pass a Table, a RecordBatchReader or an iterable of RecordBatches.")
@@ -166,6 +182,10 @@ def _item_lists(source: Any) -> Iterator[list[Item]]:
     pa = require_pyarrow("reading Arrow data")
     row = 1
     for batch in arrow_batches(source):
+        if isinstance(batch, Unreadable):
+            yield batch.items(row)
+            row += batch.rows
+            continue
         rows = rows_per_conversion(pa, batch.schema)
         for offset in range(0, batch.num_rows, rows):
             yield items_from_batch(batch.slice(offset, rows), row + offset)
@@ -242,8 +262,23 @@ def _parquet_batches(first: Any, files: list[Path], root: Path) -> Iterator[Any]
         parquet = first if i == 0 else _parquet_file(path)
         with parquet:
             for group in range(parquet.num_row_groups):  # one row group's reader at a time: memory stays flat
-                batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], use_threads=False)
-                yield from with_partitions(pa, batches, partition_values(root, path))
+                yield from _row_group_batches(pa, parquet, group, path, partition_values(root, path))
+
+
+def _row_group_batches(pa: Any, parquet: Any, group: int, path: Path, partitions: dict[str, str | None]) -> Iterator[Any]:
+    """One row group's batches; if its data cannot be decoded (a corrupt page, a file cut short), the rows it
+    did not give are one `Unreadable`, each of them an outcome naming it, and the read goes on with the next."""
+    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], use_threads=False)
+    given = 0
+    try:
+        for batch in with_partitions(pa, batches, partitions):
+            given += batch.num_rows
+            yield batch
+    except (pa.ArrowException, OSError) as exc:  # pyarrow's errors for bad data vary (ArrowInvalid, ArrowIOError...)
+        rows = int(parquet.metadata.row_group(group).num_rows) - given
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        yield Unreadable(rows, f"row group {group} of {path.name} cannot be decoded ({why}); "
+                               "re-export the file, or remove it from the input.")
 
 
 def delta_dataset(path: str | Path) -> Any:
@@ -280,16 +315,39 @@ def _duckdb_relation(duckdb: Any, sql: str, database: str | Path | None) -> tupl
                          fix="check the --input-db path.")
     con = duckdb.connect(str(database) if database is not None else ":memory:", read_only=database is not None)
     try:
+        _check_returns_rows(con, sql)
         relation = con.sql(sql)
     except duckdb.Error as exc:
         con.close()
         raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input",
                          fix="fix the query (run it in duckdb to see).") from None
+    except UsageError:
+        con.close()
+        raise
     if relation is None:
         con.close()
         raise UsageError("the --input-sql query returns no rows: give a SELECT (or FROM 'file.parquet').",
                          key="input")
     return con, relation
+
+
+# the statements that return rows: a query ends with one (a SELECT, FROM 'x.parquet', WITH, VALUES, PIVOT...)
+_ROW_STATEMENTS = frozenset({"SELECT", "MULTI", "EXPLAIN", "PRAGMA", "CALL"})
+
+
+def _check_returns_rows(con: Any, sql: str) -> None:
+    """A `UsageError` before anything runs when the query's last statement returns no rows to read (COPY, CREATE,
+    ATTACH, INSTALL...): DuckDB would run it and hand back a one-row status ("Count", "Success") as records."""
+    statements = con.extract_statements(sql)  # parses only; a syntax error is a duckdb.Error
+    if not statements:
+        raise UsageError("the --input-sql query is empty.", key="input",
+                         fix="give a SELECT (or FROM 'file.parquet').")
+    kind = statements[-1].type.name
+    if kind not in _ROW_STATEMENTS:
+        raise UsageError(f"the --input-sql query ends with a {kind} statement, which returns no records; destkit "
+                         "reads the rows its last statement returns.", key="input",
+                         fix="end it with a SELECT (or FROM 'file.parquet'); run COPY, CREATE, ATTACH or INSTALL "
+                             "in duckdb itself first.")
 
 
 def read_duckdb(sql: str, database: str | Path | None = None) -> Iterator[Item]:
@@ -395,6 +453,7 @@ def query_ref(sql: str, database: str | Path | None = None) -> str:
 __all__ = [
     "ARROW_FORMATS",
     "BATCH_ROWS",
+    "Unreadable",
     "arrow_aware",
     "arrow_batches",
     "arrow_file_columns",
