@@ -22,6 +22,7 @@ from typing import Any
 from destkit.runtime.config.source_paths import Columns
 from destkit.runtime.engine.arrow_convert import column_values, dicts_of, rows_per_conversion, values_by_row
 from destkit.runtime.engine.hive_partitions import partition_names, partition_values, with_partitions
+from destkit.runtime.engine.interruptible import Stop, call_interruptibly
 from destkit.runtime.engine.items import Item, ItemSource, Malformed
 from destkit.runtime.errors import UsageError
 
@@ -356,11 +357,35 @@ def read_duckdb(sql: str, database: str | Path | None = None) -> Iterator[Item]:
     duckdb = require_duckdb("reading a DuckDB query")
     con, relation = _duckdb_relation(duckdb, sql, database)
     try:
-        reader = relation.to_arrow_reader(BATCH_ROWS)
+        reader = call_interruptibly(lambda: relation.to_arrow_reader(BATCH_ROWS), con.interrupt)
     except duckdb.Error as exc:
         con.close()
         raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input") from None
-    return _closing(iter_arrow_records(reader), con)
+    except BaseException:  # Ctrl-C while the query ran
+        con.close()
+        raise
+    if reader is Stop.INTERRUPTED:
+        con.close()
+        raise UsageError("the --input-sql query was interrupted by a stop signal before its first rows.", key="input")
+    return _closing(iter_arrow_records(_query_batches(duckdb, reader, con)), con)
+
+
+def _query_batches(duckdb: Any, reader: Any, con: Any) -> Iterator[Any]:
+    """A query's batches, each waited for so that SIGINT and SIGTERM interrupt a query still finding its rows:
+    the input then ends there, and the run, told to stop by the same signal, ends as stopped."""
+    rows = 0
+    while True:
+        try:
+            batch = call_interruptibly(reader.read_next_batch, con.interrupt)
+        except StopIteration:
+            return
+        except duckdb.Error as exc:  # a value the query cannot convert, a file gone: the rows read so far stand
+            raise UsageError(f"the --input-sql query failed after {rows:,} rows: {str(exc).splitlines()[0]}",
+                             key="input", fix="fix the query (run it in duckdb to see).") from None
+        if batch is Stop.INTERRUPTED:
+            return
+        rows += batch.num_rows
+        yield batch
 
 
 def _closing(items: Iterator[Item], con: Any) -> Iterator[Item]:
@@ -414,11 +439,13 @@ def duckdb_columns(sql: str, database: str | Path | None = None) -> Columns | No
     duckdb = require_duckdb("reading a DuckDB query")
     con, relation = _duckdb_relation(duckdb, sql, database)
     try:
-        schema = relation.limit(0).to_arrow_table().schema
+        schema = call_interruptibly(lambda: relation.limit(0).to_arrow_table().schema, con.interrupt)
     except duckdb.Error:
         return None
     finally:
         con.close()
+    if schema is Stop.INTERRUPTED:
+        return None
     return schema_columns(schema, origin="the columns of the --input-sql query")
 
 
