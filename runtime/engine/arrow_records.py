@@ -379,7 +379,8 @@ def _query_batches(duckdb: Any, reader: Any, con: Any) -> Iterator[Any]:
             batch = call_interruptibly(reader.read_next_batch, con.interrupt)
         except StopIteration:
             return
-        except duckdb.Error as exc:  # a value the query cannot convert, a file gone: the rows read so far stand
+        except (duckdb.Error, OSError) as exc:  # a value the query cannot convert, a file gone (an OSError once
+            # DuckDB's error has crossed the Arrow stream): the rows read so far stand
             raise UsageError(f"the --input-sql query failed after {rows:,} rows: {str(exc).splitlines()[0]}",
                              key="input", fix="fix the query (run it in duckdb to see).") from None
         if batch is Stop.INTERRUPTED:

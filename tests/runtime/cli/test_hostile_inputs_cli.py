@@ -82,6 +82,18 @@ def test_an_input_sql_that_does_not_end_with_a_query_is_refused_before_it_runs(
     assert not (tmp_path / "copied.csv").exists() and not (tmp_path / "other.duckdb").exists()
 
 
+def test_an_input_sql_that_fails_while_its_rows_stream_is_exit_2_naming_the_query_error(tmp_path: Path,
+                                                                                       url: str) -> None:
+    query = ("SELECT 'u' || i AS user_id, 'F' AS first_name, '+1415' || lpad(i::VARCHAR, 7, '0') AS phone, "
+             "'vip' AS segments, CAST(CASE WHEN i = 15000 THEN 'x' ELSE i::VARCHAR END AS INTEGER) AS n "
+             "FROM range(20000) t(i)")
+    code, stderr = dry_run(tmp_path, url, "--input-sql", query)
+    assert code == 2
+    assert "the --input-sql query failed after" in stderr
+    assert "Conversion Error: Could not convert string 'x' to INT32" in stderr
+    assert "cannot read the --input-sql query or write" not in stderr
+
+
 def test_an_input_sql_of_only_a_comment_is_an_empty_query(tmp_path: Path, url: str) -> None:
     code, stderr = dry_run(tmp_path, url, "--input-sql", "-- nothing here")
     assert code == 2
