@@ -54,3 +54,22 @@ def test_a_fixed_size_binary_value_that_is_not_utf8_makes_its_row_malformed_nami
     batch = pa.record_batch({"hash": pa.array([b"abcd", b"\xff\x00\x01\x02"], pa.binary(4))})
     assert items_from_batch(batch) == [{"hash": "abcd"}, Malformed(2, (
         "row 2, column 'hash': the value cannot be read (Invalid UTF8 payload); fix the value or cast the column."))]
+
+
+def test_a_timestamp_beyond_the_year_9999_makes_its_row_malformed_naming_the_column() -> None:
+    batch = pa.record_batch({"seen": pa.array([0, 10**14], pa.timestamp("s"))})
+    assert items_from_batch(batch) == [{"seen": "1970-01-01T00:00:00"}, Malformed(2, (
+        "row 2, column 'seen': the value cannot be read (a date outside the years 1-9999); "
+        "fix the value or cast the column."))]
+
+
+def test_a_date_before_the_year_1_makes_its_row_malformed_naming_the_column() -> None:
+    batch = pa.record_batch({"born": pa.array([-719_163, -719_162], pa.date32())})
+    assert items_from_batch(batch) == [Malformed(1, (
+        "row 1, column 'born': the value cannot be read (a date outside the years 1-9999); "
+        "fix the value or cast the column.")), {"born": "0001-01-01"}]
+
+
+def test_the_last_instant_of_the_year_9999_is_still_a_timestamp() -> None:
+    batch = pa.record_batch({"seen": pa.array([253_402_300_799_999_999], pa.timestamp("us", "UTC"))})
+    assert items_from_batch(batch) == [{"seen": "9999-12-31T23:59:59.999999+00:00"}]
