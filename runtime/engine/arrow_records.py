@@ -309,12 +309,25 @@ def read_arrow_file(path: str | Path, kind: str) -> Iterator[Item]:
     return read_delta(path) if kind == "delta" else read_parquet(path)
 
 
+def _duckdb_connection(duckdb: Any, database: str | Path | None) -> Any:
+    """A connection to `database` (read-only), or in memory; a `UsageError` if the file is no DuckDB database
+    (a Parquet file, another database's) or a process writing it holds its lock."""
+    if database is None:
+        return duckdb.connect(":memory:")
+    try:
+        return duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        raise UsageError(f"cannot open {database} as a DuckDB database ({str(exc).splitlines()[0]}).", key="input",
+                         fix="give --input-db a DuckDB database file that no other process is writing; read a "
+                             "Parquet file with --input FILE or --input-sql \"FROM 'file.parquet'\".") from None
+
+
 def _duckdb_relation(duckdb: Any, sql: str, database: str | Path | None) -> tuple[Any, Any]:
     """(connection, relation) of `sql` over `database` (read-only), or in memory; a `UsageError` if it fails."""
     if database is not None and not Path(database).is_file():
         raise UsageError(f"the DuckDB database {database} does not exist.", key="input",
                          fix="check the --input-db path.")
-    con = duckdb.connect(str(database) if database is not None else ":memory:", read_only=database is not None)
+    con = _duckdb_connection(duckdb, database)
     try:
         _check_returns_rows(con, sql)
         relation = con.sql(sql)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -133,3 +134,21 @@ def test_outcomes_at_the_summary_path_of_the_report_are_refused(tmp_path: Path, 
                            str(summary))
     assert code == 2
     assert f"--outcomes {summary} and the summary of --report {summary} are one file" in stderr
+
+
+def test_an_input_db_that_is_no_duckdb_database_is_exit_2_naming_it(tmp_path: Path, url: str) -> None:
+    junk = tmp_path / "warehouse.duckdb"
+    junk.write_text("not a database", encoding="utf-8")
+    code, stderr = dry_run(tmp_path, url, "--input-sql", "SELECT 1", "--input-db", str(junk))
+    assert code == 2
+    assert f"cannot open {junk} as a DuckDB database (IO Error: The file" in stderr
+    assert "internal error" not in stderr
+
+
+def test_an_input_db_another_process_is_writing_is_exit_2_naming_the_lock(tmp_path: Path, url: str) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as writer:
+        writer.execute("CREATE TABLE audience AS SELECT 'u1' AS user_id")
+        code, stderr = dry_run(tmp_path, url, "--input-sql", "SELECT * FROM audience", "--input-db", str(database))
+    assert code == 2
+    assert f"cannot open {database} as a DuckDB database (IO Error: Could not set lock on file" in stderr
