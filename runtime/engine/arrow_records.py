@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import itertools
+import re
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,7 +302,28 @@ def read_parquet(path: str | Path) -> Iterator[Item]:
 
 def read_delta(path: str | Path) -> Iterator[Item]:
     """The records of a Delta table's current version, streamed (opened now: a problem is raised here)."""
-    return iter_arrow_records(_dataset_batches(delta_dataset(path)))
+    return iter_arrow_records(_delta_batches(delta_dataset(path), path))
+
+
+def _delta_batches(dataset: Any, path: str | Path) -> Iterator[Any]:
+    """A Delta table's batches; a data file that cannot be read (gone, damaged) ends the read with a `UsageError`
+    naming it: the rows read so far stand, and a resumed run reads on from them once the table is repaired."""
+    pa = require_pyarrow("reading a Delta table")
+    try:
+        yield from _dataset_batches(dataset)
+    except (OSError, pa.ArrowException) as exc:
+        raise UsageError(f"a data file of the Delta table {path} cannot be read: {first_line(exc)}", key="input",
+                         fix="repair the table (restore the file, or RESTORE/VACUUM it with deltalake), then "
+                             "resume the run.") from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours some libraries put in their messages (deltalake's "↳" lines)
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's message for one line of ours: its first non-empty line, without terminal colour codes."""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def read_arrow_file(path: str | Path, kind: str) -> Iterator[Item]:
@@ -500,6 +522,7 @@ __all__ = [
     "arrow_file_columns",
     "arrow_row_count",
     "duckdb_columns",
+    "first_line",
     "folder_ref",
     "is_arrow_data",
     "items_from_batch",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import deltalake
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -152,3 +153,19 @@ def test_an_input_db_another_process_is_writing_is_exit_2_naming_the_lock(tmp_pa
         code, stderr = dry_run(tmp_path, url, "--input-sql", "SELECT * FROM audience", "--input-db", str(database))
     assert code == 2
     assert f"cannot open {database} as a DuckDB database (IO Error: Could not set lock on file" in stderr
+
+
+def test_a_delta_table_whose_data_file_is_gone_stops_the_sync_naming_it_with_the_resume_command(
+        tmp_path: Path, url: str) -> None:
+    table = tmp_path / "audience_delta"
+    deltalake.write_deltalake(str(table), pq.read_table(write_contacts(tmp_path / "audience.parquet")))
+    [data_file] = list(table.glob("*.parquet"))
+    data_file.unlink()
+    result = run_cli(["sync", str(write_config(tmp_path)), "--input", str(table), "--base-url", url, "--allow-http",
+                      "--state", str(tmp_path / "state.db")], cwd=tmp_path)
+    stderr = " ".join(result.stderr.split())
+    assert result.returncode == 2
+    assert f"error: a data file of the Delta table {table} cannot be read: Object at location {data_file} not found" \
+        in stderr
+    assert "Nothing more was sent." in stderr and "--resume" in stderr
+    assert "\x1b[" not in result.stderr  # deltalake's colour codes are left out
