@@ -240,7 +240,8 @@ def _struct_of(pa: Any, pc: Any, array: Any, names: list[str]) -> tuple[Any, Fix
 
 
 def _map_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
-    """A map column: its entries converted as a list of {key, value}, then made a dict (keys as text, as in JSON)."""
+    """A map column: its entries converted as a list of {key, value}, then made a dict (keys as text, as in JSON;
+    a null value left out)."""
     start, end = array.offsets[0].as_py(), array.offsets[-1].as_py()  # in a slice, the entries of its maps only
     offsets = pc.subtract(array.offsets, start)
     entries = pa.StructArray.from_arrays(array.values.slice(start, end - start).flatten(), names=["key", "value"])
@@ -249,7 +250,8 @@ def _map_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     def to_dict(v: Any) -> Any:
         if v is None:
             return None
-        return {str(e["key"]): e["value"] for e in (fix(v) if fix is not None else v)}
+        # an entry whose value is null has no "value" (`_struct_of`): left out, as a struct's null field is
+        return {str(e["key"]): e["value"] for e in (fix(v) if fix is not None else v) if "value" in e}
     return converted, to_dict
 
 

@@ -73,3 +73,8 @@ def test_a_date_before_the_year_1_makes_its_row_malformed_naming_the_column() ->
 def test_the_last_instant_of_the_year_9999_is_still_a_timestamp() -> None:
     batch = pa.record_batch({"seen": pa.array([253_402_300_799_999_999], pa.timestamp("us", "UTC"))})
     assert items_from_batch(batch) == [{"seen": "9999-12-31T23:59:59.999999+00:00"}]
+
+
+def test_a_map_entry_whose_value_is_null_is_left_out_as_a_null_struct_field_is() -> None:
+    maps = pa.array([[(1, None), (2, "x")], [(3, None)]], pa.map_(pa.int64(), pa.string()))
+    assert items_from_batch(pa.record_batch({"traits": maps})) == [{"traits": {"2": "x"}}, {"traits": {}}]
