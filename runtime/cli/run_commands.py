@@ -90,7 +90,7 @@ from destkit.runtime.engine.results import Thresholds
 from destkit.runtime.engine.sources import format_of
 from destkit.runtime.engine.state import DEFAULT_PATH
 from destkit.runtime.engine.stopping import DEFAULT_GRACE_S
-from destkit.runtime.errors import AuthFailed, ConfigError, UsageError
+from destkit.runtime.errors import AuthFailed, ConfigError
 from destkit.runtime.ops.logs import configure as configure_logs
 from destkit.runtime.ops.metrics import MetricsOptions, RunMetrics
 from destkit.runtime.outcomes import RunSummary, Status
@@ -463,8 +463,6 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
         outputs = RunOutputs(*finish_run_files(sync, result, files, request.html_report))
     except (RunFailed, StateStoreError) as exc:
         stopped_by_failure(str(exc), request)
-    except UsageError as exc:  # the input failed part-way (a damaged Delta file, a query error): resumable
-        stopped_by_failure(exc.message.rstrip("."), request)
     except ConfigError as exc:
         fail(exc.render())
     except OSError as exc:

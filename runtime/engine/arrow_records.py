@@ -307,14 +307,13 @@ def read_delta(path: str | Path) -> Iterator[Item]:
 
 def _delta_batches(dataset: Any, path: str | Path) -> Iterator[Any]:
     """A Delta table's batches; a data file that cannot be read (gone, damaged) ends the read with a `UsageError`
-    naming it: the rows read so far stand, and a resumed run reads on from them once the table is repaired."""
+    naming it (exit 2): the rows read before it have their outcomes."""
     pa = require_pyarrow("reading a Delta table")
     try:
         yield from _dataset_batches(dataset)
     except (OSError, pa.ArrowException) as exc:
         raise UsageError(f"a data file of the Delta table {path} cannot be read: {first_line(exc)}", key="input",
-                         fix="repair the table (restore the file, or RESTORE/VACUUM it with deltalake), then "
-                             "resume the run.") from None
+                         fix="restore the file (or repair the table with deltalake), then run again.") from None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours some libraries put in their messages (deltalake's "↳" lines)
