@@ -434,7 +434,10 @@ def _closing(items: Iterator[Item], con: Any) -> Iterator[Item]:
 
 
 def _add_paths(pa: Any, path: str, t: Any, paths: set[str]) -> bool:
-    """Add `path` and the paths into a value of type `t`; False if it holds a map (whose keys the type does not say)."""
+    """Add `path` and the paths into a value of type `t`; False if it holds a map (whose keys the type does not say).
+
+    A name a source path cannot reach (`name.first`: a path reads it as `name`, then `first`) is left out with
+    what lies under it, so a mapping naming it is refused by the check rather than reading nothing, row after row."""
     types = pa.types
     paths.add(path)
     if types.is_dictionary(t):
@@ -442,10 +445,17 @@ def _add_paths(pa: Any, path: str, t: Any, paths: set[str]) -> bool:
     if types.is_map(t):
         return False
     if types.is_struct(t):
-        return all([_add_paths(pa, f"{path}.{t.field(i).name}", t.field(i).type, paths) for i in range(t.num_fields)])
+        return all([_add_paths(pa, f"{path}.{t.field(i).name}", t.field(i).type, paths) for i in range(t.num_fields)
+                    if reachable(t.field(i).name)])
     if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
         return _add_paths(pa, f"{path}.0", t.value_type, paths)
     return True
+
+
+def reachable(name: str) -> bool:
+    """Whether a source path can name a column or field called `name`: it is not empty and holds no dot or bracket
+    (a path splits on them)."""
+    return bool(name) and not any(c in name for c in ".[]")
 
 
 def schema_columns(schema: Any, *more: Any, origin: str) -> Columns | None:
@@ -453,8 +463,13 @@ def schema_columns(schema: Any, *more: Any, origin: str) -> Columns | None:
     `.0`), every one known; None when a column is a map, whose keys only the data says."""
     pa = require_pyarrow("reading Arrow data")
     paths: set[str] = set()
-    if not all([_add_paths(pa, field.name, field.type, paths) for one in (schema, *more) for field in one]):
+    fields = [field for one in (schema, *more) for field in one]
+    if not all([_add_paths(pa, field.name, field.type, paths) for field in fields if reachable(field.name)]):
         return None
+    unreachable = sorted({field.name for field in fields if not reachable(field.name)})
+    if unreachable:  # the check's message says why a mapping cannot name them
+        origin += (f" (whose {', '.join(map(repr, unreachable[:3]))} no mapping can name, as a source path splits "
+                   "on dots and brackets: rename the column, e.g. in --input-sql)")
     return Columns(origin, frozenset(paths), exhaustive=True, flat=False)
 
 
@@ -528,6 +543,7 @@ __all__ = [
     "iter_arrow_records",
     "parquet_files",
     "query_ref",
+    "reachable",
     "read_arrow_file",
     "read_delta",
     "read_duckdb",

@@ -169,3 +169,17 @@ def test_a_delta_table_whose_data_file_is_gone_stops_the_sync_with_exit_2_naming
            "Fix: restore the file (or repair the table with deltalake), then run again." in stderr
     assert "Traceback" not in stderr
     assert "\x1b[" not in result.stderr  # deltalake's colour codes are left out
+
+
+def test_a_mapping_of_a_parquet_column_whose_name_holds_a_dot_is_refused_saying_why(tmp_path: Path, url: str) -> None:
+    table = pq.read_table(write_contacts(tmp_path / "contacts.parquet")).rename_columns(
+        ["user_id", "name.first", "phone", "segments"])
+    pq.write_table(table, tmp_path / "audience.parquet")
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("first_name: first_name", "first_name: name.first"))
+    result = run_cli(["dry-run", str(config), "--input", str(tmp_path / "audience.parquet"), "--base-url", url,
+                      "--allow-http", "--quiet"], cwd=tmp_path)
+    assert result.returncode == 2  # before: every record was sent without its first name
+    assert ("mapping.first_name: 'name.first' is in no record of the columns of audience.parquet (whose "
+            "'name.first' no mapping can name, as a source path splits on dots and brackets: rename the column, "
+            "e.g. in --input-sql)") in " ".join(result.stderr.split())
