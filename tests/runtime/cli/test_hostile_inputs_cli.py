@@ -183,3 +183,16 @@ def test_a_mapping_of_a_parquet_column_whose_name_holds_a_dot_is_refused_saying_
     assert ("mapping.first_name: 'name.first' is in no record of the columns of audience.parquet (whose "
             "'name.first' no mapping can name, as a source path splits on dots and brackets: rename the column, "
             "e.g. in --input-sql)") in " ".join(result.stderr.split())
+
+
+def test_a_mapping_of_a_json_field_whose_name_holds_a_dot_is_refused_saying_why(tmp_path: Path, url: str) -> None:
+    audience = tmp_path / "audience.jsonl"
+    audience.write_text('{"user_id": "u1", "name.first": "Ann", "phone": "+14155550101", "segments": "vip"}\n',
+                        encoding="utf-8")
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("first_name: first_name", "first_name: name.first"))
+    result = run_cli(["dry-run", str(config), "--input", str(audience), "--base-url", url, "--allow-http", "--quiet"],
+                     cwd=tmp_path)
+    assert result.returncode == 2  # before: the record was sent without its first name
+    assert ("mapping.first_name: 'name.first' is in no record of audience.jsonl (whose 'name.first' no mapping can "
+            "name, as a source path splits on dots and brackets: rename the field)") in " ".join(result.stderr.split())
