@@ -363,6 +363,12 @@ def _duckdb_relation(duckdb: Any, sql: str, database: str | Path | None) -> tupl
         con.close()
         raise UsageError("the --input-sql query returns no rows: give a SELECT (or FROM 'file.parquet').",
                          key="input")
+    unsigned = [name for name, kind in zip(relation.columns, relation.types, strict=True) if "UHUGEINT" in str(kind)]
+    if unsigned:
+        con.close()
+        raise UsageError(f"the --input-sql query returns {', '.join(map(repr, unsigned))} as UHUGEINT, which DuckDB "
+                         "hands over as a signed 128-bit decimal (values from 2^127 come out negative).", key="input",
+                         fix="cast the column in the query: CAST(x AS HUGEINT) or CAST(x AS VARCHAR).")
     return con, relation
 
 

@@ -196,3 +196,12 @@ def test_a_mapping_of_a_json_field_whose_name_holds_a_dot_is_refused_saying_why(
     assert result.returncode == 2  # before: the record was sent without its first name
     assert ("mapping.first_name: 'name.first' is in no record of audience.jsonl (whose 'name.first' no mapping can "
             "name, as a source path splits on dots and brackets: rename the field)") in " ".join(result.stderr.split())
+
+
+def test_an_input_sql_returning_a_uhugeint_is_refused_as_duckdb_would_hand_it_over_negative(
+        tmp_path: Path, url: str) -> None:
+    query = "SELECT 'u1' AS user_id, 340282366920938463463374607431768211455::UHUGEINT AS score"
+    code, stderr = dry_run(tmp_path, url, "--input-sql", query)
+    assert code == 2
+    assert ("the --input-sql query returns 'score' as UHUGEINT, which DuckDB hands over as a signed 128-bit decimal "
+            "(values from 2^127 come out negative).") in stderr
