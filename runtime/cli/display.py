@@ -64,6 +64,11 @@ def plural(n: int, noun: str) -> str:
 
 
 def auth_message(reason: str) -> str:
+    """The error line of a run that ended early: an auth failure, or a worker process that died (SIGKILL, OOM)."""
+    if reason.startswith("worker process "):  # not the key's fault: its records' outcomes are in the report
+        return (f"the run was aborted: {reason}. Its records that may have been delivered are dead-lettered "
+                "(unknown_delivery: retry --include-unknown sends them again); run the same command with --resume to "
+                "finish the rest.")
     reason = reason.removeprefix("auth_failed: ")
     return f"authentication failed: {reason} Nothing more was sent; fix the API key and run again."
 

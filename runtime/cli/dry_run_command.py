@@ -47,7 +47,7 @@ from destkit.runtime.cli.run_commands import (
     print_summary,
     threshold_exit_code,
 )
-from destkit.runtime.cli.run_safety import check_outputs
+from destkit.runtime.cli.run_safety import check_output_files
 from destkit.runtime.engine import RunResult, Sync
 from destkit.runtime.engine.html_report import finish_run_files
 from destkit.runtime.engine.outcome_table import OutcomeWriter
@@ -87,9 +87,9 @@ def dry_run(
     Exit 0 when every record would be delivered, 1 when some would not, 2 when it could not run.
     """
     check_input_given(input_path, input_sql, input_db)
-    for output in (report, html_report, outcomes):  # a run's own folder is new: only a named file can clash
-        if output is not None:
-            check_outputs(output, input_path=input_path or input_db or config, config=config, state=None)
+    # a run's own folder is new: only a named file can clash
+    check_output_files({"--report": report, "--html-report": html_report, "--outcomes": outcomes},
+                       input_path=input_path or input_db or config, config=config, state=None)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
                      check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
     records = open_input(input_path, fmt and fmt.value, input_sql, input_db)

@@ -64,7 +64,7 @@ from destkit.runtime.cli.outcomes_option import (
     with_outcomes,
 )
 from destkit.runtime.cli.run_safety import (
-    check_outputs,
+    check_output_files,
     open_state,
     run_lock,
     stop_exit_code,
@@ -325,9 +325,9 @@ def run_file(request: FileRun) -> NoReturn:
     check_input_given(request.input_path, request.input_sql, request.input_db)  # before the config's checks
     source = request.input_path or request.input_db or request.config  # what a report must not overwrite
     # a run's own folder is new: only a named file can clash
-    for output in (request.report, request.html_report, request.outcomes):
-        if output is not None:
-            check_outputs(output, input_path=source, config=request.config, state=request.state_path)
+    check_output_files({"--report": request.report, "--html-report": request.html_report,
+                        "--outcomes": request.outcomes}, input_path=source, config=request.config,
+                       state=request.state_path)
     fmt = request.fmt and request.fmt.value
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
                      check=InputCheck(request.input_path, fmt, request.warn_unknown_paths, request.input_sql,

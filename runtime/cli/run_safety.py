@@ -35,18 +35,37 @@ from destkit.runtime.engine.report import summary_path_of
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def check_outputs(report: Path, *, input_path: Path, config: Path, state: Path | None) -> None:
-    """Refuse a report or summary path that is an input of the run, or a symlink (before anything is written)."""
+def check_outputs(report: Path, *, input_path: Path, config: Path, state: Path | None,
+                  option: str = "--report") -> None:
+    """Refuse a report or summary path (or another output, named by its `option`) that is an input of the run,
+    or a symlink (before anything is written)."""
     protected = [("the input", input_path), ("the sync config", config)]
     if state is not None:
         protected.append(("the state store", state))
-    for label, path in (("report", report), ("summary", summary_path_of(report))):
+    # the report's summary is written beside it, so it must not clash either
+    paths = [("report", report), ("summary", summary_path_of(report))] if option == "--report" else [(option, report)]
+    for label, path in paths:
         for what, other in protected:
             if same_file(path, other):
-                fail(f"the {label} path {path} is {what}; writing it would destroy it. Choose another --report.")
+                fail(f"the {label} path {path} is {what}; writing it would destroy it. Choose another {option}.")
         if path.is_symlink():
             fail(f"the {label} path {path} is a symlink, and destkit does not write through symlinks; "
-                 "remove it or choose another --report.")
+                 f"remove it or choose another {option}.")
+
+
+def check_output_files(outputs: dict[str, Path | None], *, input_path: Path, config: Path,
+                       state: Path | None) -> None:
+    """`check_outputs` for each output named (by its option: --report, --html-report, --outcomes), and no two
+    of them (or the report's summary) one file: each would overwrite the other's rows."""
+    named = [(option, path) for option, path in outputs.items() if path is not None]
+    taken: list[tuple[str, Path]] = []
+    for option, path in named:
+        check_outputs(path, input_path=input_path, config=config, state=state, option=option)
+        mine = [(option, path)] + ([("the summary of --report", summary_path_of(path))] if option == "--report" else [])
+        for other_option, other in taken:
+            if any(same_file(p, other) for _, p in mine):
+                fail(f"{option} {path} and {other_option} {other} are one file; give each its own path.")
+        taken += mine
 
 
 def same_file(path: Path, other: Path) -> bool:
@@ -119,4 +138,4 @@ def stop_exit_code(reason: str) -> int:
         return EXIT_ERROR
 
 
-__all__ = ["check_outputs", "open_state", "run_lock", "same_file", "stop_exit_code", "stopping_on_signals"]
+__all__ = ["check_output_files", "check_outputs", "open_state", "run_lock", "same_file", "stop_exit_code", "stopping_on_signals"]

@@ -179,8 +179,33 @@ def _needs_conversion(pa: Any, t: Any) -> bool:
     return not any(check(t) for check in simple)
 
 
+# 0001-01-01 and 9999-12-31 (its last second), from 1970-01-01: the years ISO 8601 text (and the APIs) hold
+_FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
+_FIRST_SECOND, _LAST_SECOND = _FIRST_DAY * 86_400, (_LAST_DAY + 1) * 86_400 - 1
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def _check_years(pa: Any, pc: Any, array: Any, first: int, last: int) -> None:
+    """Raise if a value of the date or timestamp `array` (as a count from 1970) is outside `first`..`last`: beyond
+    the years 1-9999 strftime writes text no API reads ("25115-11-07", "-13586-08-27T-309237645289:46:40")."""
+    bounds = pc.min_max(array.view(pa.int32() if pa.types.is_date32(array.type) else pa.int64()))
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is not None and (low < first or high > last):
+        raise ValueError("a date outside the years 1-9999")
+
+
+def _date_text(pa: Any, pc: Any, array: Any) -> Any:
+    """Dates as "YYYY-MM-DD", in the years 1-9999."""
+    per_day = 1 if pa.types.is_date32(array.type) else 86_400_000
+    _check_years(pa, pc, array, _FIRST_DAY * per_day, (_LAST_DAY + 1) * per_day - 1)
+    return array.cast(pa.string())
+
+
 def _iso_text(pa: Any, pc: Any, array: Any) -> Any:
     """Timestamps as ISO 8601: UTC with "+00:00" when the type has a zone, no offset when naive."""
+    per_second = _PER_SECOND[array.type.unit]
+    if per_second < _PER_SECOND["ns"]:  # nanoseconds in an int64 span 1677-2262 only
+        _check_years(pa, pc, array, _FIRST_SECOND * per_second, (_LAST_SECOND + 1) * per_second - 1)
     zoned = array.type.tz is not None
     if zoned:  # the values are UTC instants: dropping the zone keeps them, and no zone database is loaded (35 MiB)
         array = array.cast(pa.timestamp(array.type.unit))
@@ -215,7 +240,8 @@ def _struct_of(pa: Any, pc: Any, array: Any, names: list[str]) -> tuple[Any, Fix
 
 
 def _map_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
-    """A map column: its entries converted as a list of {key, value}, then made a dict (keys as text, as in JSON)."""
+    """A map column: its entries converted as a list of {key, value}, then made a dict (keys as text, as in JSON;
+    a null value left out)."""
     start, end = array.offsets[0].as_py(), array.offsets[-1].as_py()  # in a slice, the entries of its maps only
     offsets = pc.subtract(array.offsets, start)
     entries = pa.StructArray.from_arrays(array.values.slice(start, end - start).flatten(), names=["key", "value"])
@@ -224,7 +250,8 @@ def _map_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     def to_dict(v: Any) -> Any:
         if v is None:
             return None
-        return {str(e["key"]): e["value"] for e in (fix(v) if fix is not None else v)}
+        # an entry whose value is null has no "value" (`_struct_of`): left out, as a struct's null field is
+        return {str(e["key"]): e["value"] for e in (fix(v) if fix is not None else v) if "value" in e}
     return converted, to_dict
 
 
@@ -236,6 +263,13 @@ def _decimal_of(pa: Any, array: Any) -> tuple[Any, Fix | None]:
     if t.precision <= 18:  # fits an int64, so a cast does it
         return array.cast(pa.int64()), None
     return array, lambda v: None if v is None else int(v)
+
+
+def _is_bytes(pa: Any, t: Any) -> bool:
+    """Whether `t` holds bytes: binary, large, fixed-size (a UUID, a hash) or a view."""
+    types = pa.types
+    return bool(types.is_binary(t) or types.is_large_binary(t) or types.is_fixed_size_binary(t)
+                or (hasattr(types, "is_binary_view") and types.is_binary_view(t)))
 
 
 def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
@@ -251,7 +285,9 @@ def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
         return _decimal_of(pa, array)
     if types.is_timestamp(t):
         return _iso_text(pa, pc, array), None
-    if types.is_date(t) or types.is_time(t) or types.is_binary(t) or types.is_large_binary(t):
+    if types.is_date(t):
+        return _date_text(pa, pc, array), None
+    if types.is_time(t) or _is_bytes(pa, t):  # bytes as UTF-8 text, else the row says why
         return array.cast(pa.string()), None
     if types.is_map(t):
         return _map_of(pa, pc, array)

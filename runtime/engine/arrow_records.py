@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import itertools
+import re
 from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 from destkit.runtime.config.source_paths import Columns
 from destkit.runtime.engine.arrow_convert import column_values, dicts_of, rows_per_conversion, values_by_row
 from destkit.runtime.engine.hive_partitions import partition_names, partition_values, with_partitions
+from destkit.runtime.engine.interruptible import Stop, call_interruptibly
 from destkit.runtime.engine.items import Item, ItemSource, Malformed
 from destkit.runtime.errors import UsageError
 
@@ -123,6 +126,18 @@ def records_from_batch(batch: Any) -> list[dict[str, Any]]:
 # --- Arrow data as a stream of records ------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """`rows` rows of the input that its reader could not decode, and why (`problem`): one `Malformed` each."""
+
+    rows: int
+    problem: str
+
+    def items(self, first_row: int) -> list[Item]:
+        return [Malformed(row, f"row {row}: {self.problem}") for row in range(first_row, first_row + self.rows)]
+
+
+
 def is_arrow_data(value: object) -> bool:
     """Whether `value` is a pyarrow Table, RecordBatch or RecordBatchReader (told without importing pyarrow)."""
     kind = type(value)
@@ -149,6 +164,9 @@ def arrow_batches(source: Any) -> Iterator[Any]:
         yield from _slices(source)
         return
     for batch in source:
+        if isinstance(batch, Unreadable):  # rows a Parquet reader could not decode, passed on to be named
+            yield batch
+            continue
         if not _is_batch(batch):
             raise UsageError(f"Arrow input holds a {type(batch).__name__}, not a pyarrow.RecordBatch.", key="input",
                              fix="pass a Table, a RecordBatchReader or an iterable of RecordBatches.")
@@ -166,6 +184,10 @@ def _item_lists(source: Any) -> Iterator[list[Item]]:
     pa = require_pyarrow("reading Arrow data")
     row = 1
     for batch in arrow_batches(source):
+        if isinstance(batch, Unreadable):
+            yield batch.items(row)
+            row += batch.rows
+            continue
         rows = rows_per_conversion(pa, batch.schema)
         for offset in range(0, batch.num_rows, rows):
             yield items_from_batch(batch.slice(offset, rows), row + offset)
@@ -242,8 +264,23 @@ def _parquet_batches(first: Any, files: list[Path], root: Path) -> Iterator[Any]
         parquet = first if i == 0 else _parquet_file(path)
         with parquet:
             for group in range(parquet.num_row_groups):  # one row group's reader at a time: memory stays flat
-                batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], use_threads=False)
-                yield from with_partitions(pa, batches, partition_values(root, path))
+                yield from _row_group_batches(pa, parquet, group, path, partition_values(root, path))
+
+
+def _row_group_batches(pa: Any, parquet: Any, group: int, path: Path, partitions: dict[str, str | None]) -> Iterator[Any]:
+    """One row group's batches; if its data cannot be decoded (a corrupt page, a file cut short), the rows it
+    did not give are one `Unreadable`, each of them an outcome naming it, and the read goes on with the next."""
+    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], use_threads=False)
+    given = 0
+    try:
+        for batch in with_partitions(pa, batches, partitions):
+            given += batch.num_rows
+            yield batch
+    except (pa.ArrowException, OSError) as exc:  # pyarrow's errors for bad data vary (ArrowInvalid, ArrowIOError...)
+        rows = int(parquet.metadata.row_group(group).num_rows) - given
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        yield Unreadable(rows, f"row group {group} of {path.name} cannot be decoded ({why}); "
+                               "re-export the file, or remove it from the input.")
 
 
 def delta_dataset(path: str | Path) -> Any:
@@ -265,7 +302,27 @@ def read_parquet(path: str | Path) -> Iterator[Item]:
 
 def read_delta(path: str | Path) -> Iterator[Item]:
     """The records of a Delta table's current version, streamed (opened now: a problem is raised here)."""
-    return iter_arrow_records(_dataset_batches(delta_dataset(path)))
+    return iter_arrow_records(_delta_batches(delta_dataset(path), path))
+
+
+def _delta_batches(dataset: Any, path: str | Path) -> Iterator[Any]:
+    """A Delta table's batches; a data file that cannot be read (gone, damaged) ends the read with a `UsageError`
+    naming it (exit 2): the rows read before it have their outcomes."""
+    pa = require_pyarrow("reading a Delta table")
+    try:
+        yield from _dataset_batches(dataset)
+    except (OSError, pa.ArrowException) as exc:
+        raise UsageError(f"a data file of the Delta table {path} cannot be read: {first_line(exc)}", key="input",
+                         fix="restore the file (or repair the table with deltalake), then run again.") from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours some libraries put in their messages (deltalake's "↳" lines)
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's message for one line of ours: its first non-empty line, without terminal colour codes."""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def read_arrow_file(path: str | Path, kind: str) -> Iterator[Item]:
@@ -273,23 +330,65 @@ def read_arrow_file(path: str | Path, kind: str) -> Iterator[Item]:
     return read_delta(path) if kind == "delta" else read_parquet(path)
 
 
+def _duckdb_connection(duckdb: Any, database: str | Path | None) -> Any:
+    """A connection to `database` (read-only), or in memory; a `UsageError` if the file is no DuckDB database
+    (a Parquet file, another database's) or a process writing it holds its lock."""
+    if database is None:
+        return duckdb.connect(":memory:")
+    try:
+        return duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        raise UsageError(f"cannot open {database} as a DuckDB database ({str(exc).splitlines()[0]}).", key="input",
+                         fix="give --input-db a DuckDB database file that no other process is writing; read a "
+                             "Parquet file with --input FILE or --input-sql \"FROM 'file.parquet'\".") from None
+
+
 def _duckdb_relation(duckdb: Any, sql: str, database: str | Path | None) -> tuple[Any, Any]:
     """(connection, relation) of `sql` over `database` (read-only), or in memory; a `UsageError` if it fails."""
     if database is not None and not Path(database).is_file():
         raise UsageError(f"the DuckDB database {database} does not exist.", key="input",
                          fix="check the --input-db path.")
-    con = duckdb.connect(str(database) if database is not None else ":memory:", read_only=database is not None)
+    con = _duckdb_connection(duckdb, database)
     try:
+        _check_returns_rows(con, sql)
         relation = con.sql(sql)
     except duckdb.Error as exc:
         con.close()
         raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input",
                          fix="fix the query (run it in duckdb to see).") from None
+    except UsageError:
+        con.close()
+        raise
     if relation is None:
         con.close()
         raise UsageError("the --input-sql query returns no rows: give a SELECT (or FROM 'file.parquet').",
                          key="input")
+    unsigned = [name for name, kind in zip(relation.columns, relation.types, strict=True) if "UHUGEINT" in str(kind)]
+    if unsigned:
+        con.close()
+        raise UsageError(f"the --input-sql query returns {', '.join(map(repr, unsigned))} as UHUGEINT, which DuckDB "
+                         "hands over as a signed 128-bit decimal (values from 2^127 come out negative).", key="input",
+                         fix="cast the column in the query: CAST(x AS HUGEINT) or CAST(x AS VARCHAR).")
     return con, relation
+
+
+# the statements that return rows: a query ends with one (a SELECT, FROM 'x.parquet', WITH, VALUES, PIVOT...)
+_ROW_STATEMENTS = frozenset({"SELECT", "MULTI", "EXPLAIN", "PRAGMA", "CALL"})
+
+
+def _check_returns_rows(con: Any, sql: str) -> None:
+    """A `UsageError` before anything runs when the query's last statement returns no rows to read (COPY, CREATE,
+    ATTACH, INSTALL...): DuckDB would run it and hand back a one-row status ("Count", "Success") as records."""
+    statements = con.extract_statements(sql)  # parses only; a syntax error is a duckdb.Error
+    if not statements:
+        raise UsageError("the --input-sql query is empty.", key="input",
+                         fix="give a SELECT (or FROM 'file.parquet').")
+    kind = statements[-1].type.name
+    if kind not in _ROW_STATEMENTS:
+        raise UsageError(f"the --input-sql query ends with a {kind} statement, which returns no records; destkit "
+                         "reads the rows its last statement returns.", key="input",
+                         fix="end it with a SELECT (or FROM 'file.parquet'); run COPY, CREATE, ATTACH or INSTALL "
+                             "in duckdb itself first.")
 
 
 def read_duckdb(sql: str, database: str | Path | None = None) -> Iterator[Item]:
@@ -298,11 +397,36 @@ def read_duckdb(sql: str, database: str | Path | None = None) -> Iterator[Item]:
     duckdb = require_duckdb("reading a DuckDB query")
     con, relation = _duckdb_relation(duckdb, sql, database)
     try:
-        reader = relation.to_arrow_reader(BATCH_ROWS)
+        reader = call_interruptibly(lambda: relation.to_arrow_reader(BATCH_ROWS), con.interrupt)
     except duckdb.Error as exc:
         con.close()
         raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input") from None
-    return _closing(iter_arrow_records(reader), con)
+    except BaseException:  # Ctrl-C while the query ran
+        con.close()
+        raise
+    if reader is Stop.INTERRUPTED:
+        con.close()
+        raise UsageError("the --input-sql query was interrupted by a stop signal before its first rows.", key="input")
+    return _closing(iter_arrow_records(_query_batches(duckdb, reader, con)), con)
+
+
+def _query_batches(duckdb: Any, reader: Any, con: Any) -> Iterator[Any]:
+    """A query's batches, each waited for so that SIGINT and SIGTERM interrupt a query still finding its rows:
+    the input then ends there, and the run, told to stop by the same signal, ends as stopped."""
+    rows = 0
+    while True:
+        try:
+            batch = call_interruptibly(reader.read_next_batch, con.interrupt)
+        except StopIteration:
+            return
+        except (duckdb.Error, OSError) as exc:  # a value the query cannot convert, a file gone (an OSError once
+            # DuckDB's error has crossed the Arrow stream): the rows read so far stand
+            raise UsageError(f"the --input-sql query failed after {rows:,} rows: {str(exc).splitlines()[0]}",
+                             key="input", fix="fix the query (run it in duckdb to see).") from None
+        if batch is Stop.INTERRUPTED:
+            return
+        rows += batch.num_rows
+        yield batch
 
 
 def _closing(items: Iterator[Item], con: Any) -> Iterator[Item]:
@@ -316,7 +440,10 @@ def _closing(items: Iterator[Item], con: Any) -> Iterator[Item]:
 
 
 def _add_paths(pa: Any, path: str, t: Any, paths: set[str]) -> bool:
-    """Add `path` and the paths into a value of type `t`; False if it holds a map (whose keys the type does not say)."""
+    """Add `path` and the paths into a value of type `t`; False if it holds a map (whose keys the type does not say).
+
+    A name a source path cannot reach (`name.first`: a path reads it as `name`, then `first`) is left out with
+    what lies under it, so a mapping naming it is refused by the check rather than reading nothing, row after row."""
     types = pa.types
     paths.add(path)
     if types.is_dictionary(t):
@@ -324,10 +451,17 @@ def _add_paths(pa: Any, path: str, t: Any, paths: set[str]) -> bool:
     if types.is_map(t):
         return False
     if types.is_struct(t):
-        return all([_add_paths(pa, f"{path}.{t.field(i).name}", t.field(i).type, paths) for i in range(t.num_fields)])
+        return all([_add_paths(pa, f"{path}.{t.field(i).name}", t.field(i).type, paths) for i in range(t.num_fields)
+                    if reachable(t.field(i).name)])
     if types.is_list(t) or types.is_large_list(t) or types.is_fixed_size_list(t):
         return _add_paths(pa, f"{path}.0", t.value_type, paths)
     return True
+
+
+def reachable(name: str) -> bool:
+    """Whether a source path can name a column or field called `name`: it is not empty and holds no dot or bracket
+    (a path splits on them)."""
+    return bool(name) and not any(c in name for c in ".[]")
 
 
 def schema_columns(schema: Any, *more: Any, origin: str) -> Columns | None:
@@ -335,8 +469,13 @@ def schema_columns(schema: Any, *more: Any, origin: str) -> Columns | None:
     `.0`), every one known; None when a column is a map, whose keys only the data says."""
     pa = require_pyarrow("reading Arrow data")
     paths: set[str] = set()
-    if not all([_add_paths(pa, field.name, field.type, paths) for one in (schema, *more) for field in one]):
+    fields = [field for one in (schema, *more) for field in one]
+    if not all([_add_paths(pa, field.name, field.type, paths) for field in fields if reachable(field.name)]):
         return None
+    unreachable = sorted({field.name for field in fields if not reachable(field.name)})
+    if unreachable:  # the check's message says why a mapping cannot name them
+        origin += (f" (whose {', '.join(map(repr, unreachable[:3]))} no mapping can name, as a source path splits "
+                   "on dots and brackets: rename the column, e.g. in --input-sql)")
     return Columns(origin, frozenset(paths), exhaustive=True, flat=False)
 
 
@@ -356,11 +495,13 @@ def duckdb_columns(sql: str, database: str | Path | None = None) -> Columns | No
     duckdb = require_duckdb("reading a DuckDB query")
     con, relation = _duckdb_relation(duckdb, sql, database)
     try:
-        schema = relation.limit(0).to_arrow_table().schema
+        schema = call_interruptibly(lambda: relation.limit(0).to_arrow_table().schema, con.interrupt)
     except duckdb.Error:
         return None
     finally:
         con.close()
+    if schema is Stop.INTERRUPTED:
+        return None
     return schema_columns(schema, origin="the columns of the --input-sql query")
 
 
@@ -395,17 +536,20 @@ def query_ref(sql: str, database: str | Path | None = None) -> str:
 __all__ = [
     "ARROW_FORMATS",
     "BATCH_ROWS",
+    "Unreadable",
     "arrow_aware",
     "arrow_batches",
     "arrow_file_columns",
     "arrow_row_count",
     "duckdb_columns",
+    "first_line",
     "folder_ref",
     "is_arrow_data",
     "items_from_batch",
     "iter_arrow_records",
     "parquet_files",
     "query_ref",
+    "reachable",
     "read_arrow_file",
     "read_delta",
     "read_duckdb",

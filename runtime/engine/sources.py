@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, TextIO, cast
 import orjson
 
 from destkit.runtime.config.source_paths import Columns
-from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, read_arrow_file
+from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, reachable, read_arrow_file
 from destkit.runtime.engine.items import Item as Item
 from destkit.runtime.engine.items import ItemSource
 from destkit.runtime.engine.items import Malformed as Malformed
@@ -515,24 +515,33 @@ def csv_columns(path: Path, delimiter: str) -> Columns | None:
 def record_columns(records: Iterable[dict[str, Any]], name: str, sample: int = SAMPLE_RECORDS) -> Columns:
     """The field paths (`a`, `a.b`, `a.0.c`) of the first `sample` records of `name` (an iterable of dicts)."""
     paths: set[str] = set()
+    unreachable: set[str] = set()
     count = 0
     for record in itertools.islice(records, sample):  # no record past the sample is taken from an iterator
         count += 1
-        _add_paths(record, "", paths)
+        _add_paths(record, "", paths, unreachable)
     exhaustive = count < sample  # every record was looked at
-    return Columns(name if exhaustive else f"the first {count:,} records of {name}", frozenset(paths),
-                   exhaustive=exhaustive, flat=False)
+    origin = name if exhaustive else f"the first {count:,} records of {name}"
+    if unreachable:  # the check's message says why a mapping cannot name them
+        origin += (f" (whose {', '.join(map(repr, sorted(unreachable)[:3]))} no mapping can name, as a source path "
+                   "splits on dots and brackets: rename the field)")
+    return Columns(origin, frozenset(paths), exhaustive=exhaustive, flat=False)
 
 
-def _add_paths(value: Any, prefix: str, paths: set[str], depth: int = 0) -> None:
-    """Every path into `value` (dict keys; the first item of a list as `.0`), up to a depth and a count."""
+def _add_paths(value: Any, prefix: str, paths: set[str], unreachable: set[str], depth: int = 0) -> None:
+    """Every path into `value` (dict keys; the first item of a list as `.0`), up to a depth and a count; a key no
+    path can reach (`name.first`: a path reads `name`, then `first`) goes to `unreachable` instead, with what
+    lies under it, so a mapping naming it is refused rather than reading nothing from every record."""
     if depth > 8 or len(paths) >= MAX_SAMPLE_PATHS:
         return
     if isinstance(value, dict):
         for key, child in value.items():
+            if not reachable(str(key)):
+                unreachable.add(f"{prefix}.{key}" if prefix else str(key))
+                continue
             path = f"{prefix}.{key}" if prefix else str(key)
             paths.add(path)
-            _add_paths(child, path, paths, depth + 1)
+            _add_paths(child, path, paths, unreachable, depth + 1)
     elif isinstance(value, list) and value and prefix:
         paths.add(f"{prefix}.0")
-        _add_paths(value[0], f"{prefix}.0", paths, depth + 1)
+        _add_paths(value[0], f"{prefix}.0", paths, unreachable, depth + 1)
