@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from destkit.runtime.cli import run_commands
+from destkit.runtime.cli import run_progress
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -16,9 +16,9 @@ def progress_paragraph() -> str:
 
 def test_the_readme_names_the_progress_interval_variable_and_its_default() -> None:
     paragraph = progress_paragraph()
-    assert f"`{run_commands.PROGRESS_INTERVAL_ENV}` sets the seconds" in paragraph
-    assert f"every {run_commands.DEFAULT_PROGRESS_INTERVAL_S:g} s" in paragraph
+    assert f"`{run_progress.PROGRESS_INTERVAL_ENV}` sets the seconds" in paragraph
+    assert f"every {run_progress.DEFAULT_PROGRESS_INTERVAL_S:g} s" in paragraph
 
 
 def test_the_readme_gives_the_size_above_which_the_total_is_estimated() -> None:
-    assert f"above {run_commands.COUNT_LIMIT_BYTES // 2**20} MB" in progress_paragraph()
+    assert f"above {run_progress.COUNT_LIMIT_BYTES // 2**20} MB" in progress_paragraph()
