@@ -92,7 +92,7 @@ def dry_run(
                        input_path=input_path or input_db or config, config=config, state=None)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
                      check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
-    records = open_input(input_path, fmt and fmt.value, input_sql, input_db)
+    records = open_input(input_path, fmt and fmt.value, input_sql, input_db, sync=sync)
     run_id = uuid.uuid4().hex[:12]
     files = RunFiles.beside(report) if report is not None else RunFiles.in_folder(runs_folder(state_path) / run_id)
     writer = open_outcomes(outcomes, run_id)

@@ -26,6 +26,7 @@ from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.source_paths import (
     SPARSE_HINT,
     Columns,
+    source_columns,
     unknown_primary_key,
     unknown_source_paths,
 )
@@ -153,13 +154,16 @@ def located(issue: Issue, config: SyncConfig, input_path: Path | str) -> Issue:
     return Issue(issue.key, issue.message, issue.fix, config.source_file, config.line_of(issue.key))
 
 
-def open_input(path: Path | None, fmt: str | None, sql: str | None = None, db: Path | None = None) -> Any:
+def open_input(path: Path | None, fmt: str | None, sql: str | None = None, db: Path | None = None, *,
+               sync: Sync | None = None) -> Any:
     """The records of `--input` (a file or a Parquet/Delta folder) or `--input-sql`; a usage error (exit 2) if
-    neither or both are given or the input cannot be opened."""
+    neither or both are given or the input cannot be opened. A columnar input (Parquet, Delta, a query) gives
+    only the columns `sync` reads (`source_columns`): the others are never decoded."""
     check_input_given(path, sql, db)
+    columns = None if sync is None else source_columns(sync.config.mapping, sync.options.primary_key)
     if sql is not None:
         try:
-            records = read_duckdb(sql, db)
+            records = read_duckdb(sql, db, columns)
             use_system_allocator()  # this process is destkit's: Arrow memory given back as batches are done
             return records
         except ValueError as exc:
@@ -171,7 +175,7 @@ def open_input(path: Path | None, fmt: str | None, sql: str | None = None, db: P
         fail(f"input {path} is not a file; give a CSV, JSON Lines or Parquet file (or a Parquet or Delta folder) "
              "with --input.")
     try:
-        records = read_records(path, fmt)
+        records = read_records(path, fmt, columns)
         if format_of(path, fmt) in ARROW_FORMATS:
             use_system_allocator()  # this process is destkit's: Arrow memory given back as batches are done
         return records

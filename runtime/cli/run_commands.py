@@ -143,7 +143,7 @@ def preview(
     check_input_given(input_path, input_sql, input_db)
     sync = load_sync(config, base_url, allow_http, needs_secrets=not offline, trust_spec=trust_spec,
                      check=InputCheck(input_path, fmt and fmt.value, warn_unknown_paths, input_sql, input_db))
-    records = open_input(input_path, fmt and fmt.value, input_sql, input_db)
+    records = open_input(input_path, fmt and fmt.value, input_sql, input_db, sync=sync)
     try:
         items = sync.preview(records, n, offline=offline)
     except AuthFailed as exc:
@@ -328,7 +328,7 @@ def run_file(request: FileRun) -> NoReturn:
     sync = load_sync(request.config, request.base_url, request.allow_http, trust_spec=request.trust_spec,
                      check=InputCheck(request.input_path, fmt, request.warn_unknown_paths, request.input_sql,
                                       request.input_db))
-    records = open_input(request.input_path, fmt, request.input_sql, request.input_db)
+    records = open_input(request.input_path, fmt, request.input_sql, request.input_db, sync=sync)
     if request.state_path is None:
         result, files, groups = deliver(sync, records, None, None, request)
     else:

@@ -103,7 +103,7 @@ class Source:
         return str(self.path) if self.path is not None else "the --input-sql query"
 
 
-def the_record(source: Source, row: int | None, record: str | None) -> tuple[int, Any]:
+def the_record(source: Source, row: int | None, record: str | None, sync: Sync | None = None) -> tuple[int, Any]:
     """(row, record): row N of the input, or the record given as JSON (row 1)."""
     if (record is None) == (row is None):
         fail("give the record to send: --row N (with --input FILE or --input-sql QUERY) or --record JSON, "
@@ -119,7 +119,7 @@ def the_record(source: Source, row: int | None, record: str | None) -> tuple[int
     assert row is not None
     if not source.given:
         fail("--row N reads row N of the input: give it with --input FILE or --input-sql QUERY.")
-    found = next(itertools.islice(open_input(source.path, source.fmt, source.sql, source.db), row - 1, None), None)
+    found = next(itertools.islice(open_input(source.path, source.fmt, source.sql, source.db, sync=sync), row - 1, None), None)
     if found is None:
         fail(f"{source.name()} has no row {row}; its records are numbered from 1.")
     return row, found
@@ -233,7 +233,7 @@ def send_one(
         check_input_given(input_path, input_sql, input_db)
     check = InputCheck(input_path, source.fmt, warn_unknown_paths, input_sql, input_db) if source.given and row else None
     sync = load_sync(config, base_url, allow_http, trust_spec=trust_spec, check=check)
-    n, chosen = the_record(source, row, record)
+    n, chosen = the_record(source, row, record, sync)
     if sync.options.mirror:
         fail("send-one sends a record, and this config mirrors an audience (options.mirror), which needs a state "
              "store; try it with `destkit dry-run` instead.")

@@ -72,6 +72,24 @@ def mapped_source_paths(mapping: Mapping[str, Any], prefix: str = "mapping") -> 
             yield from mapped_source_paths(spec, key)  # an object field mapped key by key
 
 
+def source_columns(mapping: Any, primary_key: str | None = None) -> frozenset[str] | None:
+    """The input's top-level columns a run reads: the first name of every path the mapping reads, and of the
+    primary key. None (every column) when the mapping renders a template, which may read any field, or is no
+    mapping of fields at all. A columnar input (Parquet, Delta, a query) then decodes only these: a value in
+    another column can neither fail a record nor cost its decoding."""
+    if not isinstance(mapping, Mapping) or _renders_a_template(mapping):
+        return None
+    paths = [path for _, path in mapped_source_paths(mapping)] + ([primary_key] if primary_key else [])
+    if not all(map(_readable, paths)):
+        return None
+    return frozenset(split_path(path)[0] for path in paths)
+
+
+def _renders_a_template(mapping: Mapping[str, Any]) -> bool:
+    return any(isinstance(spec, Mapping) and ("template" in spec or _renders_a_template(spec))
+               for spec in mapping.values())
+
+
 def unknown_source_paths(mapping: Mapping[str, Any], columns: Columns) -> list[Issue]:
     """One issue per mapped source path the input does not have (or one naming the delimiter, for a
     CSV whose header is one column split on something else)."""
@@ -123,5 +141,5 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "delimiter_issue", "mapped_source_paths", "unknown_primary_key",
-           "unknown_source_paths"]
+__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "delimiter_issue", "mapped_source_paths", "source_columns",
+           "unknown_primary_key", "unknown_source_paths"]

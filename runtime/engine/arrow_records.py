@@ -14,7 +14,7 @@ import hashlib
 import importlib
 import itertools
 import re
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -226,9 +226,21 @@ class _BatchesOrRecords:
 # --- readers ---------------------------------------------------------------------------------------------
 
 
-def _dataset_batches(dataset: Any) -> Iterator[Any]:
-    """A dataset's batches, ≤ 8,192 rows each, one batch and one file read ahead (memory stays flat)."""
-    return dataset.to_batches(batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1)  # type: ignore[no-any-return]
+def _dataset_batches(dataset: Any, columns: Collection[str] | None = None) -> Iterator[Any]:
+    """A dataset's batches, ≤ 8,192 rows each, one batch and one file read ahead (memory stays flat); only
+    `columns` of them decoded (see `projection`)."""
+    return dataset.to_batches(columns=projection(dataset.schema.names, columns),  # type: ignore[no-any-return]
+                              batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1)
+
+
+def projection(names: list[str], columns: Collection[str] | None) -> list[str] | None:
+    """The columns of `names` to decode: those in `columns` (the ones a run reads: `source_columns`), in the
+    input's order; None (every column) when `columns` is None, names none of them (a run needs its rows
+    even so), or names a column the input holds twice (which of the two a record gets stays as it was)."""
+    if columns is None:
+        return None
+    wanted = [name for name in names if name in columns]
+    return wanted if wanted and len(set(wanted)) == len(wanted) else None
 
 
 def parquet_files(path: str | Path) -> list[Path]:
@@ -256,21 +268,25 @@ def _parquet_file(path: Path) -> Any:
                          fix="give a .parquet file or a folder of them.") from None
 
 
-def _parquet_batches(first: Any, files: list[Path], root: Path) -> Iterator[Any]:
+def _parquet_batches(first: Any, files: list[Path], root: Path, columns: Collection[str] | None) -> Iterator[Any]:
     """The batches of each file in turn, ≤ 2,048 rows each (pyarrow decodes one row group at a time), with the
-    values of its `name=value` folders under `root` as columns (`hive_partitions`)."""
+    values of its `name=value` folders under `root` as columns (`hive_partitions`); only `columns` decoded."""
     pa = require_pyarrow("reading .parquet")
     for i, path in enumerate(files):
         parquet = first if i == 0 else _parquet_file(path)
+        wanted = projection(parquet.schema_arrow.names, columns)
+        partitions = {name: value for name, value in partition_values(root, path).items()
+                      if columns is None or name in columns}
         with parquet:
             for group in range(parquet.num_row_groups):  # one row group's reader at a time: memory stays flat
-                yield from _row_group_batches(pa, parquet, group, path, partition_values(root, path))
+                yield from _row_group_batches(pa, parquet, group, path, partitions, wanted)
 
 
-def _row_group_batches(pa: Any, parquet: Any, group: int, path: Path, partitions: dict[str, str | None]) -> Iterator[Any]:
+def _row_group_batches(pa: Any, parquet: Any, group: int, path: Path, partitions: dict[str, str | None],
+                       wanted: list[str] | None) -> Iterator[Any]:
     """One row group's batches; if its data cannot be decoded (a corrupt page, a file cut short), the rows it
     did not give are one `Unreadable`, each of them an outcome naming it, and the read goes on with the next."""
-    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], use_threads=False)
+    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[group], columns=wanted, use_threads=False)
     given = 0
     try:
         for batch in with_partitions(pa, batches, partitions):
@@ -293,24 +309,26 @@ def delta_dataset(path: str | Path) -> Any:
                          fix="give the table's folder, the one holding _delta_log/.") from None
 
 
-def read_parquet(path: str | Path) -> Iterator[Item]:
+def read_parquet(path: str | Path, columns: Collection[str] | None = None) -> Iterator[Item]:
     """The records of a .parquet file or a folder of them, streamed; the first file is opened now, so a
-    problem with it is raised here. pyarrow.parquet alone is used (pyarrow.dataset costs 50 MiB more)."""
+    problem with it is raised here. pyarrow.parquet alone is used (pyarrow.dataset costs 50 MiB more).
+    With `columns`, the records hold only those (the others are never decoded: `projection`)."""
     files = parquet_files(path)
-    return iter_arrow_records(_parquet_batches(_parquet_file(files[0]), files, Path(path)))
+    return iter_arrow_records(_parquet_batches(_parquet_file(files[0]), files, Path(path), columns))
 
 
-def read_delta(path: str | Path) -> Iterator[Item]:
-    """The records of a Delta table's current version, streamed (opened now: a problem is raised here)."""
-    return iter_arrow_records(_delta_batches(delta_dataset(path), path))
+def read_delta(path: str | Path, columns: Collection[str] | None = None) -> Iterator[Item]:
+    """The records of a Delta table's current version, streamed (opened now: a problem is raised here); with
+    `columns`, only those."""
+    return iter_arrow_records(_delta_batches(delta_dataset(path), path, columns))
 
 
-def _delta_batches(dataset: Any, path: str | Path) -> Iterator[Any]:
+def _delta_batches(dataset: Any, path: str | Path, columns: Collection[str] | None) -> Iterator[Any]:
     """A Delta table's batches; a data file that cannot be read (gone, damaged) ends the read with a `UsageError`
     naming it (exit 2): the rows read before it have their outcomes."""
     pa = require_pyarrow("reading a Delta table")
     try:
-        yield from _dataset_batches(dataset)
+        yield from _dataset_batches(dataset, columns)
     except (OSError, pa.ArrowException) as exc:
         raise UsageError(f"a data file of the Delta table {path} cannot be read: {first_line(exc)}", key="input",
                          fix="restore the file (or repair the table with deltalake), then run again.") from None
@@ -325,9 +343,9 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def read_arrow_file(path: str | Path, kind: str) -> Iterator[Item]:
+def read_arrow_file(path: str | Path, kind: str, columns: Collection[str] | None = None) -> Iterator[Item]:
     """`read_parquet` or `read_delta`, by `kind` (a format of `ARROW_FORMATS`)."""
-    return read_delta(path) if kind == "delta" else read_parquet(path)
+    return read_delta(path, columns) if kind == "delta" else read_parquet(path, columns)
 
 
 def _duckdb_connection(duckdb: Any, database: str | Path | None) -> Any:
@@ -391,11 +409,15 @@ def _check_returns_rows(con: Any, sql: str) -> None:
                              "in duckdb itself first.")
 
 
-def read_duckdb(sql: str, database: str | Path | None = None) -> Iterator[Item]:
+def read_duckdb(sql: str, database: str | Path | None = None, columns: Collection[str] | None = None) -> Iterator[Item]:
     """The rows of a DuckDB query, streamed 8,192 at a time: over `database` (opened read-only) or in memory,
-    where `SELECT * FROM 'x.parquet'` and `read_csv(...)` work. The query runs now: a problem is raised here."""
+    where `SELECT * FROM 'x.parquet'` and `read_csv(...)` work. The query runs now: a problem is raised here.
+    With `columns`, only those are selected from its result (DuckDB then reads no other column of a file)."""
     duckdb = require_duckdb("reading a DuckDB query")
     con, relation = _duckdb_relation(duckdb, sql, database)
+    wanted = projection(relation.columns, columns)
+    if wanted is not None:
+        relation = relation.project(", ".join('"' + name.replace('"', '""') + '"' for name in wanted))
     try:
         reader = call_interruptibly(lambda: relation.to_arrow_reader(BATCH_ROWS), con.interrupt)
     except duckdb.Error as exc:
@@ -548,6 +570,7 @@ __all__ = [
     "items_from_batch",
     "iter_arrow_records",
     "parquet_files",
+    "projection",
     "query_ref",
     "reachable",
     "read_arrow_file",

@@ -11,7 +11,7 @@ import csv
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
@@ -462,8 +462,9 @@ def format_of(path: Path, fmt: str | None = None) -> str | None:
     return fmt or {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}.get(path.suffix.lower())
 
 
-def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
-    """By extension (.csv, .jsonl/.ndjson/.json) unless `fmt` says."""
+def read_records(path: str | Path, fmt: str | None = None, columns: Collection[str] | None = None) -> Iterator[Item]:
+    """By extension (.csv, .jsonl/.ndjson/.json, .parquet) unless `fmt` says; a columnar input (Parquet, Delta)
+    decodes only `columns` when given (`arrow_records.projection`)."""
     p = Path(path)
     kind = format_of(p, fmt)
     if kind == "csv":
@@ -473,7 +474,7 @@ def read_records(path: str | Path, fmt: str | None = None) -> Iterator[Item]:
     if kind == "jsonl":
         return read_jsonl(p)
     if kind in ARROW_FORMATS:
-        return read_arrow_file(p, kind)
+        return read_arrow_file(p, kind, columns)
     raise ValueError(f"cannot tell the format of {p}; use .csv, .jsonl or .parquet, or pass --format")
 
 

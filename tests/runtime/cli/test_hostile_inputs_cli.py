@@ -86,14 +86,29 @@ def test_an_input_sql_that_does_not_end_with_a_query_is_refused_before_it_runs(
 
 def test_an_input_sql_that_fails_while_its_rows_stream_is_exit_2_naming_the_query_error(tmp_path: Path,
                                                                                        url: str) -> None:
-    query = ("SELECT 'u' || i AS user_id, 'F' AS first_name, '+1415' || lpad(i::VARCHAR, 7, '0') AS phone, "
-             "'vip' AS segments, CAST(CASE WHEN i = 15000 THEN 'x' ELSE i::VARCHAR END AS INTEGER) AS n "
-             "FROM range(20000) t(i)")
+    query = ("SELECT 'u' || i AS user_id, CAST(CASE WHEN i = 15000 THEN 'x' ELSE i::VARCHAR END AS INTEGER)::VARCHAR "
+             "AS first_name, '+1415' || lpad(i::VARCHAR, 7, '0') AS phone, 'vip' AS segments FROM range(20000) t(i)")
     code, stderr = dry_run(tmp_path, url, "--input-sql", query)
     assert code == 2
     assert "the --input-sql query failed after" in stderr
     assert "Conversion Error: Could not convert string 'x' to INT32" in stderr
     assert "cannot read the --input-sql query or write" not in stderr
+
+
+def test_a_query_column_the_mapping_does_not_read_is_never_computed(tmp_path: Path, url: str) -> None:
+    query = ("SELECT 'u' || i AS user_id, 'F' AS first_name, '+1415' || lpad(i::VARCHAR, 7, '0') AS phone, "
+             "'vip' AS segments, CAST(CASE WHEN i = 15000 THEN 'x' ELSE i::VARCHAR END AS INTEGER) AS unmapped "
+             "FROM range(20000) t(i)")
+    code, stderr = dry_run(tmp_path, url, "--input-sql", query)
+    assert code == 0, stderr
+
+
+def test_a_parquet_column_the_mapping_does_not_read_fails_no_row_whatever_it_holds(tmp_path: Path, url: str) -> None:
+    table = pq.read_table(write_contacts(tmp_path / "a.parquet"))
+    blobs = pa.array([b"\xff\xfe"] * ROWS, pa.binary())  # no text: a row reading it would be malformed
+    pq.write_table(table.append_column("blob", blobs), tmp_path / "a.parquet")
+    code, stderr = dry_run(tmp_path, url, "--input", str(tmp_path / "a.parquet"))
+    assert code == 0, stderr
 
 
 def test_an_input_sql_of_only_a_comment_is_an_empty_query(tmp_path: Path, url: str) -> None:
