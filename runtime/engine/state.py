@@ -222,22 +222,35 @@ class Watermark:
         self._above: set[int] = {r for r in done if r > start}
         self._advance()
 
-    def add(self, rows: Iterable[int]) -> None:
-        self._above.update(rows)
+    def add(self, rows: Sequence[int]) -> bool:
+        """Move past `rows`; whether all of them were new (none terminal before, none given twice)."""
+        new = set(rows)
+        fresh = len(new) == len(rows) and new.isdisjoint(self._above) and (not new or min(new) > self.value)
+        self._above |= new
         self._advance()
+        return fresh
 
     def peek(self, rows: Iterable[int]) -> int:
         """The value `add(rows)` would move to, without moving (for a write that may fail)."""
         new = set(rows)
         value = self.value
+        if not self._above and new and min(new) == value + 1 and max(new) == value + len(new):
+            return value + len(new)  # the common case: the rows right above, all of them (set operations, in C)
         while value + 1 in new or value + 1 in self._above:
             value += 1
         return value
 
     def _advance(self) -> None:
-        while self.value + 1 in self._above:
+        above = self._above
+        if self.value + 1 not in above:
+            return
+        if min(above) == self.value + 1 and max(above) == self.value + len(above):
+            self.value += len(above)  # every row waiting is the next one: no loop a row at a time
+            above.clear()
+            return
+        while self.value + 1 in above:
             self.value += 1
-            self._above.discard(self.value)
+            above.discard(self.value)
 
 
 class StateStore:
@@ -352,7 +365,7 @@ class StateStore:
             self.db.execute("UPDATE runs SET config_path = ?, files = ? WHERE run_id = ?", (config_path, files, run_id))
 
     def finish_run(self, run_id: str, received: int, aborted: str | None = None) -> None:
-        self.fold_ids()
+        """Mark the run finished (or aborted). Its destination ids stay pending: the first lookup copies them."""
         with self._writing():
             self.db.execute("UPDATE runs SET status = ?, finished_at = ?, received = ?, aborted = ? WHERE run_id = ?",
                             ("aborted" if aborted else "finished", time.time(), received, aborted, run_id))
@@ -402,7 +415,10 @@ class StateStore:
         """The run's outcomes from `from_row` on hold destination ids not yet in `destination_ids`.
 
         Writing each id there with its batch was a random B-tree insert per record (most of the store's
-        cost, measured); `fold_ids` copies them later, sorted by key, before anyone reads that table.
+        cost, measured); `fold_ids` copies them later, sorted by key, when someone first reads that table
+        (`destination_id`), not at the run's end: a run nobody looks ids up after never pays for the copy
+        (1.4-2.2 µs a record, measured). This row is written in the outcomes' own transaction, so a killed
+        run's ids are found too.
         """
         self.db.execute("INSERT INTO pending_ids VALUES (?, ?, ?) ON CONFLICT (run_id) "
                         "DO UPDATE SET from_row = MIN(from_row, excluded.from_row)", (run_id, destination, from_row))
