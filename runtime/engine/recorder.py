@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from destkit.runtime.engine.mirror import Mirror
 
 _DELIVERED = Status.DELIVERED.value
+_PLAIN = (Status.DELIVERED, Status.SKIPPED)  # a report of problems lists neither (unless warned)
+LISTED_AT_MOST = 100_000  # rows noted for the report (`StateStore.note_listed_rows`); past that, it scans
 
 
 class WrittenCounts:
@@ -27,16 +29,22 @@ class WrittenCounts:
     def __init__(self) -> None:
         self.pairs: Counter[tuple[str, str | None]] = Counter()  # (status, reason) -> outcomes
         self.warnings: dict[str, tuple[int, int, int]] = {}  # warning reason -> (count, first row, its place there)
+        self.listed: list[int] | None = []  # the rows a report of problems lists, while not too many
 
     def add(self, outcomes: list[Outcome], delivered: Sequence[DeliveredRows]) -> None:
         pairs = self.pairs
+        listed = self.listed
         for o in outcomes:
             pairs[o.status.value, str(o.reason) if o.reason else None] += 1
+            if listed is not None and (o.status not in _PLAIN or o.warnings):
+                listed.append(o.row)
             for i, w in enumerate(o.warnings or ()):
                 n, row, place = self.warnings.get(str(w["reason"]), (0, o.row, i))
                 self.warnings[str(w["reason"])] = (n + 1, *min((row, place), (o.row, i)))
         for columns in delivered:
             pairs[_DELIVERED, None] += len(columns.rows)
+        if listed is not None and len(listed) > LISTED_AT_MOST:
+            self.listed = None
 
     def counts(self) -> tuple[Counter[str], Counter[str], Counter[str]]:
         """As `StateStore.counts` gives them, in its order: statuses and reasons sorted, warnings by first row."""
@@ -116,7 +124,7 @@ class Recorder:
                           self.fingerprints, also, self.jobs_done, self.delivered)
         if mirror is not None:
             mirror.take_changes()  # written: the next flush writes only what comes after
-        if self.watermark.add(rows) and self.written is not None:
+        if self.watermark.add(rows, checkpoint) and self.written is not None:
             self.written.add(self.buffer, self.delivered)
         else:
             self.written = None
@@ -131,6 +139,8 @@ class Recorder:
         s = self.summary
         written = self.written
         by_status, by_reason, warnings = written.counts() if written is not None else self.state.counts(s.run_id)
+        if written is not None and written.listed is not None:
+            self.state.note_listed_rows(s.run_id, written.listed)
         if stopped:
             s.received = sum(by_status.values())
         self.state.finish_run(s.run_id, s.received, s.aborted)

@@ -95,3 +95,23 @@ def test_the_watermark_says_when_a_row_was_given_before() -> None:
     assert w.add([4, 4]) is False  # twice in one batch
     assert w.add([4]) is False  # waiting above the gap
     assert w.value == 2
+
+
+def test_a_fresh_runs_report_rows_are_read_by_their_rows_and_are_the_ones_a_scan_finds(
+        app: Starlette, tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    run_id = in_process_sync(app).run(audience(2500), state=store, input_ref="a").summary.run_id
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    noted = list(store.outcomes(run_id, not_delivered_only=True))
+    assert statements and all(" AND row IN (" in sql for sql in statements)
+    assert noted == list(StateStore(tmp_path / "state.sqlite").outcomes(run_id, not_delivered_only=True))
+    assert [o.row for o in noted] == sorted(BAD_ROWS)
+
+
+def test_a_later_write_to_the_run_drops_the_note_of_its_report_rows(tmp_path: Path) -> None:
+    store, run_id = store_with_run(tmp_path / "state.sqlite")
+    store.note_listed_rows(run_id, [])
+    store.record(run_id, "hello_charles", [Outcome(row=1, status=Status.REJECTED, key="c1",
+                                                   reason=Reason.DESTINATION_REJECTED)], 1, 1)
+    assert [o.row for o in store.outcomes(run_id, not_delivered_only=True)] == [1]
