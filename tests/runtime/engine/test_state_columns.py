@@ -13,13 +13,8 @@ from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.state import StateStore, StateStoreError
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
-from tests.conftest import in_process_sync
+from tests.conftest import in_process_sync, store_with_run
 from tests.runtime.engine.test_send_contacts import audience
-
-
-def store_with_run(path: Path) -> tuple[StateStore, str]:
-    store = StateStore(path)
-    return store, store.start_run("hello_charles", "send_contacts", "hash", "ref")
 
 
 def columns(rows: list[int], keys: list[object], ids: list[str | None], attempt: int = 1) -> DeliveredRows:

@@ -11,9 +11,9 @@ from starlette.applications import Starlette
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.state import StateStore, Watermark
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
-from tests.conftest import in_process_sync
+from tests.conftest import in_process_sync, store_with_run
 from tests.runtime.engine.test_send_contacts import BAD_ROWS, audience
-from tests.runtime.engine.test_state_columns import columns, store_with_run
+from tests.runtime.engine.test_state_columns import columns
 
 
 def warned(row: int, *reasons: str) -> Outcome:
