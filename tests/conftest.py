@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from starlette.applications import Starlette
 from destkit.destinations.hello_charles.emulator import EmulatorState, create_app
 from destkit.runtime import Sync, build_sync
 from destkit.runtime.cli.server import running_server
+from destkit.runtime.engine.state import StateStore
 
 API_KEY = "test-key"
 TAGS = ["vip", "newsletter", "summer_sale", "984"]
@@ -87,3 +89,17 @@ def crashing(records: list[dict[str, Any]], after: int) -> Iterator[dict[str, An
         if i == after:
             raise Crash
         yield record
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    """A state store in the test's folder, closed after it."""
+    state = StateStore(tmp_path / "state.sqlite")
+    yield state
+    state.close()
+
+
+def store_with_run(path: Path) -> tuple[StateStore, str]:
+    """A state store at `path` with one run of Hello Charles's send_contacts started in it, and that run's id."""
+    store = StateStore(path)
+    return store, store.start_run("hello_charles", "send_contacts", "hash", "ref")

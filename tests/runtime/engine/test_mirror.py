@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +22,6 @@ def audience() -> Audience:
 def url(audience: Audience) -> Iterator[str]:
     with running_server(create_app(audience)) as base_url:
         yield base_url
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state.sqlite")
-    yield state
-    state.close()
 
 
 def mirror_sync(url: str, action: str = "sync_members", token: str = TOKEN, **options: Any) -> Sync:

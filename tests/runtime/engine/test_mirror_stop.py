@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from mirror_kit import Audience, config, create_app, emails, people, spec
@@ -23,13 +22,6 @@ def audience() -> Audience:
 def url(audience: Audience) -> Iterator[str]:
     with running_server(create_app(audience)) as base_url:
         yield base_url
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state.sqlite")
-    yield state
-    state.close()
 
 
 def test_a_stop_during_the_removals_sets_result_stopped_and_leaves_the_rest_for_the_next_run(

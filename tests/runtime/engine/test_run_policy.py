@@ -7,7 +7,6 @@ Every test drives the in-process Hello Charles emulator; none goes through the C
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,13 +42,6 @@ class Watched:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self.read = True
         return iter(self.records)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state.sqlite")
-    yield state
-    state.close()
 
 
 def crashed_run(sync: Sync, store: StateStore, records: list[dict[str, Any]], input_ref: str) -> str:

@@ -1,5 +1,5 @@
 """Delivered records recorded as columns (`DeliveredRows`, no `Outcome` each) read back exactly as their
-outcomes would; destination ids reach `destination_ids` in bulk, before anyone reads that table."""
+outcomes would; destination ids reach `destination_ids` in bulk, when someone first looks one up."""
 
 from __future__ import annotations
 
@@ -13,13 +13,8 @@ from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.recorder import Recorder
 from destkit.runtime.engine.state import StateStore, StateStoreError
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
-from tests.conftest import in_process_sync
+from tests.conftest import in_process_sync, store_with_run
 from tests.runtime.engine.test_send_contacts import audience
-
-
-def store_with_run(path: Path) -> tuple[StateStore, str]:
-    store = StateStore(path)
-    return store, store.start_run("hello_charles", "send_contacts", "hash", "ref")
 
 
 def columns(rows: list[int], keys: list[object], ids: list[str | None], attempt: int = 1) -> DeliveredRows:
@@ -118,10 +113,12 @@ def test_a_later_runs_id_for_a_key_replaces_an_earlier_runs(tmp_path: Path) -> N
     assert store.destination_id("hello_charles", "c1") == "new"
 
 
-def test_a_finished_run_leaves_its_ids_in_the_destination_ids_table(tmp_path: Path) -> None:
+def test_a_finished_runs_ids_are_found_by_destination_id_whose_first_lookup_copies_them_all(tmp_path: Path) -> None:
     store, run_id = store_with_run(tmp_path / "state.sqlite")
     store.record(run_id, "hello_charles", [], 2, 2, delivered=[columns([1, 2], ["c2", "c1"], ["i2", "i1"])])
     store.finish_run(run_id, 2)
+    assert store.db.execute("SELECT COUNT(*) FROM destination_ids").fetchone() == (0,)  # the run's end copies nothing
+    assert store.destination_id("hello_charles", "c1") == "i1"
     rows = store.db.execute("SELECT destination, key, destination_id FROM destination_ids ORDER BY key").fetchall()
     assert rows == [("hello_charles", "c1", "i1"), ("hello_charles", "c2", "i2")]
     assert store.db.execute("SELECT COUNT(*) FROM pending_ids").fetchone() == (0,)

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from destkit.runtime.engine.state import StateStore
 from destkit.runtime.outcomes import Outcome, Reason, Status
-
-
-def store_with_run(tmp_path: Path) -> tuple[StateStore, str]:
-    store = StateStore(tmp_path / "state.sqlite")
-    return store, store.start_run("hello_charles", "send_contacts", "hash", "ref")
+from tests.conftest import store_with_run
 
 
 def test_plain_and_detailed_outcomes_in_one_batch_read_back_exactly(tmp_path: Path) -> None:
-    store, run_id = store_with_run(tmp_path)
+    store, run_id = store_with_run(tmp_path / "state.sqlite")
     written = [
         Outcome(row=1, status=Status.DELIVERED, key="c1", destination_id="id-1", attempts=1),
         Outcome(row=2, status=Status.INVALID, key="c2", reason=Reason.INVALID_EMAIL, field="email",
@@ -31,7 +26,7 @@ def test_plain_and_detailed_outcomes_in_one_batch_read_back_exactly(tmp_path: Pa
 
 
 def test_a_row_written_twice_in_one_batch_keeps_the_last_outcome(tmp_path: Path) -> None:
-    store, run_id = store_with_run(tmp_path)
+    store, run_id = store_with_run(tmp_path / "state.sqlite")
     first = Outcome(row=1, status=Status.INVALID, key="c1", reason=Reason.INVALID_EMAIL, field="email", message="bad")
     last = Outcome(row=1, status=Status.DELIVERED, key="c1", destination_id="id-1", attempts=1)
     store.record(run_id, "hello_charles", [first, last], 1, 1)
@@ -39,13 +34,13 @@ def test_a_row_written_twice_in_one_batch_keeps_the_last_outcome(tmp_path: Path)
 
 
 def test_delivered_ids_are_kept_for_their_keys(tmp_path: Path) -> None:
-    store, run_id = store_with_run(tmp_path)
+    store, run_id = store_with_run(tmp_path / "state.sqlite")
     store.record(run_id, "hello_charles", [Outcome(row=1, status=Status.DELIVERED, key="c1", destination_id="id-1")], 1, 1)
     assert store.destination_id("hello_charles", "c1") == "id-1"
 
 
 def test_the_store_logs_ahead_and_syncs_at_checkpoints(tmp_path: Path) -> None:
-    store, _ = store_with_run(tmp_path)
+    store, _ = store_with_run(tmp_path / "state.sqlite")
     assert store.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert store.db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
     assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone() == (10000,)

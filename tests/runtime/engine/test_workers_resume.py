@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,13 +24,6 @@ def one_attempt(app: Any, run: Any) -> Any:
         sync = build_sync(hc_config(mapping=RETRY_MAPPING, options={"max_attempts": 1, "concurrency": 2}),
                           base_url=url, allow_http=True)
         return run(sync)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state.sqlite")
-    yield state
-    state.close()
 
 
 def latest_status_by_row(store: StateStore, run_ids: list[str]) -> dict[int, str]:
