@@ -20,6 +20,7 @@ person reading it is fixing a config at a terminal, not debugging destkit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from destkit.mapping.errors import DestkitError, MappingConfigError, RecordError, TransformError
@@ -95,6 +96,15 @@ class InternalError(DestkitError):
     """Something destkit did not expect: a bug. The CLI exits 3 and points at the log."""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours some libraries put in their messages (deltalake's "↳" lines)
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's message for one line of ours: its first non-empty line, without terminal colour codes."""
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 __all__ = [
     "AuthFailed",
     "ConfigError",
@@ -108,4 +118,5 @@ __all__ = [
     "TemplateError",
     "TransformError",
     "UsageError",
+    "first_line",
 ]

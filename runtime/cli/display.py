@@ -63,12 +63,18 @@ def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
-def auth_message(reason: str) -> str:
-    """The error line of a run that ended early: an auth failure, or a worker process that died (SIGKILL, OOM)."""
+def abort_message(reason: str) -> str:
+    """The error line of a run that ended early (`RunSummary.aborted`): a worker process that died (SIGKILL,
+    OOM), or an auth failure."""
     if reason.startswith("worker process "):  # not the key's fault: its records' outcomes are in the report
         return (f"the run was aborted: {reason}. Its records that may have been delivered are dead-lettered "
                 "(unknown_delivery: retry --include-unknown sends them again); run the same command with --resume to "
                 "finish the rest.")
+    return auth_message(reason)
+
+
+def auth_message(reason: str) -> str:
+    """The error line of a refused credential."""
     reason = reason.removeprefix("auth_failed: ")
     return f"authentication failed: {reason} Nothing more was sent; fix the API key and run again."
 
@@ -401,6 +407,7 @@ __all__ = [
     "EXIT_NOT_DELIVERED",
     "EXIT_OK",
     "RunDisplay",
+    "abort_message",
     "add_spec_rows",
     "auth_message",
     "clock",

@@ -15,7 +15,16 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from destkit.runtime.cli import demo as _demo
-from destkit.runtime.cli.display import RunDisplay, auth_message, err, fail, out, plural, run_with_display
+from destkit.runtime.cli.display import (
+    RunDisplay,
+    abort_message,
+    auth_message,
+    err,
+    fail,
+    out,
+    plural,
+    run_with_display,
+)
 from destkit.runtime.cli.loading import (
     InputCheck,
     InputDbOpt,
@@ -132,7 +141,7 @@ def finish(result: RunResult, files: RunFiles, outputs: RunOutputs, *, quiet: bo
     print_summary(result, files, outputs, quiet=quiet)
     tell_outcomes(outcomes)
     if result.summary.aborted:
-        fail(auth_message(result.summary.aborted))
+        fail(abort_message(result.summary.aborted))
     would_send = result.summary.count(Status.DELIVERED)
     out.print(f"Dry run: {plural(would_send, 'record')} would be sent; nothing was sent and no state was kept.",
               markup=False, highlight=False)

@@ -25,6 +25,7 @@ from destkit.runtime.cli.display import (
     EXIT_NOT_DELIVERED,
     EXIT_OK,
     RunDisplay,
+    abort_message,
     auth_message,
     err,
     exit_code,
@@ -347,7 +348,7 @@ def run_file(request: FileRun) -> NoReturn:
     if result.stopped:
         tell_stopped(result, request)
     if result.summary.aborted:
-        fail(auth_message(result.summary.aborted))
+        fail(abort_message(result.summary.aborted))
     raise typer.Exit(threshold_exit_code(result, request.thresholds))
 
 

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import typer
 
-from destkit.runtime.cli.display import EXIT_NOT_DELIVERED, EXIT_OK, auth_message, fail, say
+from destkit.runtime.cli.display import EXIT_NOT_DELIVERED, EXIT_OK, abort_message, auth_message, fail, say
 from destkit.runtime.cli.loading import (
     InputCheck,
     InputDbOpt,
@@ -254,7 +254,7 @@ def told(sync: Sync, record: Any, recording: Recording, row: int) -> NoReturn:
         fail(exc.render())
     show_exchanges(recording.exchanges, sync, masker)
     if result.summary.aborted:
-        fail(auth_message(result.summary.aborted))
+        fail(abort_message(result.summary.aborted))
     outcome = outcomes[0] if outcomes else None
     if outcome is not None and row != 1:
         outcome = replace(outcome, row=row)  # the record was sent alone, as row 1 of a run of one

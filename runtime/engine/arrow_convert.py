@@ -1,6 +1,6 @@
 """Arrow arrays as lists of record values (see `arrow_records`' docstring for what each type becomes).
 
-Imports pyarrow only through the `pa`/`pc` modules its caller passes; nothing of destkit's."""
+Imports pyarrow only through the `pa`/`pc` modules its caller passes; of destkit's, only the base `errors`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import operator
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from destkit.runtime.errors import first_line
 
 Fix = Callable[[Any], Any]  # the Python step a converted value still needs (a map's pairs → dict), None-safe
 
@@ -128,7 +130,7 @@ def values_by_row(pa: Any, pc: Any, array: Any) -> tuple[list[Any], dict[int, st
             values.append(column_values(pa, pc, array.slice(i, 1))[0])
         except Exception as exc:  # pyarrow's own error classes vary by type; each is this row's problem
             values.append(None)
-            failed[i] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            failed[i] = first_line(exc)
     return values, failed
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import itertools
-import re
 from collections.abc import AsyncIterable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from destkit.runtime.engine.arrow_convert import column_values, dicts_of, rows_p
 from destkit.runtime.engine.hive_partitions import partition_names, partition_values, with_partitions
 from destkit.runtime.engine.interruptible import Stop, call_interruptibly
 from destkit.runtime.engine.items import Item, ItemSource, Malformed
-from destkit.runtime.errors import UsageError
+from destkit.runtime.errors import UsageError, first_line
 
 BATCH_ROWS = 8192  # the most rows a reader asks for at once: memory stays flat
 # rows of a Parquet row group decoded at once: pyarrow's buffers peak ~4 MiB lower than at 8,192 (W1, 65,536-row
@@ -135,7 +134,6 @@ class Unreadable:
 
     def items(self, first_row: int) -> list[Item]:
         return [Malformed(row, f"row {row}: {self.problem}") for row in range(first_row, first_row + self.rows)]
-
 
 
 def is_arrow_data(value: object) -> bool:
@@ -264,7 +262,7 @@ def _parquet_file(path: Path) -> Any:
     try:
         return pq.ParquetFile(str(path))
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise UsageError(f"cannot read {path} as Parquet ({str(exc).splitlines()[0]}).", key="input",
+        raise UsageError(f"cannot read {path} as Parquet ({first_line(exc)}).", key="input",
                          fix="give a .parquet file or a folder of them.") from None
 
 
@@ -294,8 +292,7 @@ def _row_group_batches(pa: Any, parquet: Any, group: int, path: Path, partitions
             yield batch
     except (pa.ArrowException, OSError) as exc:  # pyarrow's errors for bad data vary (ArrowInvalid, ArrowIOError...)
         rows = int(parquet.metadata.row_group(group).num_rows) - given
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        yield Unreadable(rows, f"row group {group} of {path.name} cannot be decoded ({why}); "
+        yield Unreadable(rows, f"row group {group} of {path.name} cannot be decoded ({first_line(exc)}); "
                                "re-export the file, or remove it from the input.")
 
 
@@ -305,7 +302,7 @@ def delta_dataset(path: str | Path) -> Any:
     try:
         return deltalake.DeltaTable(str(path)).to_pyarrow_dataset()
     except Exception as exc:  # deltalake's errors (TableNotFoundError, DeltaError) derive from Exception only
-        raise UsageError(f"cannot read {path} as a Delta table ({str(exc).splitlines()[0]}).", key="input",
+        raise UsageError(f"cannot read {path} as a Delta table ({first_line(exc)}).", key="input",
                          fix="give the table's folder, the one holding _delta_log/.") from None
 
 
@@ -334,15 +331,6 @@ def _delta_batches(dataset: Any, path: str | Path, columns: Collection[str] | No
                          fix="restore the file (or repair the table with deltalake), then run again.") from None
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours some libraries put in their messages (deltalake's "↳" lines)
-
-
-def first_line(exc: BaseException) -> str:
-    """An error's message for one line of ours: its first non-empty line, without terminal colour codes."""
-    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
 def read_arrow_file(path: str | Path, kind: str, columns: Collection[str] | None = None) -> Iterator[Item]:
     """`read_parquet` or `read_delta`, by `kind` (a format of `ARROW_FORMATS`)."""
     return read_delta(path, columns) if kind == "delta" else read_parquet(path, columns)
@@ -356,7 +344,7 @@ def _duckdb_connection(duckdb: Any, database: str | Path | None) -> Any:
     try:
         return duckdb.connect(str(database), read_only=True)
     except duckdb.Error as exc:
-        raise UsageError(f"cannot open {database} as a DuckDB database ({str(exc).splitlines()[0]}).", key="input",
+        raise UsageError(f"cannot open {database} as a DuckDB database ({first_line(exc)}).", key="input",
                          fix="give --input-db a DuckDB database file that no other process is writing; read a "
                              "Parquet file with --input FILE or --input-sql \"FROM 'file.parquet'\".") from None
 
@@ -372,7 +360,7 @@ def _duckdb_relation(duckdb: Any, sql: str, database: str | Path | None) -> tupl
         relation = con.sql(sql)
     except duckdb.Error as exc:
         con.close()
-        raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input",
+        raise UsageError(f"the --input-sql query failed: {first_line(exc)}", key="input",
                          fix="fix the query (run it in duckdb to see).") from None
     except UsageError:
         con.close()
@@ -422,7 +410,7 @@ def read_duckdb(sql: str, database: str | Path | None = None, columns: Collectio
         reader = call_interruptibly(lambda: relation.to_arrow_reader(BATCH_ROWS), con.interrupt)
     except duckdb.Error as exc:
         con.close()
-        raise UsageError(f"the --input-sql query failed: {str(exc).splitlines()[0]}", key="input") from None
+        raise UsageError(f"the --input-sql query failed: {first_line(exc)}", key="input") from None
     except BaseException:  # Ctrl-C while the query ran
         con.close()
         raise
@@ -443,7 +431,7 @@ def _query_batches(duckdb: Any, reader: Any, con: Any) -> Iterator[Any]:
             return
         except (duckdb.Error, OSError) as exc:  # a value the query cannot convert, a file gone (an OSError once
             # DuckDB's error has crossed the Arrow stream): the rows read so far stand
-            raise UsageError(f"the --input-sql query failed after {rows:,} rows: {str(exc).splitlines()[0]}",
+            raise UsageError(f"the --input-sql query failed after {rows:,} rows: {first_line(exc)}",
                              key="input", fix="fix the query (run it in duckdb to see).") from None
         if batch is Stop.INTERRUPTED:
             return
@@ -564,7 +552,6 @@ __all__ = [
     "arrow_file_columns",
     "arrow_row_count",
     "duckdb_columns",
-    "first_line",
     "folder_ref",
     "is_arrow_data",
     "items_from_batch",

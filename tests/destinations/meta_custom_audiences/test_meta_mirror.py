@@ -7,7 +7,6 @@ those 1,000 rows as DELETE and those 500 as POST, and the summary accounts for e
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -31,13 +30,6 @@ def app() -> Starlette:
 def origin(app: Starlette) -> Iterator[str]:
     with running_server(app) as url:
         yield url
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state.sqlite")
-    yield state
-    state.close()
 
 
 def emulator(app: Starlette) -> EmulatorState:
