@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import itertools
 import json
 import os
@@ -233,21 +234,63 @@ def reader_figure(path: Path, rounds: int) -> None:
           f"{dict_rate.wall / destkit_rate.wall:.2f}x by wall clock (goal <= 1.5x)")
 
 
+def timed(read: Callable[[], None]) -> Timing:
+    start, cpu = time.perf_counter(), time.process_time()
+    read()
+    return Timing(time.perf_counter() - start, time.process_time() - cpu)
+
+
 def csv_floor(path: Path) -> Timing:
     """The least a Python reading of the CSV costs: `csv.DictReader`, and orjson over each row's JSON cells (no
     check of any kind), timed in this process."""
-    loads = orjson.loads
-    start, cpu = time.perf_counter(), time.process_time()
-    with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            loads(row["segments"])
-            loads(row["attributes"])
-    return Timing(time.perf_counter() - start, time.process_time() - cpu)
+    def read() -> None:
+        loads = orjson.loads
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                loads(row["segments"])
+                loads(row["attributes"])
+    return timed(read)
+
+
+def jsonl_floor(path: Path) -> Timing:
+    """The least a Python reading of JSON Lines costs: the file's lines, each parsed by orjson into its dict (no
+    check, no row numbers, no malformed-line handling), timed in this process."""
+    def read() -> None:
+        loads = orjson.loads
+        with path.open("rb") as fh:
+            for line in fh:
+                loads(line)
+    return timed(read)
+
+
+def parquet_floor(path: Path) -> Timing:
+    """The least a Python reading of Parquet costs: the cheaper of pyarrow's own `RecordBatch.to_pylist` and
+    destkit's reader alone (whose conversion builds the dicts with C loops), no pipeline after it."""
+    import pyarrow.parquet as pq
+
+    from destkit.runtime.engine.arrow_records import read_parquet
+
+    def pyarrow_dicts() -> None:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+            batch.to_pylist()
+
+    def destkit_dicts() -> None:
+        for _ in read_parquet(path):
+            pass
+    return min(timed(pyarrow_dicts), timed(destkit_dicts), key=lambda t: t.cpu)
+
+
+FLOORS: dict[str, tuple[str, Callable[[Path], Timing]]] = {
+    "csv": ("DictReader + orjson cells", csv_floor),
+    "jsonl": ("orjson per line", jsonl_floor),
+    "parquet": ("Arrow to dicts", parquet_floor),
+}
 
 
 def dry_run_figures(config: Path, files: dict[str, tuple[Path, Path]], workload_path: str, rows: int,
                     rounds: int, folder: Path) -> None:
-    """`destkit dry-run` per format, interleaved with the in-memory pipeline (and, for CSV, with its floor)."""
+    """`destkit dry-run` per format, interleaved with the in-memory pipeline and with the format's floor (reading
+    alone, no check): the most a run from that format can reach is in-memory ÷ (in-memory + floor)."""
     def cli(path: Path) -> Callable[[], Timing]:
         return lambda: run_cli(["dry-run", str(config), "--input", str(path), "--offline",
                                 "--report", str(folder / "dry.report.jsonl")], folder)
@@ -255,8 +298,8 @@ def dry_run_figures(config: Path, files: dict[str, tuple[Path, Path]], workload_
     fixed = {fmt: best([cli(small)() for _ in range(2)]) for fmt, (_, small) in files.items()}
     sides: dict[str, Callable[[], Timing]] = {"in-memory pipeline": lambda: in_memory(workload_path, rows)}
     sides.update({f"CLI dry-run {fmt}": cli(big) for fmt, (big, _) in files.items()})
-    if "csv" in files:
-        sides["CSV floor"] = lambda: csv_floor(files["csv"][0])
+    for fmt, (big, _) in files.items():
+        sides[f"{fmt} floor"] = functools.partial(FLOORS[fmt][1], big)
     times = interleaved(sides, rounds)
     print(f"\nDry run, {rows:,} rows, best of {rounds}")
     memory = rate_line("in-memory pipeline (the call only)", rows, times["in-memory pipeline"])
@@ -267,10 +310,10 @@ def dry_run_figures(config: Path, files: dict[str, tuple[Path, Path]], workload_
         print(f"    start-up (a one-record run): {fixed[fmt].cpu:.2f} CPU s, {fixed[fmt].wall:.2f} s wall")
         print(f"    ratio to in-memory, whole command: {ratio_text(whole, memory)}")
         print(f"    ratio to in-memory, net of start-up: {ratio_text(net, memory)}  (goal >= {goal})")
-    if "csv" in files:
-        floor = rate_line("CSV floor: DictReader + orjson cells", rows, times["CSV floor"])
-        print(f"    the most a CSV run can reach, in-memory ÷ (in-memory + floor): {1 / (1 + memory.cpu / floor.cpu):.2f} "
-              "by CPU time")
+        label, _ = FLOORS[fmt]
+        floor = rate_line(f"{fmt} floor: {label}", rows, times[f"{fmt} floor"])
+        print(f"    the most a {fmt} run can reach, in-memory ÷ (in-memory + floor): "
+              f"{1 / (1 + memory.cpu / floor.cpu):.2f} by CPU time")
 
 
 @contextmanager

@@ -25,10 +25,12 @@ from destkit.spark.plan import (
     RateShare,
     check_columns,
     check_modes,
+    columns_read,
     concurrent_partitions,
     primary_key_of,
     refuse_literal_secrets,
     refuse_overrides,
+    spark_column_name,
     split_rate,
     with_rate_share,
 )
@@ -66,6 +68,7 @@ def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str |
     spark = df.sparkSession
     audience = audience_of(probe.spec.id, probe.action_id, probe.settings) if checked.options.mirror else None
     state = read_state(spark, state_table, mirror=audience is not None) if state_table is not None else None
+    df = only_columns_read(df, checked)
     rows = df if state is None or primary_key is None else with_previous(df, state, primary_key)
     share = rate_share_of(rows, probe.concurrency, probe.requests_per_second)
     job = PartitionJob(with_rate_share(checked, share, incremental=state is not None), dict(overrides),
@@ -78,6 +81,13 @@ def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str |
         return outcomes.drop(*HIDDEN_OUTPUT)
     removals = remove_departed(outcomes, state, audience, Stage2(checked, job, probe), state_table)
     return outcomes.unionByName(removals).drop(*HIDDEN_OUTPUT)
+
+
+def only_columns_read(df: DataFrame, config: SyncConfig) -> DataFrame:
+    """`df` with only the columns the sync reads: Spark then reads no other column of a columnar table, no other
+    column crosses to the Python workers in Arrow, and a value in another column cannot fail a row."""
+    wanted = columns_read(config, df.columns)
+    return df if wanted is None or len(wanted) == len(df.columns) else df.select(*map(F.col, map(spark_column_name, wanted)))
 
 
 @dataclass(frozen=True)

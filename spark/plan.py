@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.secrets import Secret
-from destkit.runtime.config.source_paths import unknown_primary_key, unknown_source_paths
-from destkit.runtime.engine.arrow_records import schema_columns
+from destkit.runtime.config.source_paths import source_columns, unknown_primary_key, unknown_source_paths
+from destkit.runtime.engine.arrow_records import projection, schema_columns
 from destkit.runtime.errors import ConfigError, Issue, UsageError
 
 # build_sync keywords an executor cannot be handed: a transport is a live object of this process, and
@@ -89,6 +89,17 @@ def check_columns(config: SyncConfig, schema: pa.Schema) -> None:
         raise ConfigError(issues, title="the mapping does not fit the DataFrame")
 
 
+def columns_read(config: SyncConfig, names: list[str]) -> list[str] | None:
+    """The DataFrame's columns the sync reads (`source_columns`: the mapped ones and the primary key), in its
+    order; None when it reads every column (a template may read any field)."""
+    return projection(names, source_columns(config.mapping, config.options.primary_key))
+
+
+def spark_column_name(name: str) -> str:
+    """`name` quoted for `F.col`, so a column named `a.b` is that column and not field `b` of a struct `a`."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def refuse_overrides(overrides: dict[str, Any]) -> None:
     for name, why in REFUSED_OVERRIDES.items():
         if name in overrides:
@@ -120,5 +131,5 @@ def primary_key_of(config: SyncConfig, state_table: str | None) -> str | None:
     return key
 
 
-__all__ = ["RateShare", "check_columns", "check_modes", "concurrent_partitions", "primary_key_of",
-           "refuse_literal_secrets", "refuse_overrides", "split_rate", "with_rate_share"]
+__all__ = ["RateShare", "check_columns", "check_modes", "columns_read", "concurrent_partitions", "primary_key_of",
+           "refuse_literal_secrets", "refuse_overrides", "spark_column_name", "split_rate", "with_rate_share"]
