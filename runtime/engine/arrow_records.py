@@ -171,14 +171,15 @@ def arrow_batches(source: Any) -> Iterator[Any]:
         yield from _slices(batch)
 
 
-def iter_arrow_records(source: Any) -> Iterator[Item]:
+def iter_arrow_records(source: Any, columns: Collection[str] | None = None) -> Iterator[Item]:
     """The records of a pyarrow Table / RecordBatch / RecordBatchReader / iterable of RecordBatches, read a batch
     of ≤ 8,192 rows at a time and made records at most 1,024 at a time (`rows_per_conversion`); a row that
-    cannot be converted is a `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record."""
-    return itertools.chain.from_iterable(_item_lists(source))
+    cannot be converted is a `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record.
+    With `columns`, only those are converted (see `projection`)."""
+    return itertools.chain.from_iterable(_item_lists(source, columns))
 
 
-def _item_lists(source: Any) -> Iterator[list[Item]]:
+def _item_lists(source: Any, columns: Collection[str] | None) -> Iterator[list[Item]]:
     pa = require_pyarrow("reading Arrow data")
     row = 1
     for batch in arrow_batches(source):
@@ -186,22 +187,26 @@ def _item_lists(source: Any) -> Iterator[list[Item]]:
             yield batch.items(row)
             row += batch.rows
             continue
+        wanted = projection(batch.schema.names, columns)
+        if wanted is not None and len(wanted) < batch.num_columns:
+            batch = batch.select(wanted)
         rows = rows_per_conversion(pa, batch.schema)
         for offset in range(0, batch.num_rows, rows):
             yield items_from_batch(batch.slice(offset, rows), row + offset)
         row += batch.num_rows
 
 
-def arrow_aware(records: Any) -> Any:
+def arrow_aware(records: Any, columns: Collection[str] | None = None) -> Any:
     """`records` as `Sync.arun` reads them: Arrow data (or a list or iterator of RecordBatches) as its records,
-    anything else as it is. An iterator is looked into only when the run starts reading it."""
+    only `columns` of them converted (the ones the run reads: `source_columns`; None: all), anything else as
+    it is. An iterator is looked into only when the run starts reading it."""
     if is_arrow_data(records):
-        return iter_arrow_records(records)
+        return iter_arrow_records(records, columns)
     if isinstance(records, AsyncIterable | Mapping | str | bytes | ItemSource):
         return records
     if isinstance(records, list | tuple):
-        return iter_arrow_records(records) if records and _is_batch(records[0]) else records
-    return _BatchesOrRecords(records)
+        return iter_arrow_records(records, columns) if records and _is_batch(records[0]) else records
+    return _BatchesOrRecords(records, columns)
 
 
 class _BatchesOrRecords:
@@ -209,14 +214,15 @@ class _BatchesOrRecords:
     first item, taken when iteration starts. The items are then handed on by a C iterator (`chain`), not a
     generator's frame per record."""
 
-    def __init__(self, records: Iterable[Any]) -> None:
+    def __init__(self, records: Iterable[Any], columns: Collection[str] | None) -> None:
         self._records = records
+        self._columns = columns
 
     def __iter__(self) -> Iterator[Any]:
         items = iter(self._records)
         for first in items:
             if _is_batch(first):
-                return iter_arrow_records(itertools.chain((first,), items))
+                return iter_arrow_records(itertools.chain((first,), items), self._columns)
             return itertools.chain((first,), items)
         return iter(())
 

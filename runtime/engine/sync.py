@@ -28,6 +28,7 @@ from destkit.mapping import (
 )
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.secrets import Secret, redact
+from destkit.runtime.config.source_paths import source_columns
 from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.batching import Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
@@ -274,7 +275,8 @@ class Sync:
         check_workers(self, workers)
         if self.options.mirror and state is None and not dry_run:
             raise no_state_store(self)
-        records = arrow_aware(records)  # a pyarrow Table / RecordBatch(es) / reader: its rows as records
+        # a pyarrow Table / RecordBatch(es) / reader: its rows as records, only the columns the run reads converted
+        records = arrow_aware(records, source_columns(self.config.mapping, self.options.primary_key))
         lock = None if state is None or dry_run else RunLock.of(state, sync_hash(self), plan.input_ref if plan else input_ref)
         with lock if lock is not None else contextlib.nullcontext():
             if plan is None:
