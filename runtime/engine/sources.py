@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, TextIO, cast
 import orjson
 
 from destkit.runtime.config.source_paths import Columns
+from destkit.runtime.engine.arrow_convert import dict_maker
 from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, reachable, read_arrow_file
 from destkit.runtime.engine.items import Item as Item
 from destkit.runtime.engine.items import ItemSource
@@ -273,6 +274,7 @@ class _CsvReader:
         self.delimiter = delimiter
         self.limits = limits
         self.header: list[str] = []
+        self.make_record: Callable[..., dict[str, Any]] = dict  # a row of the header's width as its record
 
     def items(self) -> Iterator[Item]:
         return itertools.chain.from_iterable(self.blocks())
@@ -325,10 +327,12 @@ class _CsvReader:
         """The parsed one-line rows numbered from `start` as records, built by C loops (map, zip) and
         mended where a row is not the header's width or has empty cells (absent values)."""
         header, width = self.header, len(self.header)
-        items: list[Item] = list(map(dict, map(zip, itertools.repeat(header), rows)))
         mend = map(operator.contains, rows, itertools.repeat(""))
         if any(map(operator.ne, map(len, rows), itertools.repeat(width))):  # rare: a row of another width
+            items: list[Item] = list(map(dict, map(zip, itertools.repeat(header), rows)))
             mend = map(_to_mend, rows, itertools.repeat(width))
+        else:  # every row the header's width: one presized dict literal per row (a third faster than dict(zip))
+            items = list(itertools.starmap(self.make_record, rows))
         for i in itertools.compress(range(len(rows)), mend):
             row = rows[i]
             items[i] = self._item(start + i, row, None) if len(row) != width else {
@@ -348,6 +352,7 @@ class _CsvReader:
                 self.header = row
                 if self.header[0].startswith("\ufeff"):
                     self.header[0] = self.header[0][1:]
+                self.make_record = dict_maker(tuple(self.header))
                 return None
         return None
 
