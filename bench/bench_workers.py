@@ -223,6 +223,96 @@ def summarize(round_: dict[str, Any], rows: int, workers: int) -> str:
         + f"  ({round_['code']})"
 
 
+class Timeline:
+    """`--timeline`: when each process of a `--workers N` dry run starts, decides its rows, takes its chunks (every
+    tenth), ends; the parent's start (fork), the last worker's end and the join. Events are appended to a file by
+    each process (the workers leave by `os._exit`), stamped with the wall time since the run began and the CPU time
+    of the process that wrote them. It wraps the engine's functions: a bench-only view, never part of a run."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp()) / "events"
+        self.start = 0.0
+
+    def event(self, label: str) -> None:
+        line = f"{os.getpid():>8} {time.perf_counter() - self.start:8.3f} s  cpu {time.process_time():7.3f} s  {label}\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def install(self) -> None:
+        from destkit.runtime.engine import worker_process, worker_routing, worker_selection, workers
+
+        event = self.event
+        worker_main, own_rows, items_of, send = (worker_process.worker_main, worker_selection.Selection.own_rows,
+                                                 worker_process.items_of, worker_process.send)
+        taken = [0]
+
+        def traced_main(*args: Any, **kwargs: Any) -> None:
+            event("worker starts (forked)")
+            worker_main(*args, **kwargs)
+
+        def traced_own_rows(selection: Any, *args: Any) -> Any:
+            event("worker decides its rows")
+            rows = own_rows(selection, *args)
+            event(f"worker has its {len(rows):,} rows")
+            return rows
+
+        def traced_items_of(*args: Any) -> Any:
+            if taken[0] % 10 == 0:
+                event(f"worker takes chunk {taken[0] + 1}")
+            taken[0] += 1
+            return items_of(*args)
+
+        def traced_send(conn: Any, message: Any) -> None:
+            if isinstance(message, worker_process.Ended):
+                event(f"worker ends after {taken[0]} chunks")
+            send(conn, message)
+
+        def traced_pool(name: str) -> None:
+            original = getattr(workers.WorkerPool, name)
+
+            def method(pool: Any, *args: Any) -> Any:
+                event(f"parent {name} begins")
+                result = original(pool, *args)
+                event(f"parent {name} ends")
+                return result
+            setattr(workers.WorkerPool, name, method)
+
+        worker_routing.worker_main = traced_main
+        worker_selection.Selection.own_rows = traced_own_rows
+        worker_process.items_of = traced_items_of
+        worker_process.send = traced_send
+        for name in ("start", "close"):
+            traced_pool(name)
+        ended = workers.WorkerPool.ended
+
+        def traced_ended(pool: Any, w: Any, message: Any) -> None:
+            event(f"parent hears worker {w.index} ended")
+            ended(pool, w, message)
+        workers.WorkerPool.ended = traced_ended
+
+    def run(self, title: str, run: Callable[[], RunResult]) -> None:
+        self.path.unlink(missing_ok=True)
+        self.start = time.perf_counter()
+        self.event("run begins")
+        run()
+        self.event("run ends")
+        print(f"\ntimeline, {title}:\n" + self.path.read_text())
+
+
+def timelines(sync: Any, records: list[Any], path: Path, workers: int) -> None:
+    """`--timeline`: one traced `--workers N` dry run in memory and one from JSONL (after an untraced warm-up)."""
+    timeline = Timeline()
+    timeline.install()
+    sync.dry_run(records, keep_requests=False, workers=workers)
+    timeline.run(f"{len(records):,} rows in memory, {workers} workers",
+                 lambda: sync.dry_run(records, keep_requests=False, workers=workers))
+    timeline.run(f"{len(records):,} rows from JSONL, {workers} workers",
+                 lambda: sync.dry_run(read_jsonl(path), keep_requests=False, workers=workers))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the dry runs")
@@ -234,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", default=str(DEFAULT_WORKLOAD))
     parser.add_argument("--compare-old", metavar="PYTHONPATH", help="old code against this, interleaved (dry runs)")
     parser.add_argument("--round-json", action="store_true", help=argparse.SUPPRESS)  # one side's round
+    parser.add_argument("--timeline", action="store_true", help="trace one N-worker dry run per process, and stop")
     args = parser.parse_args(argv)
     if args.compare_old:
         compare_old(args)
@@ -243,11 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     gc.collect()
     gc.freeze()  # as workload.py does for the reference: held records would make every GC pass slow
     sync = build_sync(workload.SYNC_CONFIG)
-    if args.round_json:
+    if args.round_json or args.timeline:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "w1.jsonl"
             path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-            print(json.dumps(one_round(sync, records, path, args.workers)))
+            if args.timeline:
+                timelines(sync, records, path, args.workers)
+            else:
+                print(json.dumps(one_round(sync, records, path, args.workers)))
         return 0
     machine_ceiling(sync, records, args.workers, args.repeats)
     compare(f"dry run, {args.rows:,} W1 rows in memory", args.rows, args.repeats, args.workers,

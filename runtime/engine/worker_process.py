@@ -314,8 +314,8 @@ def items_of(chunk: Chunk, shared: Sequence[Any] | None, max_line_bytes: int) ->
     if kind == LINES:
         return parse_lines(max_line_bytes, chunk[1], chunk[2])
     assert shared is not None
-    items = [shared[row - 1] for row in chunk[1]]  # the parent's list, inherited: row r is its item r - 1
-    if any(item.__class__ is not dict for item in items):
+    items = list(map(shared.__getitem__, map((-1).__add__, chunk[1])))  # inherited: row r is item r - 1 (C loops)
+    if set(map(type, items)) - {dict}:
         items = [as_item(row, item) for row, item in zip(chunk[1], items, strict=True)]
     return items
 
