@@ -4,7 +4,8 @@ The parent reads the input and routes each record to worker `crc32(key) % N`, wh
 value the action's key field maps to (records without one go by row), so records sharing a key go to
 one worker and keep their order there, as in a one-process run. Records travel in chunks of
 `CHUNK_RECORDS` (an in-memory list is inherited by the fork: only its rows are sent; a JSON Lines file
-is sent as raw lines, which the workers parse: `worker_lines`); each worker holds at most
+is sent as raw lines, which the workers parse: `worker_lines`, a block of lines that each open with their key
+split between the workers by C loops); each worker holds at most
 `MAX_INFLIGHT_CHUNKS` chunks not yet taken (memory stays bounded). A worker numbers its records
 1, 2, 3... as it takes them and feeds each chunk through the fused loop; the parent keeps, for each
 record sent and not yet answered, its local row's input row and key, and puts the input row back on
