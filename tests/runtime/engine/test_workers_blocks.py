@@ -5,6 +5,9 @@ give every line the row, the worker and the outcome the line-by-line routing giv
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import zlib
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from destkit.runtime.engine import RunResult
 from destkit.runtime.engine.sources import read_jsonl
 from destkit.runtime.engine.worker_lines import KeyReader, split_by_key
 from destkit.runtime.engine.workers import WorkerPool, worker_of
-from destkit.runtime.outcomes import Outcome, Reason
+from destkit.runtime.outcomes import Outcome, Reason, Status
 from tests.runtime.engine.test_workers_rows import (
     audience,
     by_row,
@@ -96,3 +99,29 @@ def malformed(outcomes: list[Outcome]) -> list[tuple[int, Any]]:
 
 def test_split_by_key_uses_the_crc_of_the_key_bytes() -> None:
     assert split_by_key([b"abc"], 4, 0)[zlib.crc32(b"abc") % 4] == b"\x01"
+
+
+def test_a_killed_worker_dead_letters_the_lines_of_its_blocks_by_row_and_key(tmp_path: Path) -> None:
+    # every line opens with its key: the whole file is routed a block at a time, and the parent's rows and keys for
+    # each line it handed out are what name a dead worker's lines
+    records = audience(ROWS)
+    path = write_jsonl(tmp_path / "in.jsonl", records, {})
+    seen: list[Outcome] = []
+    killed: list[int] = []
+
+    def kill_a_worker(outcome: Outcome) -> None:
+        seen.append(outcome)
+        if not killed:
+            child = multiprocessing.active_children()[0]
+            assert child.pid is not None
+            killed.append(child.pid)
+            os.kill(child.pid, signal.SIGKILL)
+
+    result = warning_sync().dry_run(read_jsonl(path), keep_requests=False, on_outcome=kill_a_worker, workers=2)
+    rows = [o.row for o in seen]
+    assert len(rows) == len(set(rows))  # never two outcomes for a row
+    lost = [o for o in seen if o.status is Status.DEAD_LETTERED]
+    assert lost and all(o.reason is Reason.UNKNOWN_DELIVERY for o in lost)
+    assert all(o.key == records[o.row - 1]["user_id"] for o in lost)  # each named by its own line's row and key
+    assert result.summary.aborted is not None and "worker process" in result.summary.aborted
+    assert result.summary.received == len(seen)
