@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,17 +108,7 @@ def test_a_killed_worker_dead_letters_the_lines_of_its_blocks_by_row_and_key(tmp
     records = audience(ROWS)
     path = write_jsonl(tmp_path / "in.jsonl", records, {})
     seen: list[Outcome] = []
-    killed: list[int] = []
-
-    def kill_a_worker(outcome: Outcome) -> None:
-        seen.append(outcome)
-        if not killed:
-            child = multiprocessing.active_children()[0]
-            assert child.pid is not None
-            killed.append(child.pid)
-            os.kill(child.pid, signal.SIGKILL)
-
-    result = warning_sync().dry_run(read_jsonl(path), keep_requests=False, on_outcome=kill_a_worker, workers=2)
+    result = warning_sync().dry_run(read_jsonl(path), keep_requests=False, on_outcome=killing_at_first(seen), workers=2)
     rows = [o.row for o in seen]
     assert len(rows) == len(set(rows))  # never two outcomes for a row
     lost = [o for o in seen if o.status is Status.DEAD_LETTERED]
@@ -125,3 +116,12 @@ def test_a_killed_worker_dead_letters_the_lines_of_its_blocks_by_row_and_key(tmp
     assert all(o.key == records[o.row - 1]["user_id"] for o in lost)  # each named by its own line's row and key
     assert result.summary.aborted is not None and "worker process" in result.summary.aborted
     assert result.summary.received == len(seen)
+
+
+def killing_at_first(seen: list[Outcome]) -> Callable[[Outcome], None]:
+    """An outcome callback keeping every outcome in `seen`, which kills one worker (SIGKILL) at the first."""
+    def keep(outcome: Outcome) -> None:
+        if not seen:
+            os.kill(next(child.pid for child in multiprocessing.active_children() if child.pid), signal.SIGKILL)
+        seen.append(outcome)
+    return keep
