@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import multiprocessing
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,6 +80,8 @@ def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[in
     print(f"\n{title}")
     walls: dict[int, list[float]] = {1: [], workers: []}
     paths: dict[int, list[float]] = {1: [], workers: []}  # CPU seconds on the busiest process
+    parents: dict[int, list[float]] = {1: [], workers: []}  # CPU seconds of the parent
+    totals: dict[int, list[float]] = {1: [], workers: []}  # CPU seconds of the parent and its workers
     ceilings: list[float] = []  # per one-process round: its wall time x cores / (its CPU + the sink's CPU)
     for round_no in range(repeats):
         order = (1, workers) if round_no % 2 == 0 else (workers, 1)
@@ -87,6 +91,8 @@ def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[in
             sink_cpu = process_cpu(sink) - sink_before if sink is not None else 0.0
             walls[n].append(wall)
             paths[n].append(own if n == 1 else max(own, children / n))  # the workers share the records evenly
+            parents[n].append(own)
+            totals[n].append(own + children)
             if n == 1 and sink is not None:
                 ceilings.append(wall * min(workers, os.cpu_count() or 1) / (own + children + sink_cpu))
             s = result.summary
@@ -105,12 +111,18 @@ def compare(title: str, rows: int, repeats: int, workers: int, run: Callable[[in
     # what the ratio would be with a free core per process: one process's CPU over the busiest process's CPU
     print(f"  CPU on the busiest process: 1 worker {min(paths[1]):.2f} s, {workers} workers {min(paths[workers]):.2f} s; "
           f"ratio with free cores {min(paths[1]) / min(paths[workers]):.2f}x")
+    for n in (1, workers):
+        print(f"  CPU per record, {n} worker(s): parent median {per_record(statistics.median(parents[n]), rows)} "
+              f"({per_record(min(parents[n]), rows)}-{per_record(max(parents[n]), rows)}), all processes median "
+              f"{per_record(statistics.median(totals[n]), rows)} ({per_record(min(totals[n]), rows)}-"
+              f"{per_record(max(totals[n]), rows)})")
 
 
 def machine_ceiling(sync: Any, records: list[Any], workers: int, repeats: int) -> None:
     """What the cores themselves give: one dry run over all the records against `workers` independent one-process
     dry runs over equal shares at once (forked, like the workers, but with no routing and no pipes). No `--workers`
-    run can beat this ratio on this machine."""
+    run can beat this ratio on this machine. The CPU per record of both is printed too: on a loaded machine the wall
+    ratio says little, the CPU says what the shares cost (fork's copy-on-write included)."""
     context = multiprocessing.get_context("fork")
     share = len(records) // workers
 
@@ -124,18 +136,181 @@ def machine_ceiling(sync: Any, records: list[Any], workers: int, repeats: int) -
         for process in processes:
             process.join()
 
-    print(f"\nmachine ceiling: one dry run of {share * workers:,} rows vs {workers} one-process runs of {share:,} at once")
+    rows = share * workers
+    print(f"\nmachine ceiling: one dry run of {rows:,} rows vs {workers} one-process runs of {share:,} at once")
     ratios = []
     for round_no in range(repeats):
-        start = time.perf_counter()
-        sync.dry_run(records[:share * workers], keep_requests=False)
-        alone = time.perf_counter() - start
-        start = time.perf_counter()
-        together()
-        ratios.append(alone / (time.perf_counter() - start))
-        print(f"  round {round_no + 1}: ratio {ratios[-1]:.2f}x")
+        wall_alone, alone, _, _ = timed(lambda: sync.dry_run(records[:rows], keep_requests=False))
+        wall_shares, parent, children, _ = timed_call(together)
+        ratios.append(wall_alone / wall_shares)
+        print(f"  round {round_no + 1}: ratio {ratios[-1]:.2f}x  CPU one process {per_record(alone, rows)}, "
+              f"the shares {per_record(children, rows)} (+ parent {per_record(parent, rows)})")
     print(f"  ceiling {max(ratios):.2f}x (per round {min(ratios):.2f}-{max(ratios):.2f}, "
           f"median {statistics.median(ratios):.2f})")
+
+
+def timed_call(run: Callable[[], None]) -> tuple[float, float, float, None]:
+    (own, children), start = cpu_seconds(), time.perf_counter()
+    run()
+    wall = time.perf_counter() - start
+    own_after, children_after = cpu_seconds()
+    return wall, own_after - own, children_after - children, None
+
+
+def per_record(seconds: float, rows: int) -> str:
+    return f"{seconds * 1e6 / rows:.2f} us/record"
+
+
+def one_round(sync: Any, records: list[Any], path: Path, workers: int) -> dict[str, Any]:
+    """`--round-json`: in memory and from JSONL, one process and `workers` alternately (1, N, N, 1): wall, parent
+    and workers' CPU seconds of each run, and which destkit ran them (`--compare-old` runs this per side)."""
+    from destkit.runtime.engine import workers as workers_module
+
+    runs: dict[str, list[tuple[float, float, float]]] = {}
+    sources: dict[str, Callable[[], Any]] = {"memory": lambda: records, "jsonl": lambda: read_jsonl(path)}
+    for name, source in sources.items():
+        for n in (1, workers, workers, 1):
+            wall, own, children, _ = timed(lambda n=n, source=source: sync.dry_run(  # type: ignore[misc]
+                source(), keep_requests=False, workers=n))
+            runs.setdefault(f"{name}/{n}", []).append((wall, own, children))
+    return {"code": workers_module.__file__, "runs": runs}
+
+
+def compare_old(args: argparse.Namespace) -> None:
+    """Old code (a tree on PYTHONPATH, e.g. `git archive` of the base commit under DIR/destkit) against this one,
+    each round a fresh process per side, the sides alternating; per side, the 1 ÷ N wall ratio inside its process,
+    the CPU per record of the N-worker runs, and new ÷ old of the N-worker wall time, round by round."""
+    sides: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
+    for round_no in range(args.repeats):
+        for side in (("old", "new") if round_no % 2 == 0 else ("new", "old")):
+            env = dict(os.environ)
+            env.pop("PYTHONPATH", None)
+            if side == "old":
+                env["PYTHONPATH"] = args.compare_old
+            command = [sys.executable, str(Path(__file__).resolve()), "--round-json", "--rows", str(args.rows),
+                       "--workers", str(args.workers), "--workload", args.workload]
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+            sides[side].append(json.loads(out.strip().splitlines()[-1]))
+            print(f"  round {round_no + 1} {side}: {summarize(sides[side][-1], args.rows, args.workers)}", flush=True)
+    for source in ("memory", "jsonl"):
+        print(f"\n{source}, {args.rows:,} rows, 1 vs {args.workers} workers, {args.repeats} rounds per side:")
+        for side in ("old", "new"):
+            ratios = [ratio(r["runs"], source, args.workers) for r in sides[side]]
+            parent = [sum(run[1] for run in r["runs"][f"{source}/{args.workers}"]) / 2 * 1e6 / args.rows for r in sides[side]]
+            total = [sum(run[1] + run[2] for run in r["runs"][f"{source}/{args.workers}"]) / 2 * 1e6 / args.rows
+                     for r in sides[side]]
+            one = [sum(run[1] for run in r["runs"][f"{source}/1"]) / 2 * 1e6 / args.rows for r in sides[side]]
+            print(f"  {side}: 1 / {args.workers} wall median {statistics.median(ratios):.2f}x ({min(ratios):.2f}-"
+                  f"{max(ratios):.2f}); CPU us/record: one process {span(one)}, with workers parent {span(parent)}, "
+                  f"all processes {span(total)}")
+        walls = [sum(n[f"{source}/{args.workers}"][i][0] for i in (0, 1)) / sum(o[f"{source}/{args.workers}"][i][0] for i in (0, 1))
+                 for n, o in zip((r["runs"] for r in sides["new"]), (r["runs"] for r in sides["old"]), strict=True)]
+        print(f"  new / old wall of the {args.workers}-worker runs: median {statistics.median(walls):.2f} "
+              f"({min(walls):.2f}-{max(walls):.2f})")
+
+
+def ratio(runs: dict[str, Any], source: str, workers: int) -> float:
+    return float(sum(run[0] for run in runs[f"{source}/1"]) / sum(run[0] for run in runs[f"{source}/{workers}"]))
+
+
+def span(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def summarize(round_: dict[str, Any], rows: int, workers: int) -> str:
+    runs = round_["runs"]
+    return ", ".join(f"{source} 1/{workers} {ratio(runs, source, workers):.2f}x" for source in ("memory", "jsonl")) \
+        + f"  ({round_['code']})"
+
+
+class Timeline:
+    """`--timeline`: when each process of a `--workers N` dry run starts, decides its rows, takes its chunks (every
+    tenth), ends; the parent's start (fork), the last worker's end and the join. Events are appended to a file by
+    each process (the workers leave by `os._exit`), stamped with the wall time since the run began and the CPU time
+    of the process that wrote them. It wraps the engine's functions: a bench-only view, never part of a run."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp()) / "events"
+        self.start = 0.0
+
+    def event(self, label: str) -> None:
+        line = f"{os.getpid():>8} {time.perf_counter() - self.start:8.3f} s  cpu {time.process_time():7.3f} s  {label}\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+    def install(self) -> None:
+        from destkit.runtime.engine import worker_process, worker_routing, worker_selection, workers
+
+        event = self.event
+        worker_main, own_rows, items_of, send = (worker_process.worker_main, worker_selection.Selection.own_rows,
+                                                 worker_process.items_of, worker_process.send)
+        taken = [0]
+
+        def traced_main(*args: Any, **kwargs: Any) -> None:
+            event("worker starts (forked)")
+            worker_main(*args, **kwargs)
+
+        def traced_own_rows(selection: Any, *args: Any) -> Any:
+            event("worker decides its rows")
+            rows = own_rows(selection, *args)
+            event(f"worker has its {len(rows):,} rows")
+            return rows
+
+        def traced_items_of(*args: Any) -> Any:
+            if taken[0] % 10 == 0:
+                event(f"worker takes chunk {taken[0] + 1}")
+            taken[0] += 1
+            return items_of(*args)
+
+        def traced_send(conn: Any, message: Any) -> None:
+            if isinstance(message, worker_process.Ended):
+                event(f"worker ends after {taken[0]} chunks")
+            send(conn, message)
+
+        def traced_pool(name: str) -> None:
+            original = getattr(workers.WorkerPool, name)
+
+            def method(pool: Any, *args: Any) -> Any:
+                event(f"parent {name} begins")
+                result = original(pool, *args)
+                event(f"parent {name} ends")
+                return result
+            setattr(workers.WorkerPool, name, method)
+
+        worker_routing.worker_main = traced_main
+        worker_selection.Selection.own_rows = traced_own_rows
+        worker_process.items_of = traced_items_of
+        worker_process.send = traced_send
+        for name in ("start", "close"):
+            traced_pool(name)
+        ended = workers.WorkerPool.ended
+
+        def traced_ended(pool: Any, w: Any, message: Any) -> None:
+            event(f"parent hears worker {w.index} ended")
+            ended(pool, w, message)
+        workers.WorkerPool.ended = traced_ended
+
+    def run(self, title: str, run: Callable[[], RunResult]) -> None:
+        self.path.unlink(missing_ok=True)
+        self.start = time.perf_counter()
+        self.event("run begins")
+        run()
+        self.event("run ends")
+        print(f"\ntimeline, {title}:\n" + self.path.read_text())
+
+
+def timelines(sync: Any, records: list[Any], path: Path, workers: int) -> None:
+    """`--timeline`: one traced `--workers N` dry run in memory and one from JSONL (after an untraced warm-up)."""
+    timeline = Timeline()
+    timeline.install()
+    sync.dry_run(records, keep_requests=False, workers=workers)
+    timeline.run(f"{len(records):,} rows in memory, {workers} workers",
+                 lambda: sync.dry_run(records, keep_requests=False, workers=workers))
+    timeline.run(f"{len(records):,} rows from JSONL, {workers} workers",
+                 lambda: sync.dry_run(read_jsonl(path), keep_requests=False, workers=workers))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,12 +322,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workload", default=str(DEFAULT_WORKLOAD))
+    parser.add_argument("--compare-old", metavar="PYTHONPATH", help="old code against this, interleaved (dry runs)")
+    parser.add_argument("--round-json", action="store_true", help=argparse.SUPPRESS)  # one side's round
+    parser.add_argument("--timeline", action="store_true", help="trace one N-worker dry run per process, and stop")
     args = parser.parse_args(argv)
+    if args.compare_old:
+        compare_old(args)
+        return 0
     workload = load_workload(args.workload)
     records = list(workload.generate(args.rows))
     gc.collect()
     gc.freeze()  # as workload.py does for the reference: held records would make every GC pass slow
     sync = build_sync(workload.SYNC_CONFIG)
+    if args.round_json or args.timeline:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "w1.jsonl"
+            path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+            if args.timeline:
+                timelines(sync, records, path, args.workers)
+            else:
+                print(json.dumps(one_round(sync, records, path, args.workers)))
+        return 0
     machine_ceiling(sync, records, args.workers, args.repeats)
     compare(f"dry run, {args.rows:,} W1 rows in memory", args.rows, args.repeats, args.workers,
             lambda n: sync.dry_run(records, keep_requests=False, workers=n))

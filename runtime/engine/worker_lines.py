@@ -9,8 +9,11 @@ Imports the engine's sources and items only.
 
 from __future__ import annotations
 
+import operator
 import re
+import zlib
 from collections.abc import Iterator
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,11 +93,18 @@ class KeyReader:
     def block_keys(self, text: bytes | None, lines: list[bytes | None]) -> list[bytes | None]:
         """`read` of each line of a block: at once when every line opens with the key's field, names it once
         and the block holds no escape (3 C calls a block); else line by line (`keys`)."""
-        if text is not None and b"\\" not in text and text.count(self.token) == len(lines):
-            found: list[bytes] = self.leads.findall(b"\n" + text)
-            if len(found) == len(lines):  # one a line, each at its start (after a newline)
-                return [key or None for key in found]
+        found = self.leading_keys(text, len(lines))
+        if found is not None:
+            return [key or None for key in found]
         return self.keys(lines)
+
+    def leading_keys(self, text: bytes | None, count: int) -> list[bytes] | None:
+        """Every line's key (b"" for no key) when each of the block's `count` lines opens with the key's field, names
+        it once and the block holds no escape, read in 3 C calls; else None (the lines are read one by one)."""
+        if text is None or b"\\" in text or text.count(self.token) != count:
+            return None
+        found: list[bytes] = self.leads.findall(b"\n" + text)
+        return found if len(found) == count else None  # one a line, each at its start (after a newline)
 
     def keys(self, lines: list[bytes | None]) -> list[bytes | None]:
         """`read` of each line (NOT_READ for None, a line over the limit); the common line, which opens with the
@@ -104,6 +114,24 @@ class KeyReader:
                 if raw is not None and raw.startswith(lead) and (end := raw.find(b'"', start)) > 0 and b"\\" not in raw
                 and raw.count(token) == 1
                 else NOT_READ if raw is None else read(raw) for raw in lines]
+
+
+def split_by_key(keys: list[bytes], workers: int, row: int) -> list[bytes]:
+    """For each worker, which of a block's lines go to it (a byte a line, 1 or 0: a `compress` selector); the
+    lines are rows `row + 1`... and their keys were all read off their bytes (b"": no key). As the parent routes
+    one line: worker `crc32(key) % workers`, a line without a key by its row. C loops, but for lines without a key."""
+    owners = bytearray(map(workers.__rmod__, map(zlib.crc32, keys)))
+    for at in compress(range(len(keys)), map(operator.not_, keys)):
+        owners[at] = (row + at + 1) % workers
+    owned = bytes(owners)
+    return [owned.translate(_owned_by(index)) for index in range(workers)]
+
+
+def _owned_by(index: int) -> bytes:
+    """The table `bytes.translate` turns a block's owner bytes with into 1 for worker `index`'s lines, else 0."""
+    table = bytearray(256)
+    table[index] = 1
+    return bytes(table)
 
 
 def parse_lines(max_line_bytes: int, linenos: list[int], entries: list[Any]) -> Iterator[Any]:
@@ -125,4 +153,4 @@ def parse_lines(max_line_bytes: int, linenos: list[int], entries: list[Any]) -> 
             yield entry
 
 
-__all__ = ["BLOCK_BYTES", "NOT_READ", "KeyReader", "line_blocks", "parse_lines", "plain_key_name"]
+__all__ = ["BLOCK_BYTES", "NOT_READ", "KeyReader", "line_blocks", "parse_lines", "plain_key_name", "split_by_key"]

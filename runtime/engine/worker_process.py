@@ -19,6 +19,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from multiprocessing.connection import Connection
@@ -50,6 +51,8 @@ ROWS, ITEMS, LINES = 0, 1, 2
 PARENT_GONE_EXIT = 3  # the parent died (its end of the pipe closed before it said the input ended)
 CHUNK_ROWS = 1000  # a self-selected worker's records per chunk through the fused loop, as the parent's chunks
 SHIP_EVERY = 2000  # outcomes buffered in the worker before they are shipped, between chunks too
+ACK_EVERY = 2  # routed chunks taken before their credit goes back, unless the worker is about to wait (of 4 in flight)
+COUNTS_EVERY_S = 0.2  # a self-selected worker with no outcome to ship sends its counts this often
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,9 @@ async def _chunks(inbox: asyncio.Queue[Chunk | None], shipper: Shipper, shared: 
                   max_line_bytes: int) -> AsyncIterator[Iterable[Any]]:
     """The chunks routed here, each as its items."""
     while True:
-        shipper.ship()  # outcomes so far and the credit for the chunks taken, before waiting for more
+        # outcomes so far and the credit for the chunks taken: before waiting for more, else every other chunk
+        if shipper.buffer or shipper.acks >= ACK_EVERY or inbox.empty():
+            shipper.ship()
         chunk = await inbox.get()
         if chunk is None:
             return
@@ -289,8 +294,13 @@ async def _chunks(inbox: asyncio.Queue[Chunk | None], shipper: Shipper, shared: 
 async def own_chunks(shipper: Shipper, shared: Sequence[Any], own_rows: Sequence[int]) -> AsyncIterator[Iterable[Any]]:
     """A self-selected worker's records: its own rows of the inherited list, a chunk at a time (numbered 1, 2,
     3... by the loop, as routed chunks are; the shipper names them by their input rows)."""
+    shipped = time.monotonic()
     for start in range(0, len(own_rows), CHUNK_ROWS):
-        shipper.ship()  # outcomes so far, as between routed chunks: the parent's progress and bookkeeping
+        # outcomes so far, as between routed chunks; counts alone (nothing buffered) a few times a second: the parent
+        # merges each shipment, and a shipment a chunk cost it about 1 us a record
+        if shipper.buffer or time.monotonic() - shipped >= COUNTS_EVERY_S:
+            shipper.ship()
+            shipped = time.monotonic()
         await asyncio.sleep(0)  # a stop request (SIGTERM) is heard here, between chunks
         yield items_of((ROWS, own_rows[start:start + CHUNK_ROWS]), shared, 0)
 
@@ -304,8 +314,8 @@ def items_of(chunk: Chunk, shared: Sequence[Any] | None, max_line_bytes: int) ->
     if kind == LINES:
         return parse_lines(max_line_bytes, chunk[1], chunk[2])
     assert shared is not None
-    items = [shared[row - 1] for row in chunk[1]]  # the parent's list, inherited: row r is its item r - 1
-    if any(item.__class__ is not dict for item in items):
+    items = list(map(shared.__getitem__, map((-1).__add__, chunk[1])))  # inherited: row r is item r - 1 (C loops)
+    if set(map(type, items)) - {dict}:
         items = [as_item(row, item) for row, item in zip(chunk[1], items, strict=True)]
     return items
 

@@ -17,6 +17,7 @@ Imports nothing of the engine.
 from __future__ import annotations
 
 import mmap
+import operator
 import os
 from array import array
 from collections import deque
@@ -90,9 +91,8 @@ def part_owners(index: int, keys: list[Any], slots: list[int], key_maps: Sequenc
     for at in compress(range(count), elsewhere.to_bytes(count, "little")):
         owners[at] = slots[at] % workers
     if None in keys or "" in keys:  # no key: by row, its part's worker
-        for at, key in enumerate(keys):
-            if key is None or key == "":
-                owners[at] = index
+        for at in compress(range(count), map(operator.not_, keys)):
+            owners[at] = index
     return bytes(owners)
 
 

@@ -4,7 +4,8 @@ The parent reads the input and routes each record to worker `crc32(key) % N`, wh
 value the action's key field maps to (records without one go by row), so records sharing a key go to
 one worker and keep their order there, as in a one-process run. Records travel in chunks of
 `CHUNK_RECORDS` (an in-memory list is inherited by the fork: only its rows are sent; a JSON Lines file
-is sent as raw lines, which the workers parse: `worker_lines`); each worker holds at most
+is sent as raw lines, which the workers parse: `worker_lines`, a block of lines that each open with their key
+split between the workers by C loops); each worker holds at most
 `MAX_INFLIGHT_CHUNKS` chunks not yet taken (memory stays bounded). A worker numbers its records
 1, 2, 3... as it takes them and feeds each chunk through the fused loop; the parent keeps, for each
 record sent and not yet answered, its local row's input row and key, and puts the input row back on
@@ -40,6 +41,7 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from itertools import compress
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
@@ -48,7 +50,7 @@ from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.engine.results import RunFailed, RunResult
 from destkit.runtime.engine.sources import JsonLines, jsonl_item
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks, plain_key_name
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks, plain_key_name, split_by_key
 from destkit.runtime.engine.worker_process import (
     ITEMS,
     LINES,
@@ -302,35 +304,69 @@ class WorkerPool:
         return route_plain
 
     async def route_lines(self, source: JsonLines, reader: KeyReader) -> None:
-        """Route a JSON Lines file's raw lines, a block at a time: the key read off the bytes (each worker parses
-        its own lines); a line whose key only a parse can tell (or that is no object's line) is parsed here."""
-        crc32, n, workers, track, limit = zlib.crc32, self.n, self.workers, self.track, source.max_line_bytes
+        """Route a JSON Lines file's raw lines, a block at a time (each worker parses its own lines): a block whose
+        every key reads off its bytes at once in C loops (`route_block`), any other line by line (`route_line`)."""
         lineno, row = 0, self.rows_read  # counted here, written back before each await (`synced`)
         try:
-            for text, lines in line_blocks(source.path, limit):
-                for raw, key in zip(lines, reader.block_keys(text, lines), strict=True):
-                    lineno += 1
-                    entry: Any = raw
-                    if key is NOT_READ:
-                        entry = jsonl_item(lineno, raw, limit)
-                        if entry is None:
-                            continue  # a blank line is no record, and has no row
-                        key = self.key_bytes(entry)
-                    row += 1
-                    w = workers[row % n if key is None else crc32(key) % n]
-                    w.chunk.append(entry)
-                    w.linenos.append(lineno)
-                    if track:
-                        w.local = local = w.local + 1
-                        w.outstanding[local] = (row, None if key is None else key.decode(errors="replace"))
-                    if len(w.chunk) >= CHUNK_RECORDS:
-                        self.synced(row)
-                        await self.send(w)
-                        if self.halted:
-                            return
+            for text, lines in line_blocks(source.path, source.max_line_bytes):
+                keys = reader.leading_keys(text, len(lines))
+                if keys is not None:  # a key (or b"") each: no blank line, so the rows run with the lines
+                    full = self.route_block(lines, keys, lineno, row)
+                    lineno, row = lineno + len(lines), row + len(lines)
+                else:
+                    full = []
+                    for raw, key in zip(lines, reader.keys(lines), strict=True):
+                        lineno += 1
+                        routed = self.route_line(raw, key, lineno, row + 1, source.max_line_bytes)
+                        if routed is not None:
+                            row += 1
+                            if len(routed.chunk) == CHUNK_RECORDS:
+                                full.append(routed)
+                self.synced(row)
+                for w in full:
+                    await self.send(w)
+                    if self.halted:
+                        return
             source.read_to_end()
         finally:  # the file failing to read: the rows routed before count
             self.synced(row)
+
+    def route_block(self, lines: list[Any], keys: list[bytes], lineno: int, row: int) -> list[WorkerHandle]:
+        """Hand out a block's lines, whose keys were all read off their bytes (none empty) and which are rows
+        `row + 1`... in order (b"": no key): each worker's share taken by C loops (`split_by_key`). The workers whose
+        chunk is now full."""
+        full = []
+        for w, owned in zip(self.workers, split_by_key(keys, self.n, row), strict=True):
+            positions = list(compress(range(1, len(lines) + 1), owned))
+            if not positions:
+                continue
+            w.chunk += compress(lines, owned)
+            w.linenos += map(lineno.__add__, positions)
+            if self.track:
+                decoded = [key.decode(errors="replace") if key else None for key in compress(keys, owned)]
+                w.outstanding.update(zip(range(w.local + 1, w.local + len(positions) + 1),
+                                         zip(map(row.__add__, positions), decoded, strict=True), strict=True))
+                w.local += len(positions)
+            if len(w.chunk) >= CHUNK_RECORDS:
+                full.append(w)
+        return full
+
+    def route_line(self, raw: Any, key: Any, lineno: int, row: int, limit: int) -> WorkerHandle | None:
+        """Hand out one line as row `row`, its key read off its bytes or, when only a parse can tell (or it is no
+        object's line), parsed here. None for a blank line, which is no record and has no row."""
+        entry: Any = raw
+        if key is NOT_READ:
+            entry = jsonl_item(lineno, raw, limit)
+            if entry is None:
+                return None
+            key = self.key_bytes(entry)
+        w = self.workers[row % self.n if key is None else zlib.crc32(key) % self.n]
+        w.chunk.append(entry)
+        w.linenos.append(lineno)
+        if self.track:
+            w.local = local = w.local + 1
+            w.outstanding[local] = (row, None if key is None else key.decode(errors="replace"))
+        return w
 
     def key_bytes(self, item: Any) -> bytes | None:
         key = self.key_of(item)
