@@ -17,12 +17,12 @@ from destkit.runtime.engine.state import StateStore, StateStoreError
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 from tests.conftest import in_process_sync, store_with_run
 from tests.runtime.engine.test_send_contacts import audience
+from tests.runtime.engine.test_state_columns import columns
 
 
-def columns(rows: list[int], keys: list[str]) -> DeliveredRows:
-    delivered = DeliveredRows()
-    delivered.add(rows, keys, [f"id-{k}" for k in keys], 1)
-    return delivered
+def delivered(rows: list[int], keys: list[str]) -> DeliveredRows:
+    """These rows delivered, each with its key as its destination id."""
+    return columns(rows, list(keys), list(keys))
 
 
 class HeldWrite:
@@ -44,13 +44,13 @@ def fill_up(store: StateStore) -> None:
 
 
 def big_batch(first_row: int, n: int = 3000) -> DeliveredRows:
-    return columns(list(range(first_row, first_row + n)), [f"key-{i:06d}" * 4 for i in range(n)])
+    return delivered(list(range(first_row, first_row + n)), [f"key-{i:06d}" * 4 for i in range(n)])
 
 
 def test_a_write_behind_runs_on_the_writer_thread_and_a_read_after_it_sees_its_rows(tmp_path: Path) -> None:
     store, run_id = store_with_run(tmp_path / "state.sqlite")
     held = HeldWrite()
-    write = store.record_behind(run_id, "hello_charles", [], 2, 2, None, held, None, [columns([1, 2], ["a", "b"])])
+    write = store.record_behind(run_id, "hello_charles", [], 2, 2, None, held, None, [delivered([1, 2], ["a", "b"])])
     assert not write.done() and store.writer.busy
     held.release.set()
     assert store.counts(run_id)[0] == {"delivered": 2}  # waited for the write
@@ -61,9 +61,9 @@ def test_a_write_behind_runs_on_the_writer_thread_and_a_read_after_it_sees_its_r
 def test_a_second_hand_over_waits_until_the_first_write_has_ended(tmp_path: Path) -> None:
     store, run_id = store_with_run(tmp_path / "state.sqlite")
     held = HeldWrite()
-    store.record_behind(run_id, "hello_charles", [], 1, 1, None, held, None, [columns([1], ["a"])])
+    store.record_behind(run_id, "hello_charles", [], 1, 1, None, held, None, [delivered([1], ["a"])])
     second = threading.Thread(target=store.record_behind, args=(run_id, "hello_charles", [], 2, 2, None, None, None,
-                                                                [columns([2], ["b"])]))
+                                                                [delivered([2], ["b"])]))
     second.start()
     second.join(0.2)
     assert second.is_alive()  # at most one batch in the writer's hands
@@ -76,7 +76,7 @@ def test_a_second_hand_over_waits_until_the_first_write_has_ended(tmp_path: Path
 def test_closing_the_store_waits_for_the_write_in_hand(tmp_path: Path) -> None:
     store, run_id = store_with_run(tmp_path / "state.sqlite")
     held = HeldWrite()
-    store.record_behind(run_id, "hello_charles", [], 1, 1, None, held, None, [columns([1], ["a"])])
+    store.record_behind(run_id, "hello_charles", [], 1, 1, None, held, None, [delivered([1], ["a"])])
     closing = threading.Thread(target=store.close)
     closing.start()
     held.release.set()
@@ -89,7 +89,7 @@ def test_a_flush_behind_moves_the_checkpoint_once_its_write_has_ended(tmp_path: 
     store, run_id = store_with_run(tmp_path / "state.sqlite")
     recorder = Recorder(store, "hello_charles", RunSummary(run_id=run_id, received=3))
     recorder.add(Outcome(row=2, status=Status.INVALID, key="b", reason=Reason.INVALID_EMAIL, field="email", message="bad"))
-    recorder.add_delivered(columns([1, 3], ["a", "c"]), {})
+    recorder.add_delivered(delivered([1, 3], ["a", "c"]), {})
     recorder.flush_behind()
     assert recorder.buffer == [] and recorder.delivered == [] and recorder.watermark.value == 0
     recorder.settle()
@@ -105,7 +105,7 @@ def test_a_failed_write_behind_raises_at_the_next_flush_with_every_batch_buffere
     store, run_id = store_with_run(tmp_path / "state.sqlite")
     recorder = Recorder(store, "hello_charles", RunSummary(run_id=run_id, received=3002))
     fill_up(store)
-    first, later = big_batch(1), columns([3001, 3002], ["x", "y"])
+    first, later = big_batch(1), delivered([3001, 3002], ["x", "y"])
     recorder.add_delivered(first, {})
     recorder.flush_behind()  # fails on the writer thread
     recorder.add_delivered(later, {})
