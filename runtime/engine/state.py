@@ -313,8 +313,7 @@ class StateStore:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """The connection, once the writer thread has finished the write in its hands: one thread uses it at a
-        time (the writer's own write uses it as it goes)."""
+        """The connection, once the writer thread's write in hand has ended: one thread uses it at a time."""
         self.writer.wait_idle()
         return self._db
 
