@@ -29,8 +29,9 @@ from destkit.runtime.delivery.classify import (
     classify,
     classify_no_reply,
 )
+from destkit.runtime.delivery.collector import collector_paused
 from destkit.runtime.delivery.delivered import DeliveredRows
-from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, ResponseLimits, exchange
+from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, Reply, ResponseLimits, exchange
 from destkit.runtime.delivery.extensions import Classifier, ResultReader
 from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency
 from destkit.runtime.delivery.jobs import NO_LEDGER, JobFollower, JobLedger
@@ -47,6 +48,7 @@ log = logging.getLogger("destkit.deliver")
 _SEND_AGAIN = frozenset({Action.RETRY, Action.RATE_LIMITED})
 # how a delivery treats its delivered records: an Outcome each (False), none (True), or columns (`deliver`)
 Lean = bool | DeliveredRows
+Settled = tuple[list[Outcome], Batch | None]  # the outcomes an answer settles, and the batch of records to send again
 
 
 @dataclass
@@ -178,10 +180,12 @@ class Deliverer:
         tries = Tries()
         while True:
             tries.attempt += 1
-            answer = await self._send(pending, batch.seq, tries.attempt)
+            reply = await self._send(pending, batch.seq, tries.attempt)
+            with collector_paused():  # no await inside: the answer's objects are made, read and freed (collector.py)
+                answer, settled = self._read_answer(reply, pending, tries.attempt, lean)
             resolution = answer.resolution
             if resolution.action is Action.OK:
-                finished, again = await self._settle(pending, answer, tries.attempt, lean)
+                finished, again = settled or await self._settle(pending, answer, tries.attempt, lean)
                 done += finished
                 if again is None:
                     return done
@@ -208,15 +212,25 @@ class Deliverer:
             await self.sleep(delay)
         return True
 
-    async def _settle(self, pending: Batch, answer: Answer, attempt: int,
-                      lean: Lean = False) -> tuple[list[Outcome], Batch | None]:
+    def _read_answer(self, reply: Reply | Answer, pending: Batch, attempt: int,
+                     lean: Lean) -> tuple[Answer, Settled | None]:
+        """The answer to a batch request classified and, when it is a success whose records' results it holds
+        (no job to follow), read: then it comes back without its decoded body, which is freed here."""
+        answer = reply if isinstance(reply, Answer) else self.answer_of(reply)
+        if answer.resolution.action is not Action.OK or self.job is not None:
+            return answer, None
+        settled = self.interpret(pending, answer, attempt, lean=lean)
+        return Answer(answer.status, None, answer.resolution, answer.echoes_secret), settled
+
+    async def _settle(self, pending: Batch, answer: Answer, attempt: int, lean: Lean = False) -> Settled:
         """A 2xx: read the records' results from it, or, when it names a job, from the job once it ends."""
         if self.job is None:
             return self.interpret(pending, answer, attempt, lean=lean)
         return await self.job.follow_answer(pending, answer, attempt)
 
-    async def _send(self, pending: Batch, seq: int, attempt: int) -> Answer:
-        """One request for the pending records, once the rate gate lets it go, and its classified answer."""
+    async def _send(self, pending: Batch, seq: int, attempt: int) -> Reply | Answer:
+        """One request for the pending records, once the rate gate lets it go: its reply, to be classified
+        (`answer_of`), or the classified answer when none came."""
         await self.gate.wait()
         content = self.envelope.join(pending.parts, pending.session)
         path = fill_path(self.path, self.path_params, pending.params)
@@ -224,9 +238,9 @@ class Deliverer:
         headers = self.headers
         if self.idempotency.key_header is not None:  # the same key on every attempt: the destination dedupes
             headers = {**headers, **self.idempotency.headers(self.method, path, content)}
-        return await self.request(self.method, self.url_of(path), content=content, headers=headers, params=self.params,
-                                  may_resend=self.idempotency.may_resend,
-                                  log_extra={"batch": seq, "attempt": attempt, "records": len(pending)})
+        return await self.send_counted(self.method, self.url_of(path), content=content, headers=headers,
+                                       params=self.params, may_resend=self.idempotency.may_resend,
+                                       log_extra={"batch": seq, "attempt": attempt, "records": len(pending)})
 
     def url_of(self, path: str) -> httpx.URL | str:
         """`path` joined to the client's base URL as httpx joins it, made once per path: httpx parses both on every
@@ -268,6 +282,15 @@ class Deliverer:
     async def request(self, method: str, path: str | httpx.URL, *, content: bytes, headers: Mapping[str, str],
                       params: Mapping[str, str] | None, may_resend: bool, log_extra: dict[str, object]) -> Answer:
         """One exchange, counted, logged, paced by the answer's rate-limit headers, and classified."""
+        reply = await self.send_counted(method, path, content=content, headers=headers, params=params,
+                                        may_resend=may_resend, log_extra=log_extra)
+        return reply if isinstance(reply, Answer) else self.answer_of(reply)
+
+    async def send_counted(self, method: str, path: str | httpx.URL, *, content: bytes, headers: Mapping[str, str],
+                           params: Mapping[str, str] | None, may_resend: bool,
+                           log_extra: dict[str, object]) -> Reply | Answer:
+        """One exchange, counted, logged and paced by the answer's rate-limit headers: the reply, for `answer_of`
+        to classify, or, when no answer came, its classification."""
         self.stats.requests += 1
         t0 = time.perf_counter()
         reply = await exchange(self.client, method, path, self.limits, content=content or None,
@@ -282,6 +305,11 @@ class Deliverer:
         log.info("request", extra={"run_id": self.run_id, **log_extra, "status": status,
                                    "latency_ms": round(latency * 1000, 1)})
         self.gate.pause_for_budget(reply.headers, self.rate_headers, now=self.wall_clock(), cap=self.policy.max_retry_after)
+        return reply
+
+    def answer_of(self, reply: Reply) -> Answer:
+        """An answer decoded and classified (its strings scrubbed of the secrets it may echo)."""
+        status = reply.status
         body = decode_body(reply.content)
         resolution = self.classifier(status, reply.headers, body, self.errors)
         if not self.secrets:

