@@ -140,7 +140,7 @@ class Pipeline:
                 self.emit(o)
         self.summary.counts[Status.DELIVERED.value] += delivered
         if self.recorder is not None:
-            self.recorder.flush_behind()  # written on the store's thread while the next batches are sent
+            self.recorder.flush()
         self.summary.batches += 1
         self.observe()
         if self.progress:

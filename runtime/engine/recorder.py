@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from destkit.runtime.delivery.delivered import DeliveredRows
@@ -13,7 +11,6 @@ from destkit.runtime.engine.state import RunInfo, StateStore, Watermark
 from destkit.runtime.outcomes import Outcome, RunSummary, Status
 
 if TYPE_CHECKING:
-    from destkit.runtime.engine.membership import MembershipChanges
     from destkit.runtime.engine.mirror import Mirror
 
 _DELIVERED = Status.DELIVERED.value
@@ -61,21 +58,6 @@ class WrittenCounts:
         return by_status, by_reason, Counter({reason: n for reason, (n, _, _) in firsts})
 
 
-@dataclass
-class HandedOver:
-    """A flushed batch in the writer thread's hands (`Recorder.flush_behind`): nothing here changes until its
-    write has ended; then the recorder moves past its rows, or takes it back if the write failed."""
-
-    outcomes: list[Outcome]
-    delivered: list[DeliveredRows]
-    fingerprints: list[tuple[str, str, bytes]]
-    jobs_done: list[str]
-    changes: MembershipChanges | None  # the mirror's membership changes written with them
-    rows: list[int]
-    checkpoint: int
-    write: Future[None]
-
-
 class Recorder:
     """Writes outcomes to the state store a batch at a time, moving the checkpoint with them."""
 
@@ -94,7 +76,6 @@ class Recorder:
         self.checkpoint = 0
         self.mirror: Mirror | None = None  # options.mirror: membership changes are written with the outcomes
         self.written: WrittenCounts | None = WrittenCounts()  # None once the store holds rows it does not count
-        self.handed: HandedOver | None = None  # the batch the store's writer thread is writing (`flush_behind`)
 
     def resume(self, run: RunInfo) -> None:
         self.written = None  # the store has the rows finished before the crash
@@ -114,7 +95,7 @@ class Recorder:
         if self.mirror is not None:
             self.mirror.note(outcome)
         if len(self.buffer) >= self.FLUSH_EVERY:
-            self.flush_behind()
+            self.flush()
 
     def add_delivered(self, columns: DeliveredRows, primary_keys: dict[int, str]) -> int:
         """Delivered records as columns (no mirror watches them: see `Pipeline.lean`); each takes its row's
@@ -126,19 +107,11 @@ class Recorder:
         return len(columns.rows)
 
     def flush(self) -> None:
-        """Write the buffered outcomes with the checkpoint they justify, in one transaction; return once written.
+        """Write the buffered outcomes with the checkpoint they justify, in one transaction.
 
         If the write fails (a full disk) nothing moves: the outcomes stay buffered and the
         checkpoint stays where the store has it, so no later write can claim rows it never got.
         """
-        self.flush_behind()
-        self.settle()
-
-    def flush_behind(self) -> None:
-        """`flush`, handing the write to the store's writer thread: returns at once, while SQLite writes on the
-        other core. The write handed over before surfaces here first: its failure raises now, as its own
-        `flush` would have, with its batch back in the buffers and the checkpoint where it was."""
-        self.settle()
         if not self.buffer and not self.delivered:
             return
         rows = [o.row for o in self.buffer]
@@ -147,39 +120,15 @@ class Recorder:
         checkpoint = self.watermark.peek(rows)
         mirror = self.mirror
         also = mirror.writer(self.summary.run_id) if mirror is not None else None
-        # handed over whole: what comes next goes to new lists (and the mirror's notes to new changes)
-        changes = mirror.take_changes() if also is not None and mirror is not None else None
-        write = self.state.record_behind(self.summary.run_id, self.destination, self.buffer, checkpoint,
-                                         self.summary.received, self.fingerprints, also, self.jobs_done, self.delivered)
-        self.handed = HandedOver(self.buffer, self.delivered, self.fingerprints, self.jobs_done, changes, rows,
-                                 checkpoint, write)
-        self.buffer, self.fingerprints, self.jobs_done, self.delivered = [], [], [], []
-
-    def settle(self) -> None:
-        """Wait for the write handed over, then move past its rows; if it failed, take its batch back (before
-        what was buffered since, in order) and raise its error."""
-        handed, self.handed = self.handed, None
-        if handed is None:
-            return
-        try:
-            handed.write.result()
-        except BaseException:
-            self.take_back(handed)
-            raise
-        if self.watermark.add(handed.rows, handed.checkpoint) and self.written is not None:
-            self.written.add(handed.outcomes, handed.delivered)
+        self.state.record(self.summary.run_id, self.destination, self.buffer, checkpoint, self.summary.received,
+                          self.fingerprints, also, self.jobs_done, self.delivered)
+        if mirror is not None:
+            mirror.take_changes()  # written: the next flush writes only what comes after
+        if self.watermark.add(rows, checkpoint) and self.written is not None:
+            self.written.add(self.buffer, self.delivered)
         else:
             self.written = None
-
-    def take_back(self, handed: HandedOver) -> None:
-        """A batch whose write failed is buffered again, as if it had never been flushed."""
-        self.buffer[:0] = handed.outcomes
-        self.delivered[:0] = handed.delivered
-        self.fingerprints[:0] = handed.fingerprints
-        self.jobs_done[:0] = handed.jobs_done
-        if handed.changes is not None and self.mirror is not None:
-            self.mirror.changes.confirmed[:0] = handed.changes.confirmed
-            self.mirror.changes.seen[:0] = handed.changes.seen
+        self.buffer, self.fingerprints, self.jobs_done, self.delivered = [], [], [], []
 
     def finish(self, *, stopped: bool = False) -> None:
         """Close the run and make the summary the store's (it includes rows finished before a resume).
@@ -187,8 +136,6 @@ class Recorder:
         A run `stopped` early received, in the end, only the rows it has an outcome for: the rows
         read but not sent are the resumed run's.
         """
-        self.settle()
-        self.state.writer.stop()  # the run's writes are done: its thread ends (a next run starts another)
         s = self.summary
         written = self.written
         by_status, by_reason, warnings = written.counts() if written is not None else self.state.counts(s.run_id)

@@ -24,17 +24,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.files import create_private
 from destkit.runtime.engine.outcome_writes import outcome_rows, write_delivered
-from destkit.runtime.engine.state_writer import StateWriter
 from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, Reason, Status
 
@@ -267,12 +264,11 @@ class StateStore:
     def __init__(self, path: str | Path = DEFAULT_PATH) -> None:
         self.path = Path(path)
         self._listed: dict[str, list[int]] = {}  # run id -> its rows a report lists (`note_listed_rows`)
-        self.writer = StateWriter()  # writes a recorder hands over (`record_behind`)
         try:
             if not self.in_memory:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 create_private(self.path)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL with NORMAL: a commit is in the log (the OS has it) when it returns, so a killed
             # process loses nothing committed; only a power cut may lose the last commits, never consistency
@@ -311,15 +307,8 @@ class StateStore:
         """A store that lives only as long as this object (`StateStore(":memory:")`)."""
         return str(self.path) == ":memory:"
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The connection, once the writer thread's write in hand has ended: one thread uses it at a time."""
-        self.writer.wait_idle()
-        return self._db
-
     def close(self) -> None:
-        self.writer.stop()
-        self._db.close()
+        self.db.close()
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -401,22 +390,8 @@ class StateStore:
         `also` writes more in the same transaction (a mirror sync's membership changes); `delivered`:
         more delivered records, as columns (written as their outcomes would be).
         """
-        self._listed.pop(run_id, None)
-        self._record(run_id, destination, outcomes, checkpoint, received, fingerprints, also, jobs_done, delivered)
-
-    def record_behind(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None,
-                      received: int, *more: Any) -> Future[None]:
-        """`record` (`more`: its arguments after `received`) on the writer thread: returns at once (once the write
-        before it has ended) with the write's future, holding its `StateStoreError` if it fails. The caller hands
-        the lists over: nothing may change them (nor what `also` writes) until the future is done."""
-        self._listed.pop(run_id, None)
-        return self.writer.submit(partial(self._record, run_id, destination, outcomes, checkpoint, received, *more))
-
-    def _record(self, run_id: str, destination: str, outcomes: list[Outcome], checkpoint: int | None, received: int,
-                fingerprints: list[tuple[str, str, bytes]] | None = None,
-                also: Callable[[sqlite3.Connection], None] | None = None, jobs_done: list[str] | None = None,
-                delivered: Sequence[DeliveredRows] = ()) -> None:
         now = time.time()
+        self._listed.pop(run_id, None)
         with self._writing(), self._tx():
             if also is not None:
                 also(self.db)

@@ -167,10 +167,6 @@ class Shipper(Recorder):
         if self.buffer:
             self.ship()
 
-    def flush_behind(self) -> None:
-        """No writer thread here: what a pipeline hands over is shipped at once."""
-        self.flush()
-
     def ship(self) -> None:
         """Send what is buffered, with the chunks taken since the last shipment (the parent's credits)."""
         requests = self.result.requests

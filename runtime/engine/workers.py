@@ -439,7 +439,7 @@ class WorkerPool:
                 cb(o)
         if recorder is not None:
             recorder.fingerprints.extend(shipment.fingerprints)
-            recorder.flush_behind()  # written on the store's thread while the next shipments are read
+            recorder.flush()
         self.result.requests.extend(shipment.requests)
         self.merge()
         s = self.summary
