@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +74,9 @@ class CompiledMapping:
 
 def _to_list(value: Any) -> Any:
     """Array fields accept a list, a JSON array in a string (CSV cells), or a delimited string."""
+    cls = value.__class__
+    if cls is str:  # a CSV cell, the common caller: tested first, by class (an isinstance of a union costs ~0.5 µs)
+        return _list_from_text(value.strip())
     if value is None or isinstance(value, list):
         return value
     if isinstance(value, tuple | set | frozenset):
@@ -88,9 +90,9 @@ def _list_from_text(text: str) -> list[Any] | None:
     """A text cell as a list: empty is absent, `[...]` must be a JSON array, else comma-separated."""
     if not text:
         return None
-    if text.startswith("["):
+    if text[0] == "[":
         parsed = _json_cell(text, "a cell that starts with '[' must be a JSON array")
-        if isinstance(parsed, list):
+        if parsed.__class__ is list:
             return parsed
     return [p.strip() for p in text.split(",") if p.strip()]
 
@@ -104,30 +106,72 @@ def _to_object(value: Any) -> Any:
         if not text:
             return None
         parsed = _json_cell(text, "expected a JSON object such as {\"plan\": \"pro\"}")
-        if isinstance(parsed, dict):
+        if parsed.__class__ is dict:
             return parsed
     raise TransformError(MappingReason.TYPE_MISMATCH, f"expected an object of key/value pairs, got {type(value).__name__}")
-
-
-# 19 digits in a row: an integer orjson may read as a float where json keeps it whole
-_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 def _json_cell(text: str, message: str) -> Any:
     """`text` parsed as JSON; `message` says what was expected when it is not JSON.
 
     orjson reads a CSV's JSON cells several times faster; whatever it refuses (NaN, 1e400, a lone
-    surrogate) or could read differently (a huge integer) is json's to answer, as it always was.
+    surrogate) or could have read differently (a float as large as an integer past 64 bits) is json's
+    to answer, as it always was. The check walks the parsed value (~0.2 µs a small cell) instead of
+    searching the text for 19 digits in a row (a regular expression: ~1 µs a cell).
     """
-    if len(text) < 19 or not _LONG_DIGITS.search(text):  # a short cell (a tag list) has no 19 digits to look for
-        try:  # not contextlib.suppress: a context manager per cell was a third of a file run's cell cost
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
+    try:  # not contextlib.suppress: a context manager per cell was a third of a file run's cell cost
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not _holds_big_float(parsed):
+            return parsed
     try:
         return json.loads(text)
     except ValueError:
         raise TransformError(MappingReason.TYPE_MISMATCH, message) from None
+    except RecursionError:  # json's parser recurses per level: a hostile cell must fail its row, not the run
+        raise TransformError(MappingReason.TYPE_MISMATCH, "the JSON in this cell is nested over 1,000 levels "
+                             "deep; flatten it") from None
+
+
+def _holds_big_float(value: Any) -> bool:
+    """Whether a parsed JSON value holds a float of 9.2e18 or more in size, at any depth: orjson reads an
+    integer past 64 bits (2**63 and up) as such a float, where json keeps it whole.
+
+    The top level is scanned in one loop (a cell is mostly flat); nested lists and objects are walked
+    after it without recursion, since orjson reads nesting deeper than Python's recursion limit. The
+    bound is a literal so that it is folded into the code (a name and its negation cost ~40% more)."""
+    cls = value.__class__
+    if cls is dict:
+        value = value.values()
+    elif cls is not list:
+        return cls is float and not -9.2e18 < value < 9.2e18
+    nested: list[Any] | None = None
+    for item in value:
+        cls = item.__class__
+        if cls is float:
+            if not -9.2e18 < item < 9.2e18:
+                return True
+        elif cls is dict or cls is list:
+            if nested is None:
+                nested = []
+            nested.append(item)
+    return nested is not None and _holds_big_float_nested(nested)
+
+
+def _holds_big_float_nested(pending: list[Any]) -> bool:
+    """`_holds_big_float` for nested lists and objects, walked with a stack of its own."""
+    while pending:
+        container = pending.pop()
+        for item in container.values() if container.__class__ is dict else container:
+            cls = item.__class__
+            if cls is float:
+                if not -9.2e18 < item < 9.2e18:
+                    return True
+            elif cls is dict or cls is list:
+                pending.append(item)
+    return False
 
 
 def _compact(obj: dict[str, Any]) -> dict[str, Any] | None:
