@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from destkit.mapping.codegen import CodeGen
 from destkit.mapping.errors import (
@@ -29,6 +26,7 @@ from destkit.mapping.errors import (
     RecordError,
     TransformError,
 )
+from destkit.mapping.json_exact import loads_exact
 from destkit.mapping.paths import compile_path, split_path
 from destkit.mapping.templates import Template, TemplateError
 from destkit.mapping.transforms import TRANSFORMS, build_transform, chain
@@ -112,66 +110,15 @@ def _to_object(value: Any) -> Any:
 
 
 def _json_cell(text: str, message: str) -> Any:
-    """`text` parsed as JSON; `message` says what was expected when it is not JSON.
-
-    orjson reads a CSV's JSON cells several times faster; whatever it refuses (NaN, 1e400, a lone
-    surrogate) or could have read differently (a float as large as an integer past 64 bits) is json's
-    to answer, as it always was. The check walks the parsed value (~0.2 µs a small cell) instead of
-    searching the text for 19 digits in a row (a regular expression: ~1 µs a cell).
-    """
-    try:  # not contextlib.suppress: a context manager per cell was a third of a file run's cell cost
-        parsed = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
-    else:
-        if not _holds_big_float(parsed):
-            return parsed
+    """`text` parsed as JSON, exactly as json reads it (`json_exact.loads_exact`); `message` says what was
+    expected when it is not JSON."""
     try:
-        return json.loads(text)
+        return loads_exact(text)
     except ValueError:
         raise TransformError(MappingReason.TYPE_MISMATCH, message) from None
     except RecursionError:  # json's parser recurses per level: a hostile cell must fail its row, not the run
         raise TransformError(MappingReason.TYPE_MISMATCH, "the JSON in this cell is nested over 1,000 levels "
                              "deep; flatten it") from None
-
-
-def _holds_big_float(value: Any) -> bool:
-    """Whether a parsed JSON value holds a float of 9.2e18 or more in size, at any depth: orjson reads an
-    integer past 64 bits (2**63 and up) as such a float, where json keeps it whole.
-
-    The top level is scanned in one loop (a cell is mostly flat); nested lists and objects are walked
-    after it without recursion, since orjson reads nesting deeper than Python's recursion limit. The
-    bound is a literal so that it is folded into the code (a name and its negation cost ~40% more)."""
-    cls = value.__class__
-    if cls is dict:
-        value = value.values()
-    elif cls is not list:
-        return cls is float and not -9.2e18 < value < 9.2e18
-    nested: list[Any] | None = None
-    for item in value:
-        cls = item.__class__
-        if cls is float:
-            if not -9.2e18 < item < 9.2e18:
-                return True
-        elif cls is dict or cls is list:
-            if nested is None:
-                nested = []
-            nested.append(item)
-    return nested is not None and _holds_big_float_nested(nested)
-
-
-def _holds_big_float_nested(pending: list[Any]) -> bool:
-    """`_holds_big_float` for nested lists and objects, walked with a stack of its own."""
-    while pending:
-        container = pending.pop()
-        for item in container.values() if container.__class__ is dict else container:
-            cls = item.__class__
-            if cls is float:
-                if not -9.2e18 < item < 9.2e18:
-                    return True
-            elif cls is dict or cls is list:
-                pending.append(item)
-    return False
 
 
 def _compact(obj: dict[str, Any]) -> dict[str, Any] | None:

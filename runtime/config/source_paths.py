@@ -112,9 +112,11 @@ def unknown_path_issue(key: str, path: str, columns: Columns) -> Issue:
     where = "is not a column of" if columns.flat else "is in none of" if not columns.exhaustive else "is in no record of"
     suggestion = columns.suggest(path)
     if suggestion is not None:
-        fix = f"did you mean '{suggestion}'?"
-    elif columns.paths:
-        fix = f"map one of: {', '.join(sorted(columns.paths)[:20])}."
+        fix = f"did you mean '{_shorten(suggestion, 120)}'?"
+    elif columns.paths:  # the input's names, each shortened: a hostile input's 100 kB key must not flood the terminal
+        names = sorted(columns.paths)
+        more = f" (and {len(names) - 20:,} more)" if len(names) > 20 else ""
+        fix = f"map one of: {', '.join(_shorten(name, 120) for name in names[:20])}{more}."
     else:
         fix = "check that the input has records."
     if not columns.exhaustive:

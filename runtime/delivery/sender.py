@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
+from destkit.mapping.json_exact import exact_value, may_hold_long_integer
 from destkit.runtime.config.secrets import Secret, may_mention, redact
 from destkit.runtime.delivery.batching import Batch
 from destkit.runtime.delivery.classify import (
@@ -82,9 +83,11 @@ def decode_body(content: bytes) -> Any:
     if not content:
         return None
     try:
-        return orjson.loads(content)
+        value = orjson.loads(content)
     except orjson.JSONDecodeError:
         return content
+    # an id past 64 bits would come back rounded from orjson: such a body is read again, exactly
+    return exact_value(content, value) if may_hold_long_integer(content) else value
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, TextIO, cast
 
 import orjson
 
+from destkit.mapping.json_exact import exact_value, may_hold_long_integer
 from destkit.runtime.config.source_paths import Columns
 from destkit.runtime.engine.arrow_convert import dict_maker
 from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, reachable, read_arrow_file
@@ -114,7 +115,7 @@ def jsonl_item(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | No
         except orjson.JSONDecodeError:
             value = None
         if type(value) is dict:
-            return value
+            return exact_value(raw, value) if may_hold_long_integer(raw) else value
     return _jsonl_line(lineno, raw, max_line_bytes)
 
 
@@ -127,18 +128,24 @@ def _jsonl_blocks(path: Path, max_line_bytes: int) -> Iterator[list[Item]]:
     """The items of a JSON Lines file, a block of lines at a time."""
     lineno = 0  # the line before the block
     with path.open("rb") as fh:
-        for _, lines in line_blocks(fh, max_line_bytes):
-            yield _block_objects(lines) or _line_items(lineno, lines, max_line_bytes)
+        for text, lines in line_blocks(fh, max_line_bytes):
+            yield _block_objects(text, lines) or _line_items(lineno, lines, max_line_bytes)
             lineno += len(lines)
 
 
-def _block_objects(lines: list[bytes | None]) -> list[Item] | None:
-    """The block's lines as objects, when every line is one (the common case); else None."""
+def _block_objects(text: bytes | None, lines: list[bytes | None]) -> list[Item] | None:
+    """The block's lines as objects, when every line is one (the common case); else None. `text`: the lines
+    joined, searched once for an integer orjson would round (a line that holds one is read again exactly)."""
     try:
         values = list(map(orjson.loads, lines))  # type: ignore[arg-type]  # None is refused, as a bad line
     except (orjson.JSONDecodeError, TypeError):
         return None
-    return values if len(set(map(type, values))) == 1 and type(values[0]) is dict else None
+    if len(set(map(type, values))) != 1 or type(values[0]) is not dict:
+        return None
+    if may_hold_long_integer(text if text is not None else b"\n".join(lines)):  # type: ignore[arg-type]
+        values = [exact_value(raw, value) if raw is not None and may_hold_long_integer(raw) else value
+                  for raw, value in zip(lines, values, strict=True)]
+    return values
 
 
 def _line_items(before: int, lines: list[bytes | None], max_line_bytes: int) -> list[Item]:
@@ -161,7 +168,7 @@ def _jsonl_line(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | N
         return Malformed(lineno, f"line {lineno} is not valid JSON ({exc.args[0].split(':')[0]}); fix or remove the line.")
     if not isinstance(value, dict):
         return Malformed(lineno, f"line {lineno} is a JSON {type(value).__name__}, not an object of fields.")
-    return value
+    return exact_value(line, value) if may_hold_long_integer(line) else value
 
 
 # what errors="surrogateescape" decodes a byte that is not UTF-8 to

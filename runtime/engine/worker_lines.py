@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from destkit.mapping.json_exact import exact_value, may_hold_long_integer
 from destkit.runtime.engine.items import Malformed
 from destkit.runtime.engine.sources import jsonl_item
 from destkit.runtime.engine.sources import line_blocks as read_line_blocks
@@ -148,6 +149,8 @@ def parse_lines(max_line_bytes: int, linenos: list[int], entries: list[Any]) -> 
             if value.__class__ is not dict:
                 # the parent sends only lines opening with `{`, never blank ones: None cannot come back
                 value = jsonl_item(lineno, entry, max_line_bytes) or Malformed(lineno, f"line {lineno} is blank.")
+            elif may_hold_long_integer(entry):
+                value = exact_value(entry, value)
             yield value
         else:
             yield entry

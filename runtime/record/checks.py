@@ -89,8 +89,8 @@ class Catalog:
         return cached
 
     def unknown_message(self, value: Any, field_name: str, with_hint: bool = True) -> str:
-        text = f"{self.noun} '{value}' is not in the destination's {self.name} catalog"
-        hint = self.suggest(str(value))
+        text = f"{self.noun} '{_clip(value, 120)}' is not in the destination's {self.name} catalog"
+        hint = self.suggest(str(value)[:1000])  # a hostile 100 kB key is neither quoted whole nor compared whole
         if hint is not None:
             named = "the technical name " if self.reason is MappingReason.UNKNOWN_CUSTOM_PROPERTY else ""
             text += f"; did you mean {named}'{hint}'?"

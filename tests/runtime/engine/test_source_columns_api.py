@@ -24,3 +24,17 @@ def test_only_the_first_records_are_read() -> None:
     columns = record_columns(records, "the records", sample=10)
     assert columns.origin == "the first 10 records of the records"
     assert next(records)["id"] == "c10"  # the rest are left for the run
+
+
+def test_a_hostile_100_kb_field_name_is_shortened_in_the_list_of_fields_to_map() -> None:
+    records = [{"id": "c1", "k" * 100_000: 1}]
+    [issue] = unknown_source_paths({"external_reference_id": "id", "first_name": "fname"},
+                                   record_columns(iter(records), "the records"))
+    assert issue.fix == f"map one of: id, {'k' * 117}...."
+
+
+def test_the_list_of_fields_to_map_names_twenty_and_counts_the_rest() -> None:
+    records = [{"id": "c1", **{f"col{i:03d}": i for i in range(30)}}]
+    [issue] = unknown_source_paths({"external_reference_id": "id", "first_name": "zzzzzz"},
+                                   record_columns(iter(records), "the records"))
+    assert issue.fix == f"map one of: {', '.join(f'col{i:03d}' for i in range(20))} (and 11 more)."

@@ -278,6 +278,13 @@ def test_custom_property_display_name_is_invalid_and_suggests_the_technical_name
     assert "did you mean the technical name 'loyalty_tier'?" in message
 
 
+def test_a_hostile_100_kb_custom_property_key_is_quoted_clipped_in_the_message() -> None:
+    outcome = kept_back({"id": "c1", "props": {"k" * 100_000: "teal"}})
+    assert (outcome.reason, outcome.field) == ("unknown_custom_property", "custom_properties")
+    assert (outcome.message or "").startswith(f"custom property key '{'k' * 119}…' is not in the destination's")
+    assert len(outcome.message or "") < 600
+
+
 def test_custom_property_key_not_in_the_catalog_is_invalid_with_unknown_custom_property() -> None:
     outcome = kept_back({"id": "c1", "props": {"favourite_colour": "teal"}})
     assert (outcome.reason, outcome.field) == ("unknown_custom_property", "custom_properties")
