@@ -1,5 +1,6 @@
 """destkit's mapping language: source paths, constants, sandboxed templates and transforms,
-checked against an action's fields and compiled once into a plain function."""
+checked against an action's fields and compiled once into a plain function; and JSON read fast
+and exactly as Python's json reads it (`json_exact`, which the runtime's readers use too)."""
 
 from destkit.mapping.compiler import CompiledMapping, FieldShape, compile_mapping
 from destkit.mapping.errors import (
