@@ -30,8 +30,10 @@ def loads_exact(text: str | bytes) -> Any:
 
 
 def may_hold_long_integer(raw: bytes) -> bool:
-    """Whether `raw` holds 19 digits in a row, somewhere (one C pass: ~1 GB/s). A JSON text without them
-    reads the same with orjson as with json."""
+    """Whether `raw` holds 19 digits in a row, somewhere. A JSON text without them reads the same with orjson
+    as with json. One C pass (bytes.translate, then a search): ~0.65 us a line of W1's JSON Lines here, about
+    a quarter of reading the line, the price of never sending a rounded id (sampling every 6th byte first
+    saved nothing: a line's other digits fill the samples)."""
     return _LONG_RUN in raw.translate(_DIGITS)
 
 
