@@ -26,7 +26,8 @@ def loads_exact(text: str | bytes) -> Any:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
-    return json.loads(text) if holds_big_float(parsed) else parsed
+    # a text under 19 characters holds no 19 digits (a CSV's tag list mostly): no walk
+    return json.loads(text) if len(text) >= 19 and holds_big_float(parsed) else parsed
 
 
 def may_hold_long_integer(raw: bytes) -> bool:

@@ -94,3 +94,8 @@ def _same_types(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(_same_types(x, y) for x, y in zip(a, b, strict=True))
     return True
+
+
+def test_the_shortest_integer_past_64_bits_in_a_cell_of_its_own_stays_whole() -> None:
+    compiled = compile_mapping({"external_reference_id": "id", "tags": "segments"}, FIELDS)
+    assert compiled.apply({"id": "c1", "segments": "[-9223372036854775809]"})["tags"] == [-9223372036854775809]
