@@ -99,6 +99,8 @@ def unknown_source_paths(mapping: Mapping[str, Any], columns: Columns) -> list[I
     unknown = [(key, path) for key, path in paths if not columns.has(path)]
     if unknown and columns.delimiter is not None:
         return [delimiter_issue(columns)]
+    if unknown and columns.flat and any(map(not_text, columns.paths)):
+        return [encoding_issue(columns)]
     return [unknown_path_issue(key, path, columns) for key, path in unknown] + ambiguous_path_issues(paths, columns)
 
 
@@ -146,6 +148,21 @@ def delimiter_issue(columns: Columns) -> Issue:
                             f"separated by {name}, not commas.", DELIMITER_FIXES[columns.delimiter])
 
 
+def not_text(name: str) -> bool:
+    """Whether a header name read as UTF-8 holds what no text does: bytes that are not UTF-8 (read as
+    surrogates) or NULs (UTF-16's every other byte)."""
+    return "\x00" in name or any("\udc80" <= ch <= "\udcff" for ch in name)
+
+
+def encoding_issue(columns: Columns) -> Issue:
+    """The one issue of a CSV whose header is not UTF-8 text: every did-you-mean would be mojibake."""
+    utf16 = columns.header.startswith(("\udcff\udcfe", "\udcfe\udcff")) or "\x00" in columns.header
+    kind = "UTF-16" if utf16 else "another encoding (Latin-1 or Windows-1252, say)"
+    return Issue("(input)", f"{columns.origin} is not UTF-8 text: it looks like {kind}.",
+                 "re-export the file as UTF-8 (in Excel: Save As → CSV UTF-8), or convert it with "
+                 "`iconv -f <encoding> -t UTF-8`.")
+
+
 def _readable(path: str) -> bool:
     try:
         split_path(path)
@@ -158,5 +175,5 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "ambiguous_path_issues", "delimiter_issue", "mapped_source_paths", "source_columns",
+__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "ambiguous_path_issues", "delimiter_issue", "encoding_issue", "mapped_source_paths", "not_text", "source_columns",
            "unknown_primary_key", "unknown_source_paths"]
