@@ -47,9 +47,13 @@ def test_a_malformed_mapping_path_is_a_config_error_naming_the_mapping_key() -> 
     assert issue.message.startswith("'profile..first' is not a source path: a segment between dots or brackets is empty")
 
 
-def test_a_malformed_primary_key_path_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"options\.primary_key.*'ids\.' is not a source path"):
+def test_a_malformed_primary_key_path_is_a_config_error_in_plain_words() -> None:
+    with pytest.raises(ConfigError) as refused:
         contacts_sync("name", primary_key="ids.")
+    [issue] = refused.value.issues
+    assert (issue.key, issue.message, issue.fix) == (
+        "options.primary_key", "'ids.' is not a source path: it starts with a dot or a bracket, or ends with a dot "
+                               "(write 'attributes.tier').", "give the source field's name, with dots for nesting.")
 
 
 def test_a_100k_malformed_path_is_clipped_in_its_message() -> None:
