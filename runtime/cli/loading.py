@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from destkit.runtime.cli.display import err, fail
+from destkit.runtime.cli.display import err, fail, shown
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.source_paths import (
     SPARSE_HINT,
@@ -112,7 +112,7 @@ def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secret
     if errors:
         fail(ConfigError(errors, "the mapping does not fit the input").render())
     for issue in warnings:
-        err.print(Text("warning: ", style="bold yellow") + Text(str(issue)))
+        err.print(Text("warning: ", style="bold yellow") + Text(shown(str(issue))))
     return sync
 
 
