@@ -13,16 +13,34 @@ from typing import Any
 Getter = Callable[[Any], Any]
 
 _SEGMENT = re.compile(r"[^.\[\]]+")
+# a whole path: segments joined by dots or in brackets. `a..b`, `a.`, `.a` or `a[0` would otherwise read as
+# `a.b`, `a`, `a` and `a.0`: a typo silently reading another field than the one written
+_PATH = re.compile(r"[^.\[\]]+(?:\.[^.\[\]]+|\[[^.\[\]]+\])*")
 
 
 def split_path(path: str) -> list[str]:
-    """`a.b[0].c` and `a.b.0.c` both give ['a', 'b', '0', 'c']; the empty path is an error."""
+    """`a.b[0].c` and `a.b.0.c` both give ['a', 'b', '0', 'c']; the empty path, or one with an empty
+    segment or an unclosed bracket, is an error."""
     if not isinstance(path, str) or not path.strip():
         raise ValueError("a source path must be a non-empty string such as 'email' or 'attributes.tier'")
-    parts = _SEGMENT.findall(path.strip())
-    if not parts:
-        raise ValueError(f"'{path}' is not a source path")
-    return parts
+    text = path.strip()
+    if _PATH.fullmatch(text) is None:
+        raise ValueError(f"'{_clipped(text)}' is not a source path: {_malformation(text)}")
+    return _SEGMENT.findall(text)
+
+
+def _malformation(text: str) -> str:
+    """What is wrong with a path the grammar refused, in words."""
+    if text.startswith((".", "[")) or text.endswith("."):
+        return "it starts with a dot or a bracket, or ends with a dot (write 'attributes.tier')"
+    if ".." in text or "[]" in text or ".[" in text:
+        return "a segment between dots or brackets is empty (write 'attributes.tier' or 'items.0')"
+    return "its brackets do not pair up, or hold a dot (write 'items[0]' or 'items.0')"
+
+
+def _clipped(text: str, limit: int = 120) -> str:
+    """`text` cut to `limit` characters: a 100 kB path must not flood the terminal."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _step(value: Any, part: str) -> Any:

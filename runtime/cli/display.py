@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Iterator
@@ -47,15 +48,31 @@ STATUS_STYLES = {
 }
 
 
+# what a value from the input must not send to a terminal raw: C0 and C1 control characters (ESC starts the
+# sequences that clear the screen, set the title or rewrite what was printed) and the bidi overrides that
+# reorder a line; newlines and tabs stay (messages span lines)
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """`text` safe to print to a terminal: each control character written as its escape (ESC as `\\x1b`)."""
+    return TERMINAL_CONTROLS.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print `error: message` to stderr and exit (an expected failure: no traceback)."""
-    err.print(Text("error: ", style="bold red") + Text(message))
+    err.print(Text("error: ", style="bold red") + Text(shown(message)))
     raise typer.Exit(code)
 
 
 def say(text: str) -> None:
     """Print plain text (no markup, no highlighting: paths and messages may hold brackets)."""
-    out.print(text, markup=False, highlight=False)
+    out.print(shown(text), markup=False, highlight=False)
 
 
 def plural(n: int, noun: str) -> str:
@@ -307,9 +324,9 @@ def print_error_groups(groups: ErrorGroups) -> None:
         head = " · ".join(x for x in (group.outcome, group.reason, group.field) if x)
         out.print(Text(f"  {plural(group.count, 'record')}  ") + Text(head, style=style))
         if group.message:
-            out.print(Text(f"      {group.message}"))
+            out.print(Text(f"      {shown(group.message)}"))
         for sample in group.samples:
-            out.print(Text(f"      e.g. {sample_text(sample)}", style="dim"))
+            out.print(Text(f"      e.g. {shown(sample_text(sample))}", style="dim"))
     more = len(ordered) - PRINTED_GROUPS
     if more > 0 or groups.other:
         out.print(Text(f"  ... and {plural(max(more, 0), 'more group')}"
@@ -339,20 +356,20 @@ def print_preview_item(item: PreviewItem) -> None:
         print_held_back(item.row, item.outcome)
         return
     out.print(Text(f"row {item.row}", style="bold") + Text(" · would be sent as", style="green"))
-    body = orjson.dumps(item.body, option=orjson.OPT_INDENT_2).decode()
+    body = shown(orjson.dumps(item.body, option=orjson.OPT_INDENT_2).decode())  # JSON leaves C1 controls raw
     out.print(Syntax(body, "json", theme="ansi_dark", background_color="default", word_wrap=True))
     for w in item.warnings or []:
-        out.print(Text(f"  warning {w['reason']} on {w['field']}: {w['message']}", style="yellow"))
+        out.print(Text(shown(f"  warning {w['reason']} on {w['field']}: {w['message']}"), style="yellow"))
 
 
 def print_held_back(row: int, outcome: Outcome) -> None:
     head = Text(f"row {row}", style="bold") + Text(f" · {outcome.status.value}", style="yellow")
-    out.print(head + (Text(f" · {outcome.key}") if outcome.key else Text("")))
+    out.print(head + (Text(f" · {shown(outcome.key)}") if outcome.key else Text("")))
     out.print(Text(f"  reason: {outcome.reason}"))
     if outcome.field:
-        out.print(Text(f"  field: {outcome.field}"))
+        out.print(Text(f"  field: {shown(outcome.field)}"))
     if outcome.message:
-        out.print(Text(f"  message: {outcome.message}"))
+        out.print(Text(f"  message: {shown(outcome.message)}"))
 
 
 # --- the bundled destinations -----------------------------------------------------------------------
@@ -421,6 +438,7 @@ __all__ = [
     "print_preview_item",
     "run_with_display",
     "say",
+    "shown",
     "specs_table",
     "summary_table",
 ]

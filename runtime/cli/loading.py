@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from destkit.runtime.cli.display import err, fail
+from destkit.runtime.cli.display import err, fail, shown
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.config.source_paths import (
     SPARSE_HINT,
@@ -112,7 +112,7 @@ def load_sync(config: Path, base_url: str | None, allow_http: bool, needs_secret
     if errors:
         fail(ConfigError(errors, "the mapping does not fit the input").render())
     for issue in warnings:
-        err.print(Text("warning: ", style="bold yellow") + Text(str(issue)))
+        err.print(Text("warning: ", style="bold yellow") + Text(shown(str(issue))))
     return sync
 
 
@@ -121,6 +121,11 @@ def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Iss
     (opening it for the records reports that)."""
     if check is None:
         return [], []
+    wide = wide_text_encoding(check)
+    if wide is not None:  # every line would be unreadable: one error says why, not one per mapped path
+        issue = Issue("(input)", f"the file is {wide} text, not UTF-8.",
+                      f"re-export the file as UTF-8, or convert it with `iconv -f {wide} -t UTF-8`.")
+        return [located(issue, config, check.path)] if check.path is not None else [issue], []
     try:
         columns = input_columns(check)
     except (OSError, ValueError):
@@ -135,6 +140,25 @@ def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Iss
     warnings = [located(Issue(i.key, i.message, i.fix.removesuffix(" " + SPARSE_HINT)), config, where)
                 for i in issues if i.key != "(input)" and warn]
     return errors, warnings
+
+
+# byte order marks of the encodings whose text reads as NUL-riddled garbage in UTF-8 (UTF-32 before UTF-16:
+# UTF-32-LE's mark starts with UTF-16-LE's)
+WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+             (b"\xfe\xff", "UTF-16"))
+
+
+def wide_text_encoding(check: InputCheck) -> str | None:
+    """"UTF-16" or "UTF-32" when the input is a CSV, TSV or JSON Lines file starting with that byte order mark."""
+    path = check.path
+    if path is None or format_of(path, check.fmt) not in ("csv", "tsv", "jsonl") or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return None  # reading the records reports it
+    return next((name for bom, name in WIDE_BOMS if head.startswith(bom)), None)
 
 
 def input_columns(check: InputCheck) -> Columns | None:

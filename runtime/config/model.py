@@ -104,6 +104,8 @@ def validation_message(err: ErrorDetails) -> tuple[str, str]:
         close = difflib.get_close_matches(str(err["input"]), allowed, n=1, cutoff=0.6)
         return (f"{err['input']!r} is not one of: {', '.join(allowed)}.",
                 f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(allowed)}.")
+    if err["type"] == "value_error" and loc == ["options", "primary_key"]:  # split_path's words, without pydantic's
+        return f"{str(err['msg']).removeprefix('Value error, ')}.", "give the source field's name, with dots for nesting."
     return f"{err['msg']}.", ""
 
 

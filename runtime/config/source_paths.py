@@ -39,6 +39,7 @@ class Columns:
     `exhaustive`: a CSV header names every column; a sample of JSON records may miss a sparse field.
     `flat`: a CSV record has no nested fields, so only a path's first segment names a column.
     `delimiter`: set when a CSV header is one column that looks split on another delimiter.
+    `duplicates`: the column names the input has more than once (a record keeps only the last one's value).
     """
 
     origin: str
@@ -47,6 +48,7 @@ class Columns:
     flat: bool
     delimiter: str | None = None
     header: str = ""
+    duplicates: frozenset[str] = frozenset()
 
     def has(self, path: str) -> bool:
         parts = split_path(path)
@@ -93,19 +95,34 @@ def _renders_a_template(mapping: Mapping[str, Any]) -> bool:
 def unknown_source_paths(mapping: Mapping[str, Any], columns: Columns) -> list[Issue]:
     """One issue per mapped source path the input does not have (or one naming the delimiter, for a
     CSV whose header is one column split on something else)."""
-    unknown = [(key, path) for key, path in mapped_source_paths(mapping) if _readable(path) and not columns.has(path)]
-    if not unknown:
-        return []
-    if columns.delimiter is not None:
+    paths = [(key, path) for key, path in mapped_source_paths(mapping) if _readable(path)]
+    unknown = [(key, path) for key, path in paths if not columns.has(path)]
+    if unknown and columns.delimiter is not None:
         return [delimiter_issue(columns)]
-    return [unknown_path_issue(key, path, columns) for key, path in unknown]
+    if unknown and columns.flat and any(map(not_text, columns.paths)):
+        return [encoding_issue(columns)]
+    return [unknown_path_issue(key, path, columns) for key, path in unknown] + ambiguous_path_issues(paths, columns)
 
 
 def unknown_primary_key(primary_key: str | None, columns: Columns) -> list[Issue]:
-    """The issue of an `options.primary_key` the input does not have, checked as a mapped source path is."""
-    if primary_key is None or columns.delimiter is not None or not _readable(primary_key) or columns.has(primary_key):
+    """The issue of an `options.primary_key` the input does not have (or has twice), checked as a mapped
+    source path is."""
+    if primary_key is None or columns.delimiter is not None or not _readable(primary_key):
         return []
-    return [unknown_path_issue("options.primary_key", primary_key, columns)]
+    if not columns.has(primary_key):
+        return [unknown_path_issue("options.primary_key", primary_key, columns)]
+    return ambiguous_path_issues([("options.primary_key", primary_key)], columns)
+
+
+def ambiguous_path_issues(paths: list[tuple[str, str]], columns: Columns) -> list[Issue]:
+    """One issue per (config key, source path) reading a column the input has more than once: a record keeps
+    only the last such column's value, so the other one's would be dropped without a word."""
+    if not columns.duplicates:
+        return []
+    return [Issue(key, f"'{path}' reads column '{_shorten(split_path(path)[0], 120)}', named more than once in "
+                       f"{columns.origin}: a record would get only the last one's value.",
+                  "rename the columns so that each name is used once (in the export, or with --input-sql).")
+            for key, path in paths if split_path(path)[0] in columns.duplicates]
 
 
 def unknown_path_issue(key: str, path: str, columns: Columns) -> Issue:
@@ -131,6 +148,21 @@ def delimiter_issue(columns: Columns) -> Issue:
                             f"separated by {name}, not commas.", DELIMITER_FIXES[columns.delimiter])
 
 
+def not_text(name: str) -> bool:
+    """Whether a header name read as UTF-8 holds what no text does: bytes that are not UTF-8 (read as
+    surrogates) or NULs (UTF-16's every other byte)."""
+    return "\x00" in name or any("\udc80" <= ch <= "\udcff" for ch in name)
+
+
+def encoding_issue(columns: Columns) -> Issue:
+    """The one issue of a CSV whose header is not UTF-8 text: every did-you-mean would be mojibake."""
+    utf16 = columns.header.startswith(("\udcff\udcfe", "\udcfe\udcff")) or "\x00" in columns.header
+    kind = "UTF-16" if utf16 else "another encoding (Latin-1 or Windows-1252, say)"
+    return Issue("(input)", f"{columns.origin} is not UTF-8 text: it looks like {kind}.",
+                 "re-export the file as UTF-8 (in Excel: Save As → CSV UTF-8), or convert it with "
+                 "`iconv -f <encoding> -t UTF-8`.")
+
+
 def _readable(path: str) -> bool:
     try:
         split_path(path)
@@ -143,5 +175,5 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "delimiter_issue", "mapped_source_paths", "source_columns",
+__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "ambiguous_path_issues", "delimiter_issue", "encoding_issue", "mapped_source_paths", "not_text", "source_columns",
            "unknown_primary_key", "unknown_source_paths"]

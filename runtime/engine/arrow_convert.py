@@ -257,14 +257,35 @@ def _map_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     return converted, to_dict
 
 
-def _decimal_of(pa: Any, array: Any) -> tuple[Any, Fix | None]:
-    """Decimals: a whole number (scale 0) as int, any other as float."""
+def _decimal_of(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
+    """Decimals: a whole number (scale 0) as int, any other as float (raising if a float would change it)."""
     t = array.type
     if t.scale != 0:  # through its text: a direct cast is not correctly rounded (19.99 → 19.990000000000002)
-        return array.cast(pa.string()).cast(pa.float64()), None
+        floats = array.cast(pa.string()).cast(pa.float64())
+        if t.precision > FLOAT_EXACT_DIGITS:
+            _check_floats_keep(pa, pc, array, floats)
+        return floats, None
     if t.precision <= 18:  # fits an int64, so a cast does it
         return array.cast(pa.int64()), None
     return array, lambda v: None if v is None else int(v)
+
+
+FLOAT_EXACT_DIGITS = 15  # a decimal of up to 15 digits is the same number again once a float64 (IEEE 754)
+
+
+def _check_floats_keep(pa: Any, pc: Any, decimals: Any, floats: Any) -> None:
+    """Raise if a float of `floats` is not its decimal at the decimal's scale: sending it would silently change
+    the number (decimal(38,10) 12345678901234567890.1234567891 → 1.2345678901234567e+19)."""
+    try:
+        same = pc.equal(pc.cast(floats, decimals.type, safe=False), decimals)
+    except pa.ArrowException:  # a float rounded up past the type's precision (99…9.9 → 1e28): changed too
+        same = pa.array([False] * len(decimals))
+    if pc.all(pc.fill_null(same, True)).as_py():
+        return
+    first = pc.index(same, False).as_py()
+    value, sent = decimals[first].as_py(), floats[first].as_py()
+    raise ValueError(f"{value} has more digits than a JSON number keeps exactly: it would be sent as {sent!r}; "
+                     "cast the column to double to accept the rounding, or to string to keep every digit")
 
 
 def _is_bytes(pa: Any, t: Any) -> bool:
@@ -284,7 +305,7 @@ def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     if types.is_dictionary(t):
         return convert(pa, pc, array.dictionary_decode())
     if types.is_decimal(t):
-        return _decimal_of(pa, array)
+        return _decimal_of(pa, pc, array)
     if types.is_timestamp(t):
         return _iso_text(pa, pc, array), None
     if types.is_date(t):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import itertools
+from collections import Counter
 from collections.abc import AsyncIterable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -488,11 +489,13 @@ def schema_columns(schema: Any, *more: Any, origin: str) -> Columns | None:
     fields = [field for one in (schema, *more) for field in one]
     if not all([_add_paths(pa, field.name, field.type, paths) for field in fields if reachable(field.name)]):
         return None
+    # a name twice in one schema (files of a folder share theirs): a record keeps only the last one's value
+    duplicates = frozenset(name for one in (schema, *more) for name, n in Counter(one.names).items() if n > 1)
     unreachable = sorted({field.name for field in fields if not reachable(field.name)})
     if unreachable:  # the check's message says why a mapping cannot name them
         origin += (f" (whose {', '.join(map(repr, unreachable[:3]))} no mapping can name, as a source path splits "
                    "on dots and brackets: rename the column, e.g. in --input-sql)")
-    return Columns(origin, frozenset(paths), exhaustive=True, flat=False)
+    return Columns(origin, frozenset(paths), exhaustive=True, flat=False, duplicates=duplicates)
 
 
 def arrow_file_columns(path: Path, kind: str) -> Columns | None:

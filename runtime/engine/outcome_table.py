@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -197,6 +198,21 @@ class JsonlOutcomeWriter:
         self._file.close()
 
 
+# a cell a spreadsheet would run as a formula (`=cmd|' /C calc'!A0`, `@SUM(..)`, `+cmd|..`): a key, value or
+# message comes from the input, so opening outcomes.csv in Excel must not execute it. A plain number or phone
+# number (`-5`, `+14155550100`) is no formula and stays as it is, so keys still join.
+FORMULA_STARTS = ("=", "@", "+", "-", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def inert_cell(value: object) -> object:
+    """`value` as a CSV cell no spreadsheet runs: text starting like a formula gets a leading `'` (OWASP's
+    advice, which Excel and LibreOffice show as text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and PLAIN_NUMBER.fullmatch(value) is None:
+        return "'" + value
+    return value
+
+
 class CsvOutcomeWriter:
     """Outcome rows as CSV with a header of `OUTCOME_COLUMNS` (an empty cell for no value; time in ISO 8601)."""
 
@@ -211,7 +227,7 @@ class CsvOutcomeWriter:
     def write(self, outcome: Outcome) -> None:
         row = outcome_row(outcome, self.run_id, datetime.now(UTC))
         row["time"] = row["time"].isoformat()
-        self._csv.writerow(["" if value is None else value for value in row.values()])
+        self._csv.writerow(["" if value is None else inert_cell(value) for value in row.values()])
         self.rows += 1
 
     def close(self) -> None:
@@ -252,6 +268,7 @@ __all__ = [
     "JsonlOutcomeWriter",
     "OutcomeWriter",
     "ParquetOutcomeWriter",
+    "inert_cell",
     "open_outcome_writer",
     "outcome_batch",
     "outcome_file",

@@ -256,6 +256,12 @@ class Pipeline:
             return "the run was stopped before the end of its input: no member was removed"
         if self.only_keys is not None:
             return "a retry reads only the records that failed: no member was removed"
+        # an unreadable row's key is unknown, so any member may be that row: a file in the wrong encoding or
+        # cut short would otherwise remove the whole audience
+        unreadable = self.summary.reasons[Reason.MALFORMED_INPUT.value]
+        if unreadable:
+            return (f"{unreadable:,} row{'s' if unreadable > 1 else ''} of the input could not be read (malformed_input): "
+                    "no member was removed; fix the input and run again")
         return None
 
     async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:

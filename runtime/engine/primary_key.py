@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from destkit.mapping.paths import compile_path
+from destkit.runtime.record.key_text import key_text
 
 PrimaryKeyOf = Callable[[Any], str | None]
 
@@ -25,18 +26,15 @@ def primary_key_reader(path: str | None) -> PrimaryKeyOf | None:
                 return None  # an unreadable line (a `Malformed`, a non-object) has no parsed value, so no key
             record = dict(record)
         value = get(record)
-        if value is None or value == "":
-            return None
-        return value if value.__class__ is str else str(value)  # inlined `primary_key_text`: once per record
+        return (value or None) if value.__class__ is str else key_text(value)  # the common str skips a call
 
     return primary_key_of
 
 
 def primary_key_text(value: Any) -> str | None:
-    """A primary key's value as text (7 → "7"); a missing or empty value is None, never an invented one."""
-    if value is None or value == "":
-        return None
-    return value if value.__class__ is str else str(value)
+    """A primary key's value as joinable text (7 → "7", a struct as JSON, bytes as hex: `key_text`); a missing
+    or empty value is None, never an invented one."""
+    return key_text(value)
 
 
 __all__ = ["PrimaryKeyOf", "primary_key_reader", "primary_key_text"]

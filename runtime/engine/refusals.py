@@ -16,6 +16,7 @@ from destkit.runtime.engine.items import Malformed, not_a_record
 from destkit.runtime.outcomes import Outcome, Reason, Status
 from destkit.runtime.record.checks import unsendable
 from destkit.runtime.record.finite import Unsendable
+from destkit.runtime.record.key_text import key_text
 
 if TYPE_CHECKING:  # the sync builds pipelines, which build this
     from destkit.runtime.engine.sync import Sync
@@ -75,8 +76,8 @@ class Refusals:
     def key_of(self, record: Mapping[str, Any]) -> str | None:
         if self.sync.key_field is None:
             return None
-        value = self.sync.mapping.field_value(record, self.sync.key_field)
-        return None if value is None or value == "" else str(value)
+        # joinable text, as the primary key's: a struct as JSON, never a Python repr like {'a': 1}
+        return key_text(self.sync.mapping.field_value(record, self.sync.key_field))
 
 
 JSON_MAX_DEPTH = 254  # nested objects and arrays orjson writes in one document (as most JSON stacks, about)

@@ -44,6 +44,7 @@ from destkit.runtime.engine.mirror import Mirror, no_state_store
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunMode, RunPlan, plan_of_keywords, plan_run, sync_hash
 from destkit.runtime.engine.recorder import Recorder
+from destkit.runtime.engine.records_argument import check_records_argument
 from destkit.runtime.engine.results import PreparedRequest, PreviewItem, ProgressCallback, RunResult
 from destkit.runtime.engine.state import RunInfo, StateStore, config_hash
 from destkit.runtime.engine.stopping import StopRequest
@@ -187,6 +188,7 @@ class Sync:
 
     async def apreview(self, records: Iterable[Mapping[str, Any]], limit: int = 5, *, offline: bool = False) -> list[PreviewItem]:
         """The first `limit` records as the destination would receive them, or why they would not be sent."""
+        check_records_argument(records)
         if offline:
             await self.prepare(None)
         else:
@@ -273,6 +275,7 @@ class Sync:
         `workers` > 1 spreads the run over that many forked processes (`destkit.runtime.engine.workers`):
         same outcomes, same recording, the destination's limits split between them.
         """
+        check_records_argument(records)
         check_workers(self, workers)
         if self.options.mirror and state is None and not dry_run:
             raise no_state_store(self)

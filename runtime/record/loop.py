@@ -18,6 +18,7 @@ import orjson
 
 from destkit.mapping.codegen import CodeGen
 from destkit.mapping.paths import compile_path, split_path
+from destkit.runtime.record.key_text import key_text
 
 
 class LoopBatcher(Protocol):
@@ -139,11 +140,14 @@ _SKIP = """
         if _skip(_row):
             continue"""
 
-# options.primary_key, as `primary_key_text` reads it: a missing or empty value is no key
+# options.primary_key, as `key_text` writes it (a struct as JSON, bytes as hex, never a Python repr): a
+# missing or empty value is no key; the common str key costs no call
 _PRIMARY_KEY = """\
         _k = {read}
-        if _k is not None and not _k == _EMPTY:
-            _pks[_row] = _k if _k.__class__ is str else str(_k)"""
+        if _k.__class__ is not str and _k is not None:
+            _k = _key_text(_k)
+        if _k:
+            _pks[_row] = _k"""
 
 _TAIL = """\
             _key = {key}
@@ -211,7 +215,7 @@ def _primary_key_statements(gen: CodeGen, path: str | None) -> str:
     """The loop's statements storing a dict record's primary key (none without one)."""
     if path is None:
         return ""
-    gen.bind("_EMPTY", "")
+    gen.bind("_key_text", key_text)
     parts = split_path(path)
     # one segment (the common case) is read inline; a nested path through its getter
     read = f"s.get({gen.const(parts[0], 'pk')})" if len(parts) == 1 else f"{gen.const(compile_path(path), 'pk')}(s)"
