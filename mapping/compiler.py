@@ -106,7 +106,8 @@ def _to_object(value: Any) -> Any:
         parsed = _json_cell(text, "expected a JSON object such as {\"plan\": \"pro\"}")
         if parsed.__class__ is dict:
             return parsed
-    raise TransformError(MappingReason.TYPE_MISMATCH, f"expected an object of key/value pairs, got {type(value).__name__}")
+    raise TransformError(MappingReason.TYPE_MISMATCH, f"expected an object of key/value pairs, got {type(value).__name__}; "
+                         "map an object (or a text cell holding a JSON object) to this field")
 
 
 def _json_cell(text: str, message: str) -> Any:
@@ -134,6 +135,8 @@ def _is_key_by_key(spec: Any) -> bool:
 def _transform_fix(spec: Any) -> str:
     """`did you mean 'trim'?` for a misspelt transform name, else where the transforms are listed."""
     name = spec if isinstance(spec, str) else next(iter(spec), None) if isinstance(spec, dict) and len(spec) == 1 else None
+    if name in TRANSFORMS:  # a known transform given a wrong argument: the message says which one it takes
+        return f"give '{name}' the argument its message names (the README lists each transform's arguments)."
     close = difflib.get_close_matches(name, sorted(TRANSFORMS), n=1, cutoff=0.6) if isinstance(name, str) else []
     listed = "see the transform list in the README (trim, lower, e164, ...)."
     return f"did you mean the transform '{close[0]}'?" if close else listed
@@ -235,7 +238,12 @@ class _Builder:
 
     def _not_a_value_mapping(self, spec: Any, key: str) -> None:
         if isinstance(spec, int | float | bool) or spec is None:
-            self.issue(key, f"{spec!r} is not a mapping.", f"write {{const: {spec!r}}} for a constant value.")
+            if spec is None:  # `first_name:` with nothing after it
+                self.issue(key, "null is not a mapping.", "give a source path (e.g. `first_name: fname`), or remove "
+                                                          "the line to leave the field unmapped.")
+                return
+            literal = str(spec).lower() if isinstance(spec, bool) else repr(spec)  # as YAML writes it
+            self.issue(key, f"{literal} is not a mapping.", f"write {{const: {literal}}} for a constant value.")
         else:
             self.issue(key, "a field mapping must be a source path or a mapping with path, const or template.",
                        "write e.g. `email` or `{path: email, transform: [lower]}`.")

@@ -11,6 +11,7 @@ import csv
 import itertools
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,8 +168,14 @@ def _jsonl_line(lineno: int, raw: bytes | None, max_line_bytes: int) -> Item | N
     except orjson.JSONDecodeError as exc:
         return Malformed(lineno, f"line {lineno} is not valid JSON ({exc.args[0].split(':')[0]}); fix or remove the line.")
     if not isinstance(value, dict):
-        return Malformed(lineno, f"line {lineno} is a JSON {type(value).__name__}, not an object of fields.")
+        kind = _JSON_KINDS.get(type(value), type(value).__name__)
+        return Malformed(lineno, f"line {lineno} is a JSON {kind}, not an object of fields; write one object per line.")
     return exact_value(line, value) if may_hold_long_integer(line) else value
+
+
+# what JSON calls the value a line holds (Python's names, `NoneType`, mean nothing to whoever wrote the file)
+_JSON_KINDS = {type(None): "null", str: "string", int: "number", float: "number", bool: "true or false",
+               list: "array"}
 
 
 # what errors="surrogateescape" decodes a byte that is not UTF-8 to
@@ -521,8 +528,10 @@ def csv_columns(path: Path, delimiter: str) -> Columns | None:
             return None
     header = reader.header
     other = next((d for d in OTHER_DELIMITERS if d != delimiter and d in header[0]), None) if len(header) == 1 else None
+    # a name twice in the header: a record keeps only the last one's value, so a mapping may not read it
+    duplicates = frozenset(name for name, n in Counter(header).items() if n > 1)
     return Columns(f"the header of {path.name}", frozenset(header), exhaustive=True, flat=True, delimiter=other,
-                   header=header[0])
+                   header=header[0], duplicates=duplicates)
 
 
 def record_columns(records: Iterable[dict[str, Any]], name: str, sample: int = SAMPLE_RECORDS) -> Columns:

@@ -47,7 +47,7 @@ def test_a_bad_line_in_a_later_block_names_its_own_line(tmp_path: Path) -> None:
 def test_a_block_of_objects_with_one_list_line_keeps_the_objects_around_it(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(b'{"a": 1}\n[1]\n\n{"b": 2}\n')
-    assert list(read_jsonl(path)) == [{"a": 1}, Malformed(2, "line 2 is a JSON list, not an object of fields."), {"b": 2}]
+    assert list(read_jsonl(path)) == [{"a": 1}, Malformed(2, "line 2 is a JSON array, not an object of fields; write one object per line."), {"b": 2}]
 
 
 def test_every_record_of_a_file_larger_than_a_block_is_read_in_order(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def test_a_line_that_is_not_json_names_its_line(tmp_path: Path) -> None:
 
 
 def test_a_line_that_is_json_but_not_an_object_names_its_type(tmp_path: Path) -> None:
-    assert lines(tmp_path, b"[1, 2]\n") == [Malformed(1, "line 1 is a JSON list, not an object of fields.")]
+    assert lines(tmp_path, b"[1, 2]\n") == [Malformed(1, "line 1 is a JSON array, not an object of fields; write one object per line.")]
 
 
 def test_an_object_with_a_form_feed_around_it_is_still_a_record(tmp_path: Path) -> None:

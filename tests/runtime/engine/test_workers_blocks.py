@@ -73,7 +73,7 @@ def test_every_line_of_a_file_of_several_blocks_gets_the_outcome_of_one_process_
     assert result.summary.received == ROWS + len(ODD_LINES) - 1
     assert malformed(many) == [(15_000, "line 15000 is not valid JSON (unexpected character, expected a string key); "
                                         "fix or remove the line."),
-                               (15_001, "line 15002 is a JSON list, not an object of fields.")]
+                               (15_001, "line 15002 is a JSON array, not an object of fields; write one object per line.")]
 
 
 def test_a_file_of_several_blocks_without_callbacks_counts_what_one_process_counts(tmp_path: Path) -> None:

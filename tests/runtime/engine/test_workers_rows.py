@@ -145,7 +145,7 @@ def test_a_jsonl_file_through_workers_gives_every_row_the_outcome_of_one_process
     malformed = sorted((o.row, o.message) for o in many if o.reason is Reason.MALFORMED_INPUT)
     assert malformed == [(10, "line 10 is not valid JSON (unexpected character, expected a string key); fix or remove "
                               "the line."),
-                         (1_999, "line 2000 is a JSON list, not an object of fields.")]
+                         (1_999, "line 2000 is a JSON array, not an object of fields; write one object per line.")]
     assert result.summary.received == ROWS + len(ODD_LINES) - 1  # the blank line is no record
 
 
