@@ -4,6 +4,7 @@ reason of that DataFrame, for the whole job."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.engine.build import build_sync, load_config
 from destkit.runtime.engine.membership import audience_of
 from destkit.runtime.engine.sync import Sync
-from destkit.runtime.outcomes import Operation, RunSummary
+from destkit.runtime.outcomes import Operation, Reason, RunSummary
 from destkit.spark.columns import HIDDEN_OUTPUT, spark_ddl
 from destkit.spark.partition import PartitionJob
 from destkit.spark.plan import (
@@ -43,6 +44,8 @@ from destkit.spark.state_table import (
     with_previous,
     write_state,
 )
+
+_LOG = logging.getLogger("destkit.spark")
 
 
 def sync_dataframe(df: DataFrame, config: SyncConfig | Mapping[str, Any] | str | Path, *,
@@ -104,10 +107,17 @@ def remove_departed(outcomes: DataFrame, state: DataFrame, audience: str, stage:
     failed the job before this): the departed members through the removal request, a `mapInArrow` of its own;
     then the next state table. Should stage 2 fail, the table keeps every departed member for the next run."""
     spark = outcomes.sparkSession
+    why = removals_skipped(outcomes, stage.config)
+    if why is not None:  # the table keeps every member, as after a failed stage 2: the next run may remove them
+        _LOG.warning("mirror sync %s removed no member: %s", stage.job.run_id, why)
+        write_state(spark, next_mirror_state(outcomes, state, audience, None), state_table)
+        return outcomes.limit(0)
     leaving = departed(state, outcomes, audience)
     share = rate_share_of(leaving, stage.probe.concurrency, stage.probe.requests_per_second)
-    removal_job = RemovalJob(with_rate_share(stage.config, share, incremental=False), stage.job.overrides,
-                             stage.job.run_id)
+    config = with_rate_share(stage.config, share, incremental=False)
+    # each task removes its members through a run over an empty input (`RemovalRun`): the driver has decided
+    config["options"]["allow_empty_mirror"] = True
+    removal_job = RemovalJob(config, stage.job.overrides, stage.job.run_id)
     try:
         removals = leaving.mapInArrow(removal_job, spark_ddl()).localCheckpoint(eager=True)
     except BaseException:
@@ -115,6 +125,21 @@ def remove_departed(outcomes: DataFrame, state: DataFrame, audience: str, stage:
         raise
     write_state(spark, next_mirror_state(outcomes, state, audience, removals), state_table)
     return removals
+
+
+def removals_skipped(outcomes: DataFrame, config: SyncConfig) -> str | None:
+    """Why stage 2 must remove nobody, as one process says it (`Pipeline.cut_short`), or None: a row that could not
+    be read has no key, so any member may be that row; and a DataFrame of no rows (an export that came out empty)
+    must not empty the audience unless `options.allow_empty_mirror`."""
+    rows = outcomes.where(F.coalesce(F.col("operation") != Operation.REMOVE.value, F.lit(True)))
+    unreadable = rows.where(F.col("reason") == Reason.MALFORMED_INPUT.value).count()
+    if unreadable:
+        return (f"{unreadable:,} row{'s' if unreadable > 1 else ''} of the input could not be read (malformed_input): "
+                "no member was removed; fix the input and run again")
+    if not config.options.allow_empty_mirror and rows.limit(1).count() == 0:
+        return ("the input held no records: no member was removed (it would have removed them all); set "
+                "options.allow_empty_mirror: true to empty the audience")
+    return None
 
 
 def rate_share_of(df: DataFrame, concurrency: int, requests_per_second: float | None) -> RateShare:

@@ -55,6 +55,9 @@ class SyncOptions(BaseModel):
     mirror: bool = Field(default=False, description="with a state store and an action with `remove:`: the audience "
                          "mirrors the input, so the members delivered before and absent now are removed (once the whole "
                          "input was read); unchanged members are not sent again (implies incremental)")
+    allow_empty_mirror: bool = Field(default=False, description="a mirror run whose input holds no record at all "
+                                     "removes every member only with this; off, such a run removes nobody and says why "
+                                     "(an export that came out empty must not empty the audience)")
     include_payloads: bool = Field(default=False, description="put record payloads in reports (off: reports hold row, key and reason)")
     on_unknown_source_path: UnknownPathPolicy = Field(
         default="error", description="a mapped source path the input's header (or first records) lacks: a config "

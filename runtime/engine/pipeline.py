@@ -262,6 +262,9 @@ class Pipeline:
         if unreadable:
             return (f"{unreadable:,} row{'s' if unreadable > 1 else ''} of the input could not be read (malformed_input): "
                     "no member was removed; fix the input and run again")
+        if self.rows_read == 0 and not self.sync.options.allow_empty_mirror:  # an export that came out empty
+            return ("the input held no records: no member was removed (it would have removed them all); set "
+                    "options.allow_empty_mirror: true to empty the audience")
         return None
 
     async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
