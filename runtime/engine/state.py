@@ -32,6 +32,7 @@ from typing import Any
 from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.files import create_private
 from destkit.runtime.engine.outcome_writes import outcome_rows, write_delivered
+from destkit.runtime.engine.store_shape import why_not_a_file, why_not_a_store
 from destkit.runtime.errors import DestkitError
 from destkit.runtime.outcomes import Outcome, Reason, Status
 
@@ -190,6 +191,14 @@ class StateStoreError(DestkitError):
         super().__init__(f"cannot {doing} the state store {path}: {self.cause}")
 
 
+class NotAStateStore(StateStoreError):
+    """The path is a directory, or a file no destkit wrote; nothing was written to it. `fix` says what to pass."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(path, ValueError(f"it is not a destkit state store ({why})"))
+        self.fix = "pass the --state a destkit sync wrote, or a path where a new store may be created"
+
+
 @dataclass
 class RunInfo:
     run_id: str
@@ -266,9 +275,11 @@ class StateStore:
         self._listed: dict[str, list[int]] = {}  # run id -> its rows a report lists (`note_listed_rows`)
         try:
             if not self.in_memory:
+                self._refuse_unless_a_store_file()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 create_private(self.path)
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._refuse_unless_a_store()
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL with NORMAL: a commit is in the log (the OS has it) when it returns, so a killed
             # process loses nothing committed; only a power cut may lose the last commits, never consistency
@@ -283,6 +294,17 @@ class StateStore:
             self._add_missing_columns()
         except (sqlite3.Error, OSError) as exc:
             raise StateStoreError(self.path, exc) from exc
+
+    def _refuse_unless_a_store_file(self) -> None:
+        if why := why_not_a_file(self.path):
+            raise NotAStateStore(self.path, why)
+
+    def _refuse_unless_a_store(self) -> None:
+        """Before the first write (WAL mode, our tables): another program's database is left as it was."""
+        if why := why_not_a_store(self.db, _SCHEMA, {"runs": _ADDED_RUN_COLUMNS, "outcomes": _ADDED_OUTCOME_COLUMNS,
+                                                      "jobs": _ADDED_JOB_COLUMNS}):
+            self.db.close()
+            raise NotAStateStore(self.path, why)
 
     def _add_missing_columns(self) -> None:
         """A store written by an older destkit gets the columns added since (its rows keep theirs, NULL in the new)."""

@@ -1,0 +1,103 @@
+"""A `--state` that is no destkit state store is refused before anything is written to it.
+
+A directory, a text file, or another program's SQLite database each raise `NotAStateStore` naming
+what the path is; another program's database keeps its tables and journal mode. A destkit store
+with a table dropped still opens (the table is made again).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from destkit.runtime.engine import NotAStateStore, StateStore
+from tests.cli_runs import run_cli
+
+FIX = "Fix: pass the --state a destkit sync wrote, or a path where a new store may be created."
+
+
+def foreign_database(path: Path, *tables: str) -> Path:
+    db = sqlite3.connect(path)
+    for table in tables:
+        db.execute(f"CREATE TABLE {table}")
+    db.commit()
+    db.close()
+    return path
+
+
+def schema_of(path: Path) -> list[tuple[str, str]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+    finally:
+        db.close()
+
+
+def error_text(stderr: str) -> str:
+    """The CLI's error, on one line (python -m may warn on stderr before it)."""
+    return " ".join(stderr[stderr.index("error: "):].split())
+
+
+def test_a_text_file_is_refused_as_no_sqlite_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database\n", encoding="utf-8")
+    with pytest.raises(NotAStateStore) as caught:
+        StateStore(path)
+    assert str(caught.value) == (f"cannot use the state store {path}: "
+                                 "it is not a destkit state store (it is not an SQLite database)")
+    assert path.read_text(encoding="utf-8") == "not a database\n"
+
+
+def test_a_directory_is_refused_as_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(NotAStateStore) as caught:
+        StateStore(tmp_path)
+    assert str(caught.value) == f"cannot use the state store {tmp_path}: it is not a destkit state store (it is a directory)"
+
+
+def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = foreign_database(tmp_path / "app.sqlite", "users (id INTEGER, email TEXT)")
+    before = schema_of(path)
+    with pytest.raises(NotAStateStore) as caught:
+        StateStore(path)
+    assert str(caught.value).endswith("it is not a destkit state store (it is an SQLite database with other tables (users))")
+    assert schema_of(path) == before
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+def test_a_database_whose_runs_table_has_other_columns_is_refused_before_columns_are_added(tmp_path: Path) -> None:
+    path = foreign_database(tmp_path / "other.sqlite", "runs (x INTEGER)")
+    with pytest.raises(NotAStateStore) as caught:
+        StateStore(path)
+    assert str(caught.value).endswith("it is not a destkit state store (its table runs has no column aborted)")
+    assert schema_of(path) == [("runs", "CREATE TABLE runs (x INTEGER)")]
+
+
+def test_a_store_with_a_table_dropped_opens_and_makes_it_again(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    StateStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE outcomes")
+    db.commit()
+    db.close()
+    store = StateStore(path)
+    try:
+        assert store.db.execute("SELECT count(*) FROM outcomes").fetchone() == (0,)
+    finally:
+        store.close()
+
+
+def test_destkit_runs_on_another_programs_database_is_a_usage_error_not_a_crash(tmp_path: Path) -> None:
+    path = foreign_database(tmp_path / "other.sqlite", "runs (x INTEGER)", "outcomes (y TEXT)")
+    done = run_cli(["runs", "--state", str(path)])
+    assert done.returncode == 2
+    assert error_text(done.stderr) == (f"error: cannot use the state store {path}: it is not a destkit state store "
+                                       f"(its table outcomes has no column attempts). {FIX}")
+
+
+def test_destkit_runs_on_a_directory_names_it_a_directory(tmp_path: Path) -> None:
+    done = run_cli(["runs", "--state", str(tmp_path)])
+    assert done.returncode == 2
+    assert error_text(done.stderr) == (f"error: cannot use the state store {tmp_path}: it is not a destkit state store "
+                                       f"(it is a directory). {FIX}")
