@@ -331,7 +331,9 @@ def _position(value: Any) -> int | None:
     """A position given as a number or as its digits; anything else (a bool, a float, text) is none."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    # ASCII digits only, and few: "²" is a digit to str.isdigit but not to int(), and int() refuses
+    # text over 4,300 digits; each raised out of the reader (a "connection_error" for the batch)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
     return None
 
