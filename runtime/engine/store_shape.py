@@ -1,10 +1,10 @@
 """Whether a file given as `--state` is a destkit state store, before destkit writes anything into it.
 
-A path that names a directory, a file that is no SQLite database, or an SQLite database of another
-program (its tables are none of ours, or one of ours lacks a column every destkit wrote) is not one,
-and `StateStore` refuses it (`NotAStateStore`) with the reason given here: adding our tables to another program's database, or failing on the first
-write with a hint about disk space, would both mislead. A store of an older destkit passes (its
-missing optional columns are added by `StateStore`), and so does an empty file.
+A directory, a device or a pipe, a file that is no SQLite database, or another program's SQLite database
+(its tables are none of ours, or one of ours lacks a column every destkit wrote) is not one, and
+`StateStore` refuses it (`NotAStateStore`) with the reason found here: adding our tables to another
+program's database, or failing on the first write with a hint about disk space, would both mislead.
+A store of an older destkit passes (`StateStore` adds its missing optional columns), as does an empty file.
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ def _required_columns(schema: str, optional: tuple[tuple[str, str], ...]) -> dic
 
 
 def why_not_a_file(path: Path) -> str | None:
-    """SQLite says only "unable to open database file" for a directory; say what it is."""
-    return "it is a directory" if path.is_dir() else None
+    """What the path is when it is no regular file: SQLite says only "unable to open database file" for
+    a directory, and "disk I/O error" for /dev/null or a named pipe (with a hint about free space)."""
+    if path.is_dir():
+        return "it is a directory"
+    if path.exists() and not path.is_file():
+        return "it is no regular file (a device, a named pipe or a socket)"
+    return None
 
 
 def why_not_a_store(db: sqlite3.Connection, schema: str,

@@ -7,6 +7,7 @@ with a table dropped still opens (the table is made again).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def test_a_directory_is_refused_as_a_directory(tmp_path: Path) -> None:
     with pytest.raises(NotAStateStore) as caught:
         StateStore(tmp_path)
     assert str(caught.value) == f"cannot use the state store {tmp_path}: it is not a destkit state store (it is a directory)"
+
+
+def test_a_device_or_a_named_pipe_is_refused_as_no_regular_file(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for path in (Path("/dev/null"), pipe):
+        with pytest.raises(NotAStateStore) as caught:
+            StateStore(path)
+        assert str(caught.value) == (f"cannot use the state store {path}: it is not a destkit state store "
+                                     "(it is no regular file (a device, a named pipe or a socket))")
 
 
 def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
