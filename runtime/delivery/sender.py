@@ -30,6 +30,7 @@ from destkit.runtime.delivery.classify import (
     classify,
     classify_no_reply,
 )
+from destkit.runtime.delivery.clipping import MAX_CODE_CHARS, clip
 from destkit.runtime.delivery.collector import collector_paused
 from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, Reply, ResponseLimits, exchange
@@ -37,7 +38,6 @@ from destkit.runtime.delivery.extensions import Classifier, ResultReader
 from destkit.runtime.delivery.idempotency import IDEMPOTENT, Idempotency
 from destkit.runtime.delivery.jobs import NO_LEDGER, JobFollower, JobLedger
 from destkit.runtime.delivery.reading import ItemResult, ResponseReader
-from destkit.runtime.delivery.clipping import MAX_CODE_CHARS, clip
 from destkit.runtime.delivery.retry import Clock, RateGate, RateHeaders, RetryPolicy, Sleep
 from destkit.runtime.errors import AuthFailed
 from destkit.runtime.outcomes import Outcome, Reason, Status
