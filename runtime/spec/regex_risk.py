@@ -9,9 +9,11 @@ required part is itself repeated without bound (`(a+)+`, `(\\w+\\s?)*`, `(a*)*`)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 _UNBOUNDED = 1 << 30
+_COUNTS = re.compile(r"(?P<low>[0-9]*)(?P<comma>,?)(?P<high>[0-9]*)")  # inside {m,n}
 
 
 @dataclass
@@ -94,11 +96,12 @@ class _Reader:
             self.i += 1
 
     def braces(self, item: _Item, inside: str) -> None:
-        low, comma, high = inside.partition(",")
-        if not (low or high) or not (low.isdigit() or not low) or not (high.isdigit() or not high):
+        counts = _COUNTS.fullmatch(inside)
+        if counts is None or not (counts["low"] or counts["high"]):
             return  # "{" as a literal
+        low, high = counts["low"], counts["high"]
         item.least = int(low or 0)
-        item.most = _UNBOUNDED if comma and not high else int(high or low)
+        item.most = _UNBOUNDED if counts["comma"] and not high else int(high or low)
         self.i += len(inside) + 2
 
 
