@@ -1,8 +1,10 @@
 """A `--state` that is no destkit state store is refused before anything is written to it.
 
-A directory, a text file, or another program's SQLite database each raise `NotAStateStore` naming
-what the path is; another program's database keeps its tables and journal mode. A destkit store
-with a table dropped still opens (the table is made again).
+A directory, a device or a pipe, a text file, or another program's SQLite database each raise
+`NotAStateStore` naming what the path is; another program's database keeps its tables and journal
+mode. A destkit store with a table dropped still opens (the table is made again). An outcome row
+changed outside destkit (a status or reason no destkit writes, JSON that does not parse) is an
+`UnreadableRow` naming the row, not an internal error in the middle of a resume.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from destkit.runtime.engine import NotAStateStore, StateStore
-from tests.cli_runs import run_cli
+from destkit.runtime.engine.store_errors import UnreadableRow
+from destkit.runtime.outcomes import Outcome, Reason, Status
+from tests.cli_runs import run_cli, sync_args, write_audience, write_config
+from tests.conftest import store_with_run
 
 FIX = "Fix: pass the --state a destkit sync wrote, or a path where a new store may be created."
 
@@ -112,3 +117,57 @@ def test_destkit_runs_on_a_directory_names_it_a_directory(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert error_text(done.stderr) == (f"error: cannot use the state store {tmp_path}: it is not a destkit state store "
                                        f"(it is a directory). {FIX}")
+
+
+def store_with_outcomes(path: Path) -> tuple[StateStore, str]:
+    store, run_id = store_with_run(path)
+    store.record(run_id, "hello_charles", [
+        Outcome(row=1, status=Status.DELIVERED, key="u1"),
+        Outcome(row=2, status=Status.INVALID, key="u2", reason=Reason.INVALID_PHONE, message="bad phone")], 2, 2)
+    return store, run_id
+
+
+def changed_by_hand(path: Path, sql: str) -> None:
+    db = sqlite3.connect(path)
+    db.execute(sql)
+    db.commit()
+    db.close()
+
+
+def test_an_outcome_with_a_status_no_destkit_writes_is_an_unreadable_row(tmp_path: Path) -> None:
+    store, run_id = store_with_outcomes(tmp_path / "state.sqlite")
+    changed_by_hand(tmp_path / "state.sqlite", "UPDATE outcomes SET status = 'exploded' WHERE row = 2")
+    with pytest.raises(UnreadableRow) as caught:
+        list(store.outcomes(run_id))
+    store.close()
+    assert str(caught.value) == (
+        f"cannot read the state store {tmp_path / 'state.sqlite'}: the outcome of row 2 holds the status "
+        "'exploded', which destkit never writes (the file was changed by another program or by hand)")
+
+
+def test_an_outcome_with_an_unknown_reason_or_broken_json_names_what_does_not_read(tmp_path: Path) -> None:
+    store, run_id = store_with_outcomes(tmp_path / "state.sqlite")
+    changed_by_hand(tmp_path / "state.sqlite", "UPDATE outcomes SET reason = 'bogus' WHERE row = 2")
+    with pytest.raises(UnreadableRow) as reason:
+        list(store.outcomes(run_id))
+    changed_by_hand(tmp_path / "state.sqlite", "UPDATE outcomes SET reason = NULL, warnings = '{not json' WHERE row = 1")
+    with pytest.raises(UnreadableRow) as warnings:
+        list(store.outcomes(run_id))
+    store.close()
+    assert "the outcome of row 2 holds the reason 'bogus', which destkit never writes" in str(reason.value)
+    assert "the outcome of row 1 holds a value that does not read (JSONDecodeError)" in str(warnings.value)
+
+
+def test_resuming_over_a_row_changed_by_hand_is_a_usage_error_naming_it(tmp_path: Path, served: str) -> None:
+    config, audience = write_config(tmp_path), write_audience(tmp_path / "audience.csv", 30)
+    state = tmp_path / "state.sqlite"
+    assert run_cli(sync_args(config, audience, served, state)).returncode == 0
+    changed_by_hand(state, "UPDATE outcomes SET status = 'exploded' WHERE row = 3")
+    changed_by_hand(state, "UPDATE runs SET status = 'running', checkpoint = 10, finished_at = NULL")
+    changed_by_hand(state, "DELETE FROM outcomes WHERE row > 20")
+    done = run_cli(sync_args(config, audience, served, state, "--resume"))
+    assert done.returncode == 2
+    assert error_text(done.stderr) == (
+        f"error: cannot read the state store {state}: the outcome of row 3 holds the status 'exploded', which destkit "
+        "never writes (the file was changed by another program or by hand). Fix: pass a new --state: what this "
+        "store says was sent cannot be trusted.")
