@@ -1,7 +1,8 @@
 """Hostile answers, over real HTTP: a gzip body that ends before its compressed data does is named as
 a corrupt encoding (it read as an empty answer), and what a destination says about a record is kept
 up to 200 characters for a code and 2,000 for a message, scrubbed of secrets first (each record of a
-batch got its own copy of a 1 MB message in the report, the state store and the summary)."""
+batch got its own copy of a 1 MB message in the report, the state store and the summary). An "id" over
+1,024 characters is no id: the record is delivered without one (cut short, it would name another)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,21 @@ def _as_status(send: object, status: int) -> object:
             message = {**message, "status": status}
         await send(message)  # type: ignore[operator]
     return sending
+
+
+def delivered_with_ids(ids: list[object]) -> bytes:
+    return json.dumps({"data": [{"status": "created", "id": rid} for rid in ids]}).encode()
+
+
+def test_an_id_over_1024_characters_is_no_id_and_the_record_is_still_delivered() -> None:
+    ids: list[object] = ["i" * 1_000_000, "j" * 1024, 42]
+    with serving(answering(once(delivered_with_ids(ids)))) as url:
+        outcomes = deliver_outcomes(url, max_response_bytes=8 << 20)
+    assert [(o.status, o.destination_id) for o in outcomes] == [
+        (Status.DELIVERED, None), (Status.DELIVERED, "j" * 1024), (Status.DELIVERED, "42")]
+
+
+def test_ids_all_within_the_limit_are_kept_as_given() -> None:
+    with serving(answering(once(delivered_with_ids(["a", "b", "c"])))) as url:
+        outcomes = deliver_outcomes(url)
+    assert [o.destination_id for o in outcomes] == ["a", "b", "c"]
