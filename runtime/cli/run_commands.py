@@ -87,6 +87,7 @@ from destkit.runtime.engine.report import RunFiles, runs_folder
 from destkit.runtime.engine.results import Thresholds
 from destkit.runtime.engine.state import DEFAULT_PATH
 from destkit.runtime.engine.stopping import DEFAULT_GRACE_S
+from destkit.runtime.engine.store_errors import UnreadableRow
 from destkit.runtime.errors import AuthFailed, ConfigError
 from destkit.runtime.ops.logs import configure as configure_logs
 from destkit.runtime.ops.metrics import MetricsOptions, RunMetrics
@@ -458,6 +459,8 @@ def deliver(sync: Sync, records: Any, store: StateStore | None, plan: RunPlan | 
         result, _summary_file = run_with_display(go, display)
         note_files(store, result, request, files)
         outputs = RunOutputs(*finish_run_files(sync, result, files, request.html_report))
+    except UnreadableRow as exc:  # no "free space" to fix, and what the store says was sent is in doubt
+        fail(f"{exc}. Fix: {exc.fix}.")
     except (RunFailed, StateStoreError) as exc:
         stopped_by_failure(str(exc), request)
     except ConfigError as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 from destkit.runtime.cli.display import EXIT_ERROR, err, fail, out, say
 from destkit.runtime.engine import (
     LockHolder,
+    NotAStateStore,
     RunLock,
     RunLocked,
     StateStore,
@@ -81,6 +82,8 @@ def same_file(path: Path, other: Path) -> bool:
 def open_state(path: Path) -> StateStore:
     try:
         return StateStore(path)
+    except NotAStateStore as exc:
+        fail(f"{exc}. Fix: {exc.fix}.")
     except StateStoreError as exc:
         fail(f"{exc}. Check that the directory exists, is writable and has free space, or pass another --state.")
 

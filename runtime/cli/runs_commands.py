@@ -32,7 +32,7 @@ StateOpt = Annotated[Path, typer.Option("--state", help="The SQLite state store 
 
 def existing_store(state: Path) -> StateStore:
     """The state store at `state`; a missing one is an error (listing runs must not create a store)."""
-    if not state.is_file():
+    if not state.exists():  # a directory is named as such by `open_state`
         fail(f"no state store at {state}: no run was recorded there. Pass the --state a sync used.")
     return open_state(state)
 

@@ -150,6 +150,7 @@ async def read_capped(response: httpx.Response, cap: int) -> bytes | None:
             if size > cap:
                 return None
             parts.append(piece)
+    inflate.finish()
     return b"".join(parts)
 
 
@@ -165,15 +166,26 @@ class Inflater:
         names = [e.strip().lower() for e in content_encoding.split(",")]
         # the last encoding applied is the first to undo
         self.layers = [_decoder(name) for name in reversed(names) if name in ("gzip", "x-gzip", "deflate")]
+        self._fed = [False] * len(self.layers)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         yield from self._through(data, 0)
+
+    def finish(self) -> None:
+        """Raise `zlib.error` if a layer that got input ended before its stream did.
+
+        zlib waits for more input rather than fail on a cut stream, so a truncated (or garbage) gzip
+        body would otherwise read as an empty answer, and be named as one ("no result list").
+        """
+        if any(fed and not layer.eof for fed, layer in zip(self._fed, self.layers, strict=True)):
+            raise zlib.error("the body ends before the compressed data does")
 
     def _through(self, data: bytes, depth: int) -> Iterator[bytes]:
         if depth == len(self.layers):
             if data:
                 yield data
             return
+        self._fed[depth] = self._fed[depth] or bool(data)
         for piece in _inflate(self.layers[depth], data):
             yield from self._through(piece, depth + 1)
 

@@ -115,7 +115,7 @@ class ResponseReader:
             rid = item.get(self._id_key) if item.__class__ is dict else None
         else:
             rid = self._id(item) if self._id else None
-        return rid if rid is None or rid.__class__ is str else str(rid)
+        return _as_id(rid)
 
     def _not_ok(self, item: Any, rid: str | None, value: Any) -> ItemResult:
         """A refusal with the destination's code and message, or, for a value the spec does not list, unexpected."""
@@ -191,8 +191,8 @@ class ResponseReader:
         if self._id_key is None:
             return [None] * len(results)
         ids: list[Any] = list(map(dict.get, results, repeat(self._id_key)))  # each item is an object (`_all_listed`)
-        if not set(map(type, ids)) <= _TEXT_OR_NONE:  # an id given as a number: its text, as `_rid` reads it
-            ids = [rid if rid is None or rid.__class__ is str else str(rid) for rid in ids]
+        if not set(map(type, ids)) <= _TEXT_OR_NONE or any(len(rid) > MAX_ID_CHARS for rid in ids if rid is not None):
+            ids = list(map(_as_id, ids))  # as `_rid` reads them: a number's text, no over-long id
         return ids
 
     def _plain_items(self, data: Any, keys: list[object]) -> list[Any] | None:
@@ -256,6 +256,15 @@ class ResponseReader:
 
 
 _TEXT_OR_NONE = frozenset({str, type(None)})
+# an id is a handle: a longer one is no id (each record's outcome kept its own copy: 1 MB "ids" for 20
+# records made a 20 MB state store), and an id cut short would name another record
+MAX_ID_CHARS = 1_024
+
+
+def _as_id(rid: Any) -> str | None:
+    """A destination id as text (a number's digits); None for none, or one over `MAX_ID_CHARS`."""
+    text = rid if rid is None or rid.__class__ is str else str(rid)
+    return None if text is None or len(text) > MAX_ID_CHARS else text
 
 
 def _all_listed(items: list[Any], field: str, ok: frozenset[object]) -> bool:
@@ -331,7 +340,9 @@ def _position(value: Any) -> int | None:
     """A position given as a number or as its digits; anything else (a bool, a float, text) is none."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    # ASCII digits only, and few: "²" is a digit to str.isdigit but not to int(), and int() refuses
+    # text over 4,300 digits; each raised out of the reader (a "connection_error" for the batch)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
         return int(value)
     return None
 

@@ -30,6 +30,7 @@ from destkit.runtime.delivery.classify import (
     classify,
     classify_no_reply,
 )
+from destkit.runtime.delivery.clipping import MAX_CODE_CHARS, clip
 from destkit.runtime.delivery.collector import collector_paused
 from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.delivery.exchange import DEFAULT_LIMITS, NoReply, Reply, ResponseLimits, exchange
@@ -326,12 +327,13 @@ class Deliverer:
         return answer.echoes_secret or (bool(answer.unscanned) and may_mention(answer.unscanned, self.secrets))
 
     def _scrubbed(self, resolution: Resolution) -> Resolution:
-        """The classification with the destination's code and message (and ours, which may quote a header) scrubbed."""
+        """The classification with the destination's code and message (and ours, which may quote a header) scrubbed,
+        then clipped (see `clipping.py`)."""
         code, detail = resolution.destination_code, resolution.destination_message
         return dataclasses.replace(
-            resolution, message=redact(resolution.message, self.secrets),
-            destination_code=None if code is None else redact(code, self.secrets),
-            destination_message=None if detail is None else redact(detail, self.secrets))
+            resolution, message=clip(redact(resolution.message, self.secrets)),
+            destination_code=None if code is None else clip(redact(code, self.secrets), MAX_CODE_CHARS),
+            destination_message=None if detail is None else clip(redact(detail, self.secrets)))
 
     async def _conclude(self, pending: Batch, answer: Answer, attempt: int, budget: list[int],
                         lean: Lean = False) -> list[Outcome]:
@@ -400,7 +402,7 @@ class Deliverer:
             if r.ok:  # the hot path: one per delivered record
                 if not lean:
                     out.append(Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
-                                       message=r.note, destination_id=r.destination_id, attempts=attempt))
+                                       message=clip(r.note), destination_id=r.destination_id, attempts=attempt))
             elif (outcome := _unsettled(row, key, r, answer.status, attempt)) is None:
                 again.append(i)
             else:
@@ -441,7 +443,7 @@ class Deliverer:
         """Every record dead-lettered: the answer was a success whose per-record results cannot be read."""
         if answer.body.__class__ is bytes:
             why = "its answer is not JSON (or is nested over 1,024 levels deep)"
-        why = redact(why, self.secrets)  # it may quote the answer
+        why = clip(redact(why, self.secrets))  # it may quote the answer
         return self.every(batch, status=Status.DEAD_LETTERED, reason=Reason.UNEXPECTED_RESPONSE,
                           message=f"the destination answered {answer.status} but {why}; {MAYBE_APPLIED}",
                           attempt=attempt, answer_status=answer.status)
@@ -478,14 +480,14 @@ def _refused_record(row: int, key: object, result: ItemResult, status: int | Non
     return Outcome(row=row, status=Status.REJECTED, key=None if key is None else str(key),
                    reason=Reason.DESTINATION_REJECTED,
                    message="the destination refused this record; see destination_code and destination_message.",
-                   destination_status=status, destination_code=result.code, destination_message=result.message,
-                   destination_id=result.destination_id, attempts=attempt)
+                   destination_status=status, destination_code=clip(result.code, MAX_CODE_CHARS),
+                   destination_message=clip(result.message), destination_id=result.destination_id, attempts=attempt)
 
 
 def _unexpected_record(row: int, key: object, result: ItemResult, status: int | None, attempt: int) -> Outcome:
     return Outcome(row=row, status=Status.DEAD_LETTERED, key=None if key is None else str(key),
                    reason=Reason.UNEXPECTED_RESPONSE,
-                   message=f"the destination answered {status} but this record's {result.unexpected}; the record may "
+                   message=f"the destination answered {status} but this record's {clip(result.unexpected)}; the record may "
                    "or may not have been applied and is dead-lettered, to be sent again by the next run.",
                    destination_status=status, destination_id=result.destination_id, attempts=attempt)
 

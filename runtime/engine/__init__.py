@@ -6,13 +6,14 @@ from destkit.runtime.engine.build import build_sync
 from destkit.runtime.engine.locking import LockHolder, RunLock, RunLocked
 from destkit.runtime.engine.policy import InputChanged, RunMode, RunPlan, plan_run
 from destkit.runtime.engine.results import RunFailed
-from destkit.runtime.engine.state import RunInfo, StateStore, StateStoreError, input_ref
+from destkit.runtime.engine.state import NotAStateStore, RunInfo, StateStore, StateStoreError, input_ref
 from destkit.runtime.engine.stopping import StopRequest
 from destkit.runtime.engine.sync import PreparedRequest, PreviewItem, ProgressCallback, RunResult, Sync
 
 __all__ = [
     "InputChanged",
     "LockHolder",
+    "NotAStateStore",
     "PreparedRequest",
     "PreviewItem",
     "ProgressCallback",

@@ -16,6 +16,7 @@ whole, so the store stays consistent and a later `resume` continues from what it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -32,7 +33,10 @@ from typing import Any
 from destkit.runtime.delivery.delivered import DeliveredRows
 from destkit.runtime.engine.files import create_private
 from destkit.runtime.engine.outcome_writes import outcome_rows, write_delivered
-from destkit.runtime.errors import DestkitError
+from destkit.runtime.engine.store_errors import NotAStateStore as NotAStateStore
+from destkit.runtime.engine.store_errors import StateStoreError as StateStoreError
+from destkit.runtime.engine.store_errors import stored_outcome
+from destkit.runtime.engine.store_shape import why_not_a_file, why_not_a_store
 from destkit.runtime.outcomes import Outcome, Reason, Status
 
 DEFAULT_PATH = Path(".destkit") / "state.sqlite"
@@ -133,19 +137,6 @@ _SELECT_OUTCOMES = ("SELECT row, key, status, reason, field, message, destinatio
                     "destination_message, destination_id, warnings, attempts, value, primary_key FROM outcomes WHERE run_id = ?")
 
 
-_STATUSES = {s.value: s for s in Status}
-_REASONS = {r.value: r for r in Reason}
-
-
-def _outcome_of(r: tuple[Any, ...]) -> Outcome:
-    """An outcome from its row of `_SELECT_OUTCOMES` (members by dict lookups: `Status(text)` costs ~1 µs)."""
-    return Outcome(row=r[0], status=_STATUSES.get(r[2]) or Status(r[2]), key=r[1],
-                   reason=(_REASONS.get(r[3]) or Reason(r[3])) if r[3] else None, field=r[4],
-                   message=r[5], destination_status=r[6], destination_code=r[7], destination_message=r[8],
-                   destination_id=r[9], warnings=json.loads(r[10]) if r[10] else None, attempts=r[11],
-                   value=None if r[12] is None else json.loads(r[12]), primary_key=r[13])
-
-
 def config_hash(config: dict[str, Any]) -> str:
     """Identifies "the same sync": destination, action, settings and mapping (not secrets, not options)."""
     relevant = {k: config.get(k) for k in ("destination", "action", "settings", "mapping")}
@@ -175,19 +166,6 @@ def input_source(ref: str) -> str:
 def same_input(ref: str, other: str) -> bool:
     """Whether two input versions are versions of the same input (see `input_source`)."""
     return input_source(ref) == input_source(other)
-
-
-class StateStoreError(DestkitError):
-    """The state store cannot be opened or written (disk full, read-only, I/O error); the run stops there.
-
-    What the store held before stays consistent (a failed write is rolled back whole), so once the
-    cause is fixed a resumed run continues from it.
-    """
-
-    def __init__(self, path: Path, cause: BaseException, doing: str = "use") -> None:
-        self.path = path
-        self.cause = str(cause) or type(cause).__name__
-        super().__init__(f"cannot {doing} the state store {path}: {self.cause}")
 
 
 @dataclass
@@ -266,9 +244,11 @@ class StateStore:
         self._listed: dict[str, list[int]] = {}  # run id -> its rows a report lists (`note_listed_rows`)
         try:
             if not self.in_memory:
+                self._refuse_unless_a_store_file()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 create_private(self.path)
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._refuse_unless_a_store()
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL with NORMAL: a commit is in the log (the OS has it) when it returns, so a killed
             # process loses nothing committed; only a power cut may lose the last commits, never consistency
@@ -283,6 +263,17 @@ class StateStore:
             self._add_missing_columns()
         except (sqlite3.Error, OSError) as exc:
             raise StateStoreError(self.path, exc) from exc
+
+    def _refuse_unless_a_store_file(self) -> None:
+        if why := why_not_a_file(self.path):
+            raise NotAStateStore(self.path, why)
+
+    def _refuse_unless_a_store(self) -> None:
+        """Before the first write (WAL mode, our tables): another program's database is left as it was."""
+        if why := why_not_a_store(self.db, _SCHEMA, {"runs": _ADDED_RUN_COLUMNS, "outcomes": _ADDED_OUTCOME_COLUMNS,
+                                                      "jobs": _ADDED_JOB_COLUMNS}):
+            self.db.close()
+            raise NotAStateStore(self.path, why)
 
     def _add_missing_columns(self) -> None:
         """A store written by an older destkit gets the columns added since (its rows keep theirs, NULL in the new)."""
@@ -470,16 +461,17 @@ class StateStore:
 
     def outcomes(self, run_id: str, *, not_delivered_only: bool = False) -> Iterator[Outcome]:
         listed = self._listed.get(run_id) if not_delivered_only else None
+        read = functools.partial(stored_outcome, self.path)
         if listed is not None:  # found by their keys, not by reading all the run's rows
             for start in range(0, len(listed), 500):
                 chunk = listed[start:start + 500]
-                yield from map(_outcome_of, self.db.execute(
+                yield from map(read, self.db.execute(
                     f"{_SELECT_OUTCOMES} AND row IN ({','.join('?' * len(chunk))}) ORDER BY row", (run_id, *chunk)))
             return
         sql = _SELECT_OUTCOMES
         if not_delivered_only:
             sql += " AND (status NOT IN ('delivered', 'skipped') OR warnings IS NOT NULL)"
-        yield from map(_outcome_of, self.db.execute(sql + " ORDER BY row", (run_id,)))
+        yield from map(read, self.db.execute(sql + " ORDER BY row", (run_id,)))
 
     def note_listed_rows(self, run_id: str, rows: list[int]) -> None:
         """`rows` are all of the run's outcomes that are not plainly delivered or skipped (what a report of

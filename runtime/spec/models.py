@@ -27,6 +27,7 @@ from destkit.runtime.spec.auth_models import NoAuth as NoAuth
 from destkit.runtime.spec.auth_models import OAuth2Auth as OAuth2Auth
 from destkit.runtime.spec.auth_models import SettingChoice as SettingChoice
 from destkit.runtime.spec.jobs import JobPage, JobPoll
+from destkit.runtime.spec.regex_risk import nested_repetition
 
 # settings and secrets live in their own module; re-exported, as every spec model is found here
 from destkit.runtime.spec.settings_models import DeriveRule as DeriveRule
@@ -77,6 +78,23 @@ class FieldSchema(_Strict):
         default=None, description="send the hex digest (sha256, or md5 where an API keys records by it) of the "
         "normalised, checked value; a value that already is such a digest (64 or 32 hex) is sent as is (lowercased)"
     )
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        """Here, at the field's own line: compiled with the record checks, a bad one was named by the action only."""
+        if value is None:
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        if risky := nested_repetition(value):  # one long input value would stall the sync
+            raise ValueError(
+                f"{risky} repeats a repetition: on a long value that does not match, Python's regular expressions "
+                "try every way to split it (40 characters take hours) and the sync stalls on it; repeat once "
+                "(a+ for (a+)+), or end each turn on a character the repeated part cannot match (([a-z]+\\.)*)")
+        return value
 
     @model_validator(mode="after")
     def _normalize_needs_a_string(self) -> FieldSchema:
