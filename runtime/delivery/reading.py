@@ -191,7 +191,8 @@ class ResponseReader:
         if self._id_key is None:
             return [None] * len(results)
         ids: list[Any] = list(map(dict.get, results, repeat(self._id_key)))  # each item is an object (`_all_listed`)
-        if not set(map(type, ids)) <= _TEXT_OR_NONE or any(len(rid) > MAX_ID_CHARS for rid in ids if rid is not None):
+        kinds = set(map(type, ids))  # told by C loops: this runs for every delivered batch
+        if not kinds <= _TEXT_OR_NONE or (str in kinds and max(map(len, filter(None, ids)), default=0) > MAX_ID_CHARS):
             ids = list(map(_as_id, ids))  # as `_rid` reads them: a number's text, no over-long id
         return ids
 

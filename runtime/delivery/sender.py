@@ -402,7 +402,7 @@ class Deliverer:
             if r.ok:  # the hot path: one per delivered record
                 if not lean:
                     out.append(Outcome(row=row, status=delivered, key=key if key is None or key.__class__ is str else str(key),
-                                       message=clip(r.note), destination_id=r.destination_id, attempts=attempt))
+                                       message=r.note and clip(r.note), destination_id=r.destination_id, attempts=attempt))
             elif (outcome := _unsettled(row, key, r, answer.status, attempt)) is None:
                 again.append(i)
             else:
