@@ -322,8 +322,11 @@ class _CsvReader:
     def _block_items(self, start: int, block: list[str]) -> list[Item]:
         """The records of consecutive plain lines numbered from `start`."""
         joined = "".join(block)
-        if not joined.isascii() and _SURROGATE.search(joined):
-            return self._each_line(start, block)  # undecodable bytes: which lines, each says
+        if not joined.isascii():
+            if _SURROGATE.search(joined):
+                return self._each_line(start, block)  # undecodable bytes: which lines, each says
+            if "\ufeff" in joined:  # a byte-order mark opening a line: files joined together (`cat a.csv b.csv`)
+                block = [text[1:] if text.startswith("\ufeff") else text for text in block]
         try:
             rows = list(csv.reader(block, delimiter=self.delimiter, strict=True))
         except csv.Error:
@@ -351,6 +354,10 @@ class _CsvReader:
             row = rows[i]
             items[i] = self._item(start + i, row, None) if len(row) != width else {
                 k: v for k, v in zip(header, row, strict=True) if v != ""}
+        if header in rows:  # the header again (files joined together): not a record named "user_id"
+            for i in itertools.compress(range(len(rows)), map(operator.eq, rows, itertools.repeat(header))):
+                items[i] = Malformed(start + i, f"line {start + i} repeats the header (were files joined together?); "
+                                                "remove the line.")
         return items
 
     def _read_header(self) -> Malformed | None:
