@@ -18,6 +18,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from destkit.runtime.config.model import SyncConfig
 from destkit.runtime.engine.build import build_sync, load_config
 from destkit.runtime.engine.membership import audience_of
+from destkit.runtime.engine.mirror import removals_unsafe
 from destkit.runtime.engine.sync import Sync
 from destkit.runtime.outcomes import Operation, Reason, RunSummary
 from destkit.spark.columns import HIDDEN_OUTPUT, spark_ddl
@@ -133,13 +134,7 @@ def removals_skipped(outcomes: DataFrame, config: SyncConfig) -> str | None:
     must not empty the audience unless `options.allow_empty_mirror`."""
     rows = outcomes.where(F.coalesce(F.col("operation") != Operation.REMOVE.value, F.lit(True)))
     unreadable = rows.where(F.col("reason") == Reason.MALFORMED_INPUT.value).count()
-    if unreadable:
-        return (f"{unreadable:,} row{'s' if unreadable > 1 else ''} of the input could not be read (malformed_input): "
-                "no member was removed; fix the input and run again")
-    if not config.options.allow_empty_mirror and rows.limit(1).count() == 0:
-        return ("the input held no records: no member was removed (it would have removed them all); set "
-                "options.allow_empty_mirror: true to empty the audience")
-    return None
+    return removals_unsafe(unreadable, rows.limit(1).count(), config.options.allow_empty_mirror)
 
 
 def rate_share_of(df: DataFrame, concurrency: int, requests_per_second: float | None) -> RateShare:

@@ -256,4 +256,17 @@ def _dead(batch: Batch, reason: Reason, message: str) -> list[Outcome]:
                     message=message) for row, key in zip(batch.rows, batch.keys, strict=True)]
 
 
-__all__ = ["Mirror", "no_remove_request", "no_state_store", "removal_of"]
+def removals_unsafe(unreadable: int, rows: int, allow_empty: bool) -> str | None:
+    """Why a mirror run that read its whole input must still remove nobody, or None (one process and Spark's
+    stage 2 ask the same): an unreadable row has no key, so any member may be that row; and an input of no
+    row (an export that came out empty) would remove them all, unless `options.allow_empty_mirror`."""
+    if unreadable:
+        return (f"{unreadable:,} row{'s' if unreadable > 1 else ''} of the input could not be read (malformed_input): "
+                "no member was removed; fix the input and run again")
+    if rows == 0 and not allow_empty:
+        return ("the input held no records: no member was removed (it would have removed them all); set "
+                "options.allow_empty_mirror: true to empty the audience")
+    return None
+
+
+__all__ = ["Mirror", "no_remove_request", "no_state_store", "removal_of", "removals_unsafe"]

@@ -26,7 +26,7 @@ from destkit.runtime.delivery.retry import RateGate
 from destkit.runtime.delivery.sender import Deliverer, ErrorTable, Idempotency, Lean, ResponseLimits
 from destkit.runtime.engine.jobs import StoredJobs
 from destkit.runtime.engine.key_order import KeyOrder
-from destkit.runtime.engine.mirror import Mirror
+from destkit.runtime.engine.mirror import Mirror, removals_unsafe
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.primary_key import primary_key_reader
 from destkit.runtime.engine.recorder import Recorder
@@ -256,16 +256,8 @@ class Pipeline:
             return "the run was stopped before the end of its input: no member was removed"
         if self.only_keys is not None:
             return "a retry reads only the records that failed: no member was removed"
-        # an unreadable row's key is unknown, so any member may be that row: a file in the wrong encoding or
-        # cut short would otherwise remove the whole audience
-        unreadable = self.summary.reasons[Reason.MALFORMED_INPUT.value]
-        if unreadable:
-            return (f"{unreadable:,} row{'s' if unreadable > 1 else ''} of the input could not be read (malformed_input): "
-                    "no member was removed; fix the input and run again")
-        if self.rows_read == 0 and not self.sync.options.allow_empty_mirror:  # an export that came out empty
-            return ("the input held no records: no member was removed (it would have removed them all); set "
-                    "options.allow_empty_mirror: true to empty the audience")
-        return None
+        return removals_unsafe(self.summary.reasons[Reason.MALFORMED_INPUT.value], self.rows_read,
+                               self.sync.options.allow_empty_mirror)
 
     async def go(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         """The producer (this task's `produce`) feeding worker tasks; any failure of either stops both at once."""
