@@ -23,6 +23,7 @@ from destkit.runtime.record.finite import Unsendable, find_unsendable, float_hol
 from destkit.runtime.record.loop import one_expression
 from destkit.runtime.record.normalize import DIGESTS, as_names, build_normalizer
 from destkit.runtime.record.normalize import strict_email as strict_email  # defined next to the `email` step
+from destkit.runtime.record.object_values import VALUE_HELPERS, emit_values_loop, values_in_one_loop
 from destkit.runtime.spec.models import CatalogSpec, FieldSchema
 from destkit.runtime.spec.vocabulary import E164
 
@@ -254,19 +255,6 @@ def is_datetime(value: str) -> bool:
     return True
 
 
-def _fix_values(name: str, obj: dict[str, Any], allowed: frozenset[type], expected: str) -> dict[str, Any]:
-    """Drop keys whose value is None (absent); any other value of a wrong type fails the record."""
-    out = {}
-    for k, v in obj.items():
-        if v is None:
-            continue
-        if type(v) not in allowed:
-            raise RecordError(MappingReason.TYPE_MISMATCH, name,
-                              f"{name}.{k} must be {expected}, got {type(v).__name__}; flatten it or map it to another key.")
-        out[k] = v
-    return out
-
-
 def _check_values(name: str, obj: dict[str, Any], max_length: int | None, item_types: frozenset[type] | None,
                   item_expected: str) -> dict[str, Any]:
     """An object's values against its `values:` schema beyond their type: a string's length, a list's items."""
@@ -339,8 +327,8 @@ def _normalized(name: str, normalize: Callable[[str], str | None], value: str) -
 # the failure builders and coercions the generated code calls, under their own names
 _HELPERS = {fn.__name__: fn for fn in (
     _missing, _type, _item_type, _too_long, _too_short, _bad_phone, _bad_email, _bad_format, _bad_pattern,
-    _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _fix_values, _check_values, _check_items,
-    _drop_unknown_keys, _normalized,
+    _bad_enum, _too_many, _unknown, _as_str, _as_number, _as_bool, _check_values, _check_items, _drop_unknown_keys,
+    _normalized, *VALUE_HELPERS,
 )}
 def _expected(types: tuple[str, ...]) -> str:
     words = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
@@ -416,6 +404,8 @@ class CheckCompiler:
         """No NaN or infinity is sent (orjson would write null, clearing the value): checked only where a
         float can be (`float_holding`), so a record of strings pays nothing for it."""
         emit, place = self.gen.emit, float_holding(f)
+        if values_in_one_loop(f):
+            return  # checked with the values' types (`_emit_object`)
         raising = f"raise _nonfinite({n}, {var}, {self.key_var})"
         if place == "scalar":
             emit(f"if {var}.__class__ is float and {var} - {var} != 0.0:", 2)
@@ -557,13 +547,22 @@ class CheckCompiler:
         emit(f"raise _type({n}, 'an object', {var})", 3)
         if f.keys_catalog is not None:
             self._emit_catalog(f.keys_catalog, n, var, keys=True)
-        if f.values is not None:
-            allowed = g.const(frozenset(t for ty in f.values.types for t in _PY_TYPES[ty]), "t")
-            emit(f"if not {allowed}.issuperset(map(type, {var}.values())):", 2)
-            emit(f"{var} = _fix_values({n}, {var}, {allowed}, {g.const(_expected(f.values.types))})", 3)
-            emit(f"if not {var}:", 3)
-            emit(f"{var} = None", 4)
-            self._emit_value_checks(n, f.values, var)
+        if f.values is None:
+            return
+        allowed = g.const(frozenset(t for ty in f.values.types for t in _PY_TYPES[ty]), "t")
+        expected = g.const(_expected(f.values.types))
+        at = 2
+        if f.keys_catalog is not None and self.policies.get(f.keys_catalog, "reject") == "drop_and_warn":
+            emit(f"if {var} is not None:", 2)  # every key was unknown and dropped: no values to check
+            at = 3
+        if values_in_one_loop(f):  # each value's type and finiteness, in one pass
+            emit_values_loop(emit, f"_checked_values({n}, {var}, {allowed}, {expected}, {self.key_var})", var, allowed, at)
+            return
+        emit(f"if not {allowed}.issuperset(map(type, {var}.values())):", at)
+        emit(f"{var} = _fix_values({n}, {var}, {allowed}, {expected})", at + 1)
+        emit(f"if not {var}:", at + 1)
+        emit(f"{var} = None", at + 2)
+        self._emit_value_checks(n, f.values, var)
 
     def _emit_value_checks(self, n: str, values: FieldSchema, var: str) -> None:
         """An object's values: their strings' length and their lists' items, when `values:` limits them."""
