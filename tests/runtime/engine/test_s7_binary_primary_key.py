@@ -10,13 +10,12 @@ destination field is sent as text, and a hex string in it would be a silent chan
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from cli_runs import offline_dry_run
 
 from destkit.runtime import Outcome, build_sync
 from tests.conftest import PROPERTIES, TAGS, hc_config
@@ -60,15 +59,9 @@ def test_a_binary_column_that_is_the_primary_key_and_mapped_is_text_and_bytes_no
 def test_a_parquet_file_s_binary_primary_key_is_hex_in_the_outcomes_parquet(tmp_path: Path) -> None:
     source = tmp_path / "audience.parquet"
     pq.write_table(audience(), source)
-    config = tmp_path / "sync.yaml"
-    config.write_text(
-        "destination: hello_charles\naction: send_contacts\nsettings: {subdomain: acme}\n"
-        "mapping: {external_reference_id: user_id, phone_number: phone}\ncatalogs: {tags: [], custom_properties: []}\n"
-        "options: {primary_key: crm_key}\n", encoding="utf-8")
     outcomes = tmp_path / "outcomes.parquet"
-    done = subprocess.run([sys.executable, "-m", "destkit.runtime.cli.app", "dry-run", str(config), "--input", str(source),
-                           "--offline", "--quiet", "--state", str(tmp_path / "state.sqlite"), "--outcomes", str(outcomes)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = offline_dry_run(tmp_path, source, "{external_reference_id: user_id, phone_number: phone}", "--outcomes",
+                           str(outcomes), options="{primary_key: crm_key}")
     assert done.returncode == 0, done.stderr
     table = pq.read_table(outcomes).sort_by("row")
     assert table.column("reason").to_pylist() == [None, None, None]
