@@ -30,7 +30,12 @@ from destkit.runtime.config.yaml_errors import describe, error_line, excerpt
 from destkit.runtime.errors import ConfigError, Issue
 from destkit.runtime.spec import rate_values
 from destkit.runtime.spec.located_yaml import LocatedYaml, YamlLimitError, yaml_error_line
-from destkit.runtime.spec.rate_values import MAX_CONCURRENCY, MIN_REQUESTS_PER_SECOND
+from destkit.runtime.spec.rate_values import (
+    MAX_CONCURRENCY,
+    MIN_REQUESTS_PER_SECOND,
+    InFlightOrUnset,
+    OptionRate,
+)
 
 Policy = Literal["reject", "drop_and_warn"]
 
@@ -41,9 +46,9 @@ class SyncOptions(BaseModel):
     on_unknown_tag: Policy = Field(default="reject", description="a record with a tag the destination lacks: reject it, or drop the tag and warn")
     on_unknown_custom_property: Policy = "reject"
     on_unknown: dict[str, Policy] = Field(default_factory=dict, description="per catalog name, overrides the two above")
-    concurrency: int | None = Field(default=None, ge=1, le=MAX_CONCURRENCY)
-    requests_per_second: float | None = Field(default=None, ge=MIN_REQUESTS_PER_SECOND,
-                                              description="at least one request a minute; overrides the spec's")
+    concurrency: InFlightOrUnset = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+    requests_per_second: OptionRate = Field(default=None, ge=MIN_REQUESTS_PER_SECOND,
+                                            description="at least one request a minute; overrides the spec's")
     max_attempts: int = Field(default=5, ge=1, le=100)
     max_retry_seconds: float = Field(default=600.0, gt=0, description="time budget for retrying one batch")
     max_retry_after: float = Field(default=120.0, ge=0, description="cap on a Retry-After we honour")
@@ -68,16 +73,6 @@ class SyncOptions(BaseModel):
     primary_key: str | None = Field(
         default=None, description="a source path (as a mapping reads one, e.g. customer_id): its value, as text, is "
         "carried into every outcome and report line of the record, so they join back to the source")
-
-    @field_validator("requests_per_second", mode="before")
-    @classmethod
-    def _a_rate_to_keep(cls, value: object) -> float | None:
-        return rate_values.requests_per_second(value, when_absent="to keep to the destination's own rate limit")
-
-    @field_validator("concurrency", mode="before")
-    @classmethod
-    def _a_count_in_flight(cls, value: object) -> int | None:
-        return rate_values.concurrency(value)
 
     @field_validator("primary_key")
     @classmethod

@@ -13,8 +13,6 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from destkit.runtime.spec import rate_values
-
 # the auth blocks live in their own module; re-exported, as every spec model is found here
 from destkit.runtime.spec.auth_models import ApiKeyAuth as ApiKeyAuth
 from destkit.runtime.spec.auth_models import Auth as Auth
@@ -29,7 +27,7 @@ from destkit.runtime.spec.auth_models import NoAuth as NoAuth
 from destkit.runtime.spec.auth_models import OAuth2Auth as OAuth2Auth
 from destkit.runtime.spec.auth_models import SettingChoice as SettingChoice
 from destkit.runtime.spec.jobs import JobPage, JobPoll
-from destkit.runtime.spec.rate_values import MAX_CONCURRENCY, MIN_REQUESTS_PER_SECOND
+from destkit.runtime.spec.rate_values import MAX_CONCURRENCY, MIN_REQUESTS_PER_SECOND, InFlight, SpecRate
 from destkit.runtime.spec.regex_risk import nested_repetition
 
 # settings and secrets live in their own module; re-exported, as every spec model is found here
@@ -418,24 +416,14 @@ class ErrorClasses(_Strict):
 
 
 class RateLimit(_Strict):
-    requests_per_second: float | None = Field(default=None, ge=MIN_REQUESTS_PER_SECOND,
-                                              description="at least one request a minute; absent: no limit")
-    concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY)
+    requests_per_second: SpecRate = Field(default=None, ge=MIN_REQUESTS_PER_SECOND,
+                                          description="at least one request a minute; absent: no limit")
+    concurrency: InFlight = Field(default=4, ge=1, le=MAX_CONCURRENCY)
     headers: Literal["x-ratelimit", "ratelimit"] | None = Field(
         default=None, description="the rate-limit headers the destination sends: when they say the budget is spent, "
         "every sender pauses until the reset. x-ratelimit: X-RateLimit-Remaining with X-RateLimit-Reset in epoch "
         "seconds; ratelimit: RateLimit-Remaining with RateLimit-Reset in seconds from now"
     )
-
-    @field_validator("requests_per_second", mode="before")
-    @classmethod
-    def _a_rate_to_keep(cls, value: object) -> float | None:
-        return rate_values.requests_per_second(value, when_absent="for no limit")
-
-    @field_validator("concurrency", mode="before")
-    @classmethod
-    def _a_count_in_flight(cls, value: object) -> int | None:
-        return rate_values.concurrency(value)
 
 
 class Timeouts(_Strict):

@@ -8,8 +8,11 @@ pydantic's own and refuse such values with an error that names the value and the
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Annotated
 
+from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 # one request a minute: a slower rate is a scheduling problem, not a rate limit
@@ -66,6 +69,14 @@ def concurrency(value: object) -> int | None:
         limit = f"more than {MAX_CONCURRENCY}" if count > MAX_CONCURRENCY else "fewer than one"
         raise refusal(f"{count} requests in flight at once is {limit}", _CONCURRENCY_FIX)
     return count
+
+
+# the field types: each value checked by the functions above before pydantic's own checks
+SpecRate = Annotated[float | None, BeforeValidator(functools.partial(requests_per_second, when_absent="for no limit"))]
+OptionRate = Annotated[float | None, BeforeValidator(functools.partial(
+    requests_per_second, when_absent="to keep to the destination's own rate limit"))]
+InFlight = Annotated[int, BeforeValidator(concurrency)]
+InFlightOrUnset = Annotated[int | None, BeforeValidator(concurrency)]
 
 
 def _number(value: object) -> float | None:

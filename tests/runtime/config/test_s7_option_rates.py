@@ -64,20 +64,12 @@ def test_an_infinite_rate_is_refused_and_told_to_leave_the_key_out(tmp_path: Pat
                    "leave requests_per_second out to keep to the destination's own rate limit.")
 
 
-def test_a_rate_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
-    _, message, _, _ = issue_of(tmp_path, "requests_per_second", ".nan")
-    assert message == "nan is not a number of requests a second."
-
-
-def test_a_rate_written_with_units_is_refused_and_shown_without_them(tmp_path: Path) -> None:
-    _, message, fix, _ = issue_of(tmp_path, "requests_per_second", '"10/s"')
-    assert message == "'10/s' is not a number of requests a second."
-    assert fix.startswith("give a number such as 10")
-
-
-def test_a_boolean_rate_is_refused_not_read_as_one_request_a_second(tmp_path: Path) -> None:
-    _, message, _, _ = issue_of(tmp_path, "requests_per_second", "true")
-    assert message == "true is not a number of requests a second."
+# nan; a rate written with units; true, which pydantic read as one request a second
+@pytest.mark.parametrize(("value", "shown"), [(".nan", "nan"), ('"10/s"', "'10/s'"), ("true", "true")])
+def test_a_rate_that_is_no_number_is_refused_and_told_to_give_one(tmp_path: Path, value: str, shown: str) -> None:
+    _, message, fix, _ = issue_of(tmp_path, "requests_per_second", value)
+    assert message == f"{shown} is not a number of requests a second."
+    assert fix.startswith("give a number such as 10 (at least 0.0167)")
 
 
 def test_a_boolean_concurrency_is_refused_not_read_as_one(tmp_path: Path) -> None:
