@@ -427,8 +427,8 @@ class RateLimit(_Strict):
 
 
 class Timeouts(_Strict):
-    connect: float = Field(default=10.0, gt=0)
-    read: float = Field(default=60.0, gt=0)
+    connect: float = Field(default=10.0, gt=0, allow_inf_nan=False)  # infinite: a stalled destination holds a run
+    read: float = Field(default=60.0, gt=0, allow_inf_nan=False)
 
 
 class IdempotencyKey(_Strict):

@@ -1,9 +1,11 @@
-"""`options.requests_per_second` and `options.concurrency` take only values a sync can keep to.
+"""`options.requests_per_second`, `options.concurrency` and the time limits take only values a sync can keep to.
 
 A rate slower than one request a minute (`1e-9` would have the rate gate wait ~30 years between requests),
-an infinite or not-a-number rate, a rate written with units ("10/s"), a boolean where a number belongs and
-more requests in flight than the runtime allows are each one config error, read by the real config loader:
-the key, the value and the fix, before any record is read.
+an infinite or not-a-number rate, a rate written with units ("10/s"), a boolean where a number belongs,
+more requests in flight than the runtime allows, and an infinite time limit (`.inf` meant none at all: a
+stalled destination held the run forever through `timeout` and `request_deadline_seconds`, a Retry-After of a
+billion seconds was honoured through `max_retry_after`) are each one config error, read by the real config
+loader: the key, the value and the fix, before any record is read.
 """
 
 from __future__ import annotations
@@ -88,6 +90,15 @@ def test_a_huge_concurrency_is_refused_with_the_most_allowed(tmp_path: Path) -> 
 def test_a_fractional_concurrency_is_refused(tmp_path: Path) -> None:
     _, message, _, _ = issue_of(tmp_path, "concurrency", "2.5")
     assert message == "2.5 is not a whole number of requests in flight."
+
+
+@pytest.mark.parametrize("option", ["timeout", "request_deadline_seconds", "max_retry_after", "max_retry_seconds"])
+@pytest.mark.parametrize("value", [".inf", ".nan"])
+def test_an_infinite_or_not_a_number_time_limit_is_a_config_error(tmp_path: Path, option: str, value: str) -> None:
+    key, message, fix, line = issue_of(tmp_path, option, value)
+    assert (key, line) == (f"options.{option}", 6)
+    assert message == f"{value.lstrip('.')} is not a finite number of seconds."
+    assert fix == "give a number of seconds, e.g. 60."
 
 
 def test_destkit_sync_prints_the_key_the_value_and_the_fix_and_sends_nothing(tmp_path: Path) -> None:

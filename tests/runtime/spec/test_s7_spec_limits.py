@@ -1,6 +1,6 @@
-"""A spec's `rate_limit` takes only a rate and a concurrency the runtime can keep to.
+"""A spec's `rate_limit` takes only a rate and a concurrency the runtime can keep to, and its `timeouts` are finite.
 
-The same rules as a sync config's options (tests/runtime/config/test_s7_option_rates.py), read by the spec
+The same rules as a sync config's options (tests/runtime/config/test_s7_option_limits.py), read by the spec
 loader: each refused value is one spec error naming the file, the line, the key, the value and the fix.
 """
 
@@ -17,7 +17,7 @@ name: Demo
 base_url: "https://api.example.com"
 auth: {{kind: api_key, name: x-api-key, value: "{{{{ secrets.key }}}}"}}
 secrets: {{key: {{title: Key}}}}
-rate_limit: {{{key}: {value}}}
+{block}: {{{key}: {value}}}
 actions:
   send:
     title: Send
@@ -26,17 +26,17 @@ actions:
 """
 
 
-def spec_issue(key: str, value: str) -> tuple[str, str, str, int | None]:
-    """(key, message, fix, line) of the one problem the loader finds in a spec whose rate limit has `value`."""
+def spec_issue(key: str, value: str, block: str = "rate_limit") -> tuple[str, str, str, int | None]:
+    """(key, message, fix, line) of the one problem the loader finds in a spec whose `block.key` is `value`."""
     with pytest.raises(SpecError) as caught:
-        parse_spec(SPEC.format(key=key, value=value), "demo.yaml")
+        parse_spec(SPEC.format(block=block, key=key, value=value), "demo.yaml")
     [issue] = caught.value.issues
     assert issue.file == "demo.yaml"
     return issue.key, issue.message, issue.fix, issue.line
 
 
 def test_one_request_a_minute_exactly_is_a_spec_rate() -> None:
-    spec = parse_spec(SPEC.format(key="requests_per_second", value=str(1 / 60)), "demo.yaml")
+    spec = parse_spec(SPEC.format(block="rate_limit", key="requests_per_second", value=str(1 / 60)), "demo.yaml")
     assert spec.rate_limit.requests_per_second == 1 / 60
 
 
@@ -66,3 +66,9 @@ def test_a_spec_rate_that_is_no_number_is_refused(value: str, shown: str) -> Non
 def test_a_spec_concurrency_that_is_no_sane_count_is_refused(value: str, message: str) -> None:
     key, got, fix, _ = spec_issue("concurrency", value)
     assert (key, got, fix) == ("rate_limit.concurrency", message, "give a whole number from 1 to 256.")
+
+
+@pytest.mark.parametrize("key", ["connect", "read"])
+def test_an_infinite_spec_timeout_is_refused(key: str) -> None:
+    found, message, _, line = spec_issue(key, ".inf", block="timeouts")
+    assert (found, message, line) == (f"timeouts.{key}", "Input should be a finite number.", 7)
