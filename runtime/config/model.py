@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -33,6 +33,7 @@ from destkit.runtime.spec.located_yaml import LocatedYaml, YamlLimitError, yaml_
 from destkit.runtime.spec.rate_values import (
     MAX_CONCURRENCY,
     MIN_REQUESTS_PER_SECOND,
+    NOT_A_BOOL,
     InFlightOrUnset,
     OptionRate,
 )
@@ -49,15 +50,17 @@ class SyncOptions(BaseModel):
     concurrency: InFlightOrUnset = Field(default=None, ge=1, le=MAX_CONCURRENCY)
     requests_per_second: OptionRate = Field(default=None, ge=MIN_REQUESTS_PER_SECOND,
                                             description="at least one request a minute; overrides the spec's")
-    max_attempts: int = Field(default=5, ge=1, le=100)
+    max_attempts: Annotated[int, NOT_A_BOOL] = Field(default=5, ge=1, le=100)
     # the time limits are finite (allow_inf_nan=False): an infinite one let a stalled destination hold a run forever
-    max_retry_seconds: float = Field(default=600.0, gt=0, allow_inf_nan=False,
-                                     description="time budget for retrying one batch")
-    max_retry_after: float = Field(default=120.0, ge=0, allow_inf_nan=False, description="cap on a Retry-After we honour")
-    timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="read timeout per request, seconds")
+    max_retry_seconds: Annotated[float, NOT_A_BOOL] = Field(default=600.0, gt=0, allow_inf_nan=False,
+                                                            description="time budget for retrying one batch")
+    max_retry_after: Annotated[float, NOT_A_BOOL] = Field(default=120.0, ge=0, allow_inf_nan=False,
+                                                          description="cap on a Retry-After we honour")
+    timeout: Annotated[float | None, NOT_A_BOOL] = Field(default=None, gt=0, allow_inf_nan=False,
+                                                         description="read timeout per request, seconds")
     max_response_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="an answer whose body, once "
                                     "decoded, is larger is not read (its records: unexpected_response)")
-    request_deadline_seconds: float = Field(default=120.0, gt=0, allow_inf_nan=False, description="the most one request may take, "
+    request_deadline_seconds: Annotated[float, NOT_A_BOOL] = Field(default=120.0, gt=0, allow_inf_nan=False, description="the most one request may take, "
                                             "sending and reading its whole answer")
     max_record_bytes: int = Field(default=1_000_000, ge=64, description="a serialized record over this is invalid (too_large)")
     incremental: bool = Field(default=False, description="with a state store: a record whose body is the same as "

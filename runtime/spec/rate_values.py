@@ -1,4 +1,5 @@
-"""The values a rate limit may take, shared by a spec's `rate_limit` and a sync config's `options`.
+"""The values a rate limit may take, shared by a spec's `rate_limit` and a sync config's `options` (and, for
+any other count or time of theirs, `NOT_A_BOOL`).
 
 pydantic's `gt=0` let through rates no sync can keep to (1e-9 a second: the rate gate waits ~30 years
 between requests; inf: no limit at all, said as a number), and read `true` as 1. These checks run before
@@ -71,12 +72,21 @@ def concurrency(value: object) -> int | None:
     return count
 
 
+def not_a_bool(value: object) -> object:
+    """`value`, unless it is a bool: pydantic reads `true` as 1, a count or a time nobody meant."""
+    if isinstance(value, bool):
+        raise refusal(f"{shown(value)} is not a number",
+                      "write the number itself: YAML reads true as a boolean, which is no count or time.")
+    return value
+
+
 # the field types: each value checked by the functions above before pydantic's own checks
 SpecRate = Annotated[float | None, BeforeValidator(functools.partial(requests_per_second, when_absent="for no limit"))]
 OptionRate = Annotated[float | None, BeforeValidator(functools.partial(
     requests_per_second, when_absent="to keep to the destination's own rate limit"))]
 InFlight = Annotated[int, BeforeValidator(concurrency)]
 InFlightOrUnset = Annotated[int | None, BeforeValidator(concurrency)]
+NOT_A_BOOL = BeforeValidator(not_a_bool)  # for any other count or time: Annotated[float, NOT_A_BOOL]
 
 
 def _number(value: object) -> float | None:

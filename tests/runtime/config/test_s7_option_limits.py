@@ -101,6 +101,14 @@ def test_an_infinite_or_not_a_number_time_limit_is_a_config_error(tmp_path: Path
     assert fix == "give a number of seconds, e.g. 60."
 
 
+@pytest.mark.parametrize("option", ["max_attempts", "timeout", "request_deadline_seconds", "max_retry_after",
+                                    "max_retry_seconds"])
+def test_a_boolean_count_or_time_limit_is_refused_not_read_as_one(tmp_path: Path, option: str) -> None:
+    key, message, fix, _ = issue_of(tmp_path, option, "true")
+    assert (key, message) == (f"options.{option}", "true is not a number.")
+    assert fix == "write the number itself: YAML reads true as a boolean, which is no count or time."
+
+
 def test_destkit_sync_prints_the_key_the_value_and_the_fix_and_sends_nothing(tmp_path: Path) -> None:
     config = tmp_path / "sync.yaml"
     config.write_text(CONFIG.format(option="requests_per_second", value="1e-9"), encoding="utf-8")

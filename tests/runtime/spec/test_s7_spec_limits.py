@@ -69,6 +69,8 @@ def test_a_spec_concurrency_that_is_no_sane_count_is_refused(value: str, message
 
 
 @pytest.mark.parametrize("key", ["connect", "read"])
-def test_an_infinite_spec_timeout_is_refused(key: str) -> None:
-    found, message, _, line = spec_issue(key, ".inf", block="timeouts")
-    assert (found, message, line) == (f"timeouts.{key}", "Input should be a finite number.", 7)
+@pytest.mark.parametrize(("value", "message"), [(".inf", "Input should be a finite number."),
+                                                ("true", "true is not a number.")])
+def test_an_infinite_or_boolean_spec_timeout_is_refused(key: str, value: str, message: str) -> None:
+    found, got, _, line = spec_issue(key, value, block="timeouts")
+    assert (found, got, line) == (f"timeouts.{key}", message, 7)
