@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from destkit.runtime.config.source_paths import source_columns
 from destkit.runtime.engine.arrow_records import items_from_batch
 from destkit.runtime.engine.build import build_sync
 from destkit.runtime.engine.items import Item
@@ -91,18 +92,21 @@ class PartitionRun:
         self.members: dict[str, Member] = {}  # mirror: each member's removal record after the run, by key
         self.member_key: Callable[[str], str] | None = None  # mirror: the key a row's member is kept by
 
-    def records(self, batches: Iterator[pa.RecordBatch], seed: Seed | None = None) -> Iterator[Item]:
-        """The input rows as the pipeline reads them (row 1 first; a value Arrow cannot convert is that row's
-        `Malformed` item), without the hidden state columns.
+    def records(self, batches: Iterator[pa.RecordBatch], sync: Sync, seed: Seed | None = None) -> Iterator[Item]:
+        """The input rows as `sync` reads them (row 1 first; a value Arrow cannot convert is that row's
+        `Malformed` item; an unmapped binary primary key left bytes: `ColumnsRead.as_bytes`), without the hidden
+        state columns.
 
         `seed` gets each Arrow batch (with the state columns the driver joined on) before any of its rows is fed,
         so the pipeline finds their previous state when it looks a batch of records up."""
+        read = source_columns(sync.config.mapping, sync.options.primary_key)
+        as_bytes = read.as_bytes if read is not None else frozenset()
         row = 1
         for batch in batches:
             if seed is not None:
                 seed(batch)
             hidden = [name for name in HIDDEN_INPUT if name in batch.schema.names]
-            yield from items_from_batch(batch.drop_columns(hidden) if hidden else batch, first_row=row)
+            yield from items_from_batch(batch.drop_columns(hidden) if hidden else batch, row, as_bytes)
             row += batch.num_rows
 
     def outcomes(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -158,7 +162,7 @@ class PartitionRun:
         sync = build_sync(self.job.config, **self.job.overrides)
         if self.job.incremental:
             return self.run_incremental(sync, batches)
-        return sync.run(self.records(batches), on_outcome=self.collect, run_id=self.job.run_id)
+        return sync.run(self.records(batches, sync), on_outcome=self.collect, run_id=self.job.run_id)
 
     def run_incremental(self, sync: Sync, batches: Iterator[pa.RecordBatch]) -> RunResult:
         """A run against a scratch state store seeded with the state table's fingerprints as records are read;
@@ -178,7 +182,7 @@ class PartitionRun:
                                  [(destination, action, key, fp) for key, fp in previous])
 
         try:
-            result = sync.run(self.records(batches, seed), on_outcome=self.collect, run_id=self.job.run_id,
+            result = sync.run(self.records(batches, sync, seed), on_outcome=self.collect, run_id=self.job.run_id,
                               state=store)
             rows = store.db.execute("SELECT key, fingerprint FROM fingerprints WHERE destination = ? AND action = ?",
                                     (destination, action))

@@ -1,7 +1,8 @@
 """Helpers for tests that run `destkit sync` / `destkit retry` as a subprocess against a served emulator.
 
 Not a test module: the files `test_run_failures.py`, `test_stop_signals.py`, `test_run_lock.py`,
-`test_retry_latest_outcome.py`, `test_run_identity.py` and `test_output_files.py` share it.
+`test_retry_latest_outcome.py`, `test_run_identity.py` and `test_output_files.py` share it, and the tests of
+what `destkit dry-run --offline` says about an input (`offline_dry_run`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,20 @@ def run_cli(args: list[str], *, timeout: float = 120, prefix: list[str] | None =
             env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*(prefix or []), *CLI, *args], env=env or ENV, capture_output=True, text=True,
                           timeout=timeout, check=False, cwd=cwd)
+
+
+def offline_dry_run(folder: Path, source: Path, mapping: str, *more: str,
+                    options: str = "") -> subprocess.CompletedProcess[str]:
+    """`destkit dry-run --offline` over `source` of a Send Contacts config (written to `folder`, catalogs given,
+    so no destination is asked) whose `mapping` and `options` are YAML, e.g. `{external_reference_id: id}`;
+    `more` are further arguments. Lines up to 300 characters, so a long error is one line."""
+    config = folder / "sync.yaml"
+    config.write_text(
+        "destination: hello_charles\naction: send_contacts\nsettings: {subdomain: acme}\n"
+        f"mapping: {mapping}\ncatalogs: {{tags: [], custom_properties: []}}\n"
+        + (f"options: {options}\n" if options else ""), encoding="utf-8")
+    return run_cli(["dry-run", str(config), "--input", str(source), "--offline", "--quiet",
+                    "--state", str(folder / "state.sqlite"), *more], env={**os.environ, "COLUMNS": "300"})
 
 
 def start_cli(args: list[str], stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> subprocess.Popen[str]:

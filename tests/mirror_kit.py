@@ -5,19 +5,25 @@
 per-record operation form). Each answer lists one result per member: `{status: ok}` or
 `{status: error, code}`. The emulator keeps every request's members, so a test sees exactly what
 reached it.
+
+The fixtures `audience` (an empty one) and `url` (its emulator served on loopback) are taken by a test module
+that imports them (`from mirror_kit import audience, url`); `mirror_sync` builds a mirror Sync against `url`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from destkit.runtime import DestinationSpec
+from destkit.runtime import DestinationSpec, Sync, build_sync
+from destkit.runtime.cli.server import running_server
 from destkit.runtime.spec.loader import parse_spec
 
 TOKEN = "mirror-token"
@@ -138,3 +144,21 @@ def people(numbers: range | list[int]) -> list[dict[str, str]]:
 
 def emails(numbers: range | list[int]) -> set[str]:
     return {f"user{n}@example.com" for n in numbers}
+
+
+def mirror_sync(url: str, action: str = "sync_members", token: str = TOKEN, **options: Any) -> Sync:
+    """A mirror Sync of `action` against the emulator at `url`, with the token given (and the options)."""
+    cfg = config(action, **options)
+    cfg["secrets"] = {"token": token}
+    return build_sync(cfg, spec=spec(), base_url=url, allow_http=True)
+
+
+@pytest.fixture
+def audience() -> Audience:
+    return Audience()
+
+
+@pytest.fixture
+def url(audience: Audience) -> Iterator[str]:
+    with running_server(create_app(audience)) as base_url:
+        yield base_url

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -28,7 +28,15 @@ from destkit.runtime.config.secrets import Secret
 from destkit.runtime.config.source_paths import UnknownPathPolicy
 from destkit.runtime.config.yaml_errors import describe, error_line, excerpt
 from destkit.runtime.errors import ConfigError, Issue
+from destkit.runtime.spec import rate_values
 from destkit.runtime.spec.located_yaml import LocatedYaml, YamlLimitError, yaml_error_line
+from destkit.runtime.spec.rate_values import (
+    MAX_CONCURRENCY,
+    MIN_REQUESTS_PER_SECOND,
+    NOT_A_BOOL,
+    InFlightOrUnset,
+    OptionRate,
+)
 
 Policy = Literal["reject", "drop_and_warn"]
 
@@ -39,15 +47,20 @@ class SyncOptions(BaseModel):
     on_unknown_tag: Policy = Field(default="reject", description="a record with a tag the destination lacks: reject it, or drop the tag and warn")
     on_unknown_custom_property: Policy = "reject"
     on_unknown: dict[str, Policy] = Field(default_factory=dict, description="per catalog name, overrides the two above")
-    concurrency: int | None = Field(default=None, ge=1, le=256)
-    requests_per_second: float | None = Field(default=None, gt=0)
-    max_attempts: int = Field(default=5, ge=1, le=100)
-    max_retry_seconds: float = Field(default=600.0, gt=0, description="time budget for retrying one batch")
-    max_retry_after: float = Field(default=120.0, ge=0, description="cap on a Retry-After we honour")
-    timeout: float | None = Field(default=None, gt=0, description="read timeout per request, seconds")
+    concurrency: InFlightOrUnset = Field(default=None, ge=1, le=MAX_CONCURRENCY)
+    requests_per_second: OptionRate = Field(default=None, ge=MIN_REQUESTS_PER_SECOND,
+                                            description="at least one request a minute; overrides the spec's")
+    max_attempts: Annotated[int, NOT_A_BOOL] = Field(default=5, ge=1, le=100)
+    # the time limits are finite (allow_inf_nan=False): an infinite one let a stalled destination hold a run forever
+    max_retry_seconds: Annotated[float, NOT_A_BOOL] = Field(default=600.0, gt=0, allow_inf_nan=False,
+                                                            description="time budget for retrying one batch")
+    max_retry_after: Annotated[float, NOT_A_BOOL] = Field(default=120.0, ge=0, allow_inf_nan=False,
+                                                          description="cap on a Retry-After we honour")
+    timeout: Annotated[float | None, NOT_A_BOOL] = Field(default=None, gt=0, allow_inf_nan=False,
+                                                         description="read timeout per request, seconds")
     max_response_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="an answer whose body, once "
                                     "decoded, is larger is not read (its records: unexpected_response)")
-    request_deadline_seconds: float = Field(default=120.0, gt=0, description="the most one request may take, "
+    request_deadline_seconds: Annotated[float, NOT_A_BOOL] = Field(default=120.0, gt=0, allow_inf_nan=False, description="the most one request may take, "
                                             "sending and reading its whole answer")
     max_record_bytes: int = Field(default=1_000_000, ge=64, description="a serialized record over this is invalid (too_large)")
     incremental: bool = Field(default=False, description="with a state store: a record whose body is the same as "
@@ -107,6 +120,10 @@ def validation_message(err: ErrorDetails) -> tuple[str, str]:
         close = difflib.get_close_matches(str(err["input"]), allowed, n=1, cutoff=0.6)
         return (f"{err['input']!r} is not one of: {', '.join(allowed)}.",
                 f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(allowed)}.")
+    if err["type"] == "finite_number":  # only the time limits refuse inf and nan
+        return f"{rate_values.shown(err['input'])} is not a finite number of seconds.", "give a number of seconds, e.g. 60."
+    if err["type"] == rate_values.FIXABLE:
+        return f"{err['msg']}.", rate_values.fix_of(err.get("ctx"))
     if err["type"] == "value_error" and loc == ["options", "primary_key"]:  # split_path's words, without pydantic's
         return f"{str(err['msg']).removeprefix('Value error, ')}.", "give the source field's name, with dots for nesting."
     return f"{err['msg']}.", ""

@@ -12,7 +12,7 @@ name in a template already fails each record with its name.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -74,17 +74,33 @@ def mapped_source_paths(mapping: Mapping[str, Any], prefix: str = "mapping") -> 
             yield from mapped_source_paths(spec, key)  # an object field mapped key by key
 
 
-def source_columns(mapping: Any, primary_key: str | None = None) -> frozenset[str] | None:
+class ColumnsRead(frozenset[str]):
+    """The input's top-level columns a run reads (`source_columns`); `as_bytes`, those of them whose binary
+    values stay bytes rather than becoming text: the primary key's column when the mapping does not read it,
+    so its key is the bytes' hex (`key_text`), every value alike, and bytes that are not UTF-8 fail no row.
+    A binary column the mapping reads stays text: a destination is sent text, never a hex of its own."""
+
+    as_bytes: frozenset[str]
+
+    def __new__(cls, names: Iterable[str], as_bytes: Iterable[str] = ()) -> ColumnsRead:
+        read = super().__new__(cls, names)
+        read.as_bytes = frozenset(as_bytes)
+        return read
+
+
+def source_columns(mapping: Any, primary_key: str | None = None) -> ColumnsRead | None:
     """The input's top-level columns a run reads: the first name of every path the mapping reads, and of the
     primary key. None (every column) when the mapping renders a template, which may read any field, or is no
     mapping of fields at all. A columnar input (Parquet, Delta, a query) then decodes only these: a value in
     another column can neither fail a record nor cost its decoding."""
     if not isinstance(mapping, Mapping) or _renders_a_template(mapping):
         return None
-    paths = [path for _, path in mapped_source_paths(mapping)] + ([primary_key] if primary_key else [])
-    if not all(map(_readable, paths)):
+    paths = [path for _, path in mapped_source_paths(mapping)]
+    if not all(map(_readable, [*paths, *([primary_key] if primary_key else [])])):
         return None
-    return frozenset(split_path(path)[0] for path in paths)
+    mapped = frozenset(split_path(path)[0] for path in paths)
+    key = split_path(primary_key) if primary_key else []
+    return ColumnsRead(mapped.union(key[:1]), key if len(key) == 1 and key[0] not in mapped else ())
 
 
 def _renders_a_template(mapping: Mapping[str, Any]) -> bool:
@@ -175,5 +191,5 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-__all__ = ["SPARSE_HINT", "Columns", "UnknownPathPolicy", "ambiguous_path_issues", "delimiter_issue", "encoding_issue", "mapped_source_paths", "not_text", "source_columns",
+__all__ = ["SPARSE_HINT", "Columns", "ColumnsRead", "UnknownPathPolicy", "ambiguous_path_issues", "delimiter_issue", "encoding_issue", "mapped_source_paths", "not_text", "source_columns",
            "unknown_primary_key", "unknown_source_paths"]

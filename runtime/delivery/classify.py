@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from destkit.runtime.delivery.clipping import answer_text
 from destkit.runtime.delivery.exchange import Lost, NoReply, transport_failure
 from destkit.runtime.delivery.reading import compile_path
 from destkit.runtime.delivery.retry import parse_retry_after
@@ -75,7 +76,7 @@ class ErrorPaths:
         return cls(compile_path(rule.code) if rule.code else None, compile_path(rule.message) if rule.message else None)
 
     def read(self, body: Any) -> tuple[str | None, str | None]:
-        return _text(self.code(body) if self.code else None), _text(self.message(body) if self.message else None)
+        return answer_text(self.code(body) if self.code else None), answer_text(self.message(body) if self.message else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +263,7 @@ def conventional_error(body: Any) -> tuple[str | None, str | None]:
         return None, None
     errors = body.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return _text(errors[0].get("code")), _text(errors[0].get("message"))
+        return answer_text(errors[0].get("code")), answer_text(errors[0].get("message"))
     for key in _MESSAGE_KEYS:
         if isinstance(body.get(key), str):
             return None, body[key]
@@ -275,10 +276,6 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     if value is not None:
         return value
     return next((v for k, v in headers.items() if k.lower() == name), None)
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""How much of what a destination says is kept in an outcome: its code, its message, a value we quote.
+"""How much of what a destination says is kept in an outcome (its code, its message, a value we quote), and
+as what text.
 
 Each record of a batch gets its own copy in the report, the state store, the summary's error groups
 and the terminal, so a hostile or broken destination's 1 MB message for a batch of 1,000 records was
@@ -7,7 +8,9 @@ and the terminal, so a hostile or broken destination's 1 MB message for a batch 
 
 from __future__ import annotations
 
-from typing import overload
+from typing import Any, overload
+
+from destkit.runtime.record.key_text import key_text
 
 MAX_CODE_CHARS = 200  # an error code is a word; more is a message in the wrong field
 MAX_TEXT_CHARS = 2_000  # a message a person reads, with room for a quoted detail
@@ -28,4 +31,11 @@ def clip(text: str | None, limit: int = MAX_TEXT_CHARS) -> str | None:
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
-__all__ = ["MAX_CODE_CHARS", "MAX_TEXT_CHARS", "clip"]
+def answer_text(value: Any) -> str | None:
+    """What a destination said (a code, a message, a note) as text: a string as it is, anything else as JSON
+    writes it (`{"a":1}`, `["x","y"]`, `true`, `17`: `key_text`), never a Python repr (`{'a': 1}`, `True`);
+    null is nothing said."""
+    return value if value.__class__ is str else key_text(value)
+
+
+__all__ = ["MAX_CODE_CHARS", "MAX_TEXT_CHARS", "answer_text", "clip"]

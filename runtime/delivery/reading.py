@@ -12,6 +12,7 @@ from typing import Any
 import jmespath
 import orjson
 
+from destkit.runtime.delivery.clipping import answer_text
 from destkit.runtime.spec.body_template import field_path
 from destkit.runtime.spec.models import FieldMatch, IndexMatch, KeyMatch, RequestSpec, ResultsSpec
 
@@ -108,7 +109,7 @@ class ResponseReader:
         if self._note is None:
             return ItemResult(True, rid)
         note = self._note(item)
-        return ItemResult(True, rid, None, None, False, None if note is None else str(note))
+        return ItemResult(True, rid, None, None, False, answer_text(note))
 
     def _rid(self, item: Any) -> str | None:
         if self._id_key is not None:
@@ -125,11 +126,9 @@ class ResponseReader:
 
     def _refusal(self, item: Any, rid: str | None) -> ItemResult:
         """The record was refused: the destination's code and message, retryable when the code is transient."""
-        code = self._code(item) if self._code else None
-        message = self._message(item) if self._message else None
-        code_text = None if code is None else str(code)
-        return ItemResult(False, rid, code_text,
-                          None if message is None else str(message), code_text in self._retry_codes)
+        code = answer_text(self._code(item)) if self._code else None
+        message = answer_text(self._message(item)) if self._message else None
+        return ItemResult(False, rid, code, message, code in self._retry_codes)
 
     def _neither(self, value: Any) -> str:
         ok = self.spec.ok
@@ -229,10 +228,10 @@ class ResponseReader:
             return ItemResult(True)
         if isinstance(error, dict) and error and not self._code:
             code, message = next(iter(error.items()))
-            return ItemResult(False, None, str(code), str(message))
+            return ItemResult(False, None, str(code), answer_text(message))
         result = self._item(error)
         # an entry in the errors mapping is a failure even when the ok rule would pass it
-        return result if not result.ok else ItemResult(False, None, None, str(error))
+        return result if not result.ok else ItemResult(False, None, None, answer_text(error))
 
     def _from_owned_items(self, items: list[Any], keys: list[object]) -> list[ItemResult] | str:
         """A list of result items naming their record: each record reads its own item.

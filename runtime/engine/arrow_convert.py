@@ -295,6 +295,12 @@ def _is_bytes(pa: Any, t: Any) -> bool:
                 or (hasattr(types, "is_binary_view") and types.is_binary_view(t)))
 
 
+def bytes_values(pa: Any, array: Any) -> list[Any] | None:
+    """A binary column's values as bytes, not text (None if `array` is not binary): a primary key's, which
+    `key_text` writes as hex."""
+    return array.to_pylist() if _is_bytes(pa, array.type) else None  # type: ignore[no-any-return]
+
+
 def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     """`array` as an array whose `to_pylist` values (after the returned fix) are what the checks take.
 
@@ -321,5 +327,5 @@ def convert(pa: Any, pc: Any, array: Any) -> tuple[Any, Fix | None]:
     return array, None  # anything else as pyarrow gives it
 
 
-__all__ = ["Fix", "column_values", "containers_per_value", "convert", "dict_maker", "dicts_of", "field_names", "rows_per_conversion",
+__all__ = ["Fix", "bytes_values", "column_values", "containers_per_value", "convert", "dict_maker", "dicts_of", "field_names", "rows_per_conversion",
            "values_by_row"]

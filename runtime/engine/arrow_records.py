@@ -20,8 +20,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from destkit.runtime.config.source_paths import Columns
-from destkit.runtime.engine.arrow_convert import column_values, dicts_of, rows_per_conversion, values_by_row
+from destkit.runtime.config.source_paths import Columns, ColumnsRead
+from destkit.runtime.engine.arrow_convert import (
+    bytes_values,
+    column_values,
+    dicts_of,
+    rows_per_conversion,
+    values_by_row,
+)
 from destkit.runtime.engine.hive_partitions import partition_names, partition_values, with_partitions
 from destkit.runtime.engine.interruptible import Stop, call_interruptibly
 from destkit.runtime.engine.items import Item, ItemSource, Malformed
@@ -90,14 +96,18 @@ def _compute() -> tuple[Any, Any]:
     return require_pyarrow("reading Arrow data"), _PC
 
 
-def items_from_batch(batch: Any, first_row: int = 1) -> list[Item]:
+def items_from_batch(batch: Any, first_row: int = 1, as_bytes: Collection[str] = ()) -> list[Item]:
     """The records of an Arrow RecordBatch whose first row is row `first_row` of the input; a row with a value
-    that cannot be converted is a `Malformed` naming the row and the column."""
+    that cannot be converted is a `Malformed` naming the row and the column. A binary column named in
+    `as_bytes` (`ColumnsRead.as_bytes`) keeps its bytes; any other is text."""
     pa, pc = _compute()
     names: list[str] = batch.schema.names
     columns: list[list[Any]] = []
     problems: dict[int, str] = {}
     for name, array in zip(names, batch.columns, strict=True):
+        if name in as_bytes and (raw := bytes_values(pa, array)) is not None:
+            columns.append(raw)
+            continue
         try:
             columns.append(column_values(pa, pc, array))
         except Exception:  # find the rows that fail, convert the rest
@@ -176,12 +186,13 @@ def iter_arrow_records(source: Any, columns: Collection[str] | None = None) -> I
     """The records of a pyarrow Table / RecordBatch / RecordBatchReader / iterable of RecordBatches, read a batch
     of ≤ 8,192 rows at a time and made records at most 1,024 at a time (`rows_per_conversion`); a row that
     cannot be converted is a `Malformed` naming it. The records are handed on by a C iterator: no Python frame per record.
-    With `columns`, only those are converted (see `projection`)."""
+    With `columns`, only those are converted (see `projection`), the `ColumnsRead.as_bytes` ones left bytes."""
     return itertools.chain.from_iterable(_item_lists(source, columns))
 
 
 def _item_lists(source: Any, columns: Collection[str] | None) -> Iterator[list[Item]]:
     pa = require_pyarrow("reading Arrow data")
+    as_bytes = columns.as_bytes if isinstance(columns, ColumnsRead) else frozenset()
     row = 1
     for batch in arrow_batches(source):
         if isinstance(batch, Unreadable):
@@ -193,7 +204,7 @@ def _item_lists(source: Any, columns: Collection[str] | None) -> Iterator[list[I
             batch = batch.select(wanted)
         rows = rows_per_conversion(pa, batch.schema)
         for offset in range(0, batch.num_rows, rows):
-            yield items_from_batch(batch.slice(offset, rows), row + offset)
+            yield items_from_batch(batch.slice(offset, rows), row + offset, as_bytes)
         row += batch.num_rows
 
 
@@ -318,13 +329,13 @@ def read_parquet(path: str | Path, columns: Collection[str] | None = None) -> It
     problem with it is raised here. pyarrow.parquet alone is used (pyarrow.dataset costs 50 MiB more).
     With `columns`, the records hold only those (the others are never decoded: `projection`)."""
     files = parquet_files(path)
-    return iter_arrow_records(_parquet_batches(_parquet_file(files[0]), files, Path(path), columns))
+    return iter_arrow_records(_parquet_batches(_parquet_file(files[0]), files, Path(path), columns), columns)
 
 
 def read_delta(path: str | Path, columns: Collection[str] | None = None) -> Iterator[Item]:
     """The records of a Delta table's current version, streamed (opened now: a problem is raised here); with
     `columns`, only those."""
-    return iter_arrow_records(_delta_batches(delta_dataset(path), path, columns))
+    return iter_arrow_records(_delta_batches(delta_dataset(path), path, columns), columns)
 
 
 def _delta_batches(dataset: Any, path: str | Path, columns: Collection[str] | None) -> Iterator[Any]:
@@ -424,7 +435,7 @@ def read_duckdb(sql: str, database: str | Path | None = None, columns: Collectio
     if reader is Stop.INTERRUPTED:
         con.close()
         raise UsageError("the --input-sql query was interrupted by a stop signal before its first rows.", key="input")
-    return _closing(iter_arrow_records(_query_batches(duckdb, reader, con)), con)
+    return _closing(iter_arrow_records(_query_batches(duckdb, reader, con), columns), con)
 
 
 def _query_batches(duckdb: Any, reader: Any, con: Any) -> Iterator[Any]:

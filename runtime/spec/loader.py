@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from destkit.mapping import Template, TemplateError
 from destkit.runtime.errors import Issue, SpecError
+from destkit.runtime.spec import rate_values
 from destkit.runtime.spec.body_template import (
     OPERATION,
     build_envelope,
@@ -132,7 +133,7 @@ def _validate(doc: LocatedYaml, file: str) -> DestinationSpec:
 def _schema_issue(err: ErrorDetails, doc: LocatedYaml, file: str) -> Issue:
     loc: Loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
     key = ".".join(str(p) for p in loc) or "(root)"
-    msg, fix = err["msg"], ""
+    msg, fix = err["msg"], rate_values.fix_of(err.get("ctx"))
     if err["type"] == "extra_forbidden":
         msg, fix = f"'{loc[-1]}' is not a key the spec language knows", "remove it or check its spelling against destination-spec.schema.json."
     elif err["type"] == "missing":

@@ -9,7 +9,7 @@ error classes). These models are the single source for the loader's checks, for
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +27,13 @@ from destkit.runtime.spec.auth_models import NoAuth as NoAuth
 from destkit.runtime.spec.auth_models import OAuth2Auth as OAuth2Auth
 from destkit.runtime.spec.auth_models import SettingChoice as SettingChoice
 from destkit.runtime.spec.jobs import JobPage, JobPoll
+from destkit.runtime.spec.rate_values import (
+    MAX_CONCURRENCY,
+    MIN_REQUESTS_PER_SECOND,
+    NOT_A_BOOL,
+    InFlight,
+    SpecRate,
+)
 from destkit.runtime.spec.regex_risk import nested_repetition
 
 # settings and secrets live in their own module; re-exported, as every spec model is found here
@@ -415,8 +422,9 @@ class ErrorClasses(_Strict):
 
 
 class RateLimit(_Strict):
-    requests_per_second: float | None = Field(default=None, gt=0)
-    concurrency: int = Field(default=4, ge=1, le=256)
+    requests_per_second: SpecRate = Field(default=None, ge=MIN_REQUESTS_PER_SECOND,
+                                          description="at least one request a minute; absent: no limit")
+    concurrency: InFlight = Field(default=4, ge=1, le=MAX_CONCURRENCY)
     headers: Literal["x-ratelimit", "ratelimit"] | None = Field(
         default=None, description="the rate-limit headers the destination sends: when they say the budget is spent, "
         "every sender pauses until the reset. x-ratelimit: X-RateLimit-Remaining with X-RateLimit-Reset in epoch "
@@ -425,8 +433,9 @@ class RateLimit(_Strict):
 
 
 class Timeouts(_Strict):
-    connect: float = Field(default=10.0, gt=0)
-    read: float = Field(default=60.0, gt=0)
+    # finite: an infinite timeout lets a stalled destination hold a run forever
+    connect: Annotated[float, NOT_A_BOOL] = Field(default=10.0, gt=0, allow_inf_nan=False)
+    read: Annotated[float, NOT_A_BOOL] = Field(default=60.0, gt=0, allow_inf_nan=False)
 
 
 class IdempotencyKey(_Strict):

@@ -1,5 +1,5 @@
 """A local[2] SparkSession shared by the Spark tests (UI off, few shuffle partitions), its executors holding the
-tests' secrets in their environment."""
+tests' secrets in their environment; and the mirror tests' `audience` and `url` fixtures (`mirror_kit`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from mirror_kit import TOKEN
+from mirror_kit import TOKEN, audience, url  # noqa: F401 (audience, url: the mirror tests' fixtures)
 from pyspark.sql import SparkSession
 from spark_kit import KEY_ENV, MIRROR_TOKEN_ENV
 

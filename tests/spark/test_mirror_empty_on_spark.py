@@ -3,31 +3,17 @@ unless `options.allow_empty_mirror` (as in one process: an export that came out 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from mirror_kit import Audience, create_app, emails, spec
+from mirror_kit import Audience, emails, spec
 from mirror_kit import config as mirror_config
 from pyspark.sql import DataFrame, SparkSession
 from spark_kit import MIRROR_TOKEN_ENV
 
-from destkit.runtime.cli.server import running_server
 from destkit.spark import summary_of, sync_dataframe
 
 MEMBER_DDL = "user_id string, email string, name string"
-
-
-@pytest.fixture
-def audience() -> Audience:
-    return Audience()
-
-
-@pytest.fixture
-def url(audience: Audience) -> Iterator[str]:
-    with running_server(create_app(audience)) as base_url:
-        yield base_url
 
 
 def members(spark: SparkSession, numbers: range) -> DataFrame:

@@ -6,14 +6,13 @@ Before, a UTF-16 file gave one did-you-mean per mapped column, each a mojibake n
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from cli_runs import offline_dry_run
 
 from destkit.runtime.config.source_paths import Columns, not_text, unknown_source_paths
 
-CLI = [sys.executable, "-m", "destkit.runtime.cli.app"]
 HEADER = "user_id,first_name\nu1,José\n"
 MAPPING = {"external_reference_id": "user_id", "first_name": "first_name"}
 
@@ -27,14 +26,8 @@ def header_columns(raw: bytes) -> Columns:
 def dry_run(tmp_path: Path, name: str, raw: bytes) -> subprocess.CompletedProcess[str]:
     source = tmp_path / name
     source.write_bytes(raw)
-    config = tmp_path / "sync.yaml"
-    config.write_text(
-        "destination: hello_charles\naction: send_contacts\nsettings: {subdomain: acme}\n"
-        "mapping: {external_reference_id: user_id, first_name: first_name}\n"
-        "catalogs: {tags: [], custom_properties: []}\n", encoding="utf-8")
-    return subprocess.run([*CLI, "dry-run", str(config), "--input", str(source), "--offline", "--quiet",
-                           "--warn-unknown-paths", "--state", str(tmp_path / "state.sqlite")],
-                          capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "COLUMNS": "300"})
+    return offline_dry_run(tmp_path, source, "{external_reference_id: user_id, first_name: first_name}",
+                           "--warn-unknown-paths")
 
 
 def test_a_utf16_header_is_one_issue_naming_utf16() -> None:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import in_process_sync
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -18,6 +17,7 @@ from starlette.routing import Route
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.cli.server import running_server
 from destkit.runtime.delivery.cookies import AnswerCookies, reading_cookies_when_set
+from tests.conftest import in_process_sync
 
 
 def cookie_app() -> Starlette:

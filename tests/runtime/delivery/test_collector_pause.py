@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
 
 from destkit.destinations._kit.faults import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.delivery.collector import collector_paused
 from destkit.runtime.delivery.retry import RetryPolicy
+from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
 
 from destkit.destinations._kit.faults import FaultPlan
 from destkit.destinations.hello_charles.emulator import create_app
@@ -14,6 +13,7 @@ from destkit.runtime import Outcome
 from destkit.runtime.delivery.reading import ResponseReader
 from destkit.runtime.delivery.retry import RetryPolicy
 from destkit.runtime.outcomes import RunSummary
+from tests.conftest import API_KEY, PROPERTIES, TAGS, hc_config, in_process_sync
 
 
 def contacts(n: int) -> list[dict[str, Any]]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import API_KEY, hc_config, in_process_sync
 
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime.delivery.reading import ResponseReader
+from tests.conftest import API_KEY, hc_config, in_process_sync
 
 
 def hc_reader() -> ResponseReader:

@@ -34,8 +34,8 @@ Chunks = Callable[[], AsyncIterator[bytes]]
 ASGI = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-def answering(chunks: Chunks, headers: list[tuple[bytes, bytes]] | None = None) -> ASGI:
-    """An app that answers every request 200 with the body `chunks()` yields, until the client hangs up."""
+def answering(chunks: Chunks, headers: list[tuple[bytes, bytes]] | None = None, status: int = 200) -> ASGI:
+    """An app that answers every request `status` with the body `chunks()` yields, until the client hangs up."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -50,7 +50,7 @@ def answering(chunks: Chunks, headers: list[tuple[bytes, bytes]] | None = None) 
             gone.set()
 
         watcher = asyncio.create_task(watch())
-        await send({"type": "http.response.start", "status": 200,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), *(headers or [])]})
         async for chunk in chunks():
             if gone.is_set():

@@ -4,27 +4,18 @@ And a JSON Lines line that is not an object is named in JSON's words."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from destkit.runtime.engine.sources import Malformed, csv_columns, read_jsonl
+from cli_runs import offline_dry_run
 
-CLI = [sys.executable, "-m", "destkit.runtime.cli.app"]
+from destkit.runtime.engine.sources import Malformed, csv_columns, read_jsonl
 
 
 def dry_run(tmp_path: Path, header: str, first_name: str) -> subprocess.CompletedProcess[str]:
     source = tmp_path / "dup.csv"
     source.write_text(f"{header}\nc1,A,Ada,Z\n", encoding="utf-8")
-    config = tmp_path / "sync.yaml"
-    config.write_text(
-        "destination: hello_charles\naction: send_contacts\nsettings: {subdomain: acme}\n"
-        f"mapping: {{external_reference_id: id, first_name: {first_name}}}\n"
-        "catalogs: {tags: [], custom_properties: []}\n", encoding="utf-8")
-    return subprocess.run([*CLI, "dry-run", str(config), "--input", str(source), "--offline", "--quiet",
-                           "--state", str(tmp_path / "state.sqlite")],
-                          capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "COLUMNS": "300"})
+    return offline_dry_run(tmp_path, source, f"{{external_reference_id: id, first_name: {first_name}}}")
 
 
 def test_a_csv_header_names_the_columns_it_has_more_than_once(tmp_path: Path) -> None:

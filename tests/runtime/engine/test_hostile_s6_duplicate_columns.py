@@ -6,18 +6,15 @@ other without a word. A duplicated column the mapping does not read stays harmle
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from cli_runs import offline_dry_run
 
 from destkit.runtime.config.source_paths import unknown_primary_key, unknown_source_paths
 from destkit.runtime.engine.arrow_records import schema_columns
-
-CLI = [sys.executable, "-m", "destkit.runtime.cli.app"]
 
 
 def twice_named(path: Path, name: str) -> Path:
@@ -28,14 +25,7 @@ def twice_named(path: Path, name: str) -> Path:
 
 
 def dry_run(tmp_path: Path, source: Path, first_name: str) -> subprocess.CompletedProcess[str]:
-    config = tmp_path / "sync.yaml"
-    config.write_text(
-        "destination: hello_charles\naction: send_contacts\nsettings: {subdomain: acme}\n"
-        f"mapping: {{external_reference_id: id, first_name: {first_name}}}\n"
-        "catalogs: {tags: [], custom_properties: []}\n", encoding="utf-8")
-    return subprocess.run([*CLI, "dry-run", str(config), "--input", str(source), "--offline", "--quiet",
-                           "--state", str(tmp_path / "state.sqlite")],
-                          capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "COLUMNS": "300"})
+    return offline_dry_run(tmp_path, source, f"{{external_reference_id: id, first_name: {first_name}}}")
 
 
 def test_a_schema_names_the_columns_it_has_more_than_once() -> None:

@@ -7,33 +7,13 @@ audience; now its removals are skipped, and the summary says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from mirror_kit import TOKEN, Audience, config, create_app, emails, people, spec
+from mirror_kit import Audience, emails, mirror_sync, people
 
-from destkit.runtime import Status, Sync, build_sync
-from destkit.runtime.cli.server import running_server
+from destkit.runtime import Status
 from destkit.runtime.engine.sources import Malformed
 from destkit.runtime.engine.state import StateStore
-
-
-@pytest.fixture
-def audience() -> Audience:
-    return Audience()
-
-
-@pytest.fixture
-def url(audience: Audience) -> Iterator[str]:
-    with running_server(create_app(audience)) as base_url:
-        yield base_url
-
-
-def mirror_sync(url: str) -> Sync:
-    cfg = config("sync_members")
-    cfg["secrets"] = {"token": TOKEN}
-    return build_sync(cfg, spec=spec(), base_url=url, allow_http=True)
 
 
 def test_a_run_whose_every_row_is_unreadable_removes_nobody(url: str, audience: Audience, store: StateStore) -> None:

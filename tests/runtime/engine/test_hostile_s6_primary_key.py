@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_runs import offline_dry_run
 
 from destkit.runtime import Outcome
 from destkit.runtime.engine.primary_key import primary_key_reader, primary_key_text
@@ -79,15 +78,9 @@ def test_a_parquet_struct_primary_key_is_json_in_the_outcomes_parquet(tmp_path: 
         "id": ["c1", "c2"], "name": ["Ada", "Bo"],
         "pk": pa.array([{"crm": 1, "shop": "eu"}, None], pa.struct([("crm", pa.int64()), ("shop", pa.string())])),
     }), source)
-    config = tmp_path / "sync.yaml"
-    config.write_text(
-        "destination: hello_charles\naction: send_contacts\nsettings: {subdomain: acme}\n"
-        "mapping: {external_reference_id: id, first_name: name}\ncatalogs: {tags: [], custom_properties: []}\n"
-        "options: {primary_key: pk}\n", encoding="utf-8")
     outcomes = tmp_path / "outcomes.parquet"
-    done = subprocess.run([sys.executable, "-m", "destkit.runtime.cli.app", "dry-run", str(config), "--input", str(source),
-                           "--offline", "--quiet", "--state", str(tmp_path / "state.sqlite"), "--outcomes", str(outcomes)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = offline_dry_run(tmp_path, source, "{external_reference_id: id, first_name: name}", "--outcomes",
+                           str(outcomes), options="{primary_key: pk}")
     assert done.returncode == 0, done.stderr
     table = pq.read_table(outcomes).sort_by("row")
     assert table.column("primary_key").to_pylist() == ['{"crm":1,"shop":"eu"}', None]

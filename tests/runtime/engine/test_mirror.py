@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from mirror_kit import TOKEN, Audience, config, create_app, emails, people, spec
+from mirror_kit import TOKEN, Audience, emails, mirror_sync, people
 
-from destkit.runtime import Outcome, Reason, Status, Sync, build_sync
-from destkit.runtime.cli.server import running_server
+from destkit.runtime import Outcome, Reason, Status
 from destkit.runtime.engine.state import StateStore
-
-
-@pytest.fixture
-def audience() -> Audience:
-    return Audience()
-
-
-@pytest.fixture
-def url(audience: Audience) -> Iterator[str]:
-    with running_server(create_app(audience)) as base_url:
-        yield base_url
-
-
-def mirror_sync(url: str, action: str = "sync_members", token: str = TOKEN, **options: Any) -> Sync:
-    cfg = config(action, **options)
-    cfg["secrets"] = {"token": token}
-    return build_sync(cfg, spec=spec(), base_url=url, allow_http=True)
 
 
 def removals(outcomes: list[Outcome]) -> list[Outcome]:

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 from cli_runs import run_cli
-from mirror_kit import SPEC, TOKEN, Audience, create_app, emails
+from mirror_kit import SPEC, TOKEN, Audience, emails
 
 from destkit.runtime.cli.display import EXIT_ERROR, EXIT_NOT_DELIVERED, EXIT_OK
-from destkit.runtime.cli.server import running_server
-
-
-@pytest.fixture
-def audience() -> Audience:
-    return Audience()
-
-
-@pytest.fixture
-def url(audience: Audience) -> Iterator[str]:
-    with running_server(create_app(audience)) as base_url:
-        yield base_url
 
 
 def write_files(folder: Path, options: str = "{mirror: true}") -> Path:

@@ -6,32 +6,9 @@ left the audience" and empty it. Hightouch and Census guard the same way against
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from mirror_kit import Audience, emails, mirror_sync, people
 
-import pytest
-from mirror_kit import TOKEN, Audience, config, create_app, emails, people, spec
-
-from destkit.runtime import Sync, build_sync
-from destkit.runtime.cli.server import running_server
 from destkit.runtime.engine.state import StateStore
-
-
-@pytest.fixture
-def audience() -> Audience:
-    return Audience()
-
-
-@pytest.fixture
-def url(audience: Audience) -> Iterator[str]:
-    with running_server(create_app(audience)) as base_url:
-        yield base_url
-
-
-def mirror_sync(url: str, **options: bool) -> Sync:
-    cfg = config("sync_members")
-    cfg["secrets"] = {"token": TOKEN}
-    cfg["options"] = {**cfg.get("options", {}), **options}
-    return build_sync(cfg, spec=spec(), base_url=url, allow_http=True)
 
 
 def test_an_empty_input_removes_nobody_and_says_how_to_allow_it(url: str, audience: Audience, store: StateStore) -> None:

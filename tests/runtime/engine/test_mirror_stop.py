@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from mirror_kit import Audience, emails, mirror_sync, people
 
-import pytest
-from mirror_kit import Audience, config, create_app, emails, people, spec
-
-from destkit.runtime import Outcome, build_sync
-from destkit.runtime.cli.server import running_server
+from destkit.runtime import Outcome
 from destkit.runtime.engine.state import StateStore
 from destkit.runtime.engine.stopping import StopRequest
 
 
-@pytest.fixture
-def audience() -> Audience:
-    return Audience()
-
-
-@pytest.fixture
-def url(audience: Audience) -> Iterator[str]:
-    with running_server(create_app(audience)) as base_url:
-        yield base_url
-
-
 def test_a_stop_during_the_removals_sets_result_stopped_and_leaves_the_rest_for_the_next_run(
         url: str, audience: Audience, store: StateStore) -> None:
-    sync = build_sync(config(concurrency=1), spec=spec(), base_url=url, allow_http=True)  # one 2,000-member request a round
+    sync = mirror_sync(url, concurrency=1)  # one 2,000-member request a round
     sync.run(people(range(6_000)), state=store)
     stop = StopRequest()
 

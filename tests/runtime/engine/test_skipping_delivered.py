@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import API_KEY, PROPERTIES, TAGS, in_process_sync
-
 from destkit.destinations.hello_charles.emulator import create_app
 from destkit.runtime import Outcome
 from destkit.runtime.outcomes import Status, skipping_delivered, watches_delivered
+from tests.conftest import API_KEY, PROPERTIES, TAGS, in_process_sync
 
 
 def audience() -> list[dict[str, Any]]:
