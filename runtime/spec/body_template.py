@@ -7,7 +7,7 @@ envelope (`{contacts: $records}`) rendered once into a prefix and a suffix so a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
@@ -108,31 +108,25 @@ def refs_in(template: Any) -> list[Ref]:
     return out
 
 
-def merges_in(template: Any) -> list[Any]:
-    """The value under every `$merge` in a template (for the loader's checks)."""
-    out: list[Any] = []
+def _objects_in(template: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a template, each before the objects inside it."""
     if isinstance(template, dict):
-        if MERGE in template:
-            out.append(template[MERGE])
+        yield template
         for v in template.values():
-            out += merges_in(v)
+            yield from _objects_in(v)
     elif isinstance(template, list):
         for v in template:
-            out += merges_in(v)
-    return out
+            yield from _objects_in(v)
+
+
+def merges_in(template: Any) -> list[Any]:
+    """The value under every `$merge` in a template (for the loader's checks)."""
+    return [obj[MERGE] for obj in _objects_in(template) if MERGE in obj]
 
 
 def key_templates_in(template: Any) -> list[str]:
     """Every object key written as a template over settings (for the loader's and checker's checks)."""
-    out: list[str] = []
-    if isinstance(template, dict):
-        out += [k for k in template if is_key_template(k)]
-        for v in template.values():
-            out += key_templates_in(v)
-    elif isinstance(template, list):
-        for v in template:
-            out += key_templates_in(v)
-    return out
+    return [k for obj in _objects_in(template) for k in obj if is_key_template(k)]
 
 
 def field_path(template: Any, name: str) -> list[str | int] | None:
