@@ -40,6 +40,7 @@ class Columns:
     `flat`: a CSV record has no nested fields, so only a path's first segment names a column.
     `delimiter`: set when a CSV header is one column that looks split on another delimiter.
     `duplicates`: the column names the input has more than once (a record keeps only the last one's value).
+    `schema`: the paths are a schema's (Arrow: Parquet, Delta, a query), known with or without any row.
     """
 
     origin: str
@@ -49,6 +50,7 @@ class Columns:
     delimiter: str | None = None
     header: str = ""
     duplicates: frozenset[str] = frozenset()
+    schema: bool = False
 
     def has(self, path: str) -> bool:
         parts = split_path(path)
@@ -111,6 +113,8 @@ def _renders_a_template(mapping: Mapping[str, Any]) -> bool:
 def unknown_source_paths(mapping: Mapping[str, Any], columns: Columns) -> list[Issue]:
     """One issue per mapped source path the input does not have (or one naming the delimiter, for a
     CSV whose header is one column split on something else)."""
+    if _no_records(columns):
+        return []
     paths = [(key, path) for key, path in mapped_source_paths(mapping) if _readable(path)]
     unknown = [(key, path) for key, path in paths if not columns.has(path)]
     if unknown and columns.delimiter is not None:
@@ -123,11 +127,18 @@ def unknown_source_paths(mapping: Mapping[str, Any], columns: Columns) -> list[I
 def unknown_primary_key(primary_key: str | None, columns: Columns) -> list[Issue]:
     """The issue of an `options.primary_key` the input does not have (or has twice), checked as a mapped
     source path is."""
-    if primary_key is None or columns.delimiter is not None or not _readable(primary_key):
+    if primary_key is None or columns.delimiter is not None or not _readable(primary_key) or _no_records(columns):
         return []
     if not columns.has(primary_key):
         return [unknown_path_issue("options.primary_key", primary_key, columns)]
     return ambiguous_path_issues([("options.primary_key", primary_key)], columns)
+
+
+def _no_records(columns: Columns) -> bool:
+    """Whether the input read had no record at all (an empty JSON Lines file, or one whose every line is
+    malformed): there is nothing to check a mapping against, and its run is as an empty export's should be,
+    of no records (or of one `malformed_input` outcome per line), not a config error per mapped field."""
+    return columns.exhaustive and not columns.flat and not columns.schema and not columns.paths
 
 
 def ambiguous_path_issues(paths: list[tuple[str, str]], columns: Columns) -> list[Issue]:
@@ -142,7 +153,8 @@ def ambiguous_path_issues(paths: list[tuple[str, str]], columns: Columns) -> lis
 
 
 def unknown_path_issue(key: str, path: str, columns: Columns) -> Issue:
-    where = "is not a column of" if columns.flat else "is in none of" if not columns.exhaustive else "is in no record of"
+    where = ("is not a column of" if columns.flat else "is not in" if columns.schema
+             else "is in none of" if not columns.exhaustive else "is in no record of")
     suggestion = columns.suggest(path)
     if suggestion is not None:
         fix = f"did you mean '{_shorten(suggestion, 120)}'?"

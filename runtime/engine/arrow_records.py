@@ -506,7 +506,7 @@ def schema_columns(schema: Any, *more: Any, origin: str) -> Columns | None:
     if unreachable:  # the check's message says why a mapping cannot name them
         origin += (f" (whose {', '.join(map(repr, unreachable[:3]))} no mapping can name, as a source path splits "
                    "on dots and brackets: rename the column, e.g. in --input-sql)")
-    return Columns(origin, frozenset(paths), exhaustive=True, flat=False, duplicates=duplicates)
+    return Columns(origin, frozenset(paths), exhaustive=True, flat=False, duplicates=duplicates, schema=True)
 
 
 def arrow_file_columns(path: Path, kind: str) -> Columns | None:

@@ -195,7 +195,7 @@ def test_a_mapping_of_a_parquet_column_whose_name_holds_a_dot_is_refused_saying_
     result = run_cli(["dry-run", str(config), "--input", str(tmp_path / "audience.parquet"), "--base-url", url,
                       "--allow-http", "--quiet"], cwd=tmp_path)
     assert result.returncode == 2  # before: every record was sent without its first name
-    assert ("mapping.first_name: 'name.first' is in no record of the columns of audience.parquet (whose "
+    assert ("mapping.first_name: 'name.first' is not in the columns of audience.parquet (whose "
             "'name.first' no mapping can name, as a source path splits on dots and brackets: rename the column, "
             "e.g. in --input-sql)") in " ".join(result.stderr.split())
 
