@@ -39,6 +39,7 @@ from destkit.runtime.engine.arrow_records import (
     read_duckdb,
     use_system_allocator,
 )
+from destkit.runtime.engine.input_files import GZIP_ERRORS, not_gzip, open_binary
 from destkit.runtime.engine.sources import format_of, read_columns, read_records
 from destkit.runtime.engine.state import input_ref
 from destkit.runtime.errors import ConfigError, Issue
@@ -121,6 +122,10 @@ def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Iss
     (opening it for the records reports that)."""
     if check is None:
         return [], []
+    if check.path is not None and not_gzip(check.path):  # a `.gz` name on a file that is not compressed
+        issue = Issue("(input)", f"{check.path.name} is named .gz but is not gzip-compressed.",
+                      "rename it without .gz if it is plain text, or compress it with gzip.")
+        return [located(issue, config, check.path)], []
     wide = wide_text_encoding(check)
     if wide is not None:  # every line would be unreadable: one error says why, not one per mapped path
         issue = Issue("(input)", f"the file is {wide} text, not UTF-8.",
@@ -154,9 +159,9 @@ def wide_text_encoding(check: InputCheck) -> str | None:
     if path is None or format_of(path, check.fmt) not in ("csv", "tsv", "jsonl") or not path.is_file():
         return None
     try:
-        with path.open("rb") as fh:
+        with open_binary(path) as fh:
             head = fh.read(4)
-    except OSError:
+    except (OSError, *GZIP_ERRORS):
         return None  # reading the records reports it
     return next((name for bom, name in WIDE_BOMS if head.startswith(bom)), None)
 

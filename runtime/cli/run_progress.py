@@ -13,6 +13,7 @@ from pathlib import Path
 
 from destkit.runtime.cli.display import RunDisplay
 from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_row_count
+from destkit.runtime.engine.input_files import is_gzip
 from destkit.runtime.engine.sources import format_of
 
 PROGRESS_INTERVAL_ENV = "DESTKIT_PROGRESS_INTERVAL"  # seconds between plain progress lines off a terminal
@@ -36,8 +37,10 @@ def progress_interval() -> float | None:
 def input_total(path: Path | None, fmt: str | None) -> tuple[int | None, bool]:
     """(records in the input, whether estimated): its lines, less a CSV's header; for a file above
     `COUNT_LIMIT_BYTES`, its size over the first MiB's bytes per line; a Parquet or Delta input's rows from
-    its metadata. None when it cannot be told (a query)."""
+    its metadata. None when it cannot be told (a query; a compressed file, whose size says nothing of its lines)."""
     kind = None if path is None else format_of(path, fmt)
+    if path is not None and is_gzip(path):
+        return None, False
     if path is None or kind in ARROW_FORMATS:
         return (None if path is None or kind is None else arrow_row_count(path, kind)), False
     header = 1 if kind in ("csv", "tsv") else 0

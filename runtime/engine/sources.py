@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, cast
+from typing import Any, BinaryIO, cast
 
 import orjson
 
@@ -23,6 +23,15 @@ from destkit.mapping.json_exact import exact_value, may_hold_long_integer
 from destkit.runtime.config.source_paths import Columns
 from destkit.runtime.engine.arrow_convert import dict_maker
 from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, reachable, read_arrow_file
+from destkit.runtime.engine.input_files import (
+    GZIP_ERRORS,
+    GzipText,
+    TextLines,
+    cut_short,
+    format_suffix,
+    open_binary,
+    open_text,
+)
 from destkit.runtime.engine.items import Item as Item
 from destkit.runtime.engine.items import ItemSource
 from destkit.runtime.engine.items import Malformed as Malformed
@@ -128,10 +137,13 @@ def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> JsonLi
 def _jsonl_blocks(path: Path, max_line_bytes: int) -> Iterator[list[Item]]:
     """The items of a JSON Lines file, a block of lines at a time."""
     lineno = 0  # the line before the block
-    with path.open("rb") as fh:
-        for text, lines in line_blocks(fh, max_line_bytes):
-            yield _block_objects(text, lines) or _line_items(lineno, lines, max_line_bytes)
-            lineno += len(lines)
+    with open_binary(path) as fh:
+        try:
+            for text, lines in line_blocks(fh, max_line_bytes):
+                yield _block_objects(text, lines) or _line_items(lineno, lines, max_line_bytes)
+                lineno += len(lines)
+        except GZIP_ERRORS as exc:  # a compressed file cut short: its last, partial line is never read
+            yield [cut_short(path, lineno + 1, exc)]
 
 
 def _block_objects(text: bytes | None, lines: list[bytes | None]) -> list[Item] | None:
@@ -210,7 +222,7 @@ class _Overlong:
 class _Lines:
     """Numbered physical lines of a text file, at most `limit` characters each held, with push-back."""
 
-    def __init__(self, fh: TextIO, limit: int) -> None:
+    def __init__(self, fh: TextLines, limit: int) -> None:
         self._readline = fh.readline
         self._limit = limit
         self.number = 0
@@ -283,7 +295,7 @@ class _CsvReader:
 
     BLOCK_LINES = 512  # plain lines parsed together: enough to amortise the per-block work, little to hold
 
-    def __init__(self, fh: TextIO, delimiter: str, limits: CsvLimits) -> None:
+    def __init__(self, fh: TextLines, delimiter: str, limits: CsvLimits) -> None:
         self.lines = _Lines(fh, limits.line_chars)
         self.delimiter = delimiter
         self.limits = limits
@@ -476,16 +488,23 @@ def read_csv(path: str | Path, delimiter: str = ",", max_field_chars: int = MAX_
 def _csv_blocks(path: Path, delimiter: str, limits: CsvLimits) -> Iterator[list[Item]]:
     """The items of a CSV file, a block at a time; the file is opened when the first is asked for."""
     csv.field_size_limit(limits.field_chars)
-    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        yield from _CsvReader(fh, delimiter, limits).blocks()
+    with open_text(path) as fh:
+        reader = _CsvReader(fh, delimiter, limits)
+        yield from reader.blocks()
+        if isinstance(fh, GzipText) and fh.error is not None:  # a compressed file cut short: the lines after
+            yield [cut_short(path, reader.lines.number + 1, fh.error)]
+
+
+_FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 
 def format_of(path: Path, fmt: str | None = None) -> str | None:
     """csv, tsv, jsonl, parquet or delta: `fmt` if given, else by extension (.csv, .tsv, .jsonl/.ndjson/.json,
-    .parquet) or, for a folder, delta if it holds `_delta_log/`, else parquet; None if unknown."""
+    .parquet; the one before `.gz` for a compressed file) or, for a folder, delta if it holds `_delta_log/`,
+    else parquet; None if unknown."""
     if fmt is None and path.is_dir():
         return "delta" if (path / "_delta_log").is_dir() else "parquet"
-    return fmt or {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}.get(path.suffix.lower())
+    return fmt or _FORMATS.get(format_suffix(path))
 
 
 def read_records(path: str | Path, fmt: str | None = None, columns: Collection[str] | None = None) -> Iterator[Item]:
@@ -529,7 +548,7 @@ def read_columns(path: str | Path, fmt: str | None = None, sample: int = SAMPLE_
 def csv_columns(path: Path, delimiter: str) -> Columns | None:
     """The header row's names; a header that is one column holding another delimiter names that delimiter."""
     csv.field_size_limit(MAX_FIELD_CHARS)
-    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+    with open_text(path) as fh:
         reader = _CsvReader(fh, delimiter, CsvLimits())
         if reader._read_header() is not None or not reader.header:
             return None

@@ -47,10 +47,11 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from destkit.runtime.config.secrets import Secret, redact
+from destkit.runtime.engine.input_files import cut_short
 from destkit.runtime.engine.results import RunFailed, RunResult
 from destkit.runtime.engine.sources import JsonLines, jsonl_item
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks, plain_key_name, split_by_key
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, LineBlocks, plain_key_name, split_by_key
 from destkit.runtime.engine.worker_process import (
     ITEMS,
     LINES,
@@ -307,8 +308,9 @@ class WorkerPool:
         """Route a JSON Lines file's raw lines, a block at a time (each worker parses its own lines): a block whose
         every key reads off its bytes at once in C loops (`route_block`), any other line by line (`route_line`)."""
         lineno, row = 0, self.rows_read  # counted here, written back before each await (`synced`)
+        blocks = LineBlocks(source.path, source.max_line_bytes)
         try:
-            for text, lines in line_blocks(source.path, source.max_line_bytes):
+            for text, lines in blocks:
                 keys = reader.leading_keys(text, len(lines))
                 if keys is not None:  # a key (or b"") each: no blank line, so the rows run with the lines
                     full = self.route_block(lines, keys, lineno, row)
@@ -327,6 +329,9 @@ class WorkerPool:
                     await self.send(w)
                     if self.halted:
                         return
+            if blocks.error is not None:  # a compressed file cut short: one row stands for the lines after the cut
+                self.route_line(cut_short(source.path, lineno + 1, blocks.error), None, lineno + 1, row + 1, 0)
+                row += 1
             source.read_to_end()
         finally:  # the file failing to read: the rows routed before count
             self.synced(row)

@@ -18,7 +18,7 @@ from destkit.runtime.engine import RunResult, Sync, build_sync
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.sources import JsonLines, read_jsonl
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, line_blocks
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, LineBlocks
 from destkit.runtime.engine.worker_process import WorkerPipeline
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 from tests.conftest import PROPERTIES, TAGS, hc_config
@@ -212,7 +212,7 @@ def test_the_parent_reads_the_lines_of_a_file_a_block_at_a_time_as_the_reader_do
     lines = [b'{"a":1}', b"", b"x" * 10, b"y" * 11, b"\r", b"z" * 25, b'{"b":2}\r', b"w" * 11]
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"\n".join(lines) + ending)
-    read = [line for _text, block in line_blocks(path, 10, block_bytes) for line in block]
+    read = [line for _text, block in LineBlocks(path, 10, block_bytes) for line in block]
     assert read == [b'{"a":1}', b"", b"x" * 10, None, b"\r", None, b'{"b":2}\r', None]
 
 
