@@ -26,6 +26,7 @@ from destkit.mapping.template_limits import (
     checked_call_args,
     end_budget,
     guard_template,
+    sized_container,
     start_budget,
 )
 
@@ -45,7 +46,7 @@ class _BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         args = checked_call_args(obj, args, kwargs)
-        return super().call(context, obj, *args, **kwargs)
+        return sized_container(super().call(context, obj, *args, **kwargs))  # dict(a=x, b=x) holds x twice
 
 
 def _environment() -> _BoundedEnvironment:
@@ -102,7 +103,7 @@ class Template:
             raise TemplateError(f"template uses an undefined value: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template failed: {exc}") from None
-        except (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError) as exc:
+        except Exception as exc:  # a filter given the wrong kind of value (`[1]|xmlattr`: AttributeError), ...
             raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from None
         finally:
             end_budget(token)
