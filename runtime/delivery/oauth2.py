@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
+import re
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
@@ -31,10 +33,13 @@ from destkit.runtime.spec.vocabulary import secrets_used, settings_used
 
 _REQUEST_ERRORS = ("invalid_request", "invalid_scope", "unsupported_grant_type")  # RFC 6749 §5.2: not the grant
 TOKEN_ANSWER_CAP = 64 * 1024  # a token answer is a few hundred bytes; more is not a token endpoint
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class TokenUnavailable(DestkitError, httpx.ConnectError):
     """The token endpoint gave no usable answer (5xx, not JSON): the API request was never sent, so it may be."""
+
+    shown_in_outcome = True  # its message holds no secret: the outcome quotes it (exchange.transport_failure)
 
     def __init__(self, message: str) -> None:
         DestkitError.__init__(self, message)
@@ -205,6 +210,9 @@ class OAuth2Flow(httpx.Auth):
         access = body.get("access_token") if status == 200 else None
         if not isinstance(access, str) or not access:
             raise TokenUnavailable(f"the token endpoint answered HTTP {status} without an access_token")
+        if _CONTROL.search(access):  # CR/LF would split the header (httpx refuses it), NUL ends it: never sent
+            raise TokenUnavailable("the token endpoint issued an access token holding a control character, "
+                                   "which no header can carry")
         token_type = body.get("token_type", "bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             raise AuthFailed(status, "the token endpoint issued a token that is not a bearer token; "
@@ -223,6 +231,8 @@ class OAuth2Flow(httpx.Auth):
         try:
             seconds = float(expires_in)
         except ValueError:
+            return None
+        if not 0 < seconds < math.inf:  # -5, 0 or NaN: no expiry we can use (each request would fetch a token)
             return None
         # a token shorter-lived than twice the skew is used for half its life
         return self.clock() + max(seconds - self._client.skew, seconds / 2)
