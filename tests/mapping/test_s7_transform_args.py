@@ -19,3 +19,15 @@ def test_an_argument_to_a_transform_without_arguments_is_refused(args: Any) -> N
 @pytest.mark.parametrize("args", [None, {}, True])
 def test_no_argument_written_as_null_an_empty_mapping_or_true_is_accepted(args: Any) -> None:
     assert build_transform({"lower": args})("AbC") == "abc"
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"e164": 1}, "transform 'e164' takes {region: XX}, a two-letter ISO country code"),
+    ({"split": 1}, "transform 'split' takes a non-empty separator string, e.g. {split: ';'}"),
+    ({"join": 1}, "transform 'join' takes a separator string, e.g. {join: ', '}"),
+    ({"sha256": 1}, "transform 'sha256' takes {normalize: true|false, rehash: true|false}"),
+])
+def test_the_number_1_is_no_option_of_a_transform_with_options(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        build_transform(spec)
+    assert str(info.value) == message
