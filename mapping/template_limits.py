@@ -44,6 +44,7 @@ MAX_STEPS = 200_000  # loop iterations and calls in one render
 MAX_SECONDS = 1.0  # wall-clock time of one render
 MAX_INT_BITS = 100_000  # size of a number `**` may compute
 MAX_JSON_INDENT = 16
+MAX_SLOW_FILTER_CHARS = 65_536  # input of a filter whose time grows faster than its input (striptags, wordwrap)
 
 _SEQUENCES = (str, bytes, list, tuple)
 _CONTAINERS = (list, tuple, dict)
@@ -266,6 +267,21 @@ def _check_indent(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     return _indented_size(args[0], _arg(args, kwargs, 1, "width", 4))
 
 
+def _slow(name: str, check: Callable[[tuple[Any, ...], Mapping[str, Any]], int] | None = None
+          ) -> Callable[[tuple[Any, ...], Mapping[str, Any]], int]:
+    """A filter whose time grows faster than its input (`striptags` over 300,000 tags: 12 s in one call) takes
+    at most MAX_SLOW_FILTER_CHARS: more than a template's whole output."""
+
+    def checked(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+        size = len(args[0]) if isinstance(args[0], str) else 0
+        if size > MAX_SLOW_FILTER_CHARS:
+            raise TemplateError(f"template filter {name} is given {size:,} characters, over its limit of "
+                                f"{MAX_SLOW_FILTER_CHARS:,} (its time grows faster than its input)")
+        return check(args, kwargs) if check is not None else 0
+
+    return checked
+
+
 def _check_wordwrap(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     return _wrapped_size(args[0], _arg(args, kwargs, 4, "wrapstring", None))
 
@@ -313,7 +329,9 @@ def _check_tojson(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
 _FILTER_CHECKS: dict[str, Callable[[tuple[Any, ...], Mapping[str, Any]], int]] = {
     "center": _check_center,
     "indent": _check_indent,
-    "wordwrap": _check_wordwrap,
+    "wordwrap": _slow("wordwrap", _check_wordwrap),
+    "striptags": _slow("striptags"),
+    "urlize": _slow("urlize"),
     "format": _check_format,
     "replace": _check_replace,
     "batch": _check_count_arg(1, "linecount"),
