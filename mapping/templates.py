@@ -9,6 +9,7 @@ output is capped as it is produced.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,6 +104,11 @@ class Template:
             raise TemplateError(f"template uses an undefined value: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template failed: {exc}") from None
+        except ValueError as exc:
+            if "integer string conversion" in str(exc):  # Python's words advise sys.set_int_max_str_digits()
+                raise TemplateError(f"template would print a number of more than {sys.get_int_max_str_digits():,} "
+                                    "digits; keep the numbers it computes smaller") from None
+            raise TemplateError(f"template failed: ValueError: {exc}") from None
         except Exception as exc:  # a filter given the wrong kind of value (`[1]|xmlattr`: AttributeError), ...
             raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from None
         finally:

@@ -6,7 +6,7 @@ walk in one C call that no step count or deadline interrupts (the render hung, p
 So a list, tuple or mapping is sized with every shared part counted each time it appears (its
 expanded size) when it is built: by `*` and `+`, by a literal, and by a filter or call that makes
 one. Each failure is a TemplateError, in well under a second; so are `str.translate` with long
-replacements, `sum` of lists and a filter given the wrong kind of value.
+replacements, `sum` of lists, a filter given the wrong kind of value and a number too long to print.
 """
 
 from __future__ import annotations
@@ -87,3 +87,9 @@ def test_sum_of_lists_is_refused_for_its_quadratic_time() -> None:
 
 def test_a_filter_given_the_wrong_kind_of_value_is_a_template_error() -> None:
     assert failure("{{ [1, 2]|xmlattr }}") == "template failed: AttributeError: 'list' object has no attribute 'items'"
+
+
+def test_a_number_too_long_to_print_is_named_without_python_advice() -> None:
+    with pytest.raises(TemplateError) as info:
+        Template("{{ 10 ** 30000 }}").render({})
+    assert str(info.value) == "template would print a number of more than 4,300 digits; keep the numbers it computes smaller"

@@ -30,3 +30,4 @@ def test_a_slow_filter_given_more_than_its_limit_is_refused_at_once(filter_call:
 
 def test_a_slow_filter_within_its_limit_works() -> None:
     assert Template("{{ text|striptags }} {{ 'ab cd'|wordwrap(2) }}").render({"text": "<b>bold</b>"}) == "bold ab\ncd"
+
