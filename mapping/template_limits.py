@@ -348,17 +348,31 @@ def _passes_first_arg(fn: Any) -> bool:
     return getattr(fn, "jinja_pass_arg", None) is not None
 
 
+def _container_sized(original: Callable[..., Any], skip: int) -> Callable[..., Any]:
+    """A filter that grows nothing (`upper`, `map`...): only a container it is given is sized, as `string`,
+    `tojson` or `e` walk it and `map` may hand one a thousand times (a string costs one isinstance)."""
+
+    @functools.wraps(original)  # keeps `jinja_pass_arg`, so Jinja passes the same first argument
+    def sized(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > skip and isinstance(args[skip], _CONTAINERS):
+            current_budget().take(expanded_size(args[skip]))
+        return original(*args, **kwargs)
+
+    return sized
+
+
 def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     check = _FILTER_CHECKS.get(name)
     skip = 1 if _passes_first_arg(original) else 0
     materializes = name in _MATERIALIZING
+    if check is None and not materializes and name != "join":
+        return _container_sized(original, skip)
 
     @functools.wraps(original)  # keeps `jinja_pass_arg`, so Jinja passes the same first argument
     def bounded(*args: Any, **kwargs: Any) -> Any:
         budget = current_budget()
         budget.step()
         if len(args) > skip and isinstance(args[skip], _CONTAINERS):
-            # `string`, `tojson`, `e`... walk it, and `map` may hand one a thousand times: it counts each time
             budget.take(expanded_size(args[skip]))
         if name == "join" and len(args) > skip:
             args = (*args[:skip], _joined(budget, _arg(args[skip:], kwargs, 1, "d", ""), args[skip]), *args[skip + 1:])
@@ -371,8 +385,8 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
 
 
 def bounded_filters(filters: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
-    """Every filter, counted as a step, a container it is given sized against the render's budget, and
-    those that can grow a value beyond their input sized before they run (the others, `upper`,
+    """Every filter with a container it is given sized against the render's budget; those that can grow a
+    value beyond their input are also counted as a step and sized before they run (the others, `upper`,
     `map`..., give at most a few times what they are given)."""
     return {name: _bounded_filter(name, fn) for name, fn in filters.items()}
 
