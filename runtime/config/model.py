@@ -89,9 +89,16 @@ class SyncOptions(BaseModel):
         return "reject"
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system: opening it says so
+        return True
+
+
 def _read_config(path: Path) -> bytes:
     """The config file's bytes: a regular file of at most MAX_CONFIG_BYTES (a FIFO is not waited on)."""
-    if not path.exists():  # before opening: a missing file is the common mistake and gets the plain words
+    if not _exists(path):  # before opening: a missing file is the common mistake and gets the plain words
         raise ConfigError([Issue("(file)", f"config file {path} does not exist.", "check the path.")])
     data = read_regular_file(path, MAX_CONFIG_BYTES, "config file", _FILE_FIX, "a sync config")
     if isinstance(data, FileProblem):
