@@ -27,7 +27,7 @@ CRASH_DIR = Path(".destkit") / "logs"
 def exit_code_of(exc: BaseException) -> int:
     """2 for a destkit error (a usage, config or environment problem) or a path the file system refuses as too
     long (a name over 255 bytes given on the command line), 3 for anything else (a bug)."""
-    if isinstance(exc, DestkitError) and not isinstance(exc, InternalError) or _name_too_long(exc):
+    if (isinstance(exc, DestkitError) and not isinstance(exc, InternalError)) or _name_too_long(exc):
         return EXIT_ERROR
     return EXIT_INTERNAL
 
