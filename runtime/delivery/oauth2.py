@@ -15,6 +15,7 @@ import base64
 import math
 import re
 import time
+import zlib
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import orjson
 from destkit.mapping import Template
 from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.config.urls import check_base_url, public_host_problem
+from destkit.runtime.delivery.exchange import read_capped
 from destkit.runtime.delivery.pinning import AddressRefused
 from destkit.runtime.errors import AuthFailed, DestkitError, InternalError
 from destkit.runtime.spec.oauth2_model import OAuth2Auth
@@ -201,9 +203,7 @@ class OAuth2Flow(httpx.Auth):
     async def _take(self, answer: httpx.Response) -> Token:
         """The token of a token answer (and a rotated refresh token), or the error that says what to fix."""
         self.fetches += 1
-        if int(answer.headers.get("content-length") or 0) > TOKEN_ANSWER_CAP:
-            raise TokenUnavailable(f"the token endpoint's answer is over {TOKEN_ANSWER_CAP} bytes")
-        body = _json(await answer.aread())
+        body = _json(await _capped_body(answer))
         status = answer.status_code
         if status in (400, 401):
             raise AuthFailed(status, self._refusal(status, body))
@@ -255,6 +255,25 @@ class OAuth2Flow(httpx.Auth):
     def _secrets(self) -> list[Secret]:
         found = [self._client.client_id, self._client.client_secret, self._client.refresh_token, self._refresh]
         return [s for s in found if s is not None]
+
+
+async def _capped_body(answer: httpx.Response) -> bytes:
+    """The answer's body, read (and decoded) only up to TOKEN_ANSWER_CAP: a chunked answer declares no length."""
+    declared = answer.headers.get("content-length", "")
+    content = None if declared.isdigit() and int(declared) > TOKEN_ANSWER_CAP else await _read(answer)
+    if content is None:
+        raise TokenUnavailable(f"the token endpoint's answer is over {TOKEN_ANSWER_CAP} bytes")
+    # httpx reads a response the auth flow answered with another request (`aread`) once the flow moves on; the
+    # stream is consumed by now, so the body is handed over as aread would have kept it
+    answer._content = content
+    return content
+
+
+async def _read(answer: httpx.Response) -> bytes | None:
+    try:
+        return await read_capped(answer, TOKEN_ANSWER_CAP)
+    except zlib.error:  # a compressed answer cut short or garbled: no token in it
+        return b""
 
 
 def _json(content: bytes | None) -> dict[str, Any]:

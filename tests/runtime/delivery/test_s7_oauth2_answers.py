@@ -8,18 +8,19 @@ outcome now says what the token endpoint did wrong, and the token is never sent 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from destkit.runtime import Status, build_sync
 from destkit.runtime.cli.display import auth_message
 from destkit.runtime.cli.server import running_server
+from destkit.runtime.delivery.oauth2 import TOKEN_ANSWER_CAP
 from tests.runtime.delivery.test_oauth2 import config, records, spec
 
 
@@ -82,6 +83,26 @@ def test_a_token_answer_without_a_token_says_so_in_the_outcome(run: Any) -> None
     [outcome] = outcomes
     assert outcome.message.startswith(
         "the connection failed (TokenUnavailable: the token endpoint answered HTTP 200 without an access_token)")
+    assert endpoints.authorizations == []
+
+
+def test_a_token_answer_streamed_past_the_cap_is_not_read_on() -> None:
+    """Without a content-length the cap was not applied: a 400 MB chunked answer was read whole (1.1 GB RSS)."""
+    async def token(request: Request) -> Response:
+        async def endless() -> AsyncIterator[bytes]:
+            for _ in range(400):
+                yield b" " * 1_000_000
+        return StreamingResponse(endless(), media_type="application/json")
+
+    endpoints = Endpoints({})
+    with running_server(Starlette(routes=[Route("/oauth/token", token, methods=["POST"])])) as auth_url, \
+            running_server(endpoints.api_app()) as api_url:
+        outcomes: list[Any] = []
+        build_sync(config(auth_url + "/oauth/token"), spec=spec(), base_url=api_url, allow_http=True).run(
+            records(1), on_outcome=outcomes.append)
+    [outcome] = outcomes
+    assert outcome.message.startswith(
+        f"the connection failed (TokenUnavailable: the token endpoint's answer is over {TOKEN_ANSWER_CAP} bytes)")
     assert endpoints.authorizations == []
 
 
