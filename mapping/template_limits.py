@@ -9,9 +9,15 @@ and each render has a budget (`RenderBudget`): at most `MAX_VALUE_CHARS` per val
 budget is counted on the render's own thread (a context variable): no thread or signal per
 record.
 
+A list, tuple or mapping is sized by its expanded size (`expanded_size`): every shared part counted
+each time it appears, as `str`, `tojson` or `==` will walk it. `[[1]*1000]*1000` is a thousand
+references to one list but prints a million numbers, and one level more is a billion, walked in
+one C call no step count or deadline interrupts; so a container is sized when it is built (by
+`*` and `+`, a literal, a filter that materializes one, a call), never only when it is printed.
+
 The hooks are wired in by `destkit.mapping.templates`: binary operators and calls through the
-sandbox's `call_binop`/`call`, filters by wrapping them, loops and `~` by rewriting the parsed
-template (`guard_template`) to pass through two filters of ours (`GUARD_FILTERS`). Templates may use expressions,
+sandbox's `call_binop`/`call`, filters by wrapping them, loops, `~` and list/tuple/mapping literals
+by rewriting the parsed template (`guard_template`) to pass through filters of ours (`GUARD_FILTERS`). Templates may use expressions,
 `{% if %}`, `{% for %}` and `{% set x = ... %}`; macros, call/filter/set blocks, `with` and
 recursive loops (which render into hidden buffers, out of reach of these checks) are refused.
 """
@@ -38,8 +44,10 @@ MAX_STEPS = 200_000  # loop iterations and calls in one render
 MAX_SECONDS = 1.0  # wall-clock time of one render
 MAX_INT_BITS = 100_000  # size of a number `**` may compute
 MAX_JSON_INDENT = 16
+MAX_SLOW_FILTER_CHARS = 65_536  # input of a filter whose time grows faster than its input (striptags, wordwrap)
 
 _SEQUENCES = (str, bytes, list, tuple)
+_CONTAINERS = (list, tuple, dict)
 
 
 class RenderBudget:
@@ -101,6 +109,63 @@ def _size(value: Any) -> int:
     return len(value) if isinstance(value, _SEQUENCES) else 0
 
 
+def _parts(container: Any) -> list[Any]:
+    return [*container.keys(), *container.values()] if isinstance(container, dict) else list(container)
+
+
+def _part_size(part: Any, sizes: dict[int, int]) -> int:
+    return sizes.get(id(part), 0) if isinstance(part, _CONTAINERS) else _size(part)
+
+
+def _flat_size(value: list[Any] | tuple[Any, ...]) -> int | None:
+    """The expanded size of a list or tuple holding no container, or None: the common case, in one loop."""
+    total = len(value)
+    for part in value:
+        if isinstance(part, str):
+            total += len(part)
+        elif isinstance(part, _CONTAINERS):
+            return None
+    return total
+
+
+def expanded_size(value: Any) -> int:
+    """Items and characters `value` stands for, every shared part counted each time it appears.
+
+    A string is its length; a container its items plus its parts' sizes (a mapping's keys too).
+    Each distinct container is walked once (its size reused), without recursion, and the walk
+    stops at the first container over MAX_VALUE_CHARS: measuring costs what building did.
+    """
+    if not isinstance(value, _CONTAINERS):
+        return _size(value)
+    flat = _flat_size(value) if isinstance(value, list | tuple) else None
+    if flat is not None:
+        return flat
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        node, measured_parts = stack.pop()
+        if measured_parts:
+            parts = _parts(node)
+            sizes[id(node)] = len(parts) + sum(_part_size(part, sizes) for part in parts)
+            if sizes[id(node)] > MAX_VALUE_CHARS:
+                return sizes[id(node)]
+        elif id(node) not in sizes:
+            sizes[id(node)] = 0  # being measured: a cycle (no template can make one) counts as nothing
+            stack.append((node, True))
+            stack.extend((part, False) for part in _parts(node) if isinstance(part, _CONTAINERS))
+    return sizes[id(value)]
+
+
+def sized_container(value: Any) -> Any:
+    """`value`, refused if it is a container whose expanded size is over the limit."""
+    if isinstance(value, _CONTAINERS):
+        size = expanded_size(value)
+        if size > MAX_VALUE_CHARS:
+            raise TemplateError(f"template would build a list or mapping of {size:,} items and characters once each "
+                                f"repeated part is counted, over the limit of {MAX_VALUE_CHARS:,}")
+    return value
+
+
 def check_binop(operator: str, left: Any, right: Any) -> None:
     """Refuse `*`, `+`, `%` and `**` whose result would be over the limits, before computing it."""
     budget = current_budget()
@@ -108,10 +173,10 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
     if operator == "*":
         times, seq = (right, left) if isinstance(left, _SEQUENCES) else (left, right)
         if isinstance(seq, _SEQUENCES) and isinstance(times, int):
-            budget.take(len(seq) * max(times, 0))
+            budget.take(expanded_size(seq) * max(times, 0))
     elif operator == "+":
         if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
-            budget.take(len(left) + len(right))
+            budget.take(expanded_size(left) + expanded_size(right))
     elif operator == "%":
         if isinstance(left, str):
             check_percent_format(left)
@@ -187,7 +252,7 @@ def _wrapped_size(text: Any, wrapstring: Any) -> int:
 def _joined(budget: RenderBudget, separator: Any, items: Iterable[Any]) -> list[Any]:
     """`items` as a list, after checking the joined string fits."""
     listed = list(items)
-    budget.take(_size(separator) * max(len(listed) - 1, 0) + sum(_size(i) for i in listed))
+    budget.take(_size(separator) * max(len(listed) - 1, 0) + expanded_size(listed) - len(listed))
     return listed
 
 
@@ -200,6 +265,21 @@ def _check_center(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
 
 def _check_indent(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     return _indented_size(args[0], _arg(args, kwargs, 1, "width", 4))
+
+
+def _slow(name: str, check: Callable[[tuple[Any, ...], Mapping[str, Any]], int] | None = None
+          ) -> Callable[[tuple[Any, ...], Mapping[str, Any]], int]:
+    """A filter whose time grows faster than its input (`striptags` over 300,000 tags: 12 s in one call) takes
+    at most MAX_SLOW_FILTER_CHARS: more than a template's whole output."""
+
+    def checked(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+        size = len(args[0]) if isinstance(args[0], str) else 0
+        if size > MAX_SLOW_FILTER_CHARS:
+            raise TemplateError(f"template filter {name} is given {size:,} characters, over its limit of "
+                                f"{MAX_SLOW_FILTER_CHARS:,} (its time grows faster than its input)")
+        return check(args, kwargs) if check is not None else 0
+
+    return checked
 
 
 def _check_wordwrap(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
@@ -230,6 +310,15 @@ def _check_count_arg(index: int, name: str) -> Callable[[tuple[Any, ...], Mappin
     return check
 
 
+def _check_sum(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """`sum(start=[])` concatenates lists, copying the total each time: quadratic, in one C call."""
+    start = _arg(args, kwargs, 2, "start", 0)
+    if not isinstance(start, int | float):
+        raise TemplateError(f"template sum adds numbers: its start must be a number, not a {type(start).__name__} "
+                            "(use |batch or a loop to combine lists)")
+    return 0
+
+
 def _check_tojson(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     indent = _arg(args, kwargs, 1, "indent", None)
     if isinstance(indent, int) and indent > MAX_JSON_INDENT:
@@ -240,13 +329,18 @@ def _check_tojson(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
 _FILTER_CHECKS: dict[str, Callable[[tuple[Any, ...], Mapping[str, Any]], int]] = {
     "center": _check_center,
     "indent": _check_indent,
-    "wordwrap": _check_wordwrap,
+    "wordwrap": _slow("wordwrap", _check_wordwrap),
+    "striptags": _slow("striptags"),
+    "urlize": _slow("urlize"),
     "format": _check_format,
     "replace": _check_replace,
     "batch": _check_count_arg(1, "linecount"),
     "slice": _check_count_arg(1, "slices"),
     "tojson": _check_tojson,
+    "sum": _check_sum,
 }
+# filters that make a list, tuple or mapping of what they are given: their result is sized
+_MATERIALIZING = frozenset({"list", "batch", "slice", "groupby", "sort", "reverse", "unique", "dictsort", "items", "sum"})
 
 
 def _passes_first_arg(fn: Any) -> bool:
@@ -254,31 +348,47 @@ def _passes_first_arg(fn: Any) -> bool:
     return getattr(fn, "jinja_pass_arg", None) is not None
 
 
+def _container_sized(original: Callable[..., Any], skip: int) -> Callable[..., Any]:
+    """A filter that grows nothing (`upper`, `map`...): only a container it is given is sized, as `string`,
+    `tojson` or `e` walk it and `map` may hand one a thousand times (a string costs one isinstance)."""
+
+    @functools.wraps(original)  # keeps `jinja_pass_arg`, so Jinja passes the same first argument
+    def sized(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > skip and isinstance(args[skip], _CONTAINERS):
+            current_budget().take(expanded_size(args[skip]))
+        return original(*args, **kwargs)
+
+    return sized
+
+
 def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     check = _FILTER_CHECKS.get(name)
     skip = 1 if _passes_first_arg(original) else 0
+    materializes = name in _MATERIALIZING
+    if check is None and not materializes and name != "join":
+        return _container_sized(original, skip)
 
     @functools.wraps(original)  # keeps `jinja_pass_arg`, so Jinja passes the same first argument
     def bounded(*args: Any, **kwargs: Any) -> Any:
         budget = current_budget()
         budget.step()
+        if len(args) > skip and isinstance(args[skip], _CONTAINERS):
+            budget.take(expanded_size(args[skip]))
         if name == "join" and len(args) > skip:
             args = (*args[:skip], _joined(budget, _arg(args[skip:], kwargs, 1, "d", ""), args[skip]), *args[skip + 1:])
         elif check is not None:
             budget.take(check(args[skip:], kwargs))
-        return original(*args, **kwargs)
+        result = original(*args, **kwargs)
+        return sized_container(result) if materializes else result
 
     return bounded
 
 
 def bounded_filters(filters: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
-    """The filters, with those that can grow a value beyond their input sized before they run.
-
-    The others (`upper`, `map`, ...) give at most a few times what they are given and are left
-    as they are: the loops and calls around them are what is counted.
-    """
-    return {name: _bounded_filter(name, fn) if name in _FILTER_CHECKS or name == "join" else fn
-            for name, fn in filters.items()}
+    """Every filter with a container it is given sized against the render's budget; those that can grow a
+    value beyond their input are also counted as a step and sized before they run (the others, `upper`,
+    `map`..., give at most a few times what they are given)."""
+    return {name: _bounded_filter(name, fn) for name, fn in filters.items()}
 
 
 # --- calls -----------------------------------------------------------------------------------------
@@ -312,6 +422,9 @@ def checked_call_args(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
                                    _arg(args, kwargs, 2, "count", -1)))
     elif name == "join" and args:
         return (_joined(budget, owner, args[0]), *args[1:])
+    elif name == "translate" and args and isinstance(args[0], dict):
+        longest = max((len(v) for v in args[0].values() if isinstance(v, str | bytes)), default=1)
+        budget.take(len(owner) * max(longest, 1))
     return args
 
 
@@ -320,6 +433,7 @@ def checked_call_args(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
 # Not identifiers, so a template can neither call nor shadow them; only `guard_template` uses them.
 LOOP_FILTER = "destkit:loop"
 CONCAT_FILTER = "destkit:concat"
+SIZED_FILTER = "destkit:sized"
 
 
 def _counted_loop(iterable: Iterable[Any]) -> Iterator[Any]:
@@ -337,7 +451,8 @@ def _sized_concat(parts: list[Any]) -> str:
     return "".join(texts)
 
 
-GUARD_FILTERS: dict[str, Callable[..., Any]] = {LOOP_FILTER: _counted_loop, CONCAT_FILTER: _sized_concat}
+GUARD_FILTERS: dict[str, Callable[..., Any]] = {LOOP_FILTER: _counted_loop, CONCAT_FILTER: _sized_concat,
+                                                SIZED_FILTER: sized_container}
 
 
 _REFUSED: dict[type[nodes.Node], str] = {
@@ -366,6 +481,15 @@ class _Guard(NodeTransformer):
         self.generic_visit(node)
         return self._filter(CONCAT_FILTER, nodes.List(list(node.nodes), lineno=node.lineno), node.lineno)
 
+    def _sized_literal(self, node: nodes.List | nodes.Tuple | nodes.Dict) -> nodes.Node:
+        """`[x, x]` holds x twice: a literal is sized as it is built (a tuple only where it is a value)."""
+        self.generic_visit(node)
+        if isinstance(node, nodes.Tuple) and node.ctx != "load":
+            return node
+        return self._filter(SIZED_FILTER, node, node.lineno)
+
+    visit_List = visit_Tuple = visit_Dict = _sized_literal
+
     def generic_visit(self, node: nodes.Node, *args: Any, **kwargs: Any) -> nodes.Node:
         refused = _REFUSED.get(type(node))
         if refused is not None:
@@ -375,7 +499,7 @@ class _Guard(NodeTransformer):
 
 
 def guard_template(template: nodes.Template) -> nodes.Template:
-    """The parsed template with its loops counted and `~` sized; refuses the constructs above."""
+    """The parsed template with its loops counted, `~` and literals sized; refuses the constructs above."""
     guarded = _Guard().visit(template)
     assert isinstance(guarded, nodes.Template)
     return guarded

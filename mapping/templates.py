@@ -9,6 +9,7 @@ output is capped as it is produced.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from destkit.mapping.template_limits import (
     checked_call_args,
     end_budget,
     guard_template,
+    sized_container,
     start_budget,
 )
 
@@ -45,7 +47,7 @@ class _BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         args = checked_call_args(obj, args, kwargs)
-        return super().call(context, obj, *args, **kwargs)
+        return sized_container(super().call(context, obj, *args, **kwargs))  # dict(a=x, b=x) holds x twice
 
 
 def _environment() -> _BoundedEnvironment:
@@ -102,7 +104,12 @@ class Template:
             raise TemplateError(f"template uses an undefined value: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template failed: {exc}") from None
-        except (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError) as exc:
+        except ValueError as exc:
+            if "integer string conversion" in str(exc):  # Python's words advise sys.set_int_max_str_digits()
+                raise TemplateError(f"template would print a number of more than {sys.get_int_max_str_digits():,} "
+                                    "digits; keep the numbers it computes smaller") from None
+            raise TemplateError(f"template failed: ValueError: {exc}") from None
+        except Exception as exc:  # a filter given the wrong kind of value (`[1]|xmlattr`: AttributeError), ...
             raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from None
         finally:
             end_budget(token)

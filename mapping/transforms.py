@@ -25,8 +25,13 @@ Factory = Callable[[Any], Transform]
 E164_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
+def _absent(args: Any) -> bool:
+    """No argument: `{lower: null}`, `{lower: {}}` or `{lower: true}`; `in (None, True, {})` took 1 too (1 == True)."""
+    return args is None or args is True or args == {}
+
+
 def _no_args(name: str, args: Any) -> None:
-    if args not in (None, {}, True):
+    if not _absent(args):
         raise ValueError(f"transform '{name}' takes no arguments")
 
 
@@ -66,7 +71,7 @@ def _e164_region(args: Any) -> str | None:
             raise ValueError(f"transform 'e164' has no option {sorted(unknown)[0]!r}; it takes 'region'")
     elif isinstance(args, str):
         region = args
-    elif args not in (None, True, {}):
+    elif not _absent(args):
         raise ValueError("transform 'e164' takes {region: XX}, a two-letter ISO country code")
     if region is None:
         return None
@@ -159,7 +164,7 @@ def _e164(args: Any) -> Transform:
 
 
 def _split(args: Any) -> Transform:
-    sep = "," if args in (None, True, {}) else args
+    sep = "," if _absent(args) else args
     if isinstance(sep, dict):
         sep = sep.get("separator", ",")
     if not isinstance(sep, str) or not sep:
@@ -174,7 +179,7 @@ def _split(args: Any) -> Transform:
 
 
 def _join(args: Any) -> Transform:
-    sep = "," if args in (None, True, {}) else args
+    sep = "," if _absent(args) else args
     if isinstance(sep, dict):
         sep = sep.get("separator", ",")
     if not isinstance(sep, str):
@@ -260,7 +265,7 @@ _MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
 
 def _bool_options(name: str, args: Any, defaults: dict[str, bool]) -> dict[str, bool]:
     """A transform's true/false options (`{sha256: {rehash: true}}`), unknown names refused."""
-    if args in (None, True, {}):
+    if _absent(args):
         return dict(defaults)
     if not isinstance(args, dict):
         raise ValueError(f"transform '{name}' takes {{{', '.join(f'{k}: true|false' for k in defaults)}}}")

@@ -8,6 +8,7 @@ traceback. Secrets this process holds are scrubbed from both.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import time
@@ -24,10 +25,21 @@ CRASH_DIR = Path(".destkit") / "logs"
 
 
 def exit_code_of(exc: BaseException) -> int:
-    """2 for a destkit error (a usage, config or environment problem), 3 for anything else (a bug)."""
-    if isinstance(exc, DestkitError) and not isinstance(exc, InternalError):
+    """2 for a destkit error (a usage, config or environment problem) or a path the file system refuses as too
+    long (a name over 255 bytes given on the command line), 3 for anything else (a bug)."""
+    if (isinstance(exc, DestkitError) and not isinstance(exc, InternalError)) or _name_too_long(exc):
         return EXIT_ERROR
     return EXIT_INTERNAL
+
+
+def _name_too_long(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG
+
+
+def _too_long_message(exc: OSError) -> str:
+    name = str(exc.filename)
+    shown = name if len(name) <= 80 else f"{name[:60]}…{name[-16:]} ({len(name):,} characters)"
+    return f"the path {shown} is too long for the file system (a name is at most 255 bytes); give a shorter one."
 
 
 def handle_uncaught(exc: BaseException) -> int:
@@ -35,6 +47,8 @@ def handle_uncaught(exc: BaseException) -> int:
     code = exit_code_of(exc)
     if code == EXIT_ERROR:
         message = exc.render() if isinstance(exc, ConfigError) else str(exc)
+        if isinstance(exc, OSError) and _name_too_long(exc):
+            message = _too_long_message(exc)
         err.print(Text("error: ", style="bold red") + Text(redact_live(message)))
         return code
     log = write_crash_log(exc)

@@ -93,7 +93,7 @@ def abort_message(reason: str) -> str:
 def auth_message(reason: str) -> str:
     """The error line of a refused credential."""
     reason = reason.removeprefix("auth_failed: ")
-    return f"authentication failed: {reason} Nothing more was sent; fix the API key and run again."
+    return f"authentication failed: {reason} Nothing more was sent; fix the credentials under `secrets:` and run again."
 
 
 def exit_code(result: RunResult) -> int:

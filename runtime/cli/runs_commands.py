@@ -76,9 +76,12 @@ def show(
 
 def one_run(store: StateStore, run: str, state: Path) -> RunInfo:
     """The run whose id is or starts with `run`; none or several is an error naming what to pass."""
+    if not run:
+        fail(f"give a run id (or its first characters); `destkit runs --state {state}` lists them.")
     found = store.find_run(run)
     if not found:
-        fail(f"no run {run} in {state}; `destkit runs --state {state}` lists them.")
+        shown = run if len(run) <= 40 else run[:40] + "…"
+        fail(f"no run {shown} in {state}; `destkit runs --state {state}` lists them.")
     if len(found) > 1 and not any(info.run_id == run for info in found):
         fail(f"{run} is the start of {len(found)} run ids ({', '.join(i.run_id for i in found[:5])}); give more of it.")
     return next((info for info in found if info.run_id == run), found[0])

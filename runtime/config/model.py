@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from destkit.mapping.paths import split_path
+from destkit.runtime.config.secret_files import FileProblem, read_regular_file
 from destkit.runtime.config.secrets import Secret
 from destkit.runtime.config.source_paths import UnknownPathPolicy
 from destkit.runtime.config.yaml_errors import describe, error_line, excerpt
@@ -39,6 +40,11 @@ from destkit.runtime.spec.rate_values import (
 )
 
 Policy = Literal["reject", "drop_and_warn"]
+
+# a config is keys and references: a larger file is a mistake, and PyYAML would take minutes and gigabytes on it
+MAX_CONFIG_BYTES = 1024 * 1024
+_FILE_FIX = ("give the path of a .yaml sync config of at most 1 MiB (settings, secret references and a mapping; "
+             "long `catalogs:` lists are better read from the destination).")
 
 
 class SyncOptions(BaseModel):
@@ -96,11 +102,31 @@ class SyncOptions(BaseModel):
         return "reject"
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system: opening it says so
+        return True
+
+
+def _read_config(path: Path) -> bytes:
+    """The config file's bytes: a regular file of at most MAX_CONFIG_BYTES (a FIFO is not waited on)."""
+    if not _exists(path):  # before opening: a missing file is the common mistake and gets the plain words
+        raise ConfigError([Issue("(file)", f"config file {path} does not exist.", "check the path.")])
+    data = read_regular_file(path, MAX_CONFIG_BYTES, "config file", _FILE_FIX, "a sync config")
+    if isinstance(data, FileProblem):
+        raise ConfigError([Issue("(file)", data.message, data.fix)])
+    return data
+
+
 def _text_of(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+_YAML_KINDS = {list: "a list", int: "a number", float: "a number", bool: "true/false", type(None): "empty"}
 
 
 def validation_message(err: ErrorDetails) -> tuple[str, str]:
@@ -115,6 +141,9 @@ def validation_message(err: ErrorDetails) -> tuple[str, str]:
                 f"did you mean '{close[0]}'?" if close else f"remove it or check its spelling ({', '.join(known)}).")
     if err["type"] == "missing":
         return f"{err['msg']}.", f"add `{loc[-1]}:`."
+    if err["type"] == "dict_type" and len(loc) == 1:  # `settings: [acme]`, `secrets: 5`, `mapping:` left empty
+        return (f"`{loc[0]}` must be a mapping of key: value lines, not {_YAML_KINDS.get(type(err['input']), 'text')}.",
+                f"write each entry on its own line under `{loc[0]}:`, indented, as `key: value`.")
     if err["type"] == "literal_error":
         allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         close = difflib.get_close_matches(str(err["input"]), allowed, n=1, cutoff=0.6)
@@ -217,9 +246,7 @@ class SyncConfig(BaseModel):
         """Read a YAML (or JSON) config file; errors carry the file and line."""
         p = Path(path)
         try:
-            doc = LocatedYaml.from_path(p)
-        except FileNotFoundError:
-            raise ConfigError([Issue("(file)", f"config file {p} does not exist.", "check the path.")]) from None
+            doc = LocatedYaml(_read_config(p).decode("utf-8"), str(p))
         except YamlLimitError as exc:
             raise ConfigError([Issue("(yaml)", f"{exc.problem}.", exc.fix, str(p), yaml_error_line(exc))]) from None
         except yaml.YAMLError as exc:

@@ -20,6 +20,7 @@ from destkit.runtime.errors import Issue
 # a secret of a few characters would turn ordinary words into *** and protect nothing
 MIN_REDACTED = 4
 _MIN_CORE = 8  # a base64 core shorter than this could match unrelated text
+_ENV_NAME = re.compile(r"[^\s=\x00]+")  # what an environment can hold (Kubernetes allows . and -)
 
 
 class Secret:
@@ -144,11 +145,16 @@ def resolve_secret(key: str, ref: Any, *, allow_literal: bool, base_dir: Path | 
     if isinstance(ref, dict) and len(ref) == 1:
         kind, target = next(iter(ref.items()))
         if kind == "env" and isinstance(target, str):
+            if _ENV_NAME.fullmatch(target) is None:  # '' or 'A=B': no variable can have it, and `export` would mislead
+                return None, Issue(where, f"{target!r} is not an environment variable name.",
+                                   f"name the variable, without spaces or '=', e.g. `{key}: {{env: {key.upper()}}}`.")
             value = os.environ.get(target)
             if not value:
                 return None, Issue(where, f"environment variable {target} is not set or empty.", f"export {target}=<value> before running.")
             return Secret(value), None
         if kind == "file" and isinstance(target, str):
+            if not target.strip():  # Path('') is the config's own folder
+                return None, Issue(where, "the secret file path is empty.", "give the path of the file that holds the secret.")
             return _file_secret(where, target, base_dir)
     return None, Issue(where, "a secret must be a reference: {env: NAME} or {file: PATH}.", f"write `{key}: {{env: {key.upper()}}}`.")
 

@@ -132,7 +132,10 @@ def transport_failure(exc: httpx.TransportError) -> NoReply:
     """A failed request: never sent (connect), or sent with its answer lost (read, cut connection, timeout)."""
     name = type(exc).__name__
     timed_out = isinstance(exc, httpx.TimeoutException)
-    message = f"the request timed out ({name})" if timed_out else f"the connection failed ({name})"
+    # an error that says it is written for the operator and holds no secret (oauth2's TokenUnavailable) is
+    # quoted; httpx's own words may quote a header (a token), so only its class is named
+    said = f"{name}: {exc}" if getattr(exc, "shown_in_outcome", False) else name
+    message = f"the request timed out ({said})" if timed_out else f"the connection failed ({said})"
     lost = Lost.NOT_SENT if isinstance(exc, _NEVER_SENT) else Lost.ANSWER_LOST
     return NoReply(lost, message, timed_out=timed_out, error=name)
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
+import re
 import time
+import zlib
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +27,7 @@ import orjson
 from destkit.mapping import Template
 from destkit.runtime.config.secrets import Secret, redact
 from destkit.runtime.config.urls import check_base_url, public_host_problem
+from destkit.runtime.delivery.exchange import read_capped
 from destkit.runtime.delivery.pinning import AddressRefused
 from destkit.runtime.errors import AuthFailed, DestkitError, InternalError
 from destkit.runtime.spec.oauth2_model import OAuth2Auth
@@ -31,10 +35,13 @@ from destkit.runtime.spec.vocabulary import secrets_used, settings_used
 
 _REQUEST_ERRORS = ("invalid_request", "invalid_scope", "unsupported_grant_type")  # RFC 6749 §5.2: not the grant
 TOKEN_ANSWER_CAP = 64 * 1024  # a token answer is a few hundred bytes; more is not a token endpoint
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class TokenUnavailable(DestkitError, httpx.ConnectError):
     """The token endpoint gave no usable answer (5xx, not JSON): the API request was never sent, so it may be."""
+
+    shown_in_outcome = True  # its message holds no secret: the outcome quotes it (exchange.transport_failure)
 
     def __init__(self, message: str) -> None:
         DestkitError.__init__(self, message)
@@ -196,15 +203,16 @@ class OAuth2Flow(httpx.Auth):
     async def _take(self, answer: httpx.Response) -> Token:
         """The token of a token answer (and a rotated refresh token), or the error that says what to fix."""
         self.fetches += 1
-        if int(answer.headers.get("content-length") or 0) > TOKEN_ANSWER_CAP:
-            raise TokenUnavailable(f"the token endpoint's answer is over {TOKEN_ANSWER_CAP} bytes")
-        body = _json(await answer.aread())
+        body = _json(await _capped_body(answer))
         status = answer.status_code
         if status in (400, 401):
             raise AuthFailed(status, self._refusal(status, body))
         access = body.get("access_token") if status == 200 else None
         if not isinstance(access, str) or not access:
             raise TokenUnavailable(f"the token endpoint answered HTTP {status} without an access_token")
+        if _CONTROL.search(access):  # CR/LF would split the header (httpx refuses it), NUL ends it: never sent
+            raise TokenUnavailable("the token endpoint issued an access token holding a control character, "
+                                   "which no header can carry")
         token_type = body.get("token_type", "bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             raise AuthFailed(status, "the token endpoint issued a token that is not a bearer token; "
@@ -223,6 +231,8 @@ class OAuth2Flow(httpx.Auth):
         try:
             seconds = float(expires_in)
         except ValueError:
+            return None
+        if not 0 < seconds < math.inf:  # -5, 0 or NaN: no expiry we can use (each request would fetch a token)
             return None
         # a token shorter-lived than twice the skew is used for half its life
         return self.clock() + max(seconds - self._client.skew, seconds / 2)
@@ -245,6 +255,25 @@ class OAuth2Flow(httpx.Auth):
     def _secrets(self) -> list[Secret]:
         found = [self._client.client_id, self._client.client_secret, self._client.refresh_token, self._refresh]
         return [s for s in found if s is not None]
+
+
+async def _capped_body(answer: httpx.Response) -> bytes:
+    """The answer's body, read (and decoded) only up to TOKEN_ANSWER_CAP: a chunked answer declares no length."""
+    declared = answer.headers.get("content-length", "")
+    content = None if declared.isdigit() and int(declared) > TOKEN_ANSWER_CAP else await _read(answer)
+    if content is None:
+        raise TokenUnavailable(f"the token endpoint's answer is over {TOKEN_ANSWER_CAP} bytes")
+    # httpx reads a response the auth flow answered with another request (`aread`) once the flow moves on; the
+    # stream is consumed by now, so the body is handed over as aread would have kept it
+    answer._content = content
+    return content
+
+
+async def _read(answer: httpx.Response) -> bytes | None:
+    try:
+        return await read_capped(answer, TOKEN_ANSWER_CAP)
+    except zlib.error:  # a compressed answer cut short or garbled: no token in it
+        return b""
 
 
 def _json(content: bytes | None) -> dict[str, Any]:

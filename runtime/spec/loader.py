@@ -58,10 +58,18 @@ def bundled_spec_names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(_BUNDLED).iterdir() if p.name.endswith(".yaml"))
 
 
+def _stat_says(test: Callable[[Path], bool], path: Path) -> bool:
+    """`path.exists()` / `is_file()`, False for a name the file system refuses (over 255 bytes: ENAMETOOLONG)."""
+    try:
+        return test(path)
+    except OSError:
+        return False
+
+
 def is_spec_path(name_or_path: str | Path) -> bool:
     """A spec file's path (a .yaml name, or anything that exists), not a bundled destination's id."""
     p = Path(str(name_or_path))
-    return p.suffix in (".yaml", ".yml") or p.exists()
+    return p.suffix in (".yaml", ".yml") or _stat_says(Path.exists, p)
 
 
 def locate(name_or_path: str | Path) -> tuple[str, str]:
@@ -69,7 +77,7 @@ def locate(name_or_path: str | Path) -> tuple[str, str]:
     text_name = str(name_or_path)
     p = Path(text_name)
     if is_spec_path(p):
-        if not p.is_file():
+        if not _stat_says(Path.is_file, p):
             raise SpecError([Issue("destination", f"spec file {p} does not exist.", "give a path to a .yaml spec or a bundled destination id.")])
         return p.read_text(encoding="utf-8"), str(p)
     if text_name not in bundled_spec_names():
@@ -88,7 +96,7 @@ def load_spec(name_or_path: str | Path, *, trust_spec: bool = False) -> Destinat
 
     A spec file runs the code it names, so it is read only with `trust_spec=True`.
     """
-    if is_spec_path(name_or_path) and Path(name_or_path).is_file() and not trust_spec:
+    if is_spec_path(name_or_path) and _stat_says(Path.is_file, Path(name_or_path)) and not trust_spec:
         raise SpecError([Issue("destination", f"the spec file {name_or_path} is not trusted: a spec names Python code "
                                "(hooks, an emulator) that runs when it is used.", TRUST_FIX)])
     text, display = locate(name_or_path)

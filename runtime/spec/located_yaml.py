@@ -4,6 +4,8 @@ Every spec and sync config is read here, so this is also where YAML's own amplif
 bounded: anchors and aliases let a few hundred bytes stand for billions of values. The node
 graph is measured before any Python object is built (`YamlLimitError` if aliases would add more
 than `MAX_ALIAS_NODES` values, an alias contains itself, or nesting is too deep to parse).
+A key written twice in one mapping is refused too: PyYAML keeps the last value without a word, so
+`subdomain: acme` followed by `subdomain: evil` would send to the second one silently.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ MAX_ALIAS_NODES = 10_000  # values that aliases may add to a document once expan
 
 
 class YamlLimitError(DestkitError, yaml.MarkedYAMLError):
-    """A document over the limits above; `problem` says which, `problem_mark` where, `fix` what to do.
+    """A document over the limits above or with a key written twice; `problem` says which, `problem_mark`
+    where, `fix` what to do.
 
     A YAMLError too, so every loader that reports bad YAML with its line reports this as well.
     """
@@ -65,6 +68,34 @@ def check_alias_expansion(root: yaml.Node) -> None:
             stack.extend((child, False) for child in _children(node))
 
 
+def _scalar_key(node: yaml.Node) -> tuple[str, str] | None:
+    """A mapping key as YAML tells keys apart (`1` and `"1"` differ); None for a merge key or a complex one."""
+    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:merge":
+        return node.tag, node.value
+    return None
+
+
+def check_duplicate_keys(root: yaml.Node) -> None:
+    """Refuse a mapping that holds the same key twice, at the second one (each node visited once)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], yaml.Node] = {}
+            for key, _ in node.value:
+                name = _scalar_key(key)
+                if name is not None and name in first:
+                    raise YamlLimitError(f"the key '{key.value}' is written twice in this mapping (first on line "
+                                         f"{first[name].start_mark.line + 1})", key.start_mark, "keep one of the two lines.")
+                if name is not None:
+                    first[name] = key
+        stack.extend(_children(node))
+
+
 def _compose(text: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
@@ -93,6 +124,7 @@ class LocatedYaml:
         self.node = _compose(text)
         if self.node is not None:
             check_alias_expansion(self.node)
+            check_duplicate_keys(self.node)
         self.data: Any = _construct(self.node)
 
     @classmethod

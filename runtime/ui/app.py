@@ -41,11 +41,23 @@ class BodyTooLarge(ConfigError):
     """A request (a sample) over MAX_BODY_BYTES."""
 
 
+def _too_large() -> BodyTooLarge:
+    return BodyTooLarge([Issue("sample", "the sample is over 5 MB.", "try a smaller sample: the first rows show the mapping.")])
+
+
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise BodyTooLarge([Issue("sample", "the sample is over 5 MB.", "try a smaller sample: the first rows show the mapping.")])
-    body = orjson.loads(raw or b"{}")
+    """The JSON object posted, read up to MAX_BODY_BYTES and no further (a declared or sent excess: BodyTooLarge)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        parts.append(chunk)
+    body = orjson.loads(b"".join(parts) or b"{}")
     return body if isinstance(body, dict) else {}
 
 
@@ -75,7 +87,7 @@ async def set_secrets(request: Request) -> Response:
     """Keep the entered secrets in memory; answer only with the names that are set."""
     body = await json_body(request)
     destination = str(body.get("destination", ""))
-    for name, value in dict(body.get("secrets") or {}).items():
+    for name, value in workbench.mapping_of(body, "secrets", '{"secrets": {"api_key": "..."}}').items():
         vault_of(request).put(destination, str(name), str(value))
     return answer({"secrets_set": vault_of(request).names(destination)})
 
@@ -131,6 +143,8 @@ def guarded(handler: Handler) -> Handler:
             return await handler(request)
         except BodyTooLarge as exc:
             return answer({"issues": workbench.issue_rows(exc, [])}, 413)
+        except workbench.BadRequest as exc:
+            return answer({"issues": workbench.issue_rows(exc, [])}, 400)
         except orjson.JSONDecodeError:
             return answer({"issues": [{"key": "request", "message": "the request body is not JSON.", "fix": ""}]}, 400)
     return run

@@ -29,6 +29,7 @@ from destkit.runtime.errors import ConfigError, DestkitError, Issue
 from destkit.runtime.outcomes import Outcome
 from destkit.runtime.spec.hooks import load_hook
 from destkit.runtime.spec.loader import bundled_spec_names, load_spec
+from destkit.runtime.spec.located_yaml import LocatedYaml
 from destkit.runtime.spec.models import ActionSpec, DestinationSpec
 
 EMULATOR_ORIGIN = "http://emulator.destkit.test"  # served in process through an ASGI transport, never resolved
@@ -182,6 +183,20 @@ class Vault:
 # --- a tester request -------------------------------------------------------------------------------------
 
 
+class BadRequest(ConfigError):
+    """A request the page would never send (a list where a mapping goes): answered 400 with the fix."""
+
+
+def mapping_of(body: dict[str, Any], key: str, example: str) -> dict[str, Any]:
+    """`body[key]` when it is a JSON object (absent or null: empty), else BadRequest naming it."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest([Issue(key, f"the {key} must be a mapping of name: value.", f"send {example}.")])
+    return value
+
+
 @dataclass
 class Trial:
     """What the page sends: the destination, action, settings, mapping YAML, extra config YAML and sample."""
@@ -196,7 +211,8 @@ class Trial:
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Trial:
-        return cls(str(body.get("destination", "")), str(body.get("action", "")), dict(body.get("settings") or {}),
+        return cls(str(body.get("destination", "")), str(body.get("action", "")),
+                   mapping_of(body, "settings", '{"settings": {"subdomain": "..."}}'),
                    str(body.get("mapping", "")), str(body.get("extra", "")), str(body.get("sample", "")),
                    str(body.get("format", "csv")))
 
@@ -204,7 +220,7 @@ class Trial:
 def yaml_block(text: str, key: str) -> dict[str, Any]:
     """A YAML mapping typed into the page; a ConfigError naming `key` and the line when it is not one."""
     try:
-        value = yaml.safe_load(text) if text.strip() else {}
+        value = LocatedYaml(text).data if text.strip() else {}  # refuses alias bombs and keys written twice
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
