@@ -28,6 +28,7 @@ from destkit.mapping.errors import (
     MappingReason,
     RecordError,
     TransformError,
+    not_unicode_message,
 )
 from destkit.mapping.json_exact import holds_big_float
 from destkit.mapping.paths import compile_path, split_path
@@ -385,6 +386,8 @@ def _locate_failure(per_field: Mapping[str, Callable[[Mapping[str, Any]], Any]],
             fn(record)
         except TransformError as exc:
             return RecordError(exc.code, name, exc.message)
+        except UnicodeError:  # a hash or a text transform met a lone surrogate: the value is no Unicode text
+            return RecordError(MappingReason.INVALID_VALUE, name, not_unicode_message(name))
         except Exception as exc:  # a transform met a value it was not written for
             return RecordError(MappingReason.MAPPING_ERROR, name, f"mapping failed: {type(exc).__name__}")
     return RecordError(MappingReason.MAPPING_ERROR, None, "mapping failed")

@@ -60,6 +60,13 @@ class MappingReason(StrEnum):
     UNRESOLVED_ID = "unresolved_id"
 
 
+def not_unicode_message(name: str) -> str:
+    """What a record is told when `name`'s value holds a lone surrogate ('\\ud800'): Python text that is not
+    Unicode, which no request body (UTF-8) can carry. JSON's escapes can spell one; json reads it as is."""
+    return (f"{name} holds text that is not Unicode (a lone surrogate such as \\ud800, e.g. from a JSON escape or a "
+            "broken decoding); fix the source value.")
+
+
 class RecordError(DestkitError):
     """One record could not be mapped or validated; `code` says why, as a reason of the outcome contract."""
 

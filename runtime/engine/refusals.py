@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from destkit.mapping import RecordError
+from destkit.mapping.errors import not_unicode_message
 from destkit.runtime.engine.error_groups import offending_value
 from destkit.runtime.engine.items import Malformed, not_a_record
 from destkit.runtime.outcomes import Outcome, Reason, Status
@@ -70,6 +71,10 @@ class Refusals:
             return _invalid(row, key, error)
         if isinstance(failure, orjson.JSONEncodeError) and "Recursion" in str(failure):
             return _too_deep(row, key, payload)
+        field = next((name for name, value in payload.items() if _holds_surrogate(value)), None)
+        if field is not None:  # orjson refuses such text ("surrogates not allowed"): name the field
+            return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.INVALID_VALUE, field=field,
+                           message=not_unicode_message(field))
         return Outcome(row=row, status=Status.INVALID, key=key, reason=Reason.TYPE_MISMATCH,
                        message="a value has an unexpected type; check the record's fields against the action's schema.")
 
@@ -78,6 +83,19 @@ class Refusals:
             return None
         # joinable text, as the primary key's: a struct as JSON, never a Python repr like {'a': 1}
         return key_text(self.sync.mapping.field_value(record, self.sync.key_field))
+
+
+def _holds_surrogate(value: Any) -> bool:
+    """Whether a lone surrogate sits in `value`'s text (keys of objects too), at any depth."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, Mapping):
+        return any(_holds_surrogate(k) or _holds_surrogate(v) for k, v in value.items())
+    return isinstance(value, list | tuple) and any(map(_holds_surrogate, value))
 
 
 JSON_MAX_DEPTH = 254  # nested objects and arrays orjson writes in one document (as most JSON stacks, about)
