@@ -20,6 +20,7 @@ from destkit.mapping import MappingReason, RecordError
 from destkit.mapping.codegen import CodeGen
 from destkit.mapping.errors import TransformError
 from destkit.runtime.record.finite import Unsendable, find_unsendable, float_holding, has_nonfinite
+from destkit.runtime.record.key_text import shown_value
 from destkit.runtime.record.loop import one_expression
 from destkit.runtime.record.normalize import DIGESTS, as_names, build_normalizer
 from destkit.runtime.record.normalize import strict_email as strict_email  # defined next to the `email` step
@@ -135,12 +136,12 @@ def _missing(name: str) -> RecordError:
 
 def _type(name: str, expected: str, value: Any) -> RecordError:
     return RecordError(MappingReason.TYPE_MISMATCH, name,
-                       f"{name} must be {expected}, got {type(value).__name__} {_clip(value)!r}; fix the source value or add a transform.")
+                       f"{name} must be {expected}, got {type(value).__name__} {shown_value(value)!r}; fix the source value or add a transform.")
 
 
 def _item_type(name: str, expected: str, value: Any) -> RecordError:
     return RecordError(MappingReason.TYPE_MISMATCH, name,
-                       f"{name} items must be {expected}, got {type(value).__name__} {_clip(value)!r}; fix the source value.")
+                       f"{name} items must be {expected}, got {type(value).__name__} {shown_value(value)!r}; fix the source value.")
 
 
 def _too_long(name: str, value: str, limit: int) -> RecordError:
@@ -279,8 +280,7 @@ def _catalog_items(name: str, values: list[Any]) -> list[Any]:
     """A list's items as catalog entries: numbers become strings; a nested or empty item fails the record."""
     for v in values:
         if isinstance(v, dict | list | tuple | set) or v is None or isinstance(v, bool):
-            raise RecordError(MappingReason.TYPE_MISMATCH, name, f"{name} items must be strings, got {type(v).__name__} "
-                                                                 f"{_clip(v)!r}; fix the source value.")
+            raise _item_type(name, "strings", v)
     return [_as_item(v) for v in values]
 
 

@@ -38,6 +38,15 @@ def key_text(value: Any) -> str | None:
     return text or None
 
 
+def shown_value(value: Any, limit: int = 60) -> str:
+    """A value quoted in a message as the data writes it: a list, an object or true/false as JSON (never a
+    Python repr like ['a'] or True), bytes as Python shows them, clipped to `limit` characters."""
+    text = value if isinstance(value, str) else repr(value) if isinstance(value, bytes | bytearray) else key_text(value)
+    if text is None:
+        text = "null" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _number_text(value: float | decimal.Decimal) -> str | None:
     """A finite number as Python writes it (1.5, 1e+20, Decimal 1.10); NaN or infinity is no key."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -54,4 +63,4 @@ def _json_default(value: Any) -> Any:
     return key_text(value)
 
 
-__all__ = ["key_text"]
+__all__ = ["key_text", "shown_value"]
