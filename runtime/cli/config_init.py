@@ -2,8 +2,8 @@
 
 Every field of the action is a line of the mapping, with its title, type, required mark and
 description as a comment; a field whose source column could be guessed from the input's column
-names (exactly, ignoring case and `_`/`-`/spaces, or a close match) is mapped, the others are
-commented out. Settings get their default or example, secrets an `{env: NAME}` reference.
+names (exactly, ignoring case and `_`/`-`/spaces, a close match, or a name CDP exports use for it: `fname`,
+`mobile`, `segments`) is mapped, the others are commented out. Settings get their default or example, secrets an `{env: NAME}` reference.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ config_app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-CLOSE_MATCH = 0.75  # difflib ratio of normalised names: `fname` ~ `first_name` is not guessed, `firstname` is
+CLOSE_MATCH = 0.75  # difflib ratio of normalised names: `firstname` ~ `first_name` (`fname` is a usual name)
 PLACEHOLDER = "change-me"  # lower case: it fits the usual id/subdomain patterns until it is filled in
 _SEPARATORS = re.compile(r"[\s_\-.]+")
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -55,7 +55,7 @@ def guess_mapping(fields: list[str], columns: list[str], titles: dict[str, str])
     guesses: dict[str, Guess] = {}
     free = list(columns)
     for how, match in (("exact", exact_match), ("same name", normalised_match), ("close match", close_match),
-                       ("first word", first_word_match)):
+                       ("usual name", usual_name_match), ("first word", first_word_match)):
         for name in fields:
             if name in guesses:
                 continue
@@ -82,6 +82,30 @@ def close_match(names: list[str], columns: list[str]) -> str | None:
         if close:
             return by_norm[close[0]]
     return None
+
+
+# The names CDP exports give the columns of a field's concept (normalised: lower case, no separators), tried in
+# order; a field is of a concept when its own normalised name starts with one of the concept's words.
+USUAL_NAMES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("firstname", "givenname"), ("fname", "firstname", "givenname", "forename")),
+    (("lastname", "familyname", "surname"), ("lname", "lastname", "surname", "familyname")),
+    (("phone", "mobile", "msisdn"), ("phone", "phonenumber", "mobile", "mobilenumber", "mobilephone", "msisdn",
+                                     "cellphone", "telephone")),
+    (("email",), ("email", "emailaddress", "mail")),
+    (("externalreferenceid", "externalid", "userid", "customerid"), ("userid", "customerid", "externalid", "uid")),
+    (("tags", "segments", "audiences"), ("segments", "tags", "audiences")),
+    (("customproperties", "customattributes", "attributes", "traits"), ("attributes", "traits", "properties",
+                                                                        "customattributes", "customproperties")),
+)
+
+
+def usual_name_match(names: list[str], columns: list[str]) -> str | None:
+    """A column under a name CDP exports use for the field's concept (`fname` for `first_name`, `mobile` for
+    `phone_number`, `segments` for `tags`, `attributes` for `custom_properties`)."""
+    field = normalised(names[0])
+    usual = next((usual for words, usual in USUAL_NAMES if field.startswith(words)), ())
+    by_norm = {normalised(c): c for c in columns}
+    return next((by_norm[name] for name in usual if name in by_norm), None)
 
 
 def first_word_match(names: list[str], columns: list[str]) -> str | None:

@@ -137,7 +137,7 @@ def test_config_init_guesses_the_mapping_from_a_parquet_files_columns(tmp_path: 
     output, code, _, stderr = config_init(tmp_path, "--input", str(audience))
     assert code == 0, stderr
     assert yaml.safe_load(output.read_text(encoding="utf-8"))["mapping"] == {
-        "first_name": "first_name", "phone_number": "phone"}
+        "external_reference_id": "user_id", "first_name": "first_name", "phone_number": "phone"}
 
 
 def test_config_init_with_a_failing_query_exits_2_naming_the_query_and_writes_nothing(tmp_path: Path) -> None:
@@ -153,3 +153,14 @@ def test_config_init_with_input_db_alone_is_a_usage_error_as_in_sync(tmp_path: P
     assert "give the records: --input FILE (CSV, JSON Lines, Parquet, a Parquet or Delta folder) or --input-sql " \
            "QUERY." in " ".join(stderr.split())
     assert not output.exists()
+
+
+def test_columns_under_the_names_cdp_exports_use_are_mapped_as_such(tmp_path: Path) -> None:
+    audience = tmp_path / "w1.csv"
+    audience.write_text("user_id,fname,lname,mobile,email_address,segments,attributes,created_at,country\n"
+                        "u1,Ann,Lee,+14155550101,ann@example.com,[],{},2026-05-01,US\n", encoding="utf-8")
+    output, _ = init(tmp_path, "--input", str(audience))
+    assert yaml.safe_load(output.read_text(encoding="utf-8"))["mapping"] == {
+        "external_reference_id": "user_id", "first_name": "fname", "last_name": "lname", "phone_number": "mobile",
+        "email_address": "email_address", "tags": "segments", "custom_properties": "attributes"}
+    assert "  first_name: fname   # First Name · string · optional (usual name)" in output.read_text(encoding="utf-8").splitlines()
