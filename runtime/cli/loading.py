@@ -199,6 +199,9 @@ def open_input(path: Path | None, fmt: str | None, sql: str | None = None, db: P
             fail(str(exc))
     assert path is not None
     if not path.exists():
+        if str(path) == "-":  # a pipe cannot be read twice, as a resume or a retry reads its input again
+            fail("--input - (standard input) is not read: a run must be able to read its input again, to resume "
+                 "or retry. Write it to a file (... > audience.jsonl) and give that, or query it with --input-sql.")
         fail(f"input file {path} does not exist; check the --input path.")
     if not path.is_file() and not (path.is_dir() and format_of(path, fmt) in ARROW_FORMATS):
         fail(f"input {path} is not a file; give a CSV, JSON Lines or Parquet file (or a Parquet or Delta folder) "
