@@ -122,15 +122,9 @@ def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Iss
     (opening it for the records reports that)."""
     if check is None:
         return [], []
-    if check.path is not None and not_gzip(check.path):  # a `.gz` name on a file that is not compressed
-        issue = Issue("(input)", f"{check.path.name} is named .gz but is not gzip-compressed.",
-                      "rename it without .gz if it is plain text, or compress it with gzip.")
-        return [located(issue, config, check.path)], []
-    wide = wide_text_encoding(check)
-    if wide is not None:  # every line would be unreadable: one error says why, not one per mapped path
-        issue = Issue("(input)", f"the file is {wide} text, not UTF-8.",
-                      f"re-export the file as UTF-8, or convert it with `iconv -f {wide} -t UTF-8`.")
-        return [located(issue, config, check.path)] if check.path is not None else [issue], []
+    whole = whole_file_issue(check)
+    if whole is not None and check.path is not None:
+        return [located(whole, config, check.path)], []
     try:
         columns = input_columns(check)
     except (OSError, ValueError):
@@ -151,6 +145,41 @@ def input_issues(config: SyncConfig, check: InputCheck | None) -> tuple[list[Iss
 # UTF-32-LE's mark starts with UTF-16-LE's)
 WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
              (b"\xfe\xff", "UTF-16"))
+
+
+def whole_file_issue(check: InputCheck) -> Issue | None:
+    """The one issue of an input file whose every line would be unreadable, said once: not one per mapped path,
+    nor a `malformed_input` row per line. None for a file that can be read (or no file)."""
+    path = check.path
+    if path is None:
+        return None
+    if not_gzip(path):  # a `.gz` name on a file that is not compressed
+        return Issue("(input)", f"{path.name} is named .gz but is not gzip-compressed.",
+                     "rename it without .gz if it is plain text, or compress it with gzip.")
+    wide = wide_text_encoding(check)
+    if wide is not None:
+        return Issue("(input)", f"the file is {wide} text, not UTF-8.",
+                     f"re-export the file as UTF-8, or convert it with `iconv -f {wide} -t UTF-8`.")
+    if json_array_document(check):
+        return Issue("(input)", f"{path.name} is one JSON array, not JSON Lines (one object per line).",
+                     f"convert it with `jq -c '.[]' {path.name} > audience.jsonl` and give that file.")
+    return None
+
+
+def json_array_document(check: InputCheck) -> bool:
+    """Whether a JSON Lines input is one JSON array instead (`[` alone on its first line, as an array is
+    pretty-printed, or a first line `[...]` with nothing after it), whose every line would be a malformed row."""
+    path = check.path
+    if path is None or format_of(path, check.fmt) != "jsonl" or not path.is_file():
+        return False
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(1 << 16).removeprefix(b"\xef\xbb\xbf").lstrip()
+    except (OSError, *GZIP_ERRORS):
+        return False  # reading the records reports it
+    first, _, rest = head.partition(b"\n")
+    first = first.strip()
+    return first == b"[" or (first.startswith(b"[") and not rest.strip())
 
 
 def wide_text_encoding(check: InputCheck) -> str | None:
