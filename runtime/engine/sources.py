@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 import orjson
 
@@ -24,14 +24,14 @@ from destkit.runtime.config.source_paths import Columns
 from destkit.runtime.engine.arrow_convert import dict_maker
 from destkit.runtime.engine.arrow_records import ARROW_FORMATS, arrow_file_columns, reachable, read_arrow_file
 from destkit.runtime.engine.input_files import (
-    GZIP_ERRORS,
     GzipText,
+    LineBlocks,
     TextLines,
     cut_short,
     format_suffix,
-    open_binary,
     open_text,
 )
+from destkit.runtime.engine.input_files import line_blocks as line_blocks
 from destkit.runtime.engine.items import Item as Item
 from destkit.runtime.engine.items import ItemSource
 from destkit.runtime.engine.items import Malformed as Malformed
@@ -41,43 +41,6 @@ MAX_FIELD_CHARS = 1_000_000  # one CSV cell
 MAX_LINE_CHARS = 8_000_000  # one physical CSV line
 MAX_RECORD_CHARS = 8_000_000  # one CSV record whose quoted cells span lines
 MAX_RECORD_LINES = 1000  # ... and the lines it may span
-
-
-# JSON Lines read at once: ~120 W1 records made dicts together. Bigger blocks were slower per record (measured:
-# 256 KiB of dicts no longer sit in the CPU's cache when the run reaches them)
-READ_BYTES = 1 << 15
-
-
-def line_blocks(fh: BinaryIO, limit: int, size: int = READ_BYTES) -> Iterator[tuple[bytes | None, list[bytes | None]]]:
-    """The lines of a binary file (without their newline), a block of `size` bytes at a time; None for a
-    line over `limit` bytes, whose bytes are never held (its rest is skipped). A line may span blocks: at
-    most one block and one unfinished line of up to `limit` bytes are held. With each block, its lines
-    joined (None when one is over the limit), so a run over workers can read their keys at once. One C
-    split a block, not a call a line."""
-    head, overlong = b"", False  # the start of the line the last block left open (over the limit: dropped)
-    while block := fh.read(size):
-        cut = block.rfind(b"\n")
-        if cut < 0:  # no line ends in this block
-            head, overlong = _open_line(head + block if not overlong else b"", overlong, limit)
-            continue
-        joined = head + block[:cut]
-        text: bytes | None = joined
-        parts = joined.split(b"\n")
-        lines = cast(list[bytes | None], parts)
-        if overlong or max(map(len, parts)) > limit:
-            lines = [None if len(line) > limit else line for line in parts]
-            if overlong:
-                lines[0] = None  # the end of the line over the limit
-            text = None
-        head, overlong = _open_line(block[cut + 1:], False, limit)
-        yield text, lines
-    if head or overlong:
-        yield None, [None if overlong else head]
-
-
-def _open_line(head: bytes, overlong: bool, limit: int) -> tuple[bytes, bool]:
-    """The line still open, dropped (and marked) once it is over the limit."""
-    return (b"", True) if overlong or len(head) > limit else (head, False)
 
 
 class JsonLines(ItemSource):
@@ -137,13 +100,12 @@ def read_jsonl(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> JsonLi
 def _jsonl_blocks(path: Path, max_line_bytes: int) -> Iterator[list[Item]]:
     """The items of a JSON Lines file, a block of lines at a time."""
     lineno = 0  # the line before the block
-    with open_binary(path) as fh:
-        try:
-            for text, lines in line_blocks(fh, max_line_bytes):
-                yield _block_objects(text, lines) or _line_items(lineno, lines, max_line_bytes)
-                lineno += len(lines)
-        except GZIP_ERRORS as exc:  # a compressed file cut short: its last, partial line is never read
-            yield [cut_short(path, lineno + 1, exc)]
+    blocks = LineBlocks(path, max_line_bytes)
+    for text, lines in blocks:
+        yield _block_objects(text, lines) or _line_items(lineno, lines, max_line_bytes)
+        lineno += len(lines)
+    if blocks.error is not None:  # a compressed file cut short: its last, partial line is never read
+        yield [cut_short(path, lineno + 1, blocks.error)]
 
 
 def _block_objects(text: bytes | None, lines: list[bytes | None]) -> list[Item] | None:

@@ -4,7 +4,7 @@ each worker parses the lines it is given, so the parse (the main cost after the 
 A line's key is read without a parse only where that is exact: the key field takes a top-level source
 field as is, the line holds no backslash (every string is literal), names the field once, before any
 nested object or array, with a plain string value. Any other line is parsed in the parent, as before.
-Imports the engine's sources, items and input_files only.
+Imports the engine's sources and items only.
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ import re
 import zlib
 from collections.abc import Iterator
 from itertools import compress
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from destkit.mapping.json_exact import exact_value, may_hold_long_integer
-from destkit.runtime.engine.input_files import GZIP_ERRORS, open_binary
 from destkit.runtime.engine.items import Malformed
 from destkit.runtime.engine.sources import jsonl_item
-from destkit.runtime.engine.sources import line_blocks as read_line_blocks
 
 if TYPE_CHECKING:
     from destkit.runtime.engine.sync import Sync
@@ -32,23 +29,6 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _GET_EXPRESSION = re.compile(r"s\.get\(\w+\)")  # the compiled mapping of a one-part path, nothing added
 NOT_READ = b"\\"  # `KeyReader.read`'s "only a parse can tell" (a key read off a line never holds a backslash)
 BLOCK_BYTES = 1 << 20  # read at a time; a line may span blocks
-
-
-class LineBlocks:
-    """The file's lines a block at a time, as `sources.read_jsonl` reads them (`sources.line_blocks`): with each
-    block, its lines joined, for reading their keys at once. A compressed file cut short ends them where it is
-    cut; `error` keeps what its reading raised, for the one row that stands for the lines after (`cut_short`)."""
-
-    def __init__(self, path: Path, limit: int, block_bytes: int = BLOCK_BYTES) -> None:
-        self.path, self.limit, self.block_bytes = path, limit, block_bytes
-        self.error: BaseException | None = None
-
-    def __iter__(self) -> Iterator[tuple[bytes | None, list[bytes | None]]]:
-        with open_binary(self.path) as fh:
-            try:
-                yield from read_line_blocks(fh, self.limit, self.block_bytes)
-            except GZIP_ERRORS as exc:  # only reading the file: the caller's own errors never reach here
-                self.error = exc
 
 
 def plain_key_name(sync: Sync) -> str | None:
@@ -167,4 +147,4 @@ def parse_lines(max_line_bytes: int, linenos: list[int], entries: list[Any]) -> 
             yield entry
 
 
-__all__ = ["BLOCK_BYTES", "NOT_READ", "KeyReader", "LineBlocks", "parse_lines", "plain_key_name", "split_by_key"]
+__all__ = ["BLOCK_BYTES", "NOT_READ", "KeyReader", "parse_lines", "plain_key_name", "split_by_key"]

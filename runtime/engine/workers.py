@@ -47,11 +47,11 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from destkit.runtime.config.secrets import Secret, redact
-from destkit.runtime.engine.input_files import cut_short
+from destkit.runtime.engine.input_files import LineBlocks, cut_short
 from destkit.runtime.engine.results import RunFailed, RunResult
 from destkit.runtime.engine.sources import JsonLines, jsonl_item
 from destkit.runtime.engine.tasks import run_together
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, LineBlocks, plain_key_name, split_by_key
+from destkit.runtime.engine.worker_lines import BLOCK_BYTES, NOT_READ, KeyReader, plain_key_name, split_by_key
 from destkit.runtime.engine.worker_process import (
     ITEMS,
     LINES,
@@ -308,7 +308,7 @@ class WorkerPool:
         """Route a JSON Lines file's raw lines, a block at a time (each worker parses its own lines): a block whose
         every key reads off its bytes at once in C loops (`route_block`), any other line by line (`route_line`)."""
         lineno, row = 0, self.rows_read  # counted here, written back before each await (`synced`)
-        blocks = LineBlocks(source.path, source.max_line_bytes)
+        blocks = LineBlocks(source.path, source.max_line_bytes, BLOCK_BYTES)
         try:
             for text, lines in blocks:
                 keys = reader.leading_keys(text, len(lines))

@@ -15,10 +15,11 @@ import orjson
 import pytest
 
 from destkit.runtime.engine import RunResult, Sync, build_sync
+from destkit.runtime.engine.input_files import LineBlocks
 from destkit.runtime.engine.pipeline import Pipeline
 from destkit.runtime.engine.policy import RunPlan
 from destkit.runtime.engine.sources import JsonLines, read_jsonl
-from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader, LineBlocks
+from destkit.runtime.engine.worker_lines import NOT_READ, KeyReader
 from destkit.runtime.engine.worker_process import WorkerPipeline
 from destkit.runtime.outcomes import Outcome, Reason, RunSummary, Status
 from tests.conftest import PROPERTIES, TAGS, hc_config
