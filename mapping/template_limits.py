@@ -372,12 +372,13 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
     def bounded(*args: Any, **kwargs: Any) -> Any:
         budget = current_budget()
         budget.step()
-        if len(args) > skip and isinstance(args[skip], _CONTAINERS):
-            budget.take(expanded_size(args[skip]))
-        if name == "join" and len(args) > skip:
+        if name == "join" and len(args) > skip:  # `_joined` sizes what it is given
             args = (*args[:skip], _joined(budget, _arg(args[skip:], kwargs, 1, "d", ""), args[skip]), *args[skip + 1:])
-        elif check is not None:
-            budget.take(check(args[skip:], kwargs))
+        else:
+            if len(args) > skip and isinstance(args[skip], _CONTAINERS):
+                budget.take(expanded_size(args[skip]))
+            if check is not None:
+                budget.take(check(args[skip:], kwargs))
         result = original(*args, **kwargs)
         return sized_container(result) if materializes else result
 
