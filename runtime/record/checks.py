@@ -136,12 +136,12 @@ def _missing(name: str) -> RecordError:
 
 def _type(name: str, expected: str, value: Any) -> RecordError:
     return RecordError(MappingReason.TYPE_MISMATCH, name,
-                       f"{name} must be {expected}, got {type(value).__name__} {shown_value(value)!r}; fix the source value or add a transform.")
+                       f"{name} must be {expected}, got {type(value).__name__} {_clip(shown_value(value))!r}; fix the source value or add a transform.")
 
 
 def _item_type(name: str, expected: str, value: Any) -> RecordError:
     return RecordError(MappingReason.TYPE_MISMATCH, name,
-                       f"{name} items must be {expected}, got {type(value).__name__} {shown_value(value)!r}; fix the source value.")
+                       f"{name} items must be {expected}, got {type(value).__name__} {_clip(shown_value(value))!r}; fix the source value.")
 
 
 def _too_long(name: str, value: str, limit: int) -> RecordError:

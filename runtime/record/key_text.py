@@ -38,13 +38,13 @@ def key_text(value: Any) -> str | None:
     return text or None
 
 
-def shown_value(value: Any, limit: int = 60) -> str:
+def shown_value(value: Any) -> str:
     """A value quoted in a message as the data writes it: a list, an object or true/false as JSON (never a
-    Python repr like ['a'] or True), bytes as Python shows them, clipped to `limit` characters."""
+    Python repr like ['a'] or True), null, bytes as Python shows them."""
     text = value if isinstance(value, str) else repr(value) if isinstance(value, bytes | bytearray) else key_text(value)
     if text is None:
-        text = "null" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        return "null" if value is None else str(value)
+    return text
 
 
 def _number_text(value: float | decimal.Decimal) -> str | None:
